@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ProgramsConfig(AppConfig):
+    name = "programs"
+    label = "programs"
+    verbose_name = "ABM program menus and orders"
+    default_auto_field = "django.db.models.BigAutoField"

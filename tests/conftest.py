@@ -1,0 +1,142 @@
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests import factories
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def rep(db):
+    return factories.RepFactory(username="rep1")
+
+
+@pytest.fixture
+def other_rep(db):
+    return factories.RepFactory(username="rep2")
+
+
+@pytest.fixture
+def marketer(db):
+    return factories.MarketerFactory(username="marketer1")
+
+
+@pytest.fixture
+def abm_admin(db):
+    return factories.AdminFactory(username="admin1")
+
+
+@pytest.fixture
+def nobody(db):
+    """Logged in but with no abmcrm role."""
+    return factories.UserFactory(username="norole")
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates it."""
+    client = APIClient()
+
+    def as_user(user):
+        client.force_authenticate(user)
+        return client
+
+    client.as_user = as_user
+    return client
+
+
+def _stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class WorkerProcess:
+    """A real `celery worker` process on the test database and the configured broker."""
+
+    def __init__(self, db_name, log_path, concurrency=2, pool="threads"):
+        self.db_name, self.log_path = db_name, log_path
+        self.concurrency, self.pool = concurrency, pool
+        self.process = None
+
+    def start(self):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
+               "ABMCRM_TEST_DB_NAME": self.db_name, "PYTHONPATH": str(ROOT)}
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "abmcrm", "worker", "--loglevel", "INFO",
+             "--pool", self.pool, "--concurrency", str(self.concurrency), "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "--hostname", f"test{os.getpid()}@%h"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited: {Path(self.log_path).read_text()[-2000:]}")
+            if b"ready." in Path(self.log_path).read_bytes():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready: {Path(self.log_path).read_text()[-2000:]}")
+
+    def kill(self):
+        """SIGKILL the whole worker, as a crash would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        _stop(self.process)
+        self.log.close()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """Start a real worker process; tasks are queued on the real broker (not run eagerly).
+
+    Uses `transactional_db` so that what the test writes is committed and visible to it."""
+    from django.db import connection
+
+    from abmcrm.celery import app
+
+    _purge_broker(app)
+    app.conf.task_always_eager = False
+    worker = WorkerProcess(connection.settings_dict["NAME"], tmp_path / "worker.log").start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        app.conf.task_always_eager = True
+        _purge_broker(app)
+
+
+def _purge_broker(app):
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge("celery")
+
+
+def wait_for(predicate, timeout=30, interval=0.2):
+    """Poll until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")

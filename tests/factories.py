@@ -1,0 +1,76 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from tiers import roles
+from tiers.models import Account, Contact, Tier
+
+
+def _role(default):
+    @factory.post_generation
+    def role(obj, create, extracted, **kwargs):
+        name = extracted or default
+        if create and name:
+            obj.groups.add(Group.objects.get(name=name))
+        if create:
+            obj.save()
+
+    return role
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user; `UserFactory(role=roles.MARKETER)` gives a role."""
+
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pass-word-1")
+    role = _role(None)
+
+
+class RepFactory(UserFactory):
+    role = _role(roles.SALES_REP)
+
+
+class MarketerFactory(UserFactory):
+    is_staff = True
+    role = _role(roles.MARKETER)
+
+
+class AdminFactory(UserFactory):
+    is_staff = True
+    role = _role(roles.ABM_ADMIN)
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Account {n}")
+    domain = factory.Sequence(lambda n: f"account{n}.example.com")
+    industry = "software"
+    country = "United States"
+    region = "North America"
+    employees = 500
+    annual_revenue = 50_000_000
+    estimated_acv = 40_000
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory)
+    first_name = "Ada"
+    last_name = factory.Sequence(lambda n: f"Lovelace{n}")
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")
+    title = "VP Marketing"
+    buying_role = Contact.BuyingRole.DECISION_MAKER
+
+
+def tier(number):
+    return Tier.objects.get(number=number)

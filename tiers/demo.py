@@ -1,0 +1,175 @@
+"""Demo data: the public "CRM Sales Opportunities" accounts and sales team (see
+demo_data/README.md), topped up with generated accounts to about 200, contacts with buying
+roles, and one demo user per role. Idempotent: a second run changes nothing."""
+
+import csv
+import random
+from collections import Counter, defaultdict
+from decimal import Decimal
+from pathlib import Path
+from statistics import median
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.text import slugify
+
+from . import roles, services
+from .models import Account, Contact
+
+DATA = Path(__file__).resolve().parent / "demo_data"
+
+DEMO_USERS = [
+    # username, role, password, is_staff
+    ("admin", roles.ABM_ADMIN, "abm-admin-demo", True),
+    ("marketer", roles.MARKETER, "marketer-demo", True),
+    ("rep", roles.SALES_REP, "rep-demo", False),
+]
+
+REGIONS = {
+    "United States": "North America", "Panama": "Latin America", "Brazil": "Latin America",
+    "Mexico": "Latin America", "Canada": "North America", "Germany": "EMEA",
+    "United Kingdom": "EMEA", "France": "EMEA", "Norway": "EMEA", "Poland": "EMEA",
+    "Romania": "EMEA", "Italy": "EMEA", "Belgium": "EMEA", "Kenya": "EMEA", "Jordan": "EMEA",
+    "China": "APAC", "Japan": "APAC", "Korea": "APAC", "Philipines": "APAC",
+    "Australia": "APAC", "Singapore": "APAC", "India": "APAC", "Indonesia": "APAC",
+}
+INDUSTRIES = ["software", "technolgy", "medical", "retail", "finance", "marketing",
+              "telecommunications", "entertainment", "services", "employment"]
+EXTRA_COUNTRIES = ["United States"] * 6 + ["Germany", "United Kingdom", "France", "Canada",
+                                            "Japan", "Korea", "Singapore", "Brazil", "India",
+                                            "Australia", "Indonesia", "Mexico"]
+TECHNOLOGIES = ["Salesforce", "HubSpot", "Marketo", "SAP ERP", "NetSuite", "Oracle ERP",
+                "Snowflake", "Zendesk", "Workday", "Slack", "AWS", "Segment"]
+NAME_PARTS = (["North", "Blue", "Bright", "Iron", "Silver", "Cedar", "Nova", "Quant", "Vertex",
+               "Harbor", "Summit", "Pine", "Lumen", "Orbit", "Atlas", "Delta", "Kite", "Ember"],
+              ["works", "labs", "soft", "data", "logic", "med", "retail", "bank", "media",
+               "health", "scale", "grid", "cloud", "systems", "group", "analytics"])
+FIRST = ["Ana", "Ben", "Chloe", "Dmitri", "Elif", "Femi", "Grace", "Hiro", "Ines", "Jonas",
+         "Kaya", "Luis", "Mei", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara"]
+LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito",
+        "Jensen", "Kim", "Lopez", "Moreau", "Novak", "Okafor", "Patel", "Rossi", "Silva"]
+TITLES = [("VP Marketing", "decision_maker"), ("CMO", "decision_maker"),
+          ("Head of Demand Generation", "champion"), ("Marketing Operations Manager", "user"),
+          ("CFO", "blocker"), ("IT Director", "influencer"), ("Sales Director", "influencer"),
+          ("Marketing Analyst", "user"), ("Procurement Lead", "other")]
+
+
+def _read(name):
+    with open(DATA / name, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _username(full_name):
+    return slugify(full_name).replace("-", ".")
+
+
+@transaction.atomic
+def load(stdout=None):
+    rng = random.Random(2026)
+    User = get_user_model()
+
+    users = {}
+    for username, role, password, is_staff in DEMO_USERS:
+        user, _ = User.objects.get_or_create(username=username,
+                                             defaults={"email": f"{username}@example.com"})
+        user.set_password(password)
+        user.is_staff = is_staff
+        user.save()
+        user.groups.add(Group.objects.get(name=role))
+        users[username] = user
+
+    # The data set's sales agents become reps who own the accounts they sold to most.
+    rep_group = Group.objects.get(name=roles.SALES_REP)
+    agents = {}
+    for row in _read("sales_teams.csv"):
+        first, _, last = row["sales_agent"].partition(" ")
+        agent, created = User.objects.get_or_create(
+            username=_username(row["sales_agent"]),
+            defaults={"first_name": first, "last_name": last,
+                      "email": f"{_username(row['sales_agent'])}@example.com"},
+        )
+        if created:
+            agent.set_unusable_password()
+            agent.save()
+        agent.groups.add(rep_group)
+        agents[row["sales_agent"]] = agent
+
+    pipeline = _read("sales_pipeline.csv")
+    won = defaultdict(list)
+    won_years = defaultdict(set)
+    agent_count = defaultdict(Counter)
+    for row in pipeline:
+        if not row["account"]:
+            continue
+        agent_count[row["account"]][row["sales_agent"]] += 1
+        if row["deal_stage"] == "Won":
+            won[row["account"]].append(int(row["close_value"] or 0))
+            won_years[row["account"]].add(row["close_date"][:4])
+
+    items = []
+    for index, row in enumerate(_read("accounts.csv")):
+        name = row["account"]
+        top_agent = agent_count[name].most_common(1)
+        owner = agents.get(top_agent[0][0]) if top_agent else None
+        if index % 3 == 0:  # the demo rep owns a third of the book
+            owner = users["rep"]
+        acv = Decimal(median(won[name]) * 12) if won[name] else None
+        items.append({
+            "name": name, "domain": f"{slugify(name)}.com", "external_id": f"MAVEN-{index + 1:03d}",
+            "industry": row["sector"], "country": row["office_location"],
+            "region": REGIONS.get(row["office_location"], "Other"),
+            "employees": int(row["employees"]),
+            "annual_revenue": Decimal(row["revenue"]) * 1_000_000,
+            "is_customer": bool(won[name]), "renewal_count": max(0, len(won_years[name]) - 1),
+            "estimated_acv": acv, "owner": owner,
+        })
+    seen = {item["name"] for item in items}
+    while len(items) < 200:
+        name = f"{rng.choice(NAME_PARTS[0])}{rng.choice(NAME_PARTS[1])}"
+        if name in seen:
+            name = f"{name} {rng.choice(['Inc', 'GmbH', 'Ltd', 'Co'])}"
+        if name in seen:
+            continue
+        seen.add(name)
+        country = rng.choice(EXTRA_COUNTRIES)
+        employees = int(rng.lognormvariate(6.5, 1.3))
+        items.append({
+            "name": name, "domain": f"{slugify(name)}.io",
+            "external_id": f"GEN-{len(items) + 1:03d}", "industry": rng.choice(INDUSTRIES),
+            "country": country, "region": REGIONS.get(country, "Other"), "employees": employees,
+            "annual_revenue": Decimal(employees * rng.randint(80, 400) * 1000),
+            "is_customer": False, "renewal_count": 0,
+            "estimated_acv": Decimal(rng.choice([8, 15, 25, 40, 60, 90, 150]) * 1000),
+            "owner": users["rep"] if len(items) % 3 == 0 else rng.choice(list(agents.values())),
+        })
+    for item in items:
+        item["technologies"] = rng.sample(TECHNOLOGIES, rng.randint(1, 4))
+        item["funding_stage"] = rng.choice(Account.FundingStage.values)
+        item["maturity"] = rng.choice(Account.Maturity.values)
+        item["customer_count"] = rng.choice([50, 200, 1_000, 5_000, 20_000, 100_000])
+    created, updated, unchanged, errors = services.account_bulk_upsert(
+        rows=list(enumerate(items))
+    )
+    assert not errors, errors
+
+    accounts = {a.external_id: a for a in Account.objects.filter(
+        external_id__in=[item["external_id"] for item in items])}
+    contact_rows = []
+    for item in items:
+        account = accounts[item["external_id"]]
+        for _ in range(rng.randint(2, 5)):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            title, role = rng.choice(TITLES)
+            contact_rows.append({
+                "account": account, "first_name": first, "last_name": last, "title": title,
+                "buying_role": role, "email": f"{first}.{last}@{account.domain}".lower(),
+            })
+    contacts = services.contact_bulk_upsert(rows=list(enumerate(contact_rows)))
+    if stdout:
+        stdout.write(
+            f"Accounts: {created} created, {updated} updated, {unchanged} unchanged "
+            f"({Account.objects.count()} in all); contacts: {contacts[0]} created "
+            f"({Contact.objects.count()} in all)."
+        )
+    return users

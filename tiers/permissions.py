@@ -1,0 +1,67 @@
+"""DRF permission classes shared by every abmcrm app."""
+
+from rest_framework import permissions
+
+from . import roles
+
+
+class HasAbmRole(permissions.BasePermission):
+    """Any of the three roles (or a superuser)."""
+
+    message = "You need the Sales rep, Marketer or ABM admin role."
+
+    def has_permission(self, request, view):
+        return roles.has_role(request.user, *roles.ROLES)
+
+
+class IsMarketer(permissions.BasePermission):
+    """Marketers and admins."""
+
+    message = "Only marketers and ABM admins may do this."
+
+    def has_permission(self, request, view):
+        return roles.is_marketer(request.user)
+
+
+class IsAbmAdmin(permissions.BasePermission):
+    message = "Only ABM admins may do this."
+
+    def has_permission(self, request, view):
+        return roles.is_abm_admin(request.user)
+
+
+class ReadForRolesWriteForAdmins(permissions.BasePermission):
+    """Every role reads; only ABM admins write (menus, rules, budgets…)."""
+
+    message = "Only ABM admins may change this."
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return roles.has_role(request.user, *roles.ROLES)
+        return roles.is_abm_admin(request.user)
+
+
+class AccountPermission(permissions.BasePermission):
+    """Every role reads accounts; reps edit the accounts they own; admins manage all and
+    alone may create or delete (Django model permissions decide, so a host project can
+    grant them differently)."""
+
+    perms = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+
+    def _perm(self, request, view, action):
+        model = view.get_queryset().model
+        return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not roles.has_role(user, *roles.ROLES):
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return user.has_perm(self._perm(request, view, self.perms[request.method]))
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in permissions.SAFE_METHODS or roles.is_abm_admin(request.user):
+            return True
+        account = getattr(obj, "account", obj)
+        return account.owner_id == request.user.pk
