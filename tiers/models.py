@@ -90,9 +90,22 @@ class Account(models.Model):
     renewal_count = models.PositiveIntegerField(
         default=0, help_text="Renewal cycles completed as a customer."
     )
+    # Scores and tier, kept current by the tiering services (issue: scoring and tiering).
+    fit_score = models.PositiveSmallIntegerField(default=0, help_text="ICP fit, 0–100.")
+    intent_score = models.PositiveSmallIntegerField(default=0, help_text="Intent, 0–100.")
+    engagement_score = models.PositiveSmallIntegerField(
+        default=0, help_text="Decayed, weighted engagement, 0–100."
+    )
+    surging_topics = models.JSONField(default=list, blank=True)
+    has_recent_intent = models.BooleanField(default=False)
+    has_recent_engagement = models.BooleanField(default=False)
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
     )
+    tier_locked = models.BooleanField(
+        default=False, help_text="Set by a manual override: recomputation leaves the tier alone."
+    )
+    scored_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,15 @@
+"""Signals this app sends, for higher apps (funnel) and host projects.
+
+Both are sent inside the transaction that makes the change, so a receiver's writes commit
+or roll back with it.
+"""
+
+from django.dispatch import Signal
+
+# An account's tier changed. kwargs: account, old_tier (Tier or None), new_tier (Tier or
+# None), assignment (the TierAssignment history row), by (a user, or None for the system).
+tier_changed = Signal()
+
+# An account got its first recent meaningful engagement (it was not engaged before).
+# kwargs: account, occurred_at (the time of the meaningful event that made it engaged).
+account_engaged = Signal()
