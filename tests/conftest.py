@@ -140,3 +140,18 @@ def wait_for(predicate, timeout=30, interval=0.2):
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")
+
+
+TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "celery_worker_process"}
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests flush the database afterwards, which would also wipe the
+    reference rows that data migrations create (roles, tiers, stages…): have them restored."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker else {}
+        fixturenames = set(getattr(item, "fixturenames", ()))
+        if kwargs.get("transaction") or TRANSACTIONAL_FIXTURES & fixturenames:
+            kwargs["serialized_rollback"] = True
+            item.add_marker(pytest.mark.django_db(**kwargs))

@@ -103,9 +103,8 @@ class Ingester:
         valid = []
         for position, item in zip(positions, items, strict=True):
             if not isinstance(item, dict):
-                result.errors.append(
-                    {position_key: position, "errors": {"non_field_errors": ["Expected an object."]}}
-                )
+                errors = {"non_field_errors": ["Expected an object."]}
+                result.errors.append({position_key: position, "errors": errors})
                 continue
             try:
                 valid.append((position, serializer.run_validation(item)))

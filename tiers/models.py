@@ -32,7 +32,7 @@ class Tier(models.Model):
         max_length=10, choices=EngagementModel.choices, default=EngagementModel.ONE_TO_MANY
     )
     capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Maximum number of accounts in this tier; empty = no limit."
+        null=True, blank=True, help_text="Maximum number of accounts in this tier; empty: none."
     )
 
     class Meta:

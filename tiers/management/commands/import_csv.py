@@ -8,6 +8,10 @@ from tiers import ingest, services
 from tiers.models import ImportJob
 
 
+def _text(messages):
+    return " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
+
+
 class Command(BaseCommand):
     help = "Import a CSV file in the foreground with a progress bar (same rules as the API)."
 
@@ -36,8 +40,7 @@ class Command(BaseCommand):
         if self.stdout.isatty() or sys.stdout.isatty():
             self.stdout.write("")
         for error in job.errors:
-            reasons = "; ".join(f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                                for field, msgs in error["errors"].items())
+            reasons = "; ".join(f"{name}: {_text(msgs)}" for name, msgs in error["errors"].items())
             self.stderr.write(f"line {error['line']}: {reasons}")
         if job.error_count > len(job.errors):
             self.stderr.write(f"… and {job.error_count - len(job.errors)} more bad rows.")

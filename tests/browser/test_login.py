@@ -1,0 +1,29 @@
+import pytest
+from django.core.management import call_command
+
+from tiers.demo import DEMO_USERS
+from tiers.models import Account
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("username,role,password", [(u, r, p) for u, r, p, _ in DEMO_USERS])
+def test_each_demo_user_logs_in_and_sees_accounts(page, login, username, role, password):
+    call_command("load_demo", verbosity=0)
+    login(username, password)
+    assert page.url.endswith("/accounts/") or "/accounts/" in page.url
+    assert role in page.inner_text("header")
+    rows = page.locator("tbody tr")
+    assert rows.count() > 0
+    # Open the first account page and see its contacts.
+    page.locator("tbody tr a").first.click()
+    page.wait_for_load_state()
+    name = page.inner_text("h1")
+    assert Account.objects.filter(name=name.split(" Tier")[0].split(" untiered")[0].strip())
+    assert "Contacts" in page.inner_text("main")
+
+
+def test_wrong_password_shows_error(page, login, rep):
+    login("rep1", "wrong")
+    assert "didn't match" in page.inner_text("main")
+    assert "/login/" in page.url
