@@ -145,6 +145,23 @@ def wait_for(predicate, timeout=30, interval=0.2):
 TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "celery_worker_process"}
 
 
+@pytest.fixture(scope="session")
+def _serialized_db_contents(django_db_setup, django_db_blocker):
+    from django.db import connections
+
+    return getattr(connections["default"], "_test_serialized_contents", None)
+
+
+@pytest.fixture(autouse=True)
+def _share_serialized_db_contents(request, _serialized_db_contents):
+    """Django keeps the serialized contents on the connection object, which is per context;
+    Playwright's sync API runs the test in another context, whose connection lacks them."""
+    from django.db import connections
+
+    if _serialized_db_contents is not None:
+        connections["default"]._test_serialized_contents = _serialized_db_contents
+
+
 def pytest_collection_modifyitems(items):
     """Transactional tests flush the database afterwards, which would also wipe the
     reference rows that data migrations create (roles, tiers, stages…): have them restored."""
@@ -154,4 +171,4 @@ def pytest_collection_modifyitems(items):
         fixturenames = set(getattr(item, "fixturenames", ()))
         if kwargs.get("transaction") or TRANSACTIONAL_FIXTURES & fixturenames:
             kwargs["serialized_rollback"] = True
-            item.add_marker(pytest.mark.django_db(**kwargs))
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
