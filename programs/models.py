@@ -1,1 +1,275 @@
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from tiers.models import Account, Contact, Tier
+
+
+class Campaign(models.Model):
+    """Every program item belongs to a campaign; cost and results are measured per campaign."""
+
+    class Channel(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+        EVENTS = "events", "Events"
+        PARTNERS = "partners", "Partners"
+        UPSELL = "upsell", "Upsell"
+        DIRECT = "direct", "Direct"
+        PAID_MEDIA = "paid_media", "Paid media"
+        WEBSITE = "website", "Website"
+        SYNDICATION = "syndication", "Content syndication"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200, unique=True)
+    code = models.SlugField(
+        max_length=100, unique=True,
+        help_text="The source/campaign code that engagement events and transitions carry.",
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    fixed_cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="campaigns",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(fixed_cost__gte=0),
+                                   name="campaign_cost_not_negative"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(start_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="campaign_dates_in_order",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ProgramItem(models.Model):
+    """One program on the menu of one or more tiers, which reps order by ticking a box."""
+
+    class Kind(models.TextChoices):
+        DIRECT_MAIL = "direct_mail", "Direct mail"
+        GIFT = "gift", "Gift / 3D mail"
+        CUSTOM_AD_CREATIVE = "custom_ad_creative", "Custom display-ad creative"
+        ACCOUNT_BASED_AD = "account_based_ad", "Account-based ad"
+        CUSTOM_CONTENT = "custom_content", "Custom content"
+        EVENT_INVITATION = "event_invitation", "Event invitation"
+        LANDING_PAGE = "landing_page", "Personalised landing page"
+        OTHER = "other", "Other"
+
+    class LimitPeriod(models.TextChoices):
+        MONTH = "month", "per month"
+        QUARTER = "quarter", "per quarter"
+        YEAR = "year", "per year"
+        EVER = "ever", "ever"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    description = models.TextField(blank=True, help_text="Shown to reps on the menu.")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="items")
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    lead_time_days = models.PositiveIntegerField(default=7)
+    tiers = models.ManyToManyField(Tier, through="MenuEntry", related_name="menu_items",
+                                   blank=True)
+    is_active = models.BooleanField(default=True)
+    active_from = models.DateField(null=True, blank=True)
+    active_until = models.DateField(null=True, blank=True)
+    auto_approve_up_to = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text="Orders costing up to this are approved at once; empty: a marketer approves.",
+    )
+    limit_per_account = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At most this many orders per account per period."
+    )
+    limit_period = models.CharField(max_length=10, choices=LimitPeriod.choices,
+                                    default=LimitPeriod.QUARTER)
+    needs_contact = models.BooleanField(
+        default=False, help_text="Needs a recipient contact (and so a shipping address)."
+    )
+    fulfilment_method = models.CharField(
+        max_length=50, default="manual",
+        help_text="`manual`, or the name of a provider in ABMCRM_PROVIDERS.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="item_cost_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class MenuEntry(models.Model):
+    """An item's place on one tier's menu."""
+
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="menu_entries")
+    item = models.ForeignKey(ProgramItem, on_delete=models.CASCADE, related_name="menu_entries")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["tier", "position", "id"]
+        verbose_name_plural = "menu entries"
+        constraints = [models.UniqueConstraint(fields=["tier", "item"], name="item_once_per_menu")]
+
+    def __str__(self):
+        return f"{self.tier} · {self.item}"
+
+
+class Budget(models.Model):
+    """A spending limit over a period for a scope. `committed` is approved but not yet spent.
+
+    Approvals commit with one conditional UPDATE, and the check constraint forbids
+    committed + spent > limit, so concurrent approvals can never overspend."""
+
+    class Scope(models.TextChoices):
+        ALL = "all", "All programs"
+        TIER = "tier", "A tier"
+        ITEM = "item", "A program item"
+        CAMPAIGN = "campaign", "A campaign"
+
+    name = models.CharField(max_length=200)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ALL)
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="budgets")
+    item = models.ForeignKey(ProgramItem, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="budgets")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="budgets")
+    limit = models.DecimalField(max_digits=14, decimal_places=2)
+    committed = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    spent = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_date", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(committed__gte=0) & Q(spent__gte=0),
+                                   name="budget_amounts_not_negative"),
+            models.CheckConstraint(condition=Q(committed__lte=F("limit") - F("spent")),
+                                   name="budget_not_overspent"),
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")),
+                                   name="budget_dates_in_order"),
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="all", tier__isnull=True, item__isnull=True, campaign__isnull=True)
+                    | Q(scope="tier", tier__isnull=False, item__isnull=True,
+                        campaign__isnull=True)
+                    | Q(scope="item", tier__isnull=True, item__isnull=False,
+                        campaign__isnull=True)
+                    | Q(scope="campaign", tier__isnull=True, item__isnull=True,
+                        campaign__isnull=False)
+                ),
+                name="budget_scope_matches_target",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def remaining(self):
+        return self.limit - self.committed - self.spent
+
+
+class ProgramOrder(models.Model):
+    """One ticked item for one account. Its status changes only through
+    `services.order_transition`, along `TRANSITIONS`."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        IN_PROGRESS = "in_progress", "In progress"
+        FULFILLED = "fulfilled", "Fulfilled"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # The allowed moves. A failed order may be retried (back to approved, re-committing its
+    # cost); fulfilled, rejected and cancelled are final.
+    TRANSITIONS = {
+        Status.REQUESTED: {Status.APPROVED, Status.REJECTED, Status.CANCELLED},
+        Status.APPROVED: {Status.IN_PROGRESS, Status.FULFILLED, Status.FAILED,
+                          Status.CANCELLED},
+        Status.IN_PROGRESS: {Status.FULFILLED, Status.FAILED},
+        Status.FAILED: {Status.APPROVED},
+        Status.FULFILLED: set(),
+        Status.REJECTED: set(),
+        Status.CANCELLED: set(),
+    }
+    # Statuses whose cost is committed in budgets (approved, not yet spent).
+    COMMITTED = {Status.APPROVED, Status.IN_PROGRESS}
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="program_orders")
+    item = models.ForeignKey(ProgramItem, on_delete=models.PROTECT, related_name="orders")
+    tier = models.ForeignKey(
+        Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The account's tier when the order was placed.",
+    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="program_orders")
+    note = models.TextField(blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED,
+                              db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="program_orders")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="assigned_orders")
+    budgets = models.ManyToManyField(Budget, blank=True, related_name="orders",
+                                     help_text="The budgets this order's cost is booked in.")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True,
+                                  help_text="Approval time plus the item's lead time.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it was rejected, cancelled or failed.")
+    external_reference = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "item", "created_at"]),
+            models.Index(fields=["status", "due_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(cost__gte=0), name="order_cost_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"Order #{self.pk}: {self.item} for {self.account}"
+
+
+class OrderEvent(models.Model):
+    """One status change of an order: the history reps and marketers see."""
+
+    order = models.ForeignKey(ProgramOrder, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=ProgramOrder.Status.choices,
+                                   blank=True)
+    to_status = models.CharField(max_length=20, choices=ProgramOrder.Status.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                           on_delete=models.SET_NULL, related_name="+",
+                           help_text="Empty: the system (auto-approval, a provider).")
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"#{self.order_id}: {self.from_status or '—'} → {self.to_status}"

@@ -74,3 +74,55 @@ class ContactFactory(factory.django.DjangoModelFactory):
 
 def tier(number):
     return Tier.objects.get(number=number)
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programs.Campaign"
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    code = factory.Sequence(lambda n: f"campaign-{n}")
+    channel = "outbound"
+    fixed_cost = 0
+
+
+class ProgramItemFactory(factory.django.DjangoModelFactory):
+    """An item; `ProgramItemFactory(menu_tiers=[1, 2])` puts it on those tiers' menus."""
+
+    class Meta:
+        model = "programs.ProgramItem"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Program {n}")
+    kind = "gift"
+    campaign = factory.SubFactory(CampaignFactory)
+    unit_cost = 100
+    lead_time_days = 5
+
+    @factory.post_generation
+    def menu_tiers(self, create, extracted, **kwargs):
+        from programs.models import MenuEntry
+
+        for position, number in enumerate(extracted or []):
+            MenuEntry.objects.create(tier=tier(number), item=self, position=position)
+
+
+class ProgramOrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programs.ProgramOrder"
+
+    account = factory.SubFactory(AccountFactory)
+    item = factory.SubFactory(ProgramItemFactory)
+    cost = factory.LazyAttribute(lambda o: o.item.unit_cost)
+    requested_by = factory.SubFactory(RepFactory)
+
+
+class BudgetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programs.Budget"
+
+    name = factory.Sequence(lambda n: f"Budget {n}")
+    start_date = factory.LazyFunction(lambda: __import__("datetime").date(2000, 1, 1))
+    end_date = factory.LazyFunction(lambda: __import__("datetime").date(2999, 12, 31))
+    scope = "all"
+    limit = 1000
