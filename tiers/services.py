@@ -89,6 +89,13 @@ def _clean_external_id(data):
     return data
 
 
+def _bulk_update(model, objects, fields):
+    """Update loaded rows by primary key with INSERT … ON CONFLICT (id) DO UPDATE: one
+    statement per batch, several times faster than bulk_update's CASE WHEN."""
+    model.objects.bulk_create(objects, update_conflicts=True, unique_fields=["id"],
+                              update_fields=fields, batch_size=1000)
+
+
 def account_bulk_upsert(*, rows):
     """Upsert accounts by `external_id`, else by domain.
 
@@ -118,7 +125,7 @@ def account_bulk_upsert(*, rows):
     existing = Account.objects.filter(external_id__in=externals) | Account.objects.filter(
         domain__in=domains
     )
-    existing = list(existing.only(*[f for f in ACCOUNT_FIELDS if f != "owner"], "owner_id"))
+    existing = list(existing)
     by_external = {a.external_id: a for a in existing if a.external_id}
     by_domain = {a.domain: a for a in existing}
     current_technologies = defaultdict(set)
@@ -170,7 +177,7 @@ def account_bulk_upsert(*, rows):
     with transaction.atomic():
         Account.objects.bulk_create(to_create, batch_size=1000)
         for fields, accounts in to_update.items():
-            Account.objects.bulk_update(accounts, [*fields, "updated_at"], batch_size=1000)
+            _bulk_update(Account, accounts, [*fields, "updated_at"])
         for account, names in new_technologies:
             technologies[account.pk] = names
         _set_technologies(accounts_names=technologies)
@@ -213,7 +220,7 @@ def contact_bulk_upsert(*, rows):
     with transaction.atomic():
         Contact.objects.bulk_create(to_create, batch_size=1000)
         for fields, contacts in to_update.items():
-            Contact.objects.bulk_update(contacts, [*fields, "updated_at"], batch_size=1000)
+            _bulk_update(Contact, contacts, [*fields, "updated_at"])
     return len(to_create), sum(map(len, to_update.values())), unchanged, errors
 
 
