@@ -122,10 +122,12 @@ def account_bulk_upsert(*, rows):
 
     externals = [d["external_id"] for _, d in unique_rows if d.get("external_id")]
     domains = [d["domain"] for _, d in unique_rows]
-    existing = Account.objects.filter(external_id__in=externals) | Account.objects.filter(
-        domain__in=domains
-    )
-    existing = list(existing)
+    # Two index lookups rather than one OR, which the planner may turn into a table scan.
+    existing = {a.pk: a for a in Account.objects.filter(domain__in=domains)}
+    if externals:
+        existing.update((a.pk, a) for a in Account.objects.filter(external_id__in=externals)
+                        if a.pk not in existing)
+    existing = list(existing.values())
     by_external = {a.external_id: a for a in existing if a.external_id}
     by_domain = {a.domain: a for a in existing}
     current_technologies = defaultdict(set)
