@@ -206,7 +206,8 @@ def order_submit(*, account, items, contact=None, note="", requested_by):
                               for i in twice]},
         )
     with transaction.atomic():
-        account = Account.objects.select_for_update().select_related("tier").get(pk=account.pk)
+        account = (Account.objects.select_for_update(of=("self",)).select_related("tier")
+                   .get(pk=account.pk))
         found = ProgramItem.objects.select_related("campaign").in_bulk(ids)
         unknown = [i for i in ids if i not in found]
         if unknown:
