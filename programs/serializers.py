@@ -7,6 +7,7 @@ from .models import Budget, Campaign, OrderEvent, ProgramItem, ProgramOrder
 
 User = get_user_model()
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
+_DATETIME = serializers.DateTimeField()
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -108,6 +109,30 @@ class ProgramOrderSerializer(serializers.ModelSerializer):
             "external_reference", "created_at", "updated_at", "events",
         ]
         read_only_fields = fields
+
+    def to_representation(self, order):
+        """The same fields DRF would produce, built by hand: orders are listed 500 at a
+        time and returned by every POST, and DRF's generic field machinery dominated."""
+        when = _DATETIME.to_representation
+        return {
+            "id": order.pk, "account": order.account_id, "account_name": order.account.name,
+            "item": order.item_id, "item_name": order.item.name, "kind": order.item.kind,
+            "campaign": order.item.campaign_id,
+            "tier": order.tier.number if order.tier_id else None,
+            "contact": order.contact_id, "note": order.note, "cost": f"{order.cost:.2f}",
+            "currency": order.currency, "status": order.status,
+            "requested_by": order.requested_by_id,
+            "requested_by_name": order.requested_by.username,
+            "assignee": order.assignee_id, "approved_at": when(order.approved_at),
+            "due_at": when(order.due_at), "closed_at": when(order.closed_at),
+            "reason": order.reason, "external_reference": order.external_reference,
+            "created_at": when(order.created_at), "updated_at": when(order.updated_at),
+            "events": [{
+                "from_status": event.from_status, "to_status": event.to_status,
+                "by": event.by.get_username() if event.by_id else None, "note": event.note,
+                "at": when(event.at),
+            } for event in order.events.all()],
+        }
 
 
 class OrderCreateSerializer(serializers.Serializer):

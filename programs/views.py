@@ -106,8 +106,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         form = OrderCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         orders = services.order_submit(requested_by=request.user, **form.validated_data)
-        placed = selectors.orders_by_ids([order.pk for order in orders])
-        return Response(ProgramOrderSerializer(placed, many=True).data,
+        # The orders come back with their account, item, tier and requester loaded: only
+        # their history is read again.
+        selectors.attach_events(orders)
+        return Response(ProgramOrderSerializer(orders, many=True).data,
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OrderApproveSerializer, responses={200: ProgramOrderSerializer})
