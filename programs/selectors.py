@@ -199,7 +199,7 @@ def campaign_list(*, user):
 def program_item_list(*, user):
     queryset = ProgramItem.objects.select_related("campaign").prefetch_related(
         Prefetch("menu_entries", queryset=MenuEntry.objects.select_related("tier"))
-    ).annotate(order_count=Count("orders", distinct=True))
+    ).annotate(order_count=Count("orders", distinct=True)).order_by("name", "pk")
     if not roles.has_role(user, *roles.ROLES):
         return queryset.none()
     return queryset

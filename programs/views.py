@@ -75,6 +75,10 @@ class AccountMenuView(APIView):
             tier_selectors.account_list(user=request.user).select_related(None)
             .select_related("tier").prefetch_related(None), pk=pk)
         lines = selectors.menu_lines(account=account)
+        if not services.may_order_for(request.user, account):
+            for line in lines:
+                line.reasons.insert(0, ("account_not_allowed",
+                                        "you may order programs only for accounts you own"))
         return Response(MenuLineSerializer(lines, many=True).data)
 
 

@@ -331,3 +331,40 @@ def test_schema_has_no_warnings_about_programs(api, abm_admin, capsys):
                 if ("Warning" in line or "Error" in line)
                 and "tiers/views.py" not in line]
     assert problems == []
+
+
+def test_menu_says_when_the_rep_may_not_order_for_the_account(api, other_rep, marketer):
+    account = AccountFactory(owner=None, tier=tier(1))
+    ProgramItemFactory(menu_tiers=[1])
+    [line] = api.as_user(other_rep).get(f"/api/v1/accounts/{account.pk}/menu/").json()
+    assert not line["can_order"] and line["reason_code"] == "account_not_allowed"
+    [line] = api.as_user(marketer).get(f"/api/v1/accounts/{account.pk}/menu/").json()
+    assert line["can_order"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/campaigns/", "/api/v1/program-items/",
+                                  "/api/v1/budgets/", ORDERS])
+def test_every_role_reads_no_role_is_refused(api, rep, marketer, abm_admin, nobody, path):
+    for user in (rep, marketer, abm_admin):
+        assert api.as_user(user).get(path).status_code == 200
+    assert api.as_user(nobody).get(path).status_code == 403
+    api.force_authenticate(None)
+    assert api.get(path).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+@pytest.mark.parametrize("path,make", [
+    ("/api/v1/campaigns/", lambda: CampaignFactory()),
+    ("/api/v1/program-items/", lambda: ProgramItemFactory(menu_tiers=[1, 2])),
+    ("/api/v1/program-items/?tier=1", lambda: ProgramItemFactory(menu_tiers=[1, 2])),
+    ("/api/v1/budgets/", lambda: BudgetFactory(scope="tier", tier=tier(1))),
+])
+def test_list_query_counts_are_fixed(api, rep, rows, path, make,
+                                     django_assert_max_num_queries):
+    for _ in range(rows):
+        make()
+    client = api.as_user(rep)
+    separator = "&" if "?" in path else "?"
+    with django_assert_max_num_queries(5):
+        response = client.get(f"{path}{separator}page_size=100")
+    assert response.json()["count"] == rows
