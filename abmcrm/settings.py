@@ -186,6 +186,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TierRuleRequirementEnum": "tiers.models.TierRule.Requirement"},
 }
 
 # Celery. No CELERY_BROKER_URL: kombu's filesystem transport under var/, no server needed.
@@ -217,7 +218,14 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200")),
     }
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Rescore and retier every account nightly: engagement decays and the intent and
+    # engagement windows move even when no new data arrives.
+    "abmcrm-recompute-tiers": {
+        "task": "tiers.tasks.recompute_all",
+        "schedule": float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600)),
+    },
+}
 
 LOGGING = {
     "version": 1,
