@@ -385,12 +385,14 @@ class IcpCriterionSerializer(serializers.ModelSerializer):
 
 class IcpProfileSerializer(serializers.ModelSerializer):
     criteria = IcpCriterionSerializer(many=True, read_only=True)
+    is_active = serializers.BooleanField(required=False, default=False)
 
     class Meta:
         model = IcpProfile
         fields = ["id", "name", "description", "is_active", "criteria", "created_at",
                   "updated_at"]
         read_only_fields = ["id", "criteria", "created_at", "updated_at"]
+        validators = []  # activating one profile deactivates the others (the service)
 
 
 class IcpSuggestionSerializer(serializers.Serializer):
