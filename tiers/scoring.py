@@ -12,12 +12,13 @@ The full recompute and the incremental one (the accounts touched by an ingest) r
 same code, the latter on a list of ids: they cannot disagree.
 """
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Avg,
     BooleanField,
@@ -278,14 +279,46 @@ def score_chunk(account_q, rows_q, windows, criteria):
                 .filter(pk__in=list(newly_engaged), has_recent_engagement=False)
                 .values_list("pk", flat=True)
             }
-        if changed:
-            Account.objects.bulk_update(changed, SCORE_FIELDS, batch_size=1000)
+        write_scores(changed)
         Account.objects.filter(account_q).update(scored_at=windows.now)
         if newly_engaged:
             for account in Account.objects.filter(pk__in=list(newly_engaged)):
                 signals.account_engaged.send(sender=Account, account=account,
                                              occurred_at=newly_engaged[account.pk])
     return len(changed), len(newly_engaged)
+
+
+WRITE_BATCH = 2_000
+
+
+def write_scores(accounts):
+    """Write the score fields of many accounts: one UPDATE … FROM (VALUES …) per batch.
+
+    Django's bulk_update builds a CASE per field and row, whose compilation costs ~30× the
+    database work at this size; this statement has the same effect in a fraction."""
+    if not accounts:
+        return
+    table = connection.ops.quote_name(Account._meta.db_table)
+    pg = connection.vendor == "postgresql"
+    casts = ("::bigint", "::smallint", "::smallint", "::smallint", "::jsonb", "::boolean",
+             "::boolean") if pg else ("",) * 7
+    columns = ["id", *SCORE_FIELDS]
+    assignments = ", ".join(f"{connection.ops.quote_name(name)} = v.column{i + 2}"
+                            for i, name in enumerate(SCORE_FIELDS))
+    with connection.cursor() as cursor:
+        for start in range(0, len(accounts), WRITE_BATCH):
+            batch = accounts[start:start + WRITE_BATCH]
+            first = "(" + ", ".join(f"%s{cast}" for cast in casts) + ")"
+            rest = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            values = ", ".join([first] + [rest] * (len(batch) - 1))
+            params = []
+            for account in batch:
+                params += [account.pk, account.fit_score, account.intent_score,
+                           account.engagement_score, json.dumps(account.surging_topics),
+                           account.has_recent_intent, account.has_recent_engagement]
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v "
+                f"WHERE {table}.id = v.column1", params)
 
 
 def active_rules():
