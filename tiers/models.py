@@ -111,7 +111,9 @@ class Account(models.Model):
     tier_locked = models.BooleanField(
         default=False, help_text="Set by a manual override: recomputation leaves the tier alone."
     )
-    scored_at = models.DateTimeField(null=True, blank=True)
+    scored_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the scores last changed (or were first computed)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -337,6 +337,9 @@ def test_incremental_recompute_touches_only_given_accounts():
     assert result.accounts == 1
     assert fresh(a).engagement_score == 40 and fresh(b).engagement_score == 0
     assert fresh(a).scored_at == NOW and fresh(b).scored_at is None
+    later = NOW + timedelta(seconds=5)
+    recompute(account_ids=[a.pk], now=later)  # nothing changed: the time stays
+    assert fresh(a).scored_at == NOW
 
 
 def test_windows_follow_settings(settings):
