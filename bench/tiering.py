@@ -212,8 +212,8 @@ def incremental(db_name, first, n_accounts):
                 raise RuntimeError("worker did not finish: " + log.read_text()[-2000:])
             time.sleep(0.02)
         seconds = time.perf_counter() - started
-        fresh = Account.objects.filter(pk__in=set(ids), scored_at__gte=now).count()
-        assert fresh == len(set(ids)), (fresh, len(set(ids)))
+        engaged = Account.objects.filter(pk__in=set(ids), has_recent_engagement=True).count()
+        assert engaged == len(set(ids)), (engaged, len(set(ids)))
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)
