@@ -54,3 +54,12 @@ def test_rep_cannot_post_an_override(client, rep, hot_account):
     assert response.status_code == 403
     hot_account.refresh_from_db()
     assert hot_account.tier == tier(1)
+
+
+def test_account_list_filters_by_tier_and_shows_scores(client, rep):
+    AccountFactory(name="Hot One", tier=tier(1), fit_score=91, owner=rep)
+    AccountFactory(name="Cold One", owner=rep)
+    client.force_login(rep)
+    html = client.get("/accounts/?tier=1").content.decode()
+    assert "Hot One" in html and "Cold One" not in html and "91 / 0 / 0" in html
+    assert "Cold One" in client.get("/accounts/?tier=none").content.decode()
