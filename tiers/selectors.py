@@ -94,7 +94,7 @@ def contact_list(*, user):
 
 
 def tier_list():
-    return Tier.objects.annotate(account_count=Count("accounts"))
+    return Tier.objects.annotate(account_count=Count("accounts")).order_by("number")
 
 
 def import_job_list(*, user):
