@@ -6,3 +6,8 @@ class ProgramsConfig(AppConfig):
     label = "programs"
     verbose_name = "ABM program menus and orders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    # (label, url name, who sees it): see tiers/hooks.py. Append, don't replace.
+    nav_links = (
+        ("Fulfilment", "fulfillment-queue", "marketer"),
+    )
