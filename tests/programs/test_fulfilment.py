@@ -51,18 +51,21 @@ def broker_unreachable():
 
     saved = (app.conf.broker_url, app.conf.task_always_eager,
              app.conf.broker_transport_options)
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app.conf.broker_transport_options = {"socket_connect_timeout": 1}
-    app.conf.task_always_eager = False
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        yield
-    finally:
-        (app.conf.broker_url, app.conf.task_always_eager,
-         app.conf.broker_transport_options) = saved
+    with pytest.MonkeyPatch.context() as patch:
+        # Celery reads CELERY_BROKER_URL from the environment before its own settings.
+        patch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+        app.conf.broker_url = "redis://127.0.0.1:1/0"
+        app.conf.broker_transport_options = {"socket_connect_timeout": 1}
+        app.conf.task_always_eager = False
         app._pool = None
         app.amqp._producer_pool = None
+        try:
+            yield
+        finally:
+            (app.conf.broker_url, app.conf.task_always_eager,
+             app.conf.broker_transport_options) = saved
+            app._pool = None
+            app.amqp._producer_pool = None
 
 
 class TestSend:
