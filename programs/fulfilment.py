@@ -164,24 +164,25 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
             return fulfillment.state
         return _apply_result(fulfillment, result, provider)
 
-    # Claim this attempt: of two concurrent deliveries of the task only one proceeds.
+    # Claim this attempt: of two concurrent deliveries of the task only one proceeds. The
+    # order shows "in progress" from the first attempt on (one transaction, one commit).
     maybe_sent_before = fulfillment.state == State.SENDING or fulfillment.attempts > 0
-    claimed = Fulfillment.objects.filter(
-        pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
-        attempts=fulfillment.attempts,
-    ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
-    if not claimed:
-        return None
+    with transaction.atomic():
+        claimed = Fulfillment.objects.filter(
+            pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
+            attempts=fulfillment.attempts,
+        ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
+        if not claimed:
+            return None
+        if order.status == Status.APPROVED:
+            try:
+                order_transition(order=order, to=Status.IN_PROGRESS,
+                                 note=f"Sending through {provider}.")
+            except Conflict:
+                order.refresh_from_db()
+                if order.status not in ACTIVE:
+                    return None
     fulfillment.state, fulfillment.attempts = State.SENDING, fulfillment.attempts + 1
-
-    if order.status == Status.APPROVED:
-        try:
-            order_transition(order=order, to=Status.IN_PROGRESS,
-                             note=f"Sending through {provider}.")
-        except Conflict:
-            order.refresh_from_db()
-            if order.status not in ACTIVE:
-                return None
 
     try:
         result = provider.lookup(fulfillment) if maybe_sent_before else None
@@ -192,7 +193,7 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
         raise
     except PermanentError as exc:
         return _finish_failed(fulfillment, exc.message)
-    return _apply_result(fulfillment, result, provider)
+    return _apply_result(fulfillment, result, provider, order=order)
 
 
 def fulfillment_give_up(*, fulfillment_id, error):
@@ -203,10 +204,10 @@ def fulfillment_give_up(*, fulfillment_id, error):
     return _finish_failed(fulfillment, f"Gave up after {fulfillment.attempts} attempts: {error}")
 
 
-def _apply_result(fulfillment, result, provider):
+def _apply_result(fulfillment, result, provider, *, order=None):
     if result.status == "delivered":
         return _finish_delivered(fulfillment, result.external_id,
-                                 note=f"Delivered by {provider}.")
+                                 note=f"Delivered by {provider}.", order=order)
     if result.status == "failed":
         return _finish_failed(fulfillment, f"{provider}: {result.message}",
                               external_id=result.external_id)
@@ -227,7 +228,9 @@ def _active_order(order_id):
     return order if order.status in ACTIVE else None
 
 
-def _finish_delivered(fulfillment, external_id, *, note):
+def _finish_delivered(fulfillment, external_id, *, note, order=None):
+    """`order`, if given, is the order as this process last moved it; the transition's
+    compare-and-set still refuses it if someone changed it since."""
     with transaction.atomic():
         moved = Fulfillment.objects.filter(
             pk=fulfillment.pk, round=fulfillment.round,
@@ -236,7 +239,8 @@ def _finish_delivered(fulfillment, external_id, *, note):
                  last_error="", updated_at=timezone.now())
         if not moved:
             return None
-        order = _active_order(fulfillment.order_id)
+        if order is None or order.status not in ACTIVE:
+            order = _active_order(fulfillment.order_id)
         if order is not None:
             fields = {"external_reference": external_id[:200]} if external_id else {}
             try:

@@ -136,6 +136,8 @@ class FakeProvider:
 
 class _Handler(BaseHTTPRequestHandler):
     provider: FakeProvider
+    # Buffered, so headers and body leave in one segment (no Nagle/delayed-ACK stall).
+    wbufsize = 1 << 16
 
     def log_message(self, *args):
         pass
