@@ -11,3 +11,6 @@ class ProgramsConfig(AppConfig):
     nav_links = (
         ("Fulfilment", "fulfillment-queue", "marketer"),
     )
+
+    def ready(self):
+        from . import fulfilment_admin  # noqa: F401 - registers the fulfilment admin

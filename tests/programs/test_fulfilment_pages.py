@@ -194,3 +194,23 @@ class TestActionsOnThePage:
         assert client.post(f"{QUEUE}{order.pk}/explode/").status_code == 404
         assert client.post(f"{QUEUE}999999/claim/").status_code == 404
         assert client.get(f"{QUEUE}{order.pk}/claim/").status_code == 405
+
+
+def test_admin_lists_fulfillments_and_queues_again(client, fake_provider,
+                                                   django_assert_max_num_queries):
+    from django.contrib.auth import get_user_model
+
+    superuser = get_user_model().objects.create_superuser("root", "r@example.com", "pw-pw-pw-1")
+    orders = [queued(item=ProgramItemFactory(fulfilment_method="ad_audience"))
+              for _ in range(3)]
+    for order in orders:
+        Fulfillment.objects.create(order=order, provider="ad_audience",
+                                   idempotency_key=f"key-{order.pk}")
+    client.force_login(superuser)
+    with django_assert_max_num_queries(12):
+        assert client.get("/admin/programs/fulfillment/").status_code == 200
+    response = client.post("/admin/programs/fulfillment/", {
+        "action": "queue_again", "_selected_action": [orders[0].fulfillments.get().pk]})
+    assert response.status_code == 302
+    assert ProgramOrder.objects.get(pk=orders[0].pk).status == S.FULFILLED
+    assert ProgramOrder.objects.get(pk=orders[1].pk).status == S.APPROVED
