@@ -359,3 +359,18 @@ class TestWebhook:
                                HTTP_X_ABMCRM_SIGNATURE=sign(b"not json", WEBHOOK_SECRET))
         assert response.status_code == 400
         assert not ProviderEvent.objects.exists()
+
+
+def test_the_sweeper_is_on_the_beat_schedule_and_a_command(fake_provider, capsys):
+    from django.conf import settings
+
+    from programs import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["abmcrm-redrive-fulfillment"]
+    assert entry["task"] == tasks.redrive_fulfillment.name and entry["schedule"] > 0
+    waiting = provider_order(method="ad_audience", status=S.APPROVED)
+    call_command("redrive_fulfillment")
+    assert "Queued 1 fulfilment(s); 0 could not be queued." in capsys.readouterr().out
+    assert ProgramOrder.objects.get(pk=waiting.pk).status == S.FULFILLED
+    tasks.redrive_fulfillment.delay()  # the beat task itself: nothing left to do
+    assert len(fake_provider.created()) == 1
