@@ -47,8 +47,11 @@ class FakeProvider:
         class Handler(_Handler):
             provider = fake
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default backlog of 5 drops concurrent connects
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.handle_error = lambda request, address: None  # a client that hung up
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
