@@ -119,6 +119,11 @@ def order_transition(*, order, to, by=None, note="", fields=None):
                 setattr(order, name, value)
             event = OrderEvent.objects.create(order=order, from_status=from_status,
                                               to_status=to, by=by, note=note)
+            if to == Status.APPROVED:
+                # A provider item's send task is queued once this approval commits.
+                from .fulfilment import fulfillment_prepare
+
+                fulfillment_prepare(order=order)
             signals.order_status_changed.send(
                 sender=ProgramOrder, order=order, from_status=from_status, to_status=to,
                 by=by, event=event,
