@@ -45,8 +45,8 @@ def test_marketer_claims_and_fulfils_then_the_rep_sees_it(page, login, rep, mark
     assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == [
         "approved", "in_progress", "fulfilled"]
 
-    # The rep: no fulfilment queue for them; their account page opens. (The account page's
-    # order panel with the history comes with the ordering issue, on another branch.)
+    # The rep: no fulfilment queue for them; their account page shows the order fulfilled,
+    # with its history.
     page.get_by_role("button", name="Log out").click()
     login("rep1")
     assert page.locator("header a", has_text="Fulfilment").count() == 0
@@ -54,3 +54,7 @@ def test_marketer_claims_and_fulfils_then_the_rep_sees_it(page, login, rep, mark
     assert response.status == 403
     page.goto(f"/accounts/{account.pk}/")
     assert "Globex" in page.inner_text("h1")
+    row = page.locator(f"#orders tr[data-order='{order.pk}']")
+    assert row.locator("td.status").inner_text().startswith("Fulfilled")
+    history = row.locator("ol.history").inner_text()
+    assert "In progress by marketer1" in history and "Fulfilled by marketer1" in history
