@@ -268,6 +268,9 @@ class OrderEvent(models.Model):
                            help_text="Empty: the system (auto-approval, a provider).")
     note = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the requesting rep was e-mailed about it."
+    )
 
     class Meta:
         ordering = ["at", "id"]

@@ -7,6 +7,7 @@ import logging
 
 from django.core.mail import send_mail
 from django.urls import reverse
+from django.utils import timezone
 
 from .conf import settings as conf
 from .models import OrderEvent, ProgramOrder
@@ -51,9 +52,11 @@ def order_status_message(event):
     return subject, "\n\n".join(lines) + "\n"
 
 
-def order_status_notify(*, event_id):
-    """Mail the requesting rep about one status change. Never raises: a mail failure is
-    logged, the change stands."""
+def order_status_notify(*, event_id, raise_errors=False):
+    """Mail the requesting rep about one status change, once: the event is marked notified
+    by a compare-and-set first, so a second delivery of the task sends nothing. A mail
+    failure un-marks it (for the task's retry) and, unless `raise_errors`, is only logged:
+    the change stands either way."""
     event = (OrderEvent.objects.select_related("order__item", "order__account",
                                                "order__requested_by", "by")
              .filter(pk=event_id).first())
@@ -62,11 +65,29 @@ def order_status_notify(*, event_id):
     recipient = event.order.requested_by
     if not recipient.email:
         return False
+    if not OrderEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(
+            notified_at=timezone.now()):
+        return False
     subject, body = order_status_message(event)
     try:
         send_mail(subject, body, conf.ORDER_EMAIL_FROM, [recipient.email])
     except Exception:
+        OrderEvent.objects.filter(pk=event.pk).update(notified_at=None)
         logger.exception("Could not e-mail %s about order #%s", recipient.email,
                          event.order_id)
+        if raise_errors:
+            raise
         return False
     return True
+
+
+def order_status_notify_later(*, event_id):
+    """After commit: hand the mail to the worker (the request does not wait for SMTP); if the
+    broker cannot be reached, send it from here rather than lose it."""
+    from .tasks import notify_order_status
+
+    try:
+        notify_order_status.delay(event_id)
+    except Exception:
+        logger.warning("Broker unreachable: e-mailing about event %s inline", event_id)
+        order_status_notify(event_id=event_id)

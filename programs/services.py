@@ -130,7 +130,7 @@ def order_transition(*, order, to, by=None, note="", fields=None):
             )
             if to in conf.ORDER_NOTIFY_STATUSES:
                 # After commit, and only if this savepoint survives: no mail for a rollback.
-                transaction.on_commit(partial(notifications.order_status_notify,
+                transaction.on_commit(partial(notifications.order_status_notify_later,
                                               event_id=event.pk))
     except IntegrityError as exc:
         # Only the budget check constraint can fail here: treat it as the budget conflict

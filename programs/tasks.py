@@ -1,8 +1,10 @@
 """Thin Celery tasks: take ids, call one service, own the retries."""
 
+import smtplib
+
 from celery import shared_task
 
-from . import fulfilment
+from . import fulfilment, notifications
 from .conf import settings as conf
 from .providers import TransientError
 
@@ -29,3 +31,11 @@ def send_fulfillment(self, fulfillment_id, reconcile=False):
 def redrive_fulfillment():
     """The periodic sweeper (see CELERY_BEAT_SCHEDULE)."""
     return fulfilment.fulfillment_redrive()
+
+
+@shared_task(autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=10,
+             retry_backoff_max=600, retry_jitter=True, max_retries=8, ignore_result=True)
+def notify_order_status(event_id):
+    """E-mail the requesting rep about one order status change (once; retried while the
+    mail server is unreachable)."""
+    notifications.order_status_notify(event_id=event_id, raise_errors=True)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from . import services
+from .exceptions import AbmError
 from .models import (
     Account,
     Contact,
@@ -77,18 +78,24 @@ class AccountAdmin(admin.ModelAdmin):
     ]
 
 
-    @admin.action(description="Rescore and retier the selected accounts now")
+    @admin.action(description="Rescore and retier the selected accounts")
     def recompute_selected(self, request, queryset):
-        result = services.tiers_recompute(account_ids=list(queryset.values_list("pk", flat=True)),
-                                          by=request.user)
-        self.message_user(request, f"{result.accounts} accounts rescored, "
-                                   f"{result.tier_changes} tier changes.", messages.SUCCESS)
+        # In the worker, not in this request: a selection can be every account.
+        job = services.recompute_start(user=request.user,
+                                       account_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Recompute job #{job.pk} queued for {queryset.count()} "
+                                   "accounts; GET /api/v1/tiers/recompute/"
+                                   f"{job.pk}/ shows its progress.", messages.SUCCESS)
 
     @admin.action(description="Unlock the tier of the selected accounts (back to the rules)")
     def unlock_tiers(self, request, queryset):
         count = 0
         for account in queryset.filter(tier_locked=True):
-            services.account_tier_unlock(account=account, by=request.user)
+            try:
+                services.account_tier_unlock(account=account, by=request.user)
+            except AbmError as exc:
+                self.message_user(request, f"{account}: {exc.message}", messages.ERROR)
+                continue
             count += 1
         self.message_user(request, f"{count} account(s) unlocked.", messages.SUCCESS)
 

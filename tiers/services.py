@@ -594,8 +594,15 @@ def account_tier_unlock(*, account, by, reason=""):
 
 @transaction.atomic
 def icp_profile_activate(*, profile):
-    IcpProfile.objects.exclude(pk=profile.pk).filter(is_active=True).update(is_active=False)
-    IcpProfile.objects.filter(pk=profile.pk).update(is_active=True)
+    """Make this profile the one active ICP (a partial unique index allows one)."""
+    try:
+        with transaction.atomic():
+            IcpProfile.objects.exclude(pk=profile.pk).filter(is_active=True).update(
+                is_active=False)
+            IcpProfile.objects.filter(pk=profile.pk).update(is_active=True)
+    except IntegrityError as exc:
+        raise Conflict("Another ICP profile was activated at the same moment; reload and "
+                       "try again.", code="concurrent_change") from exc
     profile.is_active = True
     return profile
 

@@ -319,3 +319,16 @@ class TestNotifications:
             with pytest.raises(Conflict):
                 services.order_approve(order=order, by=marketer)
         assert callbacks == [] and mail.outbox == []
+
+    def test_a_second_delivery_of_the_mail_task_sends_nothing(self, rep, marketer,
+                                                              django_capture_on_commit_callbacks):
+        from programs.models import OrderEvent
+        from programs.tasks import notify_order_status
+
+        order = ProgramOrderFactory(requested_by=rep)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.order_approve(order=order, by=marketer)
+        event = OrderEvent.objects.get(order=order, to_status=S.APPROVED)
+        assert event.notified_at is not None
+        notify_order_status.delay(event.pk)  # redelivered
+        assert len(mail.outbox) == 1
