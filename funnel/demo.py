@@ -11,8 +11,7 @@ Idempotent: once demo transitions exist (external ids `demo-…`), nothing is ad
 import csv
 import random
 from collections import defaultdict
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,7 +65,7 @@ class _Clock:
     def at(self, day, rng):
         moved = day + self.shift
         return datetime(moved.year, moved.month, moved.day, rng.randint(8, 17),
-                        rng.randint(0, 59), tzinfo=dt_timezone.utc)
+                        rng.randint(0, 59), tzinfo=UTC)
 
 
 def _campaigns():

@@ -40,7 +40,7 @@ class TransitionRowSerializer(serializers.Serializer):
                                        help_text="Stage slug; refused unless it is current.")
     occurred_at = serializers.DateTimeField()
     channel = serializers.ChoiceField(Channel.choices, required=False, allow_blank=True)
-    campaign = CampaignRefField(max_length=200, required=False, allow_null=True)
+    campaign = CampaignRefField(required=False, allow_null=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0,
                                       required=False, allow_null=True)
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True,
@@ -151,7 +151,7 @@ class LeadRowSerializer(serializers.Serializer):
                                     help_text="Account id, external_id or domain; by default "
                                               "the account of the e-mail's domain.")
     channel = serializers.ChoiceField(Channel.choices, required=False, allow_blank=True)
-    campaign = CampaignRefField(max_length=200, required=False, allow_null=True)
+    campaign = CampaignRefField(required=False, allow_null=True)
     created_at = serializers.DateTimeField(required=False)
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True,
                                         allow_blank=True)

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -23,6 +24,17 @@ from .serializers import (
     TransitionRowSerializer,
     TransitionSerializer,
 )
+
+
+def _plain(value):
+    """Money as strings ("1250.00"), as DRF's DecimalField renders it."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 class LeadViewSet(BulkIngestMixin, viewsets.ModelViewSet):
@@ -117,7 +129,7 @@ class ReportView(APIView):
 
     @extend_schema(parameters=[ReportQuerySerializer], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        return Response(reports.funnel_report(report_query(request.query_params)))
+        return Response(_plain(reports.funnel_report(report_query(request.query_params))))
 
 
 class QuotaViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
@@ -148,7 +160,7 @@ class QuotaViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
         except ValueError as exc:
             raise InvalidInput("Invalid month.", detail={"month": [
                 f"“{raw}” is not a month; use YYYY-MM, e.g. 2025-03."]}) from exc
-        return Response(roi.quota_attainment(month=month))
+        return Response(_plain(roi.quota_attainment(month=month)))
 
 
 class CampaignRoiView(APIView):
@@ -159,4 +171,4 @@ class CampaignRoiView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
-        return Response(roi.campaign_roi(campaigns=[campaign])[campaign.pk])
+        return Response(_plain(roi.campaign_roi(campaigns=[campaign])[campaign.pk]))
