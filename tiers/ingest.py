@@ -69,6 +69,10 @@ class Ingester:
     # CSV columns holding lists, separated by ";" in a cell.
     list_columns = ()
 
+    def unique_keys(self, data):
+        """(field, value) pairs that may appear once per request or file."""
+        return ()
+
     def prefetch(self, items):
         """Look up, in a few queries for the whole batch, what rows refer to. Returns context."""
         return {}
@@ -93,8 +97,11 @@ class Ingester:
             item[key] = value
         return item
 
-    def ingest(self, items, *, user, positions=None, position_key="index"):
+    def ingest(self, items, *, user, positions=None, position_key="index", seen=None):
+        """Validate and write items. `seen` carries the unique keys met so far across the
+        batches of one file, so that a duplicate far down a file is still reported."""
         result = IngestResult()
+        seen = {} if seen is None else seen
         if positions is None:
             positions = range(len(items))
         context = self.prefetch(items)
@@ -107,9 +114,15 @@ class Ingester:
                 result.errors.append({position_key: position, "errors": errors})
                 continue
             try:
-                valid.append((position, serializer.run_validation(item)))
+                data = serializer.run_validation(item)
             except serializers.ValidationError as exc:
                 result.errors.append({position_key: position, "errors": flatten_errors(exc.detail)})
+                continue
+            duplicate = self._duplicate(data, seen, position, position_key)
+            if duplicate:
+                result.errors.append({position_key: position, "errors": duplicate})
+                continue
+            valid.append((position, data))
         if valid:
             created, updated, unchanged, write_errors = self.write(valid, user=user)
             result.created += created
@@ -119,3 +132,13 @@ class Ingester:
                 result.errors.append({position_key: position, "errors": errors})
         result.errors.sort(key=lambda error: error[position_key])
         return result
+
+    def _duplicate(self, data, seen, position, position_key):
+        keys = [(name, value) for name, value in self.unique_keys(data) if value]
+        for name, value in keys:
+            if (name, value) in seen:
+                return {name: [f"Duplicate {name} “{value}”: already at {position_key} "
+                               f"{seen[(name, value)]}."]}
+        for key in keys:
+            seen[key] = position
+        return None

@@ -18,6 +18,9 @@ class AccountIngester(Ingester):
     required_columns = ("name", "domain")
     list_columns = ("technologies",)
 
+    def unique_keys(self, data):
+        return [("domain", data["domain"]), ("external_id", data.get("external_id"))]
+
     def prefetch(self, items):
         owners = [item.get("owner") for item in items if isinstance(item, dict)]
         return {"users_by_ref": selectors.users_by_ref(owners)}
@@ -33,6 +36,9 @@ class ContactIngester(Ingester):
     permission = "tiers.add_contact"
     columns = ("account", "first_name", "last_name", "email", "title", "buying_role")
     required_columns = ("account", "email")
+
+    def unique_keys(self, data):
+        return [("email", f"{data['email']} at {data['account'].domain}")]
 
     def prefetch(self, items):
         refs = [item.get("account") for item in items if isinstance(item, dict)]

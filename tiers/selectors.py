@@ -59,7 +59,7 @@ def accounts_by_ref(refs, *, only=None):
     return found
 
 
-def account_list(*, user, filters=None):
+def account_list(*, user):
     """Accounts the user may see (every role reads every account), ready for listing."""
     queryset = Account.objects.select_related("owner", "tier").prefetch_related(
         Prefetch("technologies", queryset=Technology.objects.only("id", "name"))

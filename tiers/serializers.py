@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import selectors
@@ -42,6 +43,8 @@ class TechnologiesField(serializers.ListField):
         return [technology.name for technology in value.all()]
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}],
+                      "description": "The owner's user id, or username."})
 class AccountOwnerField(serializers.Field):
     """A user id; a username is accepted too (CSV exports name people, not ids)."""
 
@@ -191,6 +194,21 @@ class ImportCreateSerializer(serializers.Serializer):
         if ingest.get_ingester(value) is None:
             raise serializers.ValidationError(
                 f"Unknown kind “{value}”; expected one of: {', '.join(ingest.kinds())}."
+            )
+        return value
+
+    def validate_file(self, value):
+        from .conf import app_settings
+
+        if value.size > app_settings.IMPORT_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"The file is {value.size // (1024 * 1024)} MB; the largest accepted is "
+                f"{app_settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB. Split it and upload "
+                "the parts."
+            )
+        if value.size == 0:
+            raise serializers.ValidationError(
+                "The file is empty: the first line must name the columns."
             )
         return value
 

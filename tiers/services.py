@@ -89,6 +89,13 @@ def _clean_external_id(data):
     return data
 
 
+def _bulk_update(model, objects, fields):
+    """Update loaded rows by primary key with INSERT … ON CONFLICT (id) DO UPDATE: one
+    statement per batch, several times faster than bulk_update's CASE WHEN."""
+    model.objects.bulk_create(objects, update_conflicts=True, unique_fields=["id"],
+                              update_fields=fields, batch_size=1000)
+
+
 def account_bulk_upsert(*, rows):
     """Upsert accounts by `external_id`, else by domain.
 
@@ -115,10 +122,12 @@ def account_bulk_upsert(*, rows):
 
     externals = [d["external_id"] for _, d in unique_rows if d.get("external_id")]
     domains = [d["domain"] for _, d in unique_rows]
-    existing = Account.objects.filter(external_id__in=externals) | Account.objects.filter(
-        domain__in=domains
-    )
-    existing = list(existing.only(*[f for f in ACCOUNT_FIELDS if f != "owner"], "owner_id"))
+    # Two index lookups rather than one OR, which the planner may turn into a table scan.
+    existing = {a.pk: a for a in Account.objects.filter(domain__in=domains)}
+    if externals:
+        existing.update((a.pk, a) for a in Account.objects.filter(external_id__in=externals)
+                        if a.pk not in existing)
+    existing = list(existing.values())
     by_external = {a.external_id: a for a in existing if a.external_id}
     by_domain = {a.domain: a for a in existing}
     current_technologies = defaultdict(set)
@@ -170,7 +179,7 @@ def account_bulk_upsert(*, rows):
     with transaction.atomic():
         Account.objects.bulk_create(to_create, batch_size=1000)
         for fields, accounts in to_update.items():
-            Account.objects.bulk_update(accounts, [*fields, "updated_at"], batch_size=1000)
+            _bulk_update(Account, accounts, [*fields, "updated_at"])
         for account, names in new_technologies:
             technologies[account.pk] = names
         _set_technologies(accounts_names=technologies)
@@ -213,7 +222,7 @@ def contact_bulk_upsert(*, rows):
     with transaction.atomic():
         Contact.objects.bulk_create(to_create, batch_size=1000)
         for fields, contacts in to_update.items():
-            Contact.objects.bulk_update(contacts, [*fields, "updated_at"], batch_size=1000)
+            _bulk_update(Contact, contacts, [*fields, "updated_at"])
     return len(to_create), sum(map(len, to_update.values())), unchanged, errors
 
 
@@ -255,22 +264,26 @@ class ImportFileError(Exception):
 
 
 def _open_csv(file):
+    """UTF-8 with or without a BOM, or UTF-16 with a BOM (Excel's "Unicode text")."""
     file.open("rb")
-    return io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    head = file.read(2)
+    file.seek(0)
+    encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    return io.TextIOWrapper(file, encoding=encoding, newline="")
 
 
 def _count_rows(job):
     """Count data rows in a first pass; this also proves the whole file decodes, so a bad
     encoding fails the import before anything is written."""
     text = _open_csv(job.file)
+    reader = csv.reader(text)
     try:
-        reader = csv.reader(text)
         header = next(reader, None)
         count = sum(1 for _ in reader)
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            f"The file is not UTF-8 text ({exc.reason} at byte {exc.start}). "
-            "Save it as “CSV UTF-8” and upload it again."
+            f"The file is not UTF-8 text ({exc.reason} near line {reader.line_num + 1}). "
+            "Save it as “CSV UTF-8” and upload it again; nothing was imported."
         ) from exc
     except csv.Error as exc:
         raise ImportFileError(f"The file is not valid CSV: {exc}.") from exc
@@ -289,7 +302,7 @@ def import_run(*, job, progress=None):
     job.save()
     try:
         header, total = _count_rows(job)
-        if header is None:
+        if not header or not any(column.strip() for column in header):
             raise ImportFileError(
                 "The file is empty: the first line must name the columns, e.g. "
                 + ",".join(ingester.required_columns) + "."
@@ -312,7 +325,7 @@ def import_run(*, job, progress=None):
         try:
             reader = csv.reader(text)
             next(reader)
-            batch, lines, line = [], [], reader.line_num
+            batch, lines, line, seen = [], [], reader.line_num, {}
             for values in reader:
                 start_line, line = line + 1, reader.line_num
                 if not any(v.strip() for v in values):
@@ -326,10 +339,10 @@ def import_run(*, job, progress=None):
                 batch.append(ingester.from_csv_row(dict(zip(header, values, strict=False))))
                 lines.append(start_line)
                 if len(batch) >= IMPORT_BATCH_SIZE:
-                    _import_batch(job, ingester, batch, lines, progress)
+                    _import_batch(job, ingester, batch, lines, seen, progress)
                     batch, lines = [], []
             if batch:
-                _import_batch(job, ingester, batch, lines, progress)
+                _import_batch(job, ingester, batch, lines, seen, progress)
         finally:
             text.detach()
         job.status = ImportJob.Status.DONE
@@ -342,8 +355,9 @@ def import_run(*, job, progress=None):
     return job
 
 
-def _import_batch(job, ingester, batch, lines, progress):
-    result = ingester.ingest(batch, user=job.created_by, positions=lines, position_key="line")
+def _import_batch(job, ingester, batch, lines, seen, progress):
+    result = ingester.ingest(batch, user=job.created_by, positions=lines, position_key="line",
+                             seen=seen)
     job.created += result.created
     job.updated += result.updated
     job.error_count += len(result.errors)

@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -8,10 +8,13 @@ from rest_framework.response import Response
 
 from . import ingest, selectors, services
 from .filters import AccountFilter, ContactFilter
+from .models import ImportJob
 from .permissions import AccountPermission, HasAbmRole
 from .serializers import (
+    AccountRowSerializer,
     AccountSerializer,
     BulkResultSerializer,
+    ContactRowSerializer,
     ContactSerializer,
     ImportCreateSerializer,
     ImportJobSerializer,
@@ -26,7 +29,8 @@ class BulkIngestMixin:
     bulk_kind = ""
 
     @extend_schema(
-        request=serializers.ListField(child=serializers.DictField()),
+        request={"application/json": {"type": "array", "items": {"type": "object"},
+                                      "maxItems": ingest.MAX_BULK_ITEMS}},
         responses={200: BulkResultSerializer},
         description="Upsert up to 10,000 items; valid items land even when others are invalid.",
     )
@@ -39,6 +43,7 @@ class BulkIngestMixin:
         return Response(result.as_dict())
 
 
+@extend_schema_view(bulk=extend_schema(request=AccountRowSerializer(many=True)))
 class AccountViewSet(BulkIngestMixin, viewsets.ModelViewSet):
     serializer_class = AccountSerializer
     permission_classes = [AccountPermission]
@@ -59,6 +64,7 @@ class AccountViewSet(BulkIngestMixin, viewsets.ModelViewSet):
         )
 
 
+@extend_schema_view(bulk=extend_schema(request=ContactRowSerializer(many=True)))
 class ContactViewSet(BulkIngestMixin, viewsets.ModelViewSet):
     serializer_class = ContactSerializer
     permission_classes = [AccountPermission]
@@ -95,6 +101,8 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
     permission_classes = [IsAuthenticated, HasAbmRole]
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = ImportJobSerializer
+
+    queryset = ImportJob.objects.none()  # for the schema; get_queryset() filters per user
 
     def get_queryset(self):
         return selectors.import_job_list(user=self.request.user)

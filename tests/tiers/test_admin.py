@@ -1,0 +1,66 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.factories import AccountFactory, ContactFactory, RepFactory
+from tiers.models import Account, ImportJob
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_abm(client, abm_admin):
+    client.force_login(abm_admin)
+    return client
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_account_changelist_runs_fixed_queries(admin_client_abm, rows,
+                                              django_assert_max_num_queries):
+    owners = [RepFactory() for _ in range(5)]
+    for i in range(rows):
+        AccountFactory(owner=owners[i % 5])
+    with django_assert_max_num_queries(14):
+        response = admin_client_abm.get("/admin/tiers/account/")
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == rows
+
+
+def test_account_changelist_search_and_filters(admin_client_abm):
+    AccountFactory(name="Acme", domain="acme.com", industry="retail", country="Kenya")
+    AccountFactory(name="Globex", domain="globex.com")
+    response = admin_client_abm.get("/admin/tiers/account/?q=acme")
+    assert [a.name for a in response.context["cl"].result_list] == ["Acme"]
+    response = admin_client_abm.get("/admin/tiers/account/?industry=retail")
+    assert [a.name for a in response.context["cl"].result_list] == ["Acme"]
+
+
+def test_account_change_page_has_contact_inline(admin_client_abm):
+    contact = ContactFactory(first_name="Grace")
+    response = admin_client_abm.get(f"/admin/tiers/account/{contact.account.pk}/change/")
+    assert response.status_code == 200 and contact.email in response.content.decode()
+
+
+def test_marketer_reads_but_cannot_change(client, marketer):
+    account = AccountFactory()
+    client.force_login(marketer)
+    assert client.get(f"/admin/tiers/account/{account.pk}/change/").status_code == 200
+    response = client.post(f"/admin/tiers/account/{account.pk}/change/", {"name": "Hacked"})
+    assert response.status_code == 403
+    assert Account.objects.get(pk=account.pk).name != "Hacked"
+
+
+def test_rep_has_no_admin(client, rep):
+    client.force_login(rep)
+    assert client.get("/admin/").status_code == 302  # to the admin login: not staff
+
+
+def test_import_from_admin_page(admin_client_abm, django_capture_on_commit_callbacks):
+    upload = SimpleUploadedFile("a.csv", b"name,domain\nAcme,acme.com\nBad,bad domain\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_abm.post("/admin/tiers/importjob/add/",
+                                         {"kind": "accounts", "file": upload})
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.status, job.created, job.error_count) == ("done", 1, 1)
+    page = admin_client_abm.get(f"/admin/tiers/importjob/{job.pk}/change/").content.decode()
+    assert "bad domain" in page
