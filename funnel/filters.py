@@ -45,7 +45,7 @@ class TransitionFilter(django_filters.FilterSet):
         model = StageTransition
         fields = ["account", "lead", "campaign", "channel", "external_id"]
 
-    def filter_side(self, queryset, name, value):
+    def filter_side(self, queryset, name, value: str):
         if value == Stage.Side.ABM:
             return queryset.filter(account__isnull=False)
         return queryset.filter(lead__isnull=False)

@@ -149,6 +149,7 @@ class QuotaViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
         return selectors.quota_list()
 
     @extend_schema(
+        operation_id="funnel_quotas_attainment",
         parameters=[OpenApiParameter("month", str, description="YYYY-MM (default: this "
                                                                "month)")],
         responses={200: OpenApiTypes.OBJECT},
