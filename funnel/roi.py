@@ -59,7 +59,7 @@ def _touch_sql(campaign_ids):
 
 def _lift_sql(event, days):
     """Meaningful events of touched accounts in the `days` after / before the first touch."""
-    weights = _meaningful_kinds_sql(event)
+    join, meaningful = _meaningful_kinds_sql(event)
     if connection.vendor == "postgresql":
         after = (f"ev.occurred_at >= ft.first_at AND ev.occurred_at < ft.first_at + "
                  f"interval '{int(days)} days'")
@@ -73,19 +73,18 @@ def _lift_sql(event, days):
     return (
         "SELECT ft.cid, SUM(CASE WHEN " + after + " THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN " + before + " THEN 1 ELSE 0 END) "
-        f"FROM ft JOIN {event._meta.db_table} ev ON ev.account_id = ft.aid "
-        f"WHERE {weights} GROUP BY ft.cid"
+        f"FROM ft JOIN {event._meta.db_table} ev ON ev.account_id = ft.aid {join} "
+        f"WHERE {meaningful} GROUP BY ft.cid"
     )
 
 
 def _meaningful_kinds_sql(event):
-    """A condition on `ev` keeping meaningful events (kinds whose weight is above 0)."""
-    from tiers import scoring  # noqa: F401  (present once the tiering issue has landed)
-
-    kinds = scoring.meaningful_kinds()
-    if not kinds:
-        return "1 = 0"
-    return "ev.kind IN (" + ", ".join("'" + k.replace("'", "''") + "'" for k in kinds) + ")"
+    """(join, condition) keeping meaningful events: kinds whose weight is above 0."""
+    kind = event._meta.get_field("kind")
+    if kind.is_relation:
+        table = kind.related_model._meta.db_table
+        return (f"JOIN {table} k ON k.id = ev.{kind.column}", "k.weight > 0")
+    return ("", "1 = 1")
 
 
 def campaign_roi(*, campaigns):
