@@ -84,9 +84,33 @@ def _entity_sql(side, group_by):
     return source, eid, fk, grp
 
 
+class _Sql:
+    """SQL text and its positional parameters, built together so they stay in order."""
+
+    def __init__(self):
+        self.parts, self.params = [], []
+
+    def add(self, text, *params):
+        self.parts.append(text)
+        self.params.extend(params)
+        return self
+
+    def extend(self, other):
+        self.parts += other.parts
+        self.params += other.params
+        return self
+
+    @property
+    def text(self):
+        return "".join(self.parts)
+
+
 def side_sql(query, side, stages):
-    """(sql, params) of one side's report rows: (total, grp, idx, reached, converted, lost,
-    won_amount, nd, med_lo, med_hi, p90_lo, p90_hi)."""
+    """(sql, params, path) of one side's report. Rows are ("c", total, grp, then reached,
+    converted, lost for each stage of the path, then won amount) — the counts — and ("p",
+    total, grp, idx, n, median low, median high, p90 low, p90 high, NULL…) — the day
+    percentiles, picked from the entities that converted only (the window sorts stay small).
+    `total` is 1 on the overall rows when grouping."""
     path = selectors.side_path(side, stages)
     lost = [s for s in stages if s.is_lost]
     won = [s for s in path if s.is_won]
@@ -94,91 +118,94 @@ def side_sql(query, side, stages):
     source, eid, fk, grp = _entity_sql(side, query.group_by)
     transitions = StageTransition._meta.db_table
     period = query.mode == "period"
+    grouped = bool(query.group_by)
+    k = len(path)
+    sql = _Sql()
 
+    # ent: the entities of the report, with their group and current state.
+    sql.add(f"WITH ent AS (SELECT {eid} AS eid, {grp} AS grp, e.stage_id AS cur, "
+            f"e.previous_stage_id AS prev FROM {source} WHERE ")
     if period:
-        where = (f"EXISTS (SELECT 1 FROM {transitions} w WHERE w.{fk} = {eid} "
-                 "AND w.occurred_at >= %s AND w.occurred_at < %s)")
+        sql.add(f"EXISTS (SELECT 1 FROM {transitions} w WHERE w.{fk} = {eid} "
+                "AND w.occurred_at >= %s AND w.occurred_at < %s)", start, end)
     else:
-        where = "e.entered_at >= %s AND e.entered_at < %s"
-    ent = (f"SELECT {eid} AS eid, {grp} AS grp, e.stage_id AS cur, "
-           f"e.previous_stage_id AS prev FROM {source} WHERE {where}")
-
-    columns = []
+        sql.add("e.entered_at >= %s AND e.entered_at < %s", start, end)
+    # pe: per entity, when it first reached each stage (at or beyond it), whether it was
+    # lost from it, and its won amount.
+    sql.add("), pe AS (SELECT ent.eid, ent.grp")
     for i, stage in enumerate(path):
         at_or_beyond = [s for s in path if s.position >= stage.position]
-        columns.append(f"MIN(CASE WHEN t.to_stage_id IN ({_ids(at_or_beyond)}) "
-                       f"THEN t.occurred_at END) AS r{i}")
+        sql.add(f", MIN(CASE WHEN t.to_stage_id IN ({_ids(at_or_beyond)}) "
+                f"THEN t.occurred_at END) AS r{i}")
         if period:
-            columns.append(
-                f"MAX(CASE WHEN t.to_stage_id IN ({_ids(lost)}) AND t.from_stage_id = "
-                f"{stage.pk} AND t.occurred_at >= %s AND t.occurred_at < %s "
-                f"THEN 1 ELSE 0 END) AS l{i}")
+            sql.add(f", MAX(CASE WHEN t.to_stage_id IN ({_ids(lost)}) AND t.from_stage_id = "
+                    f"{stage.pk} AND t.occurred_at >= %s AND t.occurred_at < %s "
+                    f"THEN 1 ELSE 0 END) AS l{i}", start, end)
         else:
-            columns.append(
-                f"MAX(CASE WHEN ent.cur IN ({_ids(lost)}) AND ent.prev = {stage.pk} "
-                f"THEN 1 ELSE 0 END) AS l{i}")
-    won_in = f"t.to_stage_id IN ({_ids(won)})"
+            sql.add(f", MAX(CASE WHEN ent.cur IN ({_ids(lost)}) AND ent.prev = {stage.pk} "
+                    f"THEN 1 ELSE 0 END) AS l{i}")
+    sql.add(f", SUM(CASE WHEN t.to_stage_id IN ({_ids(won)})")
     if period:
-        won_in += " AND t.occurred_at >= %s AND t.occurred_at < %s"
-    columns.append(f"SUM(CASE WHEN {won_in} THEN t.amount ELSE 0 END) AS won_amount")
-    pe = (f"SELECT ent.eid, ent.grp, {', '.join(columns)} FROM ent "
-          f"JOIN {transitions} t ON t.{fk} = ent.eid GROUP BY ent.eid, ent.grp")
+        sql.add(" AND t.occurred_at >= %s AND t.occurred_at < %s", start, end)
+    sql.add(f" THEN t.amount ELSE 0 END) AS won_amount FROM ent JOIN {transitions} t "
+            f"ON t.{fk} = ent.eid GROUP BY ent.eid, ent.grp)")
 
-    unions = []
-    for i in range(len(path)):
-        reached = f"(r{i} >= %s AND r{i} < %s)" if period else f"(r{i} IS NOT NULL)"
-        if i + 1 < len(path):
-            nxt = f"(r{i + 1} IS NOT NULL" + (f" AND r{i + 1} < %s)" if period else ")")
-            converted = f"CASE WHEN {reached} AND {nxt} THEN 1 ELSE 0 END"
-            days = f"CASE WHEN {reached} AND {nxt} THEN {_days(f'r{i + 1}', f'r{i}')} END"
-        else:
-            converted, days = "0", "NULL"
-        unions.append(
-            f"SELECT grp, {i} AS idx, CASE WHEN {reached} THEN 1 ELSE 0 END AS reached, "
-            f"{converted} AS converted, {days} AS d, l{i} AS lost, "
-            f"{'won_amount' if i == 0 else '0'} AS won_amount FROM pe")
-    return _assemble(query, ent, pe, unions, path, start, end, period)
+    def reached(i):
+        if period:
+            return _Sql().add(f"(r{i} >= %s AND r{i} < %s)", start, end)
+        return _Sql().add(f"(r{i} IS NOT NULL)")
 
+    def converted(i):
+        cond = reached(i).add(f" AND r{i + 1} IS NOT NULL")
+        if period:
+            cond.add(f" AND r{i + 1} < %s", end)
+        return cond
 
-def _assemble(query, ent, pe, unions, path, start, end, period):
-    """Build the statement and its positional parameters, in the order they appear."""
-    params = [start, end]  # ent
-    if period:
-        params += [start, end] * len(path)  # lost columns
-        params += [start, end]  # won
-    for i in range(len(path)):
-        reached = [start, end] if period else []
-        nxt = [end] if period else []
-        params += reached  # the "reached" column
-        if i + 1 < len(path):
-            params += reached + nxt + reached + nxt
-    order = "(CASE WHEN d IS NULL THEN 1 ELSE 0 END), d"
-    windows = (f"ROW_NUMBER() OVER (PARTITION BY grp, idx ORDER BY {order}) AS rn, "
-               "COUNT(d) OVER (PARTITION BY grp, idx) AS nd")
-    grouped = bool(query.group_by)
+    def counts(total):
+        out = _Sql().add(f"SELECT 'c' AS kind, {1 if total else 0} AS total, "
+                         f"{'NULL' if total else 'grp'} AS grp")
+        for i in range(k):
+            out.add(", SUM(CASE WHEN ").extend(reached(i)).add(" THEN 1 ELSE 0 END)")
+            if i + 1 < k:
+                out.add(", SUM(CASE WHEN ").extend(converted(i)).add(" THEN 1 ELSE 0 END)")
+            else:
+                out.add(", 0")
+            out.add(f", SUM(l{i})")
+        out.add(", SUM(won_amount) FROM pe")
+        return out.add("" if total else " GROUP BY grp")
+
+    # dd: the days from each stage to the next, for the entities that converted.
+    sql.add(", dd AS (")
+    for i in range(k - 1):
+        if i:
+            sql.add(" UNION ALL ")
+        sql.add(f"SELECT grp, {i} AS idx, {_days(f'r{i + 1}', f'r{i}')} AS d FROM pe WHERE ")
+        sql.extend(converted(i))
+    sql.add(")")
+    windows = ("ROW_NUMBER() OVER (PARTITION BY grp, idx ORDER BY d) AS rn, "
+               "COUNT(*) OVER (PARTITION BY grp, idx) AS nd")
     if grouped:
-        windows += (f", ROW_NUMBER() OVER (PARTITION BY idx ORDER BY {order}) AS rn_t, "
-                    "COUNT(d) OVER (PARTITION BY idx) AS nd_t")
+        windows += (", ROW_NUMBER() OVER (PARTITION BY idx ORDER BY d) AS rn_t, "
+                    "COUNT(*) OVER (PARTITION BY idx) AS nd_t")
+    sql.add(f", ranked AS (SELECT grp, idx, d, {windows} FROM dd) ")
+
+    pad = ", NULL" * (3 * k + 1 - 6)
 
     def picks(rn, nd):
-        return (f"MAX({nd}) AS nd, "
-                f"MIN(CASE WHEN d IS NOT NULL AND {rn} = ({nd} - 1) / 2 + 1 THEN d END), "
-                f"MIN(CASE WHEN d IS NOT NULL AND {rn} = {nd} / 2 + 1 THEN d END), "
-                f"MIN(CASE WHEN d IS NOT NULL AND {rn} = (9 * ({nd} - 1)) / 10 + 1 THEN d END), "
-                f"MIN(CASE WHEN d IS NOT NULL AND {rn} = (9 * ({nd} - 1) + 9) / 10 + 1 "
-                "THEN d END)")
+        return (f"MAX({nd}), "
+                f"MIN(CASE WHEN {rn} = ({nd} - 1) / 2 + 1 THEN d END), "
+                f"MIN(CASE WHEN {rn} = {nd} / 2 + 1 THEN d END), "
+                f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1)) / 10 + 1 THEN d END), "
+                f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1) + 9) / 10 + 1 THEN d END)")
 
-    sums = ("SUM(reached) AS reached, SUM(converted) AS converted, SUM(lost) AS lost, "
-            "SUM(won_amount) AS won_amount")
-    final = (f"SELECT 0 AS total, grp, idx, {sums}, {picks('rn', 'nd')} "
-             "FROM ranked GROUP BY grp, idx")
+    sql.extend(counts(total=False))
+    sql.add(f" UNION ALL SELECT 'p', 0, grp, idx, {picks('rn', 'nd')}{pad} FROM ranked "
+            "GROUP BY grp, idx")
     if grouped:
-        final += (f" UNION ALL SELECT 1 AS total, NULL AS grp, idx, {sums}, "
-                  f"{picks('rn_t', 'nd_t')} FROM ranked GROUP BY idx")
-    sql = (f"WITH ent AS ({ent}), pe AS ({pe}), u AS ({' UNION ALL '.join(unions)}), "
-           f"ranked AS (SELECT grp, idx, reached, converted, d, lost, won_amount, {windows} "
-           f"FROM u) {final}")
-    return sql, params, path
+        sql.add(" UNION ALL ").extend(counts(total=True))
+        sql.add(f" UNION ALL SELECT 'p', 1, NULL, idx, {picks('rn_t', 'nd_t')}{pad} "
+                "FROM ranked GROUP BY idx")
+    return sql.text, sql.params, path
 
 
 def _percentile(lo, hi, n, tenths):
@@ -188,6 +215,33 @@ def _percentile(lo, hi, n, tenths):
     frac = ((tenths * (n - 1)) % 10) / 10
     value = float(lo) + (float(hi if hi is not None else lo) - float(lo)) * frac
     return round(value, 2)
+
+
+def _parse(path, rows, grouped):
+    """SQL rows → {"total": figures, groups: {key: figures}} where figures is
+    {"stages": {idx: {...}}, "won_amount": x}."""
+    k = len(path)
+    out = {}
+    for row in rows:
+        kind, total, key = row[0], row[1], row[2]
+        if not grouped:
+            bucket = "total"
+        elif total:
+            bucket = "total"
+        else:
+            bucket = None if key == "" else key
+        figures = out.setdefault(bucket, {"stages": {}, "won_amount": 0})
+        if kind == "c":
+            for i in range(k):
+                stage = figures["stages"].setdefault(i, {})
+                stage.update(reached=int(row[3 + 3 * i] or 0),
+                             converted=int(row[4 + 3 * i] or 0),
+                             lost=int(row[5 + 3 * i] or 0))
+            figures["won_amount"] = row[3 + 3 * k] or 0
+        else:
+            stage = figures["stages"].setdefault(row[3], {})
+            stage.update(nd=int(row[4] or 0), med=(row[5], row[6]), p90=(row[7], row[8]))
+    return out
 
 
 def _money(value):
@@ -200,38 +254,38 @@ def _ratio(numerator, denominator, places=4):
     return round(numerator / denominator, places)
 
 
-def _stage_rows(path, rows):
-    """The side's list of per-stage figures from its SQL rows {idx: row}."""
+def _stage_rows(path, figures):
+    """The side's list of per-stage figures."""
+    stages = (figures or {}).get("stages", {})
     out = []
     for i, stage in enumerate(path):
-        row = rows.get(i)
-        reached = int(row[3] or 0) if row else 0
-        converted = int(row[4] or 0) if row else 0
-        n = int(row[7] or 0) if row else 0
-        nxt = rows.get(i + 1)
-        reached_next = int(nxt[3] or 0) if nxt and i + 1 < len(path) else 0
+        row = stages.get(i, {})
+        reached = row.get("reached", 0)
+        reached_next = stages.get(i + 1, {}).get("reached", 0)
         last = i + 1 == len(path)
+        n = row.get("nd", 0)
+        med, p90 = row.get("med", (None, None)), row.get("p90", (None, None))
         out.append({
             "stage": stage.slug,
             "name": stage.name,
             "reached": reached,
-            "converted_to_next": None if last else converted,
-            "conversion_to_next": None if last else _ratio(converted, reached),
+            "converted_to_next": None if last else row.get("converted", 0),
+            "conversion_to_next": None if last else _ratio(row.get("converted", 0), reached),
             "ratio_to_next": None if last else _ratio(reached_next, reached),
-            "median_days_to_next": _percentile(row[8], row[9], n, 5) if row else None,
-            "p90_days_to_next": _percentile(row[10], row[11], n, 9) if row else None,
-            "lost": int(row[5] or 0) if row else 0,
+            "median_days_to_next": _percentile(med[0], med[1], n, 5),
+            "p90_days_to_next": _percentile(p90[0], p90[1], n, 9),
+            "lost": row.get("lost", 0),
         })
     return out
 
 
-def _summary(path, stage_rows, rows):
+def _summary(path, stage_rows, figures):
     by_slug = {r["stage"]: r for r in stage_rows}
     handoff = next((s for s in path if s.is_handoff), path[0] if path else None)
     won = next((s for s in path if s.is_won), None)
     worked = by_slug[handoff.slug]["reached"] if handoff else 0
     won_deals = by_slug[won.slug]["reached"] if won else 0
-    revenue = _money(rows.get(0)[6] if rows.get(0) else 0)
+    revenue = _money((figures or {}).get("won_amount", 0))
     return {
         "entered": stage_rows[0]["reached"] if stage_rows else 0,
         "entities_worked": worked,
@@ -263,25 +317,18 @@ NONE_LABELS = {"channel": "No channel", "campaign": "No campaign", "tier": "Unti
 def funnel_report(query):
     """The report as a dict: {sides, summary, groups, …} (see docs/funnel.md)."""
     stages = selectors.stages()
-    sides, summary, per_group = {}, {}, {}
-    paths = {}
+    sides, summary, per_group, paths = {}, {}, {}, {}
     for side in query.sides:
         sql, params, path = side_sql(query, side, stages)
         paths[side] = path
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            result = cursor.fetchall()
-        totals, groups = {}, {}
-        for row in result:
-            if row[0] == 1 or not query.group_by:
-                totals[row[2]] = row
-            else:
-                key = None if row[1] == "" else row[1]
-                groups.setdefault(key, {})[row[2]] = row
-        sides[side] = _stage_rows(path, totals)
-        summary[side] = _summary(path, sides[side], totals)
-        for key, rows in groups.items():
-            per_group.setdefault(key, {})[side] = rows
+            parsed = _parse(path, cursor.fetchall(), bool(query.group_by))
+        total = parsed.pop("total", None)
+        sides[side] = _stage_rows(path, total)
+        summary[side] = _summary(path, sides[side], total)
+        for key, figures in parsed.items():
+            per_group.setdefault(key, {})[side] = figures
     report = {
         "mode": query.mode, "side": query.side, "group_by": query.group_by,
         "start": query.start.isoformat(), "end": query.end.isoformat(),
@@ -290,14 +337,14 @@ def funnel_report(query):
     if query.group_by:
         labels = _labels(query.group_by, per_group)
         for key in _group_order(query.group_by, per_group, labels):
-            group_sides = {side: _stage_rows(paths[side], per_group[key].get(side, {}))
+            group_sides = {side: _stage_rows(paths[side], per_group[key].get(side))
                            for side in query.sides}
             report["groups"].append({
                 "key": key,
                 "label": labels.get(key) or NONE_LABELS[query.group_by],
                 "sides": group_sides,
                 "summary": {side: _summary(paths[side], group_sides[side],
-                                           per_group[key].get(side, {}))
+                                           per_group[key].get(side))
                             for side in query.sides},
             })
     return report

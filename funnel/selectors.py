@@ -25,7 +25,7 @@ def side_path(side, all_stages=None):
             if s.on_side(side) and not s.is_lost]
 
 
-def leads_by_ref(refs):
+def leads_by_ref(refs, *, only=None):
     """{lower-cased ref: lead} for refs that are ids, external ids or e-mails, one query."""
     refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
     if not refs:
@@ -34,6 +34,8 @@ def leads_by_ref(refs):
     emails = [ref.lower() for ref in refs if "@" in ref]
     found = {}
     leads = Lead.objects.filter(Q(pk__in=ids) | Q(external_id__in=refs) | Q(email__in=emails))
+    if only:
+        leads = leads.only(*only)
     by_id, by_external, by_email = {}, {}, {}
     for lead in leads:
         by_id[str(lead.pk)] = lead

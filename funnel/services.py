@@ -66,7 +66,8 @@ def _entity_label(data):
 
 
 def _load_states(rows):
-    """{("account"|"lead", pk): _State} for the entities of the batch, two queries."""
+    """{("account"|"lead", pk): _State} for the entities of the batch: accounts in one
+    query; leads as read (with their state) when their references were resolved."""
     account_ids = {d["account"].pk for _, d in rows if d.get("account") is not None}
     lead_ids = {d["lead"].pk for _, d in rows if d.get("lead") is not None}
     stages = {s.pk: s for s in Stage.objects.all()}
@@ -77,8 +78,9 @@ def _load_states(rows):
         found += [("account", s.pk, s) for s in AccountFunnel.objects.filter(
             account_id__in=account_ids)]
     if lead_ids:
-        found += [("lead", s.pk, s) for s in Lead.objects.filter(pk__in=lead_ids).only(
-            "id", "stage_id", "previous_stage_id", "version", "entered_at", "stage_changed_at")]
+        # The leads were read with their state when their references were resolved.
+        found += [("lead", d["lead"].pk, d["lead"]) for _, d in rows
+                  if d.get("lead") is not None]
     for kind, pk, row in found:
         state = states[(kind, pk)]
         state.exists = True
@@ -134,43 +136,51 @@ def _sql_types():
 
 
 def _cas_update(kind, states):
-    """Compare-and-set the funnel state of many entities in one statement per batch:
-    a row is updated only if its stage and version are still what we read. Returns the
-    keys of the entities updated."""
+    """Compare-and-set the funnel state of many entities: a row is updated only if its stage
+    and version are still what we read. Returns the keys of the entities updated.
+
+    PostgreSQL: one UPDATE … FROM unnest(arrays) for the whole batch (ten parameters however
+    many rows). SQLite: UPDATE … FROM a VALUES list, 500 rows a statement."""
     table = AccountFunnel._meta.db_table if kind == "account" else Lead._meta.db_table
     pk = "account_id" if kind == "account" else "id"
-    types = _sql_types()
     ops = connection.ops
-    extra_cols = ["entry_channel", "entry_campaign_id"] if kind == "account" else []
+    extra = ["entry_channel", "entry_campaign_id"] if kind == "account" else []
     cols = ["id", "old_stage", "old_version", "stage_id", "previous_stage_id", "version",
-            "entered_at", "stage_changed_at", *extra_cols]
-    casts = {"id": "int", "old_stage": "int", "old_version": "int", "stage_id": "int",
+            "entered_at", "stage_changed_at", *extra]
+    types = {"id": "int", "old_stage": "int", "old_version": "int", "stage_id": "int",
              "previous_stage_id": "int", "version": "int", "entered_at": "ts",
              "stage_changed_at": "ts", "entry_channel": "text", "entry_campaign_id": "int"}
-    sets = ", ".join(f"{c} = CAST(v.{c} AS {types[casts[c]]})" for c in cols[3:])
+    rows = []
+    for (_, entity_pk), st in states.items():
+        row = [entity_pk, st.old_stage_id or 0, st.old_version, st.stage.pk,
+               st.previous.pk if st.previous else None, st.version,
+               ops.adapt_datetimefield_value(st.entered_at),
+               ops.adapt_datetimefield_value(st.changed_at)]
+        if kind == "account":
+            row += [st.entry_channel, st.entry_campaign_id]
+        rows.append(row)
+    where = (f"WHERE {table}.{pk} = v.id AND {table}.version = v.old_version "
+             f"AND COALESCE({table}.stage_id, 0) = v.old_stage RETURNING {table}.{pk}")
+    sets = ", ".join(f"{c} = v.{c}" for c in cols[3:])
     updated = set()
-    items = list(states.items())
-    for start in range(0, len(items), CAS_BATCH):
-        chunk = items[start:start + CAS_BATCH]
-        params = []
-        for (_, entity_pk), st in chunk:
-            params += [entity_pk, st.old_stage_id or 0, st.old_version,
-                       st.stage.pk, st.previous.pk if st.previous else None, st.version,
-                       ops.adapt_datetimefield_value(st.entered_at),
-                       ops.adapt_datetimefield_value(st.changed_at)]
-            if kind == "account":
-                params += [st.entry_channel, st.entry_campaign_id]
-        row = "(" + ", ".join(["%s"] * len(cols)) + ")"
-        sql = (
-            f"WITH v({', '.join(cols)}) AS (VALUES {', '.join([row] * len(chunk))}) "
-            f"UPDATE {table} SET {sets} FROM v "
-            f"WHERE {table}.{pk} = CAST(v.id AS {types['int']}) "
-            f"AND {table}.version = CAST(v.old_version AS {types['int']}) "
-            f"AND COALESCE({table}.stage_id, 0) = CAST(v.old_stage AS {types['int']}) "
-            f"RETURNING {table}.{pk}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            pg = {"int": "bigint[]", "ts": "timestamptz[]", "text": "varchar[]"}
+            arrays = ", ".join(f"%s::{pg[types[c]]}" for c in cols)
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(cols)}) "
+                + where, [list(column) for column in zip(*rows, strict=True)])
+            updated.update((kind, row[0]) for row in cursor.fetchall())
+            return updated
+        sql_types = {"int": "integer", "ts": "text", "text": "text"}
+        sets = ", ".join(f"{c} = CAST(v.{c} AS {sql_types[types[c]]})" for c in cols[3:])
+        for start in range(0, len(rows), CAS_BATCH):
+            chunk = rows[start:start + CAS_BATCH]
+            values = ", ".join(["(" + ", ".join(["%s"] * len(cols)) + ")"] * len(chunk))
+            cursor.execute(
+                f"WITH v({', '.join(cols)}) AS (VALUES {values}) "
+                f"UPDATE {table} SET {sets} FROM v " + where,
+                [value for row in chunk for value in row])
             updated.update((kind, row[0]) for row in cursor.fetchall())
     return updated
 
@@ -239,7 +249,7 @@ def transitions_apply(*, rows, user):
                     is_reopen=data["reopen"], external_id=data["external_id"],
                     recorded_by=user if getattr(user, "pk", None) else None, created_at=now,
                 )))
-        StageTransition.objects.bulk_create([t for _, t in new], batch_size=2000)
+        StageTransition.objects.bulk_create([t for _, t in new])
     for position, created in new:
         batch.created += 1
         batch.transitions[position] = created
@@ -269,7 +279,10 @@ def _transition_context(items):
     return {
         "accounts_by_ref": tier_selectors.accounts_by_ref(
             [i.get("account") for i in dicts], only=("id", "domain", "external_id", "owner")),
-        "leads_by_ref": selectors.leads_by_ref([i.get("lead") for i in dicts]),
+        "leads_by_ref": selectors.leads_by_ref(
+            [i.get("lead") for i in dicts],
+            only=("id", "email", "external_id", "stage_id", "previous_stage_id", "version",
+                  "entered_at", "stage_changed_at")),
         "campaigns_by_ref": selectors.campaigns_by_ref([i.get("campaign") for i in dicts]),
         "stages": selectors.stage_map(),
     }
