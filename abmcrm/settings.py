@@ -186,6 +186,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProgramOrderStatusEnum": "programs.models.ProgramOrder.Status",
+        "ImportJobStatusEnum": "tiers.models.ImportJob.Status",
+    },
 }
 
 # Celery. No CELERY_BROKER_URL: kombu's filesystem transport under var/, no server needed.

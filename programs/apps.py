@@ -6,3 +6,19 @@ class ProgramsConfig(AppConfig):
     label = "programs"
     verbose_name = "ABM program menus and orders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    # Reps order; marketers approve (ABM admins hold every permission of this app).
+    role_permissions = {
+        "Sales rep": [
+            "programs.add_programorder", "programs.view_programorder",
+            "programs.view_programitem", "programs.view_campaign", "programs.view_menuentry",
+            "programs.view_budget", "programs.view_orderevent",
+        ],
+        "Marketer": [
+            "programs.add_programorder", "programs.change_programorder",
+            "programs.approve_programorder",
+        ],
+    }
+    nav_links = [("Approvals", "order-approvals", "marketer")]
+    account_page_panels = ["programs.pages.account_orders_panel"]
+    demo_loaders = ["programs.demo.load"]

@@ -243,6 +243,7 @@ class ProgramOrder(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("approve_programorder", "Can approve, reject and cancel program orders")]
         indexes = [
             models.Index(fields=["account", "item", "created_at"]),
             models.Index(fields=["status", "due_at"]),

@@ -1,13 +1,17 @@
 from datetime import timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tiers.exceptions import Conflict
+from tiers import roles
+from tiers.exceptions import Conflict, InvalidInput, NotAllowed
+from tiers.models import Account
 
-from . import signals
-from .models import Budget, OrderEvent, ProgramOrder
+from . import notifications, selectors, signals
+from .conf import settings as conf
+from .models import Budget, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 
 Status = ProgramOrder.Status
 
@@ -120,6 +124,10 @@ def order_transition(*, order, to, by=None, note="", fields=None):
                 sender=ProgramOrder, order=order, from_status=from_status, to_status=to,
                 by=by, event=event,
             )
+            if to in conf.ORDER_NOTIFY_STATUSES:
+                # After commit, and only if this savepoint survives: no mail for a rollback.
+                transaction.on_commit(partial(notifications.order_status_notify,
+                                              event_id=event.pk))
     except IntegrityError as exc:
         # Only the budget check constraint can fail here: treat it as the budget conflict
         # the conditional update would have reported.
@@ -130,3 +138,289 @@ def order_transition(*, order, to, by=None, note="", fields=None):
         order.status = from_status
         raise
     return order
+
+
+# Who may do what -------------------------------------------------------------------------
+
+APPROVE_PERMISSION = "programs.approve_programorder"
+
+
+def may_approve(user):
+    return roles.has_role(user, *roles.ROLES) and user.has_perm(APPROVE_PERMISSION)
+
+
+def may_order(user):
+    """Every abmcrm role may order programs (reps for their own accounts, see
+    `may_order_for`); a check on the roles already loaded for the request, no queries."""
+    return roles.has_role(user, *roles.ROLES)
+
+
+def may_order_for(user, account):
+    """Reps order for the accounts they own (or any, with ABMCRM_REPS_ORDER_ANY_ACCOUNT);
+    marketers and admins for any account."""
+    if not may_order(user):
+        return False
+    if roles.is_marketer(user) or conf.REPS_ORDER_ANY_ACCOUNT:
+        return True
+    return account.owner_id == user.pk
+
+
+def may_cancel(user, order):
+    return may_approve(user) or (order.requested_by_id == user.pk and may_order(user))
+
+
+# Ordering --------------------------------------------------------------------------------
+
+def _item_error(item, code, reason):
+    return {"item": item.pk, "name": item.name, "code": code, "reason": reason}
+
+
+def order_submit(*, account, items, contact=None, note="", requested_by):
+    """Place one order per ticked item for `account`: all of them or none.
+
+    Refuses (InvalidInput, with each bad item and why) items that are unknown, listed twice,
+    off the account's tier menu, inactive, at their per-account limit, or that need a
+    recipient when none is given. The account row is locked while the limits are checked,
+    so two submits for one account cannot both take the last allowed order. Items whose
+    approval policy allows it are approved at once (if their budgets have room; otherwise
+    they wait for a marketer). Returns the orders, in the order the items were given."""
+    if not may_order(requested_by):
+        raise NotAllowed("You may not order programs.", code="not_allowed")
+    if not may_order_for(requested_by, account):
+        raise InvalidInput(
+            f"You may only order programs for accounts you own; “{account}” is owned by "
+            "someone else.",
+            code="account_not_allowed",
+            detail={"account": ["You may only order programs for accounts you own."]},
+        )
+    ids = [getattr(item, "pk", item) for item in items]
+    if not ids:
+        raise InvalidInput("Tick at least one program.", code="no_items",
+                           detail={"items": ["Tick at least one program."]})
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise InvalidInput(
+            f"Each program may be ordered once per request; listed more than once: "
+            f"{', '.join(map(str, twice))}.",
+            code="duplicate_items",
+            detail={"items": [{"item": i, "code": "duplicate", "reason": "listed more than once"}
+                              for i in twice]},
+        )
+    with transaction.atomic():
+        account = (Account.objects.select_for_update(of=("self",)).select_related("tier")
+                   .get(pk=account.pk))
+        found = ProgramItem.objects.select_related("campaign").in_bulk(ids)
+        unknown = [i for i in ids if i not in found]
+        if unknown:
+            raise InvalidInput(
+                f"No program item with id {', '.join(map(str, unknown))}.",
+                code="unknown_items",
+                detail={"items": [{"item": i, "code": "unknown", "reason": "no such program"}
+                                  for i in unknown]},
+            )
+        if contact is not None and contact.account_id != account.pk:
+            raise InvalidInput(
+                f"The recipient {contact} is a contact of another account.",
+                code="contact_of_other_account",
+                detail={"contact": ["Choose a contact of this account."]},
+            )
+        chosen = [found[i] for i in ids]
+        lines = selectors.menu_lines(account=account, items=chosen, has_contacts=True,
+                                     check_budgets=False)
+        errors = []
+        for line in lines:
+            for code, reason in line.reasons:
+                errors.append(_item_error(line.item, code, reason))
+            if line.item.needs_contact and contact is None:
+                errors.append(_item_error(
+                    line.item, "needs_contact",
+                    f"“{line.item.name}” is sent to a person: choose a recipient contact",
+                ))
+        if errors:
+            raise InvalidInput(
+                "These programs cannot be ordered: " + "; ".join(
+                    f"{e['name']}: {e['reason']}" for e in errors) + ".",
+                code="items_not_orderable",
+                detail={"items": errors},
+            )
+        orders = [
+            ProgramOrder(account=account, item=item, tier=account.tier, contact=contact,
+                         note=note or "", cost=item.unit_cost, currency=item.currency,
+                         requested_by=requested_by)
+            for item in chosen
+        ]
+        orders = ProgramOrder.objects.bulk_create(orders)
+        if any(order.pk is None for order in orders):  # a database that returns no ids
+            orders = list(ProgramOrder.objects.filter(account=account).order_by("-pk")
+                          [:len(orders)])[::-1]
+            for order, item in zip(orders, chosen, strict=True):
+                order.item = item
+        OrderEvent.objects.bulk_create([
+            OrderEvent(order=order, from_status="", to_status=Status.REQUESTED,
+                       by=requested_by, note=note or "")
+            for order in orders
+        ])
+        signals.order_placed.send(sender=ProgramOrder, orders=orders, by=requested_by)
+        for order in orders:
+            limit = order.item.auto_approve_up_to
+            if limit is not None and order.cost <= limit:
+                try:
+                    order_transition(
+                        order=order, to=Status.APPROVED, by=None,
+                        note=f"Auto-approved: costs no more than {limit} {order.currency}.",
+                    )
+                except Conflict:
+                    pass  # a budget is short: the order waits for a marketer instead
+    return orders
+
+
+def order_approve(*, order, by, note=""):
+    """A marketer approves a requested order, committing its cost in every covering budget
+    (409 naming the budget if one would go over its limit)."""
+    if not may_approve(by):
+        raise NotAllowed("Only marketers and ABM admins approve orders.", code="not_allowed")
+    return order_transition(order=order, to=Status.APPROVED, by=by, note=note,
+                            fields={"reason": ""})
+
+
+def order_reject(*, order, by, reason):
+    if not may_approve(by):
+        raise NotAllowed("Only marketers and ABM admins reject orders.", code="not_allowed")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the order is rejected: the rep reads the reason.",
+                           code="reason_required",
+                           detail={"reason": ["A reason is required to reject an order."]})
+    return order_transition(order=order, to=Status.REJECTED, by=by, note=reason,
+                            fields={"reason": reason})
+
+
+def order_cancel(*, order, by, reason=""):
+    """The requesting rep cancels while the order is not yet in fulfilment; marketers and
+    admins may cancel any order the state machine allows."""
+    if not may_cancel(by, order):
+        raise NotAllowed("Only the rep who requested this order, a marketer or an ABM admin "
+                         "may cancel it.", code="not_allowed")
+    if not may_approve(by) and order.status not in (Status.REQUESTED, Status.APPROVED):
+        raise Conflict(
+            f"Order #{order.pk} is {Status(order.status).label.lower()}; it can no longer be "
+            "cancelled by its requester. Ask marketing.",
+            code="invalid_transition",
+        )
+    reason = (reason or "").strip()
+    return order_transition(order=order, to=Status.CANCELLED, by=by, note=reason,
+                            fields={"reason": reason})
+
+
+def orders_bulk_decide(*, order_ids, decision, by, reason=""):
+    """Approve or reject several orders, each on its own: one refusal (a budget short, a
+    concurrent change) does not undo the others. Returns (done, [(order id, message)])."""
+    if decision not in ("approve", "reject"):
+        raise InvalidInput("Choose approve or reject.", code="bad_decision",
+                           detail={"decision": ["Choose approve or reject."]})
+    if not may_approve(by):
+        raise NotAllowed("Only marketers and ABM admins approve or reject orders.",
+                         code="not_allowed")
+    if decision == "reject" and not (reason or "").strip():
+        raise InvalidInput("Say why the orders are rejected: the reps read the reason.",
+                           code="reason_required",
+                           detail={"reason": ["A reason is required to reject orders."]})
+    orders = ProgramOrder.objects.select_related("item").in_bulk(list(order_ids))
+    done, failed = [], []
+    for order_id in order_ids:
+        order = orders.get(order_id)
+        if order is None:
+            failed.append((order_id, f"No order #{order_id}."))
+            continue
+        try:
+            if decision == "approve":
+                order_approve(order=order, by=by)
+            else:
+                order_reject(order=order, by=by, reason=reason)
+            done.append(order)
+        except Conflict as exc:
+            failed.append((order_id, exc.message))
+    return done, failed
+
+
+# Menus -----------------------------------------------------------------------------------
+
+def program_item_set_tiers(*, item, tiers):
+    """Put `item` on exactly these tiers' menus; new menu places go to the end."""
+    wanted = {tier.pk for tier in tiers}
+    with transaction.atomic():
+        MenuEntry.objects.filter(item=item).exclude(tier_id__in=wanted).delete()
+        have = set(MenuEntry.objects.filter(item=item).values_list("tier_id", flat=True))
+        for tier_id in sorted(wanted - have):
+            last = MenuEntry.objects.filter(tier_id=tier_id).order_by("-position").first()
+            MenuEntry.objects.create(tier_id=tier_id, item=item,
+                                     position=(last.position + 1) if last else 0)
+    return item
+
+
+def program_item_create(*, tiers=None, **fields):
+    with transaction.atomic():
+        item = ProgramItem.objects.create(**fields)
+        if tiers:
+            program_item_set_tiers(item=item, tiers=tiers)
+    return item
+
+
+def program_item_update(*, item, tiers=None, **fields):
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(item, name, value)
+        item.save()
+        if tiers is not None:
+            program_item_set_tiers(item=item, tiers=tiers)
+    return item
+
+
+def program_item_delete(*, item):
+    if item.orders.exists():
+        raise Conflict(f"“{item}” has been ordered, so it stays for the record: deactivate it "
+                       "instead.", code="item_has_orders")
+    item.delete()
+
+
+def campaign_delete(*, campaign):
+    if campaign.items.exists():
+        raise Conflict(f"Campaign “{campaign}” still has program items: delete or move them "
+                       "first.", code="campaign_has_items")
+    campaign.delete()
+
+
+# Budgets (admin writes) ------------------------------------------------------------------
+
+def budget_create(**fields):
+    return Budget.objects.create(**fields)
+
+
+def budget_update(*, budget, **fields):
+    """Change a budget. A new limit is applied by a conditional UPDATE, so it can never drop
+    below what concurrent approvals have committed meanwhile."""
+    limit = fields.pop("limit", None)
+    with transaction.atomic():
+        if limit is not None:
+            changed = Budget.objects.filter(
+                pk=budget.pk, committed__lte=limit - F("spent")
+            ).update(limit=limit)
+            if not changed:
+                budget.refresh_from_db()
+                raise Conflict(
+                    f"Budget “{budget.name}” has {budget.committed + budget.spent} committed "
+                    f"or spent; its limit cannot go below that.", code="limit_below_used",
+                )
+        for name, value in fields.items():
+            setattr(budget, name, value)
+        if fields:
+            budget.save(update_fields=[*fields])
+        budget.refresh_from_db()
+    return budget
+
+
+def budget_delete(*, budget):
+    if budget.committed or budget.spent:
+        raise Conflict(f"Budget “{budget.name}” has money committed or spent against it: "
+                       "end its period instead of deleting it.", code="budget_in_use")
+    budget.delete()

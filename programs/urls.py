@@ -1,5 +1,15 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from . import views
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+router.register("program-items", views.ProgramItemViewSet, basename="program-item")
+router.register("orders", views.OrderViewSet, basename="order")
+router.register("budgets", views.BudgetViewSet, basename="budget")
+
+urlpatterns = [
+    path("accounts/<int:pk>/menu/", views.AccountMenuView.as_view(), name="account-menu"),
+    *router.urls,
+]

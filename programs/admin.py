@@ -1,0 +1,261 @@
+"""Admin screens: menus per tier (add, remove, reorder, activate, order counts), budgets
+with committed / spent / remaining, orders with their history. Actions call services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.shortcuts import render
+
+from tiers.admin import TierAdmin
+from tiers.exceptions import AbmError
+from tiers.models import Tier
+
+from . import services
+from .models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
+
+
+class MenuEntryInline(admin.TabularInline):
+    model = MenuEntry
+    extra = 0
+    fields = ["position", "item", "tier"]
+    autocomplete_fields = ["item"]
+    ordering = ["tier", "position", "id"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "channel", "start_date", "end_date", "fixed_cost", "owner",
+                    "item_count"]
+    list_filter = ["channel"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+    autocomplete_fields = ["owner"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(item_count=Count("items"))
+
+    @admin.display(ordering="item_count", description="items")
+    def item_count(self, obj):
+        return obj.item_count
+
+
+@admin.action(description="Activate the selected items")
+def activate_items(modeladmin, request, queryset):
+    count = queryset.update(is_active=True)
+    modeladmin.message_user(request, f"{count} item(s) activated.", messages.SUCCESS)
+
+
+@admin.action(description="Deactivate the selected items (they leave every menu)")
+def deactivate_items(modeladmin, request, queryset):
+    count = queryset.update(is_active=False)
+    modeladmin.message_user(request, f"{count} item(s) deactivated.", messages.SUCCESS)
+
+
+@admin.register(ProgramItem)
+class ProgramItemAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "campaign", "unit_cost", "currency", "lead_time_days",
+                    "menus", "is_active", "auto_approve_up_to", "limit_per_account",
+                    "limit_period", "order_count"]
+    list_filter = ["is_active", "kind", "campaign", "menu_entries__tier", "needs_contact"]
+    list_select_related = ["campaign"]
+    search_fields = ["name", "description", "campaign__name"]
+    autocomplete_fields = ["campaign"]
+    actions = [activate_items, deactivate_items]
+    inlines = [MenuEntryInline]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "description", "campaign"]}),
+        ("Cost and timing", {"fields": ["unit_cost", "currency", "lead_time_days"]}),
+        ("Availability", {"fields": ["is_active", "active_from", "active_until",
+                                     "limit_per_account", "limit_period", "needs_contact"]}),
+        ("Approval and fulfilment", {"fields": ["auto_approve_up_to", "fulfilment_method"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            order_count=Count("orders", distinct=True)
+        ).prefetch_related("menu_entries__tier")
+
+    @admin.display(ordering="order_count", description="orders")
+    def order_count(self, obj):
+        return obj.order_count
+
+    @admin.display(description="on menus of")
+    def menus(self, obj):
+        return ", ".join(f"T{entry.tier.number}" for entry in obj.menu_entries.all()) or "—"
+
+
+@admin.register(MenuEntry)
+class MenuEntryAdmin(admin.ModelAdmin):
+    """Each tier's menu, in order: filter by tier, edit positions in place to reorder, add an
+    item to a menu or delete an entry to take it off."""
+
+    list_display = ["tier", "position", "item", "item_kind", "item_cost", "item_active",
+                    "order_count"]
+    list_display_links = ["item"]
+    list_editable = ["position"]
+    list_filter = ["tier", "item__is_active", "item__kind"]
+    list_select_related = ["tier", "item"]
+    search_fields = ["item__name"]
+    autocomplete_fields = ["item"]
+    ordering = ["tier__number", "position", "id"]
+    actions = ["activate", "deactivate"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(order_count=Count("item__orders"))
+
+    @admin.display(description="kind")
+    def item_kind(self, obj):
+        return obj.item.get_kind_display()
+
+    @admin.display(description="cost")
+    def item_cost(self, obj):
+        return f"{obj.item.unit_cost} {obj.item.currency}"
+
+    @admin.display(boolean=True, description="active")
+    def item_active(self, obj):
+        return obj.item.is_active
+
+    @admin.display(ordering="order_count", description="times ordered")
+    def order_count(self, obj):
+        return obj.order_count
+
+    @admin.action(description="Activate the items of the selected entries")
+    def activate(self, request, queryset):
+        count = ProgramItem.objects.filter(menu_entries__in=queryset).update(is_active=True)
+        self.message_user(request, f"{count} item(s) activated.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate the items of the selected entries")
+    def deactivate(self, request, queryset):
+        count = ProgramItem.objects.filter(menu_entries__in=queryset).update(is_active=False)
+        self.message_user(request, f"{count} item(s) deactivated.", messages.SUCCESS)
+
+
+class TierMenuInline(admin.TabularInline):
+    model = MenuEntry
+    extra = 0
+    fields = ["position", "item"]
+    autocomplete_fields = ["item"]
+    ordering = ["position", "id"]
+    verbose_name = "menu item"
+    verbose_name_plural = "menu (edit positions to reorder)"
+
+
+class TierWithMenuAdmin(TierAdmin):
+    inlines = [*getattr(TierAdmin, "inlines", []), TierMenuInline]
+
+
+# The tiers app registers Tier; programs adds the tier's menu to that screen.
+if admin.site.is_registered(Tier):
+    admin.site.unregister(Tier)
+admin.site.register(Tier, TierWithMenuAdmin)
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["name", "scope", "target", "start_date", "end_date", "limit", "committed",
+                    "spent", "remaining"]
+    list_filter = ["scope", "tier", "start_date"]
+    list_select_related = ["tier", "item", "campaign"]
+    search_fields = ["name"]
+    autocomplete_fields = ["item", "campaign"]
+    readonly_fields = ["committed", "spent", "remaining"]
+    fields = ["name", "start_date", "end_date", "scope", "tier", "item", "campaign", "limit",
+              "committed", "spent", "remaining"]
+
+    @admin.display(description="for")
+    def target(self, obj):
+        return obj.tier or obj.item or obj.campaign or "everything"
+
+    @admin.display(description="remaining")
+    def remaining(self, obj):
+        return obj.remaining
+
+    def save_model(self, request, obj, form, change):
+        if change and "limit" in form.changed_data:
+            try:
+                services.budget_update(budget=obj, limit=form.cleaned_data["limit"])
+            except AbmError as exc:
+                messages.error(request, exc.message)
+                return
+            changed = [name for name in form.changed_data if name != "limit"]
+            if changed:
+                obj.save(update_fields=changed)
+            return
+        super().save_model(request, obj, form, change)
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["at", "from_status", "to_status", "by", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea, help_text="The rep reads this.")
+
+
+def _run(modeladmin, request, queryset, service, verb, **kwargs):
+    done = 0
+    for order in queryset.select_related("item"):
+        try:
+            service(order=order, by=request.user, **kwargs)
+            done += 1
+        except AbmError as exc:
+            modeladmin.message_user(request, f"#{order.pk}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{done} order(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(ProgramOrder)
+class ProgramOrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "account", "item", "tier", "cost", "currency", "status",
+                    "requested_by", "assignee", "created_at", "due_at"]
+    list_filter = ["status", "tier", "item__kind", "item__campaign", "created_at"]
+    list_select_related = ["account", "item", "tier", "requested_by", "assignee"]
+    search_fields = ["account__name", "account__domain", "item__name", "note"]
+    date_hierarchy = "created_at"
+    inlines = [OrderEventInline]
+    actions = ["approve", "reject", "cancel"]
+    readonly_fields = ["account", "item", "tier", "contact", "cost", "currency", "status",
+                       "requested_by", "approved_at", "due_at", "closed_at", "reason",
+                       "budgets", "created_at", "updated_at"]
+    fields = ["account", "item", "tier", "contact", "note", "cost", "currency", "status",
+              "reason", "requested_by", "assignee", "budgets", "approved_at", "due_at",
+              "closed_at", "external_reference", "created_at", "updated_at"]
+    autocomplete_fields = ["assignee"]
+
+    def has_add_permission(self, request):
+        return False  # orders are placed through the menu, which checks tiers and limits
+
+    @admin.action(description="Approve the selected orders", permissions=["approve"])
+    def approve(self, request, queryset):
+        _run(self, request, queryset, services.order_approve, "approved")
+
+    @admin.action(description="Reject the selected orders…", permissions=["approve"])
+    def reject(self, request, queryset):
+        if "apply" in request.POST:
+            form = RejectForm(request.POST)
+            if form.is_valid():
+                _run(self, request, queryset, services.order_reject, "rejected",
+                     reason=form.cleaned_data["reason"])
+                return None
+        else:
+            form = RejectForm()
+        return render(request, "admin/programs/reject_orders.html", {
+            **self.admin_site.each_context(request), "title": "Reject orders",
+            "orders": queryset, "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
+        })
+
+    @admin.action(description="Cancel the selected orders", permissions=["approve"])
+    def cancel(self, request, queryset):
+        _run(self, request, queryset, services.order_cancel, "cancelled")
+
+    def has_approve_permission(self, request):
+        return services.may_approve(request.user)

@@ -1,0 +1,88 @@
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Budget, Campaign, ProgramItem, ProgramOrder
+
+Status = ProgramOrder.Status
+OVERDUE_STATUSES = [Status.APPROVED, Status.IN_PROGRESS]
+
+
+class CampaignFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = Campaign
+        fields = ["channel", "owner"]
+
+
+class ProgramItemFilter(django_filters.FilterSet):
+    tier = django_filters.NumberFilter(method="filter_tier",
+                                       label="On this tier's menu (tier number), in menu order")
+    active = django_filters.BooleanFilter(method="filter_active", label="Active today")
+
+    class Meta:
+        model = ProgramItem
+        fields = ["kind", "campaign", "is_active", "needs_contact"]
+
+    def filter_tier(self, queryset, name, value):
+        return queryset.filter(menu_entries__tier__number=value).order_by(
+            "menu_entries__position", "pk")
+
+    def filter_active(self, queryset, name, value):
+        today = timezone.localdate()
+        active = (Q(is_active=True) & (Q(active_from__isnull=True) | Q(active_from__lte=today))
+                  & (Q(active_until__isnull=True) | Q(active_until__gte=today)))
+        return queryset.filter(active) if value else queryset.exclude(active)
+
+
+class OrderFilter(django_filters.FilterSet):
+    """Used by the API (`GET /api/v1/orders/`) and the fulfilment queue."""
+
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    account = django_filters.NumberFilter(field_name="account_id")
+    item = django_filters.NumberFilter(field_name="item_id")
+    tier = django_filters.NumberFilter(field_name="tier__number", label="Tier number")
+    requested_by = django_filters.NumberFilter(field_name="requested_by_id")
+    campaign = django_filters.NumberFilter(field_name="item__campaign_id")
+    created_after = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="lt")
+    assignee = django_filters.CharFilter(method="filter_assignee",
+                                         label="A user id, `me`, or `none` (unassigned)")
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Approved or in progress, and past its due date")
+    ordering = django_filters.OrderingFilter(
+        fields=("created_at", "cost", "due_at", "status", "approved_at", "id"))
+
+    class Meta:
+        model = ProgramOrder
+        fields = []
+
+    def filter_assignee(self, queryset, name, value):
+        value = value.strip().lower()
+        if value == "me":
+            return queryset.filter(assignee_id=getattr(self.request, "user", None) and
+                                   self.request.user.pk)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        raise ValidationError({"assignee": ["Give a user id, `me` or `none`."]})
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(due_at__lt=timezone.now(), status__in=OVERDUE_STATUSES)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class BudgetFilter(django_filters.FilterSet):
+    active_on = django_filters.DateFilter(method="filter_active_on",
+                                          label="Budgets whose period contains this date")
+    tier = django_filters.NumberFilter(field_name="tier__number")
+
+    class Meta:
+        model = Budget
+        fields = ["scope", "item", "campaign"]
+
+    def filter_active_on(self, queryset, name, value):
+        return queryset.filter(start_date__lte=value, end_date__gte=value)

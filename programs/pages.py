@@ -1,0 +1,124 @@
+"""Server-rendered pages: the rep's program menu for an account, the orders panel on the
+account page, and the marketers' approval page."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from tiers import roles
+from tiers import selectors as tier_selectors
+from tiers.exceptions import AbmError, InvalidInput
+
+from . import selectors, services
+
+
+def _require_role(user):
+    if not roles.has_role(user, *roles.ROLES):
+        raise PermissionDenied("You need the Sales rep, Marketer or ABM admin role.")
+
+
+def _ids(values):
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids
+
+
+@login_required
+def account_programs(request, pk):
+    """The account's tier menu as checkboxes; POST places one order per ticked item."""
+    _require_role(request.user)
+    account = get_object_or_404(
+        tier_selectors.account_list(user=request.user).select_related(None)
+        .select_related("tier", "owner").prefetch_related(None), pk=pk)
+    contacts = list(account.contacts.all())
+    may_order = services.may_order_for(request.user, account)
+    errors, item_errors, form = [], {}, {"items": set(), "contact": "", "note": ""}
+
+    if request.method == "POST":
+        if not may_order:
+            raise PermissionDenied("You may only order programs for accounts you own.")
+        form = {"items": set(_ids(request.POST.getlist("items"))),
+                "contact": request.POST.get("contact", ""), "note": request.POST.get("note", "")}
+        contact = None
+        if form["contact"]:
+            contact = next((c for c in contacts if str(c.pk) == form["contact"]), None)
+            if contact is None:
+                errors.append("Choose a recipient from this account's contacts.")
+        if not errors:
+            try:
+                orders = services.order_submit(
+                    account=account, items=_ids(request.POST.getlist("items")),
+                    contact=contact, note=form["note"], requested_by=request.user)
+            except AbmError as exc:
+                errors.append(exc.message)
+                if isinstance(exc, InvalidInput) and exc.detail:
+                    for entry in exc.detail.get("items", []):
+                        if isinstance(entry, dict):
+                            item_errors.setdefault(entry["item"], []).append(entry["reason"])
+            else:
+                messages.success(request, f"{len(orders)} program{'s' if len(orders) != 1 else ''}"
+                                          f" ordered for {account.name}.")
+                placed = ",".join(str(order.pk) for order in orders)
+                return redirect(f"{reverse('account-programs', args=[account.pk])}"
+                                f"?placed={placed}")
+
+    lines = selectors.menu_lines(account=account, has_contacts=bool(contacts))
+    for line in lines:
+        line.errors = item_errors.get(line.item.pk, [])
+    placed_ids = _ids(request.GET.get("placed", "").split(","))
+    placed = (list(selectors.orders_by_ids(placed_ids).filter(account=account))
+              if placed_ids else [])
+    return render(request, "programs/account_programs.html", {
+        "account": account, "contacts": contacts, "lines": lines, "may_order": may_order,
+        "errors": errors, "item_errors": item_errors, "form": form, "placed": placed,
+        "needs_recipient": any(line.item.needs_contact for line in lines),
+    }, status=400 if errors else 200)
+
+
+def account_orders_panel(request, account):
+    """The account page's panel: every order of the account with its status and history."""
+    orders = list(selectors.account_orders(account=account))
+    return render_to_string("programs/account_orders_panel.html", {
+        "account": account, "orders": orders,
+        "may_order": services.may_order_for(request.user, account),
+    }, request=request)
+
+
+@login_required
+def order_approvals(request):
+    """Pending orders with the budget left; approve or reject several at once."""
+    if not services.may_approve(request.user):
+        raise PermissionDenied("Only marketers and ABM admins approve orders.")
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        ids = _ids(request.POST.getlist("orders"))
+        if not ids:
+            messages.error(request, "Tick at least one order.")
+            return redirect("order-approvals")
+        try:
+            done, failed = services.orders_bulk_decide(
+                order_ids=ids, decision=decision, by=request.user,
+                reason=request.POST.get("reason", ""))
+        except AbmError as exc:
+            messages.error(request, exc.message)
+            return redirect("order-approvals")
+        verb = "approved" if decision == "approve" else "rejected"
+        if done:
+            messages.success(request, f"{len(done)} order{'s' if len(done) != 1 else ''} "
+                                      f"{verb}: " + ", ".join(f"#{o.pk}" for o in done) + ".")
+        for order_id, message in failed:
+            messages.error(request, f"#{order_id}: {message}")
+        return redirect("order-approvals")
+
+    orders = list(selectors.orders_pending_approval())
+    budgets = selectors.budgets_active()
+    left = selectors.budget_left_for_orders(orders, budgets=budgets)
+    rows = [{"order": order, "budget": left[order.pk]} for order in orders]
+    return render(request, "programs/order_approvals.html", {"rows": rows, "budgets": budgets})

@@ -1,0 +1,86 @@
+import pytest
+
+from programs.models import MenuEntry, OrderEvent, ProgramOrder
+from tests.factories import BudgetFactory, ProgramItemFactory, ProgramOrderFactory, tier
+
+pytestmark = pytest.mark.django_db
+S = ProgramOrder.Status
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/programs/campaign/", "/admin/programs/programitem/", "/admin/programs/menuentry/",
+    "/admin/programs/budget/", "/admin/programs/programorder/", "/admin/tiers/tier/",
+])
+def test_changelists_open_for_admins(client, abm_admin, path):
+    order = ProgramOrderFactory(item=ProgramItemFactory(menu_tiers=[1, 2]))
+    BudgetFactory()
+    client.force_login(abm_admin)
+    response = client.get(path)
+    assert response.status_code == 200
+    if "programorder" in path:
+        assert client.get(f"{path}{order.pk}/change/").status_code == 200
+
+
+def test_tier_page_shows_its_menu(client, abm_admin):
+    item = ProgramItemFactory(menu_tiers=[1], name="Popcorn box")
+    client.force_login(abm_admin)
+    html = client.get(f"/admin/tiers/tier/{tier(1).pk}/change/").content.decode()
+    assert "Popcorn box" in html or str(item.pk) in html
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_order_changelist_fixed_queries(client, abm_admin, rows, django_assert_max_num_queries):
+    for _ in range(rows):
+        ProgramOrderFactory(tier=tier(1))
+    client.force_login(abm_admin)
+    with django_assert_max_num_queries(16):
+        assert client.get("/admin/programs/programorder/").status_code == 200
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_menu_changelist_fixed_queries(client, abm_admin, rows, django_assert_max_num_queries):
+    for _ in range(rows):
+        ProgramItemFactory(menu_tiers=[1])
+    client.force_login(abm_admin)
+    with django_assert_max_num_queries(16):
+        assert client.get("/admin/programs/menuentry/?tier__id__exact=1").status_code == 200
+
+
+def test_approve_action_calls_the_service(client, marketer):
+    budget = BudgetFactory(limit=150)
+    first, second = ProgramOrderFactory(cost=100), ProgramOrderFactory(cost=100)
+    client.force_login(marketer)
+    response = client.post("/admin/programs/programorder/", {
+        "action": "approve", "_selected_action": [first.pk, second.pk]}, follow=True)
+    assert response.status_code == 200
+    statuses = sorted(ProgramOrder.objects.values_list("status", flat=True))
+    assert statuses == [S.APPROVED, S.REQUESTED]  # the budget held only one
+    budget.refresh_from_db()
+    assert budget.committed == 100
+    assert OrderEvent.objects.filter(to_status=S.APPROVED, by=marketer).count() == 1
+
+
+def test_reject_action_asks_for_a_reason(client, marketer):
+    order = ProgramOrderFactory()
+    client.force_login(marketer)
+    form = client.post("/admin/programs/programorder/", {
+        "action": "reject", "_selected_action": [order.pk]})
+    assert form.status_code == 200 and b"reason" in form.content
+    client.post("/admin/programs/programorder/", {
+        "action": "reject", "_selected_action": [order.pk], "apply": "1",
+        "reason": "Not this quarter"})
+    order.refresh_from_db()
+    assert order.status == S.REJECTED and order.reason == "Not this quarter"
+
+
+def test_reorder_menu_in_place(client, abm_admin):
+    a, b = ProgramItemFactory(menu_tiers=[1]), ProgramItemFactory(menu_tiers=[1])
+    ea, eb = MenuEntry.objects.get(item=a), MenuEntry.objects.get(item=b)
+    client.force_login(abm_admin)
+    response = client.post("/admin/programs/menuentry/?tier__id__exact=1", {
+        "form-TOTAL_FORMS": "2", "form-INITIAL_FORMS": "2",
+        "form-0-id": ea.pk, "form-0-position": "5", "form-1-id": eb.pk,
+        "form-1-position": "1", "_save": "Save"})
+    assert response.status_code == 302
+    assert list(MenuEntry.objects.filter(tier__number=1).values_list("item", flat=True)) == [
+        b.pk, a.pk]

@@ -1,0 +1,161 @@
+import pytest
+from django.core import mail
+
+from programs.models import ProgramOrder
+from tests.factories import (
+    AccountFactory,
+    BudgetFactory,
+    ContactFactory,
+    ProgramItemFactory,
+    ProgramOrderFactory,
+    tier,
+)
+
+pytestmark = pytest.mark.django_db
+S = ProgramOrder.Status
+
+
+@pytest.fixture
+def account(rep):
+    return AccountFactory(owner=rep, tier=tier(1), fit_score=87, intent_score=64)
+
+
+def url(account):
+    return f"/accounts/{account.pk}/programs/"
+
+
+class TestProgramsPage:
+    def test_login_required_and_role_required(self, client, nobody, account):
+        assert client.get(url(account)).status_code == 302
+        client.force_login(nobody)
+        assert client.get(url(account)).status_code == 403
+
+    def test_shows_tier_scores_checkboxes_and_disabled_reasons(self, client, rep, account):
+        ok = ProgramItemFactory(menu_tiers=[1], name="Custom content", unit_cost=400,
+                                lead_time_days=14)
+        gift = ProgramItemFactory(menu_tiers=[1], name="Popcorn", needs_contact=True)
+        client.force_login(rep)
+        html = client.get(url(account)).content.decode()
+        assert "Tier 1" in html and "87" in html and "64" in html
+        assert f'name="items" value="{ok.pk}"' in html and "400.00 USD" in html
+        assert "14 days" in html
+        assert "needs a recipient contact" in html
+        gift_box = html.split(f'value="{gift.pk}"')[1].split(">")[0]
+        assert "disabled" in gift_box
+
+    def test_submit_places_orders_and_shows_them(self, client, rep, account):
+        a = ProgramItemFactory(menu_tiers=[1], name="Landing page")
+        b = ProgramItemFactory(menu_tiers=[1], name="Gift", needs_contact=True)
+        contact = ContactFactory(account=account)
+        client.force_login(rep)
+        response = client.post(url(account), {"items": [a.pk, b.pk], "contact": contact.pk,
+                                               "note": "for the board"}, follow=True)
+        assert response.status_code == 200
+        orders = ProgramOrder.objects.filter(account=account)
+        assert orders.count() == 2 and {o.contact for o in orders} == {contact}
+        html = response.content.decode()
+        assert "Orders just placed" in html and html.count("Requested") >= 2
+
+    def test_bad_submit_shows_the_reason_and_writes_nothing(self, client, rep, account):
+        gift = ProgramItemFactory(menu_tiers=[1], name="Gift", needs_contact=True)
+        ContactFactory(account=account)
+        client.force_login(rep)
+        response = client.post(url(account), {"items": [gift.pk]})
+        assert response.status_code == 400
+        assert "choose a recipient" in response.content.decode()
+        assert not ProgramOrder.objects.exists()
+
+    def test_rep_cannot_submit_for_another_reps_account(self, client, other_rep, account):
+        item = ProgramItemFactory(menu_tiers=[1])
+        client.force_login(other_rep)
+        page = client.get(url(account)).content.decode()
+        assert "only for the accounts you own" in page
+        assert client.post(url(account), {"items": [item.pk]}).status_code == 403
+        assert not ProgramOrder.objects.exists()
+
+    @pytest.mark.parametrize("size", [1, 30])
+    def test_fixed_queries_whatever_the_menu_size(self, client, rep, account, size,
+                                                  django_assert_max_num_queries):
+        for _ in range(size):
+            ProgramItemFactory(menu_tiers=[1], limit_per_account=1)
+        BudgetFactory()
+        client.force_login(rep)
+        with django_assert_max_num_queries(10):
+            response = client.get(url(account))
+        assert response.content.decode().count('name="items"') == size
+
+
+class TestAccountPanel:
+    def test_lists_all_orders_with_history_and_links_to_programs(self, client, rep,
+                                                                 other_rep, marketer, account):
+        from programs import services
+
+        mine = ProgramOrderFactory(account=account, requested_by=rep)
+        theirs = ProgramOrderFactory(account=account, requested_by=other_rep)
+        services.order_reject(order=theirs, by=marketer, reason="Duplicate of #1")
+        client.force_login(rep)
+        html = client.get(f"/accounts/{account.pk}/").content.decode()
+        assert f'href="/accounts/{account.pk}/programs/"' in html
+        assert f'data-order="{mine.pk}"' in html and f'data-order="{theirs.pk}"' in html
+        assert "Duplicate of #1" in html and "Rejected" in html
+
+    @pytest.mark.parametrize("rows", [1, 30])
+    def test_account_page_queries_fixed(self, client, rep, account, rows,
+                                        django_assert_max_num_queries):
+        from programs.models import OrderEvent
+
+        for _ in range(rows):
+            order = ProgramOrderFactory(account=account, requested_by=rep)
+            OrderEvent.objects.create(order=order, to_status="requested", by=rep)
+        client.force_login(rep)
+        with django_assert_max_num_queries(14):
+            response = client.get(f"/accounts/{account.pk}/")
+        assert response.content.decode().count("data-order=") == rows
+
+
+class TestApprovalsPage:
+    def test_only_marketers(self, client, rep, marketer, abm_admin):
+        client.force_login(rep)
+        assert client.get("/orders/approvals/").status_code == 403
+        for user in (marketer, abm_admin):
+            client.force_login(user)
+            assert client.get("/orders/approvals/").status_code == 200
+
+    def test_nav_link_for_marketers_only(self, client, rep, marketer, account):
+        client.force_login(marketer)
+        assert 'href="/orders/approvals/"' in client.get("/accounts/").content.decode()
+        client.force_login(rep)
+        assert 'href="/orders/approvals/"' not in client.get("/accounts/").content.decode()
+
+    def test_lists_pending_with_budget_left_and_bulk_decides(
+            self, client, marketer, rep, django_capture_on_commit_callbacks):
+        BudgetFactory(limit=1000, name="Q budget")
+        first, second, third = (ProgramOrderFactory(cost=100, tier=tier(1), requested_by=rep)
+                                for _ in range(3))
+        client.force_login(marketer)
+        html = client.get("/orders/approvals/").content.decode()
+        assert "Q budget" in html and "1000.00" in html and f'value="{third.pk}"' in html
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/orders/approvals/", {
+                "orders": [first.pk, second.pk], "decision": "approve"}, follow=True)
+        assert "2 orders approved" in response.content.decode()
+        assert "800.00" in response.content.decode()  # budget left after the approvals
+        response = client.post("/orders/approvals/", {"orders": [third.pk],
+                                                      "decision": "reject"}, follow=True)
+        assert "reason is required" in response.content.decode().lower() or \
+            "say why" in response.content.decode().lower()
+        client.post("/orders/approvals/", {"orders": [third.pk], "decision": "reject",
+                                           "reason": "Not a fit"})
+        statuses = dict(ProgramOrder.objects.values_list("pk", "status"))
+        assert statuses == {first.pk: S.APPROVED, second.pk: S.APPROVED, third.pk: S.REJECTED}
+        assert len(mail.outbox) == 2
+
+    def test_over_budget_order_reports_and_others_still_pass(self, client, marketer):
+        BudgetFactory(limit=150, name="Small")
+        a, b = ProgramOrderFactory(cost=100), ProgramOrderFactory(cost=100)
+        client.force_login(marketer)
+        response = client.post("/orders/approvals/", {"orders": [a.pk, b.pk],
+                                                      "decision": "approve"}, follow=True)
+        html = response.content.decode()
+        assert "1 order approved" in html and "Small" in html
+        assert ProgramOrder.objects.get(pk=b.pk).status == S.REQUESTED

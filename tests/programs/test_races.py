@@ -1,0 +1,102 @@
+"""Concurrency, for real: threads with their own database connections, released together by
+a barrier, on PostgreSQL (SQLite serialises every writer, so there is no race to lose)."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from programs.models import Budget, OrderEvent, ProgramOrder
+from tests.factories import AccountFactory, BudgetFactory, ProgramItemFactory, RepFactory
+from tiers import roles
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("Races need concurrent writers; SQLite serialises them (run on PostgreSQL).")
+
+
+def _fire(calls):
+    """Run each call in its own thread, all released at once; return their results."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = call()
+        except Exception as exc:  # reported by the assertions, never swallowed
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def _approver(user, order_id):
+    def call():
+        client = APIClient()
+        client.force_authenticate(user)
+        return client.post(f"/api/v1/orders/{order_id}/approve/").status_code
+    return call
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_50_concurrent_approvals_never_overspend(round_, marketer):
+    roles.has_role(marketer, *roles.ROLES)  # cache the roles before the threads share it
+    budget = BudgetFactory(limit=Decimal("1000"), name="Race budget")
+    rep = RepFactory()
+    item = ProgramItemFactory(unit_cost=100)
+    orders = [ProgramOrder.objects.create(account=AccountFactory(), item=item, cost=100,
+                                          requested_by=rep) for _ in range(50)]
+    codes = _fire([_approver(marketer, order.pk) for order in orders])
+    assert sorted(codes) == [200] * 10 + [409] * 40, codes
+    budget.refresh_from_db()
+    assert budget.committed == Decimal("1000") and budget.remaining == 0
+    assert ProgramOrder.objects.filter(status="approved").count() == 10
+    assert OrderEvent.objects.filter(to_status="approved").count() == 10
+    assert Budget.objects.get(pk=budget.pk).orders.count() == 10
+
+
+def test_two_marketers_approving_one_order_yield_one_approval(marketer, abm_admin):
+    for user in (marketer, abm_admin):
+        roles.has_role(user, *roles.ROLES)
+    budget = BudgetFactory(limit=Decimal("1000"))
+    order = ProgramOrder.objects.create(account=AccountFactory(),
+                                        item=ProgramItemFactory(unit_cost=100), cost=100,
+                                        requested_by=RepFactory())
+    codes = _fire([_approver(marketer, order.pk), _approver(abm_admin, order.pk)])
+    assert sorted(codes) == [200, 409], codes
+    budget.refresh_from_db()
+    assert budget.committed == 100
+    assert OrderEvent.objects.filter(order=order).count() == 1
+
+
+def test_concurrent_submits_respect_the_per_account_limit(rep):
+    from programs import services
+    from tests.factories import tier
+
+    roles.has_role(rep, *roles.ROLES)
+    account = AccountFactory(owner=rep, tier=tier(1))
+    gift = ProgramItemFactory(menu_tiers=[1], limit_per_account=1)
+
+    def submit():
+        try:
+            return len(services.order_submit(account=account, items=[gift.pk],
+                                             requested_by=rep))
+        except services.InvalidInput:
+            return 0
+
+    results = _fire([submit] * 10)
+    assert sorted(results) == [0] * 9 + [1], results
+    assert ProgramOrder.objects.filter(account=account).count() == 1
