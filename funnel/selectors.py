@@ -26,27 +26,35 @@ def side_path(side, all_stages=None):
 
 
 def leads_by_ref(refs, *, only=None):
-    """{lower-cased ref: lead} for refs that are ids, external ids or e-mails, one query."""
+    """{lower-cased ref: lead} for refs that are ids, external ids or e-mails. An id wins
+    over an external id that looks like one. Ids first (one indexed query), then the refs
+    still unresolved by external id or e-mail (one more query, only if any)."""
     refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
     if not refs:
         return {}
-    ids = [int(ref) for ref in refs if ref.isdigit()]
-    emails = [ref.lower() for ref in refs if "@" in ref]
+
+    def query(condition):
+        leads = Lead.objects.filter(condition)
+        return leads.only(*only) if only else leads
+
     found = {}
-    leads = Lead.objects.filter(Q(pk__in=ids) | Q(external_id__in=refs) | Q(email__in=emails))
-    if only:
-        leads = leads.only(*only)
-    by_id, by_external, by_email = {}, {}, {}
-    for lead in leads:
-        by_id[str(lead.pk)] = lead
-        if lead.external_id:
-            by_external[lead.external_id] = lead
-        by_email[lead.email] = lead
-    for ref in refs:
-        lead = by_id.get(ref) or by_external.get(ref) or by_email.get(ref.lower())
-        if lead is not None:
-            found[ref.lower()] = lead
-    return found
+    ids = [int(ref) for ref in refs if ref.isdigit()]
+    if ids:
+        for lead in query(Q(pk__in=ids)):
+            found[str(lead.pk)] = lead
+    rest = {ref for ref in refs if ref not in found}
+    if rest:
+        by_external, by_email = {}, {}
+        emails = [ref.lower() for ref in rest if "@" in ref]
+        for lead in query(Q(external_id__in=rest) | Q(email__in=emails)):
+            if lead.external_id:
+                by_external[lead.external_id] = lead
+            by_email[lead.email] = lead
+        for ref in rest:
+            lead = by_external.get(ref) or by_email.get(ref.lower())
+            if lead is not None:
+                found[ref] = lead
+    return {ref.lower(): lead for ref, lead in found.items()}
 
 
 def campaigns_by_ref(refs):
