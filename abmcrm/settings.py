@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProgramOrderStatusEnum": "programs.models.ProgramOrder.Status",
         "ImportJobStatusEnum": "tiers.models.ImportJob.Status",
+        "TierRuleRequirementEnum": "tiers.models.TierRule.Requirement",
     },
 }
 
@@ -221,7 +222,14 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200")),
     }
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Rescore and retier every account nightly: engagement decays and the intent and
+    # engagement windows move even when no new data arrives.
+    "abmcrm-recompute-tiers": {
+        "task": "tiers.tasks.recompute_all",
+        "schedule": float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600)),
+    },
+}
 
 LOGGING = {
     "version": 1,

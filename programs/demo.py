@@ -117,7 +117,6 @@ def load(stdout=None):
 
     placed = 0
     if rep is not None and marketer is not None:
-        _tier_demo_accounts(rep, tiers)
         if not ProgramOrder.objects.filter(requested_by=rep).exists():
             with override_settings(ABMCRM_ORDER_NOTIFY_STATUSES=[]):
                 placed = _orders(rep, marketer, items)
@@ -125,17 +124,6 @@ def load(stdout=None):
         stdout.write(f"{len(campaigns)} campaigns, {len(items)} program items on "
                      f"{MenuEntry.objects.count()} menu places, {len(budgets)} budgets for "
                      f"{start:%Y-%m-%d}–{end:%Y-%m-%d}, {placed} demo orders placed.")
-
-
-def _tier_demo_accounts(rep, tiers):
-    """Until the tier rules score them, give the demo rep's untiered accounts a tier by
-    estimated ACV (the largest third tier 1), so their menus can be shown."""
-    untiered = list(Account.objects.filter(owner=rep, tier__isnull=True)
-                    .order_by("-estimated_acv", "pk"))
-    third = max(1, len(untiered) // 3)
-    for index, account in enumerate(untiered):
-        account.tier = tiers[min(3, index // third + 1)]
-    Account.objects.bulk_update(untiered, ["tier"])
 
 
 def _orders(rep, marketer, items):

@@ -2,7 +2,22 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from . import services
-from .models import Account, Contact, ImportJob, Technology, Tier
+from .models import (
+    Account,
+    Contact,
+    EngagementEvent,
+    EngagementKind,
+    IcpCriterion,
+    IcpProfile,
+    ImportJob,
+    IntentSignal,
+    RecomputeJob,
+    Segment,
+    Technology,
+    Tier,
+    TierAssignment,
+    TierRule,
+)
 
 
 class ContactInline(admin.TabularInline):
@@ -11,19 +26,48 @@ class ContactInline(admin.TabularInline):
     fields = ["first_name", "last_name", "email", "title", "buying_role"]
 
 
+class TierAssignmentInline(admin.TabularInline):
+    """Tier history: read-only; tiers change by the rules or an override, never by hand here."""
+
+    model = TierAssignment
+    fk_name = "account"
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "old_tier", "new_tier", "cause", "rule", "reason", "fit_score",
+              "intent_score", "engagement_score", "by"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("old_tier", "new_tier", "rule",
+                                                            "rule__tier", "by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["name", "domain", "industry", "country", "employees", "estimated_acv",
-                    "owner", "tier", "is_customer"]
-    list_filter = ["industry", "country", "is_customer", "tier", "funding_stage",
+                    "owner", "tier", "tier_locked", "fit_score", "intent_score",
+                    "engagement_score", "is_customer"]
+    list_filter = ["industry", "country", "is_customer", "tier", "tier_locked",
+                   "has_recent_intent", "has_recent_engagement", "funding_stage",
                    ("owner", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["owner", "tier"]
     search_fields = ["name", "domain", "external_id"]
     autocomplete_fields = ["owner", "technologies"]
-    readonly_fields = ["created_at", "updated_at"]
-    inlines = [ContactInline]
+    readonly_fields = ["created_at", "updated_at", "tier", "tier_rule", "tier_locked",
+                       "fit_score", "intent_score", "engagement_score", "surging_topics",
+                       "has_recent_intent", "has_recent_engagement", "scored_at"]
+    inlines = [ContactInline, TierAssignmentInline]
+    actions = ["recompute_selected", "unlock_tiers"]
     fieldsets = [
-        (None, {"fields": ["name", "domain", "external_id", "owner", "tier"]}),
+        (None, {"fields": ["name", "domain", "external_id", "owner"]}),
+        ("Tier and scores", {"fields": ["tier", "tier_rule", "tier_locked", "fit_score",
+                                        "intent_score", "engagement_score", "surging_topics",
+                                        "has_recent_intent", "has_recent_engagement",
+                                        "scored_at"]}),
         ("Firmographics", {"fields": ["industry", "country", "region", "employees",
                                       "annual_revenue", "funding_stage", "customer_count",
                                       "maturity", "estimated_acv"]}),
@@ -31,6 +75,22 @@ class AccountAdmin(admin.ModelAdmin):
         ("Customer", {"fields": ["is_customer", "renewal_count"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
+
+
+    @admin.action(description="Rescore and retier the selected accounts now")
+    def recompute_selected(self, request, queryset):
+        result = services.tiers_recompute(account_ids=list(queryset.values_list("pk", flat=True)),
+                                          by=request.user)
+        self.message_user(request, f"{result.accounts} accounts rescored, "
+                                   f"{result.tier_changes} tier changes.", messages.SUCCESS)
+
+    @admin.action(description="Unlock the tier of the selected accounts (back to the rules)")
+    def unlock_tiers(self, request, queryset):
+        count = 0
+        for account in queryset.filter(tier_locked=True):
+            services.account_tier_unlock(account=account, by=request.user)
+            count += 1
+        self.message_user(request, f"{count} account(s) unlocked.", messages.SUCCESS)
 
 
 @admin.register(Contact)
@@ -58,7 +118,115 @@ class TechnologyAdmin(admin.ModelAdmin):
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ["number", "name", "engagement_model", "capacity"]
+    list_display = ["number", "name", "engagement_model", "capacity", "account_count"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(account_count=Count("accounts"))
+
+    @admin.display(ordering="account_count")
+    def account_count(self, obj):
+        return obj.account_count
+
+
+@admin.register(TierRule)
+class TierRuleAdmin(admin.ModelAdmin):
+    list_display = ["priority", "name", "tier", "min_fit", "min_acv", "max_acv",
+                    "recent_intent", "recent_engagement", "is_active"]
+    list_display_links = ["name"]
+    list_editable = ["priority", "is_active"]
+    list_filter = ["tier", "is_active"]
+    list_select_related = ["tier"]
+
+
+class IcpCriterionInline(admin.TabularInline):
+    model = IcpCriterion
+    extra = 0
+    fields = ["attribute", "values", "min_value", "max_value", "weight"]
+
+
+@admin.register(IcpProfile)
+class IcpProfileAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active", "updated_at"]
+    inlines = [IcpCriterionInline]
+    actions = ["activate"]
+
+    @admin.action(description="Make the selected profile the active ICP")
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one profile.", messages.ERROR)
+            return
+        services.icp_profile_activate(profile=queryset.get())
+        self.message_user(request, "Profile activated; recompute to rescore fit.",
+                          messages.SUCCESS)
+
+
+@admin.register(EngagementKind)
+class EngagementKindAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "weight"]
+    list_editable = ["weight"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(IntentSignal)
+class IntentSignalAdmin(admin.ModelAdmin):
+    list_display = ["account", "topic", "score", "source", "week"]
+    list_filter = ["source", "week"]
+    list_select_related = ["account"]
+    search_fields = ["topic", "account__name", "account__domain"]
+    autocomplete_fields = ["account"]
+    date_hierarchy = "week"
+
+
+@admin.register(EngagementEvent)
+class EngagementEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "account", "kind", "contact", "source", "external_id"]
+    list_filter = ["kind", "source"]
+    list_select_related = ["account", "kind", "contact"]
+    search_fields = ["account__name", "account__domain", "external_id", "source"]
+    autocomplete_fields = ["account", "contact"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = ["dedupe_key"]
+
+    def save_model(self, request, obj, form, change):
+        obj.dedupe_key = services.engagement_dedupe_key(
+            account_id=obj.account_id, kind_key=obj.kind.key, occurred_at=obj.occurred_at,
+            contact_id=obj.contact_id, source=obj.source, external_id=obj.external_id)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(TierAssignment)
+class TierAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "account", "old_tier", "new_tier", "cause", "rule", "by"]
+    list_filter = ["cause", "new_tier"]
+    list_select_related = ["account", "old_tier", "new_tier", "rule", "rule__tier", "by"]
+    search_fields = ["account__name", "account__domain", "reason"]
+    readonly_fields = [f.name for f in TierAssignment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecomputeJob)
+class RecomputeJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "status", "done", "total", "created_by", "created_at",
+                    "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["status", "account_ids", "total", "done", "result", "message",
+                       "created_by", "created_at", "started_at", "finished_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "filters", "created_by", "updated_at"]
+    list_select_related = ["created_by"]
+    search_fields = ["name"]
 
 
 @admin.register(ImportJob)

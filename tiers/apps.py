@@ -12,16 +12,31 @@ class TiersConfig(AppConfig):
         "Sales rep": [
             "tiers.view_account", "tiers.change_account", "tiers.view_contact",
             "tiers.add_contact", "tiers.change_contact", "tiers.view_tier",
-            "tiers.view_technology",
+            "tiers.view_technology", "tiers.view_intentsignal", "tiers.view_engagementevent",
+            "tiers.view_engagementkind", "tiers.view_tierrule", "tiers.view_tierassignment",
+            "tiers.view_segment", "tiers.view_icpprofile", "tiers.view_icpcriterion",
+        ],
+        # Marketers feed intent and engagement data, save segments and override tiers.
+        "Marketer": [
+            "tiers.add_intentsignal", "tiers.change_intentsignal", "tiers.add_engagementevent",
+            "tiers.add_segment", "tiers.change_segment", "tiers.delete_segment",
+            "tiers.add_tierassignment", "tiers.add_recomputejob",
         ],
     }
-    demo_loaders = ["tiers.demo.load"]
+    demo_loaders = ["tiers.demo.load", "tiers.demo_scoring.load"]
 
     def ready(self):
         from . import ingest, roles
-        from .ingesters import AccountIngester, ContactIngester
+        from .ingesters import (
+            AccountIngester,
+            ContactIngester,
+            EngagementEventIngester,
+            IntentSignalIngester,
+        )
 
         ingest.register(AccountIngester())
         ingest.register(ContactIngester())
+        ingest.register(IntentSignalIngester())
+        ingest.register(EngagementEventIngester())
 
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="abmcrm.sync_roles")

@@ -1,18 +1,38 @@
-"""The tiers app's settings, each overridable as ABMCRM_<NAME> in the host project."""
+"""Settings of the tiers app, with their defaults (override any in the host project's settings).
 
-from django.conf import settings
+Read them as `from tiers.conf import settings; settings.ABMCRM_SURGE_THRESHOLD`.
+"""
+
+from django.conf import settings as django_settings
 
 DEFAULTS = {
+    # Intent: a topic surges when its average over the last ABMCRM_SURGE_RECENT_WEEKS weeks
+    # is at least the threshold and above the average of the ABMCRM_SURGE_BASELINE_WEEKS
+    # weeks before them.
+    "ABMCRM_SURGE_THRESHOLD": 60,
+    "ABMCRM_SURGE_RECENT_WEEKS": 3,
+    "ABMCRM_SURGE_BASELINE_WEEKS": 12,
+    # Engagement: each event's weight halves every half-life; events older than the window
+    # count nothing; "recent engagement" is a meaningful (weight > 0) event in the last N days.
+    "ABMCRM_ENGAGEMENT_HALF_LIFE_DAYS": 14,
+    "ABMCRM_ENGAGEMENT_WINDOW_DAYS": 90,
+    "ABMCRM_RECENT_ENGAGEMENT_DAYS": 30,
+    # Dates may lie this far in the future (clock skew between systems), no further.
+    "ABMCRM_MAX_FUTURE_SKEW_HOURS": 24,
+    # Accounts rescored per database round trip during a recompute.
+    "ABMCRM_RECOMPUTE_CHUNK_SIZE": 5_000,
+    # How many left-out account ids a recompute reports per tier when a capacity is full.
+    "ABMCRM_OVERFLOW_REPORT_LIMIT": 100,
     # Largest CSV file the import endpoint accepts.
-    "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
+    "ABMCRM_IMPORT_MAX_BYTES": 200 * 1024 * 1024,
 }
 
 
-class AppSettings:
+class Settings:
     def __getattr__(self, name):
         if name not in DEFAULTS:
-            raise AttributeError(f"No abmcrm setting {name}")
-        return getattr(settings, f"ABMCRM_{name}", DEFAULTS[name])
+            raise AttributeError(name)
+        return getattr(django_settings, name, DEFAULTS[name])
 
 
-app_settings = AppSettings()
+settings = Settings()

@@ -1,8 +1,13 @@
+import json
+import re
+
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.core.validators import RegexValidator
+from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models.functions import Cast
 
-from .models import Account, Contact, Technology
+from .models import Account, Contact, EngagementEvent, IntentSignal, Technology
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -18,9 +23,22 @@ class AccountFilter(django_filters.FilterSet):
     revenue_min = django_filters.NumberFilter(field_name="annual_revenue", lookup_expr="gte")
     revenue_max = django_filters.NumberFilter(field_name="annual_revenue", lookup_expr="lte")
     search = django_filters.CharFilter(method="filter_search", label="Name or domain contains")
+    tier = django_filters.CharFilter(
+        method="filter_tier", label="Tier number (1, 2, 3…); “none”: untiered",
+        validators=[RegexValidator(r"^\s*(\d+|none|null|untiered)\s*$",
+                                   "Expected a tier number or “none”.", flags=re.IGNORECASE)])
+    fit_min = django_filters.NumberFilter(field_name="fit_score", lookup_expr="gte",
+                                          label="Fit score at least")
+    surging = django_filters.BooleanFilter(field_name="has_recent_intent",
+                                           label="Has a surging intent topic")
+    topic = django_filters.CharFilter(method="filter_topic", label="Surging on this topic")
+    engaged = django_filters.BooleanFilter(field_name="has_recent_engagement",
+                                           label="Recent meaningful engagement")
+    tier_locked = django_filters.BooleanFilter()
     ordering = django_filters.OrderingFilter(
         fields=("name", "domain", "employees", "annual_revenue", "estimated_acv", "created_at",
-                "updated_at", "country", "industry")
+                "updated_at", "country", "industry", "fit_score", "intent_score",
+                "engagement_score")
     )
 
     class Meta:
@@ -38,6 +56,38 @@ class AccountFilter(django_filters.FilterSet):
     def filter_search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+
+    def filter_tier(self, queryset, name, value):
+        value = value.strip().lower()
+        if value in ("none", "null", "0", "untiered"):
+            return queryset.filter(tier__isnull=True)
+        return queryset.filter(tier__number=int(value))
+
+    def filter_topic(self, queryset, name, value):
+        # The list is JSON; a quoted, case-insensitive match on its text finds one name
+        # exactly (JSONField `contains` is not available on SQLite).
+        needle = json.dumps(value.strip())
+        return queryset.annotate(_topics_text=Cast("surging_topics", TextField())).filter(
+            _topics_text__icontains=needle)
+
+
+class IntentSignalFilter(django_filters.FilterSet):
+    week_from = django_filters.DateFilter(field_name="week", lookup_expr="gte")
+    week_to = django_filters.DateFilter(field_name="week", lookup_expr="lte")
+
+    class Meta:
+        model = IntentSignal
+        fields = ["account", "topic", "source"]
+
+
+class EngagementEventFilter(django_filters.FilterSet):
+    kind = django_filters.CharFilter(field_name="kind__key")
+    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+
+    class Meta:
+        model = EngagementEvent
+        fields = ["account", "contact", "source"]
 
 
 class ContactFilter(django_filters.FilterSet):

@@ -1,8 +1,14 @@
-"""Bulk/CSV ingesters for the tiers app: accounts and contacts."""
+"""Bulk/CSV ingesters for the tiers app: accounts, contacts, intent signals and engagement
+events."""
 
 from . import selectors, services
 from .ingest import Ingester
-from .serializers import AccountRowSerializer, ContactRowSerializer
+from .serializers import (
+    AccountRowSerializer,
+    ContactRowSerializer,
+    EngagementEventRowSerializer,
+    IntentSignalRowSerializer,
+)
 
 
 class AccountIngester(Ingester):
@@ -47,3 +53,42 @@ class ContactIngester(Ingester):
 
     def write(self, rows, *, user):
         return services.contact_bulk_upsert(rows=rows)
+
+
+class IntentSignalIngester(Ingester):
+    kind = "intent_signals"
+    label = "intent signals"
+    serializer_class = IntentSignalRowSerializer
+    permission = "tiers.add_intentsignal"
+    columns = ("account", "topic", "score", "source", "week")
+    required_columns = columns
+
+    def prefetch(self, items):
+        refs = [item.get("account") for item in items if isinstance(item, dict)]
+        return {"accounts_by_ref": selectors.accounts_by_ref(
+            refs, only=("id", "domain", "external_id"))}
+
+    def write(self, rows, *, user):
+        return services.intent_signal_bulk_upsert(rows=rows)
+
+
+class EngagementEventIngester(Ingester):
+    kind = "engagement_events"
+    label = "engagement events"
+    serializer_class = EngagementEventRowSerializer
+    permission = "tiers.add_engagementevent"
+    columns = ("account", "contact", "kind", "occurred_at", "source", "external_id")
+    required_columns = ("account", "kind", "occurred_at")
+
+    def prefetch(self, items):
+        items = [item for item in items if isinstance(item, dict)]
+        return {
+            "accounts_by_ref": selectors.accounts_by_ref(
+                [item.get("account") for item in items], only=("id", "domain", "external_id")),
+            "contacts_by_ref": selectors.contacts_by_ref(
+                [item.get("contact") for item in items]),
+            "kinds": selectors.engagement_kinds_by_key(),
+        }
+
+    def write(self, rows, *, user):
+        return services.engagement_event_bulk_insert(rows=rows)

@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 
@@ -102,10 +104,16 @@ class Account(models.Model):
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
     )
+    tier_rule = models.ForeignKey(
+        "TierRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The rule that placed the account in its tier (empty: untiered or manual).",
+    )
     tier_locked = models.BooleanField(
         default=False, help_text="Set by a manual override: recomputation leaves the tier alone."
     )
-    scored_at = models.DateTimeField(null=True, blank=True)
+    scored_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the scores last changed (or were first computed)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -193,3 +201,275 @@ class ImportJob(models.Model):
             return 1.0 if self.status == self.Status.DONE else 0.0
         return min(1.0, self.rows_done / self.total_rows)
 
+
+
+# Scoring and tiering -----------------------------------------------------------------------
+
+SCORE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class IcpProfile(models.Model):
+    """The ideal customer profile: weighted criteria on account attributes. One is active."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_active", "name", "id"]
+        verbose_name = "ICP profile"
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True),
+                                    name="one_active_icp_profile"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}{' (active)' if self.is_active else ''}"
+
+
+class IcpCriterion(models.Model):
+    """One weighted test on an account: a set of values, a range, or a technology used."""
+
+    class Attribute(models.TextChoices):
+        INDUSTRY = "industry", "Industry in"
+        COUNTRY = "country", "Country in"
+        REGION = "region", "Region in"
+        FUNDING_STAGE = "funding_stage", "Funding stage in"
+        MATURITY = "maturity", "Maturity in"
+        TECHNOLOGY = "technology", "Uses a technology among"
+        EMPLOYEES = "employees", "Employees between"
+        ANNUAL_REVENUE = "annual_revenue", "Annual revenue between"
+        CUSTOMER_COUNT = "customer_count", "Customer base between"
+
+    SET_ATTRIBUTES = ("industry", "country", "region", "funding_stage", "maturity", "technology")
+    RANGE_ATTRIBUTES = ("employees", "annual_revenue", "customer_count")
+
+    profile = models.ForeignKey(IcpProfile, on_delete=models.CASCADE, related_name="criteria")
+    attribute = models.CharField(max_length=20, choices=Attribute.choices)
+    values = models.JSONField(default=list, blank=True,
+                              help_text="For set attributes: the values that match.")
+    min_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+                                    help_text="For range attributes: the minimum (inclusive).")
+    max_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+                                    help_text="For range attributes: the maximum (inclusive).")
+    weight = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1),
+                                                                     MaxValueValidator(100)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["profile", "id"]
+        verbose_name = "ICP criterion"
+        verbose_name_plural = "ICP criteria"
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        name = self.get_attribute_display()
+        if self.attribute in self.SET_ATTRIBUTES:
+            return f"{name} {', '.join(map(str, self.values))}"
+        low = "…" if self.min_value is None else f"{self.min_value.normalize():f}"
+        high = "…" if self.max_value is None else f"{self.max_value.normalize():f}"
+        return f"{name} {low} and {high}"
+
+
+class IntentSignal(models.Model):
+    """A weekly intent score for one topic from one source (Bombora, G2, first party…)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="intent_signals")
+    topic = models.CharField(max_length=200)
+    score = models.PositiveSmallIntegerField(validators=SCORE_VALIDATORS)
+    source = models.CharField(max_length=50)
+    week = models.DateField(help_text="The Monday of the week observed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-week", "topic", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "topic", "source", "week"],
+                                    name="intent_signal_once_per_week"),
+            models.CheckConstraint(condition=Q(score__lte=100), name="intent_score_0_100"),
+        ]
+        indexes = [models.Index(fields=["account", "week"])]
+
+    def __str__(self):
+        return f"{self.topic} {self.score} ({self.source}, {self.week})"
+
+
+class EngagementKind(models.Model):
+    """A kind of engagement and its weight. Weight 0 means not meaningful engagement."""
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    weight = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)],
+        help_text="Points a fresh event adds to the engagement score; 0: not meaningful.",
+    )
+
+    class Meta:
+        ordering = ["-weight", "key"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_meaningful(self):
+        return self.weight > 0
+
+
+class EngagementEvent(models.Model):
+    """Something an account did with us, matched to the account (never scored per lead)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE,
+                                related_name="engagement_events")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="engagement_events")
+    kind = models.ForeignKey(EngagementKind, on_delete=models.PROTECT, related_name="events")
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=100, blank=True, help_text="Source or campaign code.")
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    dedupe_key = models.CharField(
+        max_length=210, unique=True, editable=False,
+        help_text="external_id when given, else a hash of account, kind, time, contact, source.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["account", "occurred_at"])]
+
+    def __str__(self):
+        return f"{self.kind_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class TierRule(models.Model):
+    """Rules are tried in priority order; the first the account matches gives its tier."""
+
+    class Requirement(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        ANY = "any", "Don't care"
+
+    name = models.CharField(max_length=200)
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="rules")
+    priority = models.PositiveIntegerField(default=100, help_text="Lower runs first.")
+    min_fit = models.PositiveSmallIntegerField(default=0, validators=SCORE_VALIDATORS)
+    min_acv = models.DecimalField("minimum ACV", max_digits=14, decimal_places=2, null=True,
+                                  blank=True, help_text="Inclusive.")
+    max_acv = models.DecimalField("maximum ACV", max_digits=14, decimal_places=2, null=True,
+                                  blank=True, help_text="Exclusive.")
+    recent_intent = models.CharField(max_length=3, choices=Requirement.choices,
+                                     default=Requirement.ANY)
+    recent_engagement = models.CharField(max_length=3, choices=Requirement.choices,
+                                         default=Requirement.ANY)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self):
+        return f"#{self.priority} {self.name} → Tier {self.tier.number}"
+
+    def matches_q(self, prefix=""):
+        """The rule as a filter on Account's stored scores."""
+        q = Q(**{f"{prefix}fit_score__gte": self.min_fit})
+        if self.min_acv is not None:
+            q &= Q(**{f"{prefix}estimated_acv__gte": self.min_acv})
+        if self.max_acv is not None:
+            q &= Q(**{f"{prefix}estimated_acv__lt": self.max_acv})
+        for requirement, field in ((self.recent_intent, "has_recent_intent"),
+                                   (self.recent_engagement, "has_recent_engagement")):
+            if requirement != self.Requirement.ANY:
+                q &= Q(**{f"{prefix}{field}": requirement == self.Requirement.YES})
+        return q
+
+
+class TierAssignment(models.Model):
+    """History: one row per change of an account's tier."""
+
+    class Cause(models.TextChoices):
+        RULES = "rules", "Rules"
+        OVERRIDE = "override", "Manual override"
+        UNLOCK = "unlock", "Unlocked"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE,
+                                related_name="tier_assignments")
+    old_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    new_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    rule = models.ForeignKey(TierRule, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="assignments")
+    cause = models.CharField(max_length=10, choices=Cause.choices, default=Cause.RULES)
+    reason = models.TextField()
+    fit_score = models.PositiveSmallIntegerField(default=0)
+    intent_score = models.PositiveSmallIntegerField(default=0)
+    engagement_score = models.PositiveSmallIntegerField(default=0)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                           on_delete=models.SET_NULL, help_text="Empty: the system.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.account_id}: {self.old_tier_id} → {self.new_tier_id}"
+
+
+class RecomputeJob(models.Model):
+    """A rescoring and retiering run, with readable progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    account_ids = models.JSONField(null=True, blank=True,
+                                   help_text="The accounts to recompute; empty: all.")
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Recompute #{self.pk} ({self.status})"
+
+    @property
+    def progress(self):
+        if not self.total:
+            return 1.0 if self.status == self.Status.DONE else 0.0
+        return min(1.0, self.done / self.total)
+
+
+class Segment(models.Model):
+    """A saved, named filter over accounts (the account list's filters)."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    filters = models.JSONField(default=dict, blank=True,
+                               help_text='The account list filters, e.g. {"tier": "1"}.')
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("accounts/", pages.account_list, name="account-list"),
     path("accounts/<int:pk>/", pages.account_detail, name="account-detail"),
+    path("accounts/<int:pk>/tier/", pages.account_tier, name="account-tier"),
 ]

@@ -1,13 +1,17 @@
 """Server-rendered pages for reps: the account list and the account page."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
-from . import hooks, roles, selectors
+from . import hooks, roles, selectors, services
+from .exceptions import AbmError
 from .filters import AccountFilter
+from .models import Tier
 
 
 def _require_role(user):
@@ -39,9 +43,40 @@ def account_list(request):
 @login_required
 def account_detail(request, pk):
     _require_role(request.user)
-    account = get_object_or_404(selectors.account_list(user=request.user), pk=pk)
+    account = get_object_or_404(
+        selectors.account_list(user=request.user).select_related("tier_rule__tier"), pk=pk)
     contacts = account.contacts.all()
     panels = [mark_safe(html) for html in hooks.account_panels(request, account)]
     return render(request, "tiers/account_detail.html", {
         "account": account, "contacts": contacts, "panels": panels,
+        "scores": selectors.account_scores(account=account),
+        "history": selectors.tier_assignment_list(account=account)[:5],
+        "can_override": roles.is_marketer(request.user),
+        "tiers": Tier.objects.all(),
     })
+
+
+@login_required
+@require_POST
+def account_tier(request, pk):
+    """Marketers and admins override (and lock) or unlock an account's tier."""
+    if not roles.is_marketer(request.user):
+        raise PermissionDenied("Only marketers and ABM admins may change an account's tier.")
+    account = get_object_or_404(selectors.account_list(user=request.user).select_related("tier"),
+                                pk=pk)
+    try:
+        if request.POST.get("action") == "unlock":
+            services.account_tier_unlock(account=account, by=request.user)
+            messages.success(request, "Tier unlocked: the rules place the account again.")
+        else:
+            number = request.POST.get("tier", "")
+            tier = Tier.objects.filter(number=number).first() if number.isdigit() else None
+            if number.isdigit() and tier is None:
+                raise PermissionDenied
+            services.account_tier_override(account=account, tier=tier,
+                                           reason=request.POST.get("reason", ""),
+                                           by=request.user)
+            messages.success(request, "Tier overridden and locked.")
+    except AbmError as exc:
+        messages.error(request, exc.message)
+    return redirect("account-detail", pk=account.pk)

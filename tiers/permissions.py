@@ -41,6 +41,17 @@ class ReadForRolesWriteForAdmins(permissions.BasePermission):
         return roles.is_abm_admin(request.user)
 
 
+class ReadForRolesWriteForMarketers(permissions.BasePermission):
+    """Every role reads; marketers and ABM admins write (segments, recomputes…)."""
+
+    message = "Only marketers and ABM admins may change this."
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return roles.has_role(request.user, *roles.ROLES)
+        return roles.is_marketer(request.user)
+
+
 class AccountPermission(permissions.BasePermission):
     """Every role reads accounts; reps edit the accounts they own; admins manage all and
     alone may create or delete (Django model permissions decide, so a host project can

@@ -1,8 +1,25 @@
+from collections import Counter, defaultdict
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q
+from django.db.models import BooleanField, Case, Count, Prefetch, Q, Value, When
 
 from . import roles
-from .models import Account, Contact, ImportJob, Technology, Tier
+from .models import (
+    Account,
+    Contact,
+    EngagementEvent,
+    EngagementKind,
+    IcpCriterion,
+    ImportJob,
+    IntentSignal,
+    RecomputeJob,
+    Segment,
+    Technology,
+    Tier,
+    TierAssignment,
+    TierRule,
+)
 
 
 def users_by_ref(refs):
@@ -77,7 +94,7 @@ def contact_list(*, user):
 
 
 def tier_list():
-    return Tier.objects.all()
+    return Tier.objects.annotate(account_count=Count("accounts")).order_by("number")
 
 
 def import_job_list(*, user):
@@ -85,3 +102,255 @@ def import_job_list(*, user):
     if roles.is_marketer(user):
         return queryset
     return queryset.filter(created_by=user)
+
+
+# Scoring and tiering -----------------------------------------------------------------------
+
+def engagement_kinds_by_key():
+    return {kind.key: kind for kind in EngagementKind.objects.all()}
+
+
+def contacts_by_ref(refs):
+    """{(account id, lower-cased ref): contact} for refs that are contact ids or e-mails."""
+    refs = {str(ref).strip().lower() for ref in refs if ref not in (None, "")}
+    if not refs:
+        return {}
+    ids = [int(ref) for ref in refs if ref.isdigit()]
+    found = {}
+    for contact in Contact.objects.filter(Q(pk__in=ids) | Q(email__in=refs)).only(
+        "id", "account_id", "email"
+    ):
+        found[(contact.account_id, str(contact.pk))] = contact
+        found[(contact.account_id, contact.email.lower())] = contact
+    return found
+
+
+def intent_signal_list(*, user):
+    if not roles.has_role(user, *roles.ROLES):
+        return IntentSignal.objects.none()
+    return IntentSignal.objects.all()
+
+
+def engagement_event_list(*, user):
+    if not roles.has_role(user, *roles.ROLES):
+        return EngagementEvent.objects.none()
+    return EngagementEvent.objects.select_related("kind")
+
+
+def tier_rule_list():
+    return TierRule.objects.select_related("tier")
+
+
+def tier_assignment_list(*, account):
+    return TierAssignment.objects.filter(account=account).select_related(
+        "old_tier", "new_tier", "rule", "by")
+
+
+def recompute_job_list(*, user):
+    return RecomputeJob.objects.all()
+
+
+def segment_list():
+    return Segment.objects.select_related("created_by")
+
+
+def segment_accounts(*, segment, user):
+    from .filters import AccountFilter
+
+    return AccountFilter(segment.filters, queryset=account_list(user=user)).qs
+
+
+def segment_counts(segments):
+    """{segment id: current number of accounts}, in one query for all segments."""
+    from .filters import AccountFilter
+
+    if not segments:
+        return {}
+    counts = {}
+    for segment in segments:
+        filterset = AccountFilter(segment.filters, queryset=Account.objects.all())
+        counts[f"s{segment.pk}"] = Count(
+            "pk", filter=Q(pk__in=filterset.qs.order_by().values("pk")) if filterset.is_valid()
+            else Q(pk__in=[])
+        )
+    totals = Account.objects.order_by().aggregate(**counts)
+    return {segment.pk: totals[f"s{segment.pk}"] for segment in segments}
+
+
+def account_scores(*, account, now=None):
+    """An account's scores, tier and the explanation of each, recomputed live from the same
+    expressions the recompute uses (so the explanation matches the stored scores as of the
+    last recompute, give or take what changed since)."""
+    from django.utils import timezone
+
+    from . import scoring
+
+    windows = scoring.Windows.at(now or timezone.now())
+    profile, criteria = scoring.active_criteria()
+    flags = {f"_c{c.pk}": Case(When(scoring.criterion_q(c), then=Value(True)),
+                               default=Value(False), output_field=BooleanField())
+             for c in criteria}
+    met = Account.objects.filter(pk=account.pk).values(**flags).first() if flags else {}
+    technologies = None
+    fit_rows, met_weight = [], 0
+    for criterion in criteria:
+        matched = bool(met.get(f"_c{criterion.pk}"))
+        met_weight += criterion.weight if matched else 0
+        if criterion.attribute == IcpCriterion.Attribute.TECHNOLOGY:
+            if technologies is None:
+                technologies = [t.name for t in account.technologies.all()]
+            value = technologies
+        else:
+            value = getattr(account, criterion.attribute)
+            if isinstance(value, Decimal):
+                value = str(value)
+        fit_rows.append({"criterion": criterion.pk, "label": criterion.label,
+                         "attribute": criterion.attribute, "weight": criterion.weight,
+                         "matched": matched, "value": value})
+    total_weight = sum(c.weight for c in criteria)
+
+    topics = scoring.intent_rows(Q(account_id=account.pk), windows).get(account.pk, [])
+    topic_rows = sorted(
+        ({"topic": topic, "recent_average": round(recent, 1),
+          "baseline_average": None if baseline is None else round(baseline, 1),
+          "surging": scoring.is_surging(recent, baseline, windows.threshold)}
+         for topic, recent, baseline in topics),
+        key=lambda row: (-row["recent_average"], row["topic"]),
+    )
+    raw, last = scoring.engagement_rows(Q(account_id=account.pk), windows).get(
+        account.pk, (0.0, None))
+    recent_events = (EngagementEvent.objects.filter(
+        account=account, kind__weight__gt=0, occurred_at__gte=windows.engagement_recent_start)
+        .select_related("kind", "contact").order_by("-occurred_at")[:20])
+    by_kind = Counter()
+    for kind_key, n in (EngagementEvent.objects.filter(
+            account=account, occurred_at__gte=windows.engagement_start)
+            .values("kind__key").annotate(n=Count("pk")).values_list("kind__key", "n")):
+        by_kind[kind_key] = n
+    last_assignment = tier_assignment_list(account=account).first()
+    rule = account.tier_rule
+    return {
+        "account": account.pk,
+        "fit_score": account.fit_score,
+        "intent_score": account.intent_score,
+        "engagement_score": account.engagement_score,
+        "surging_topics": account.surging_topics,
+        "has_recent_intent": account.has_recent_intent,
+        "has_recent_engagement": account.has_recent_engagement,
+        "tier": account.tier.number if account.tier else None,
+        "tier_locked": account.tier_locked,
+        "tier_rule": None if rule is None else {
+            "id": rule.pk, "name": rule.name, "priority": rule.priority,
+            "tier": rule.tier.number},
+        "scored_at": account.scored_at,
+        "explanation": {
+            "fit": {
+                "profile": None if profile is None else {"id": profile.pk, "name": profile.name},
+                "score": scoring.fit_score(met_weight, total_weight),
+                "met_weight": met_weight, "total_weight": total_weight,
+                "criteria": fit_rows,
+            },
+            "intent": {
+                "threshold": windows.threshold,
+                "recent_weeks_from": windows.intent_recent_start,
+                "baseline_weeks_from": windows.intent_baseline_start,
+                "score": scoring.intent_summary(topics, windows)[0],
+                "topics": topic_rows,
+            },
+            "engagement": {
+                "score": scoring.engagement_score(raw),
+                "points": round(raw, 2),
+                "half_life_days": windows.half_life_seconds / 86400,
+                "window_from": windows.engagement_start,
+                "recent_from": windows.engagement_recent_start,
+                "last_meaningful_at": last,
+                "events_in_window_by_kind": dict(sorted(by_kind.items())),
+                "recent_meaningful_events": [
+                    {"id": e.pk, "kind": e.kind.key, "kind_name": e.kind.name,
+                     "weight": e.kind.weight, "occurred_at": e.occurred_at,
+                     "contact": e.contact.email if e.contact else None, "source": e.source}
+                    for e in recent_events
+                ],
+            },
+            "tier": {
+                "locked": account.tier_locked,
+                "reason": last_assignment.reason if last_assignment else None,
+                "assigned_at": last_assignment.created_at if last_assignment else None,
+                "by": (last_assignment.by.get_username()
+                       if last_assignment and last_assignment.by else None),
+            },
+        },
+    }
+
+
+# ICP discovery -----------------------------------------------------------------------------
+
+RANGE_BANDS = {
+    "employees": [0, 50, 200, 1000, 5000, None],
+    "annual_revenue": [0, 1_000_000, 5_000_000, 50_000_000, 500_000_000, None],
+    "customer_count": [0, 100, 1000, 10_000, None],
+}
+SUGGESTED_SET_ATTRIBUTES = ("industry", "country", "region", "funding_stage", "maturity")
+
+
+def _band_label(low, high):
+    return f"{low:,}+" if high is None else f"{low:,}–{high - 1:,}"
+
+
+def icp_suggestions(*, min_renewals=2, limit=50):
+    """Attribute values ranked by lift: their share among customers with `min_renewals`+
+    renewal cycles ÷ their share among every other account."""
+    best_q = Q(is_customer=True, renewal_count__gte=min_renewals)
+    totals = Account.objects.aggregate(best=Count("pk", filter=best_q), all=Count("pk"))
+    n_best, n_rest = totals["best"], totals["all"] - totals["best"]
+    if not n_best:
+        return []
+    counts = defaultdict(lambda: [0, 0])  # (attribute, value, low, high) → [best, rest]
+    for attribute in SUGGESTED_SET_ATTRIBUTES:
+        rows = (Account.objects.exclude(**{attribute: ""}).values(attribute)
+                .annotate(best=Count("pk", filter=best_q), n=Count("pk"))
+                .order_by().values_list(attribute, "best", "n"))
+        for value, best, n in rows:
+            counts[(attribute, value, None, None)] = [best, n - best]
+    for attribute, edges in RANGE_BANDS.items():
+        bands = {}
+        for low, high in zip(edges, edges[1:], strict=False):
+            q = Q(**{f"{attribute}__gte": low})
+            if high is not None:
+                q &= Q(**{f"{attribute}__lt": high})
+            bands[(low, high)] = q
+        aggregates = {}
+        for i, q in enumerate(bands.values()):
+            aggregates[f"b{i}"] = Count("pk", filter=q & best_q)
+            aggregates[f"n{i}"] = Count("pk", filter=q)
+        totals_ = Account.objects.aggregate(**aggregates)
+        for i, (low, high) in enumerate(bands):
+            counts[(attribute, _band_label(low, high), low, high)] = [
+                totals_[f"b{i}"], totals_[f"n{i}"] - totals_[f"b{i}"]]
+    rows = (Technology.accounts.through.objects.values("technology__name")
+            .annotate(best=Count("pk", filter=Q(account__is_customer=True,
+                                                account__renewal_count__gte=min_renewals)),
+                      n=Count("pk"))
+            .order_by().values_list("technology__name", "best", "n"))
+    for name, best, n in rows:
+        counts[("technology", name, None, None)] = [best, n - best]
+
+    suggestions = []
+    for (attribute, value, low, high), (best, rest) in counts.items():
+        if not best:
+            continue
+        best_share = best / n_best
+        rest_share = rest / n_rest if n_rest else 0.0
+        lift = round(best_share / rest_share, 3) if rest_share else None
+        name = dict(IcpCriterion.Attribute.choices)[attribute]
+        suggestions.append({
+            "attribute": attribute, "value": str(value), "label": f"{name} {value}",
+            "min_value": None if low is None else Decimal(low),
+            "max_value": None if high is None else Decimal(high - 1),
+            "customers": best, "customers_share": round(best_share, 4),
+            "others": rest, "others_share": round(rest_share, 4), "lift": lift,
+        })
+    suggestions.sort(key=lambda s: (s["lift"] is not None, -(s["lift"] or 0),
+                                    -s["customers"], s["attribute"], s["value"]))
+    # Values no other account has (lift null) are the strongest signal: first.
+    return suggestions[:limit]

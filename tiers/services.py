@@ -1,4 +1,6 @@
 import csv
+import datetime
+import hashlib
 import io
 import logging
 from collections import defaultdict
@@ -8,8 +10,19 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import ingest
-from .exceptions import InvalidInput
-from .models import Account, Contact, ImportJob, Technology
+from .exceptions import Conflict, InvalidInput
+from .models import (
+    Account,
+    Contact,
+    EngagementEvent,
+    IcpCriterion,
+    IcpProfile,
+    ImportJob,
+    IntentSignal,
+    RecomputeJob,
+    Technology,
+    TierAssignment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -368,3 +381,228 @@ def _import_batch(job, ingester, batch, lines, seen, progress):
     job.save(update_fields=["created", "updated", "error_count", "errors", "rows_done"])
     if progress:
         progress(job)
+
+
+# Intent signals and engagement events ------------------------------------------------------
+
+def accounts_recompute_queue(*, account_ids):
+    """Rescore and retier these accounts in the worker once the current transaction commits."""
+    from .tasks import recompute_accounts
+
+    ids = sorted({int(pk) for pk in account_ids})
+    if ids:
+        transaction.on_commit(lambda: recompute_accounts.delay(ids))
+
+
+def intent_signal_bulk_upsert(*, rows):
+    """Upsert weekly intent signals by (account, topic, source, week). Returns (created,
+    updated, unchanged, errors); the affected accounts are rescored after commit."""
+    errors, seen, unique_rows = [], {}, []
+    for pos, data in rows:
+        key = (data["account"].pk, data["topic"], data["source"], data["week"])
+        if key in seen:
+            errors.append((pos, {"non_field_errors": [
+                f"Duplicate signal in this batch (first at {seen[key]}): same account, "
+                "topic, source and week."]}))
+            continue
+        seen[key] = pos
+        unique_rows.append((pos, data))
+    existing = {
+        (s.account_id, s.topic, s.source, s.week): s
+        for s in IntentSignal.objects.filter(
+            account_id__in={k[0] for k in seen}, week__in={k[3] for k in seen},
+            topic__in={k[1] for k in seen},
+        ).only("id", "account_id", "topic", "source", "week", "score")
+    }
+    to_create, to_update, unchanged = [], [], 0
+    now = timezone.now()
+    for _, data in unique_rows:
+        key = (data["account"].pk, data["topic"], data["source"], data["week"])
+        signal = existing.get(key)
+        if signal is None:
+            to_create.append(IntentSignal(account_id=key[0], topic=key[1], source=key[2],
+                                          week=key[3], score=data["score"]))
+        elif signal.score != data["score"]:
+            signal.score, signal.updated_at = data["score"], now
+            to_update.append(signal)
+        else:
+            unchanged += 1
+    with transaction.atomic():
+        IntentSignal.objects.bulk_create(to_create, batch_size=1000)
+        IntentSignal.objects.bulk_update(to_update, ["score", "updated_at"], batch_size=1000)
+        accounts_recompute_queue(account_ids=[s.account_id for s in [*to_create, *to_update]])
+    return len(to_create), len(to_update), unchanged, errors
+
+
+def engagement_dedupe_key(*, account_id, kind_key, occurred_at, contact_id, source,
+                          external_id):
+    if external_id:
+        return f"x:{external_id}"
+    moment = occurred_at.astimezone(datetime.UTC).isoformat()
+    raw = f"{account_id}|{kind_key}|{moment}|{contact_id or ''}|{source}"
+    return "h:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def engagement_event_bulk_insert(*, rows):
+    """Record engagement events once each: an event seen before (same external_id, or, without
+    one, same account, kind, time, contact and source) is reported, not counted again."""
+    errors, seen, unique_rows = [], {}, []
+    for pos, data in rows:
+        key = engagement_dedupe_key(
+            account_id=data["account"].pk, kind_key=data["kind"].key,
+            occurred_at=data["occurred_at"], contact_id=data["contact"] and data["contact"].pk,
+            source=data.get("source") or "", external_id=data.get("external_id"),
+        )
+        if key in seen:
+            errors.append((pos, {"external_id" if data.get("external_id") else
+                                 "non_field_errors": [
+                                     f"Duplicate event in this batch (first at {seen[key]})."]}))
+            continue
+        seen[key] = pos
+        unique_rows.append((pos, key, data))
+    known = set(EngagementEvent.objects.filter(dedupe_key__in=list(seen))
+                .values_list("dedupe_key", flat=True))
+    to_create = []
+    for pos, key, data in unique_rows:
+        if key in known:
+            field = "external_id" if data.get("external_id") else "non_field_errors"
+            errors.append((pos, {field: [
+                "This event was already recorded; it is not counted twice."]}))
+            continue
+        to_create.append(EngagementEvent(
+            account_id=data["account"].pk, contact=data["contact"], kind=data["kind"],
+            occurred_at=data["occurred_at"], source=data.get("source") or "",
+            external_id=data.get("external_id"), dedupe_key=key,
+        ))
+    with transaction.atomic():
+        EngagementEvent.objects.bulk_create(to_create, batch_size=1000)
+        accounts_recompute_queue(account_ids=[e.account_id for e in to_create])
+    return len(to_create), 0, 0, errors
+
+
+# Recompute ---------------------------------------------------------------------------------
+
+def tiers_recompute(*, account_ids=None, now=None, by=None, progress=None):
+    """Rescore and retier all accounts, or the given ones. Returns a RecomputeResult."""
+    from . import scoring
+
+    return scoring.recompute(account_ids=account_ids, now=now, by=by, progress=progress)
+
+
+def recompute_start(*, user, account_ids=None):
+    """Create a recompute job and queue it once committed."""
+    from .tasks import run_recompute
+
+    if account_ids is not None:
+        account_ids = sorted(set(account_ids))
+        found = set(Account.objects.filter(pk__in=account_ids).values_list("pk", flat=True))
+        missing = [pk for pk in account_ids if pk not in found]
+        if missing:
+            raise InvalidInput("Unknown account ids.", detail={"accounts": [
+                f"No account with id {', '.join(map(str, missing[:20]))}."]})
+    job = RecomputeJob.objects.create(account_ids=account_ids, created_by=user)
+    transaction.on_commit(lambda: run_recompute.delay(job.pk))
+    return job
+
+
+def recompute_run(*, job, progress=None):
+    """Run a recompute job, saving its progress after each chunk."""
+    job.status, job.started_at, job.done, job.message = (
+        RecomputeJob.Status.RUNNING, timezone.now(), 0, "")
+    job.save(update_fields=["status", "started_at", "done", "message"])
+
+    def report(done, total):
+        job.done, job.total = done, total
+        job.save(update_fields=["done", "total"])
+        if progress:
+            progress(done, total)
+
+    try:
+        result = tiers_recompute(account_ids=job.account_ids, progress=report)
+    except Exception as exc:
+        job.status, job.message = RecomputeJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "message", "finished_at"])
+        raise
+    job.status, job.result, job.finished_at = (
+        RecomputeJob.Status.DONE, result.as_dict(), timezone.now())
+    job.save(update_fields=["status", "result", "finished_at"])
+    return job
+
+
+# Tier overrides ----------------------------------------------------------------------------
+
+def account_tier_override(*, account, tier, reason, by):
+    """Put an account in a tier (or none) by hand and lock it against recomputation."""
+    from . import signals
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why you override the tier.", detail={"reason": [
+            "A reason is required."]})
+    old_tier = account.tier
+    with transaction.atomic():
+        moved = Account.objects.filter(pk=account.pk, tier_id=account.tier_id).update(
+            tier=tier, tier_rule=None, tier_locked=True)
+        if not moved:
+            raise Conflict("The account's tier changed meanwhile; reload and try again.")
+        account.refresh_from_db()
+        assignment = TierAssignment.objects.create(
+            account=account, old_tier=old_tier, new_tier=tier, rule=None,
+            cause=TierAssignment.Cause.OVERRIDE, reason=reason, by=by,
+            fit_score=account.fit_score, intent_score=account.intent_score,
+            engagement_score=account.engagement_score,
+        )
+        if (old_tier and old_tier.pk) != (tier and tier.pk):
+            signals.tier_changed.send(sender=Account, account=account, old_tier=old_tier,
+                                      new_tier=tier, assignment=assignment, by=by)
+    return assignment
+
+
+def account_tier_unlock(*, account, by, reason=""):
+    """Hand the account back to the rules: unlock it and place it by them at once."""
+    from . import scoring
+
+    with transaction.atomic():
+        unlocked = Account.objects.filter(pk=account.pk, tier_locked=True).update(
+            tier_locked=False)
+        if not unlocked:
+            raise Conflict("The account's tier is not locked.")
+        scoring.retier(account_ids=[account.pk], by=by)
+    account.refresh_from_db()
+    return account
+
+
+# ICP ---------------------------------------------------------------------------------------
+
+@transaction.atomic
+def icp_profile_activate(*, profile):
+    IcpProfile.objects.exclude(pk=profile.pk).filter(is_active=True).update(is_active=False)
+    IcpProfile.objects.filter(pk=profile.pk).update(is_active=True)
+    profile.is_active = True
+    return profile
+
+
+def icp_suggestion_apply(*, attribute, value, weight=1):
+    """Turn an ICP suggestion into a criterion of the active profile (created if missing)."""
+    from . import selectors
+
+    suggestion = next((s for s in selectors.icp_suggestions(limit=10_000)
+                       if s["attribute"] == attribute and s["value"] == value), None)
+    if suggestion is None:
+        raise InvalidInput("No such suggestion.", detail={"value": [
+            f"“{value}” is not a current suggestion for “{attribute}”; "
+            "see GET /api/v1/icp/suggestions/."]})
+    with transaction.atomic():
+        profile = IcpProfile.objects.select_for_update().filter(is_active=True).first()
+        if profile is None:
+            profile = IcpProfile.objects.create(name="ICP", is_active=True)
+        if attribute in IcpCriterion.SET_ATTRIBUTES:
+            criterion = IcpCriterion.objects.create(profile=profile, attribute=attribute,
+                                                    values=[value], weight=weight)
+        else:
+            criterion = IcpCriterion.objects.create(
+                profile=profile, attribute=attribute, min_value=suggestion["min_value"],
+                max_value=None if suggestion["max_value"] is None else suggestion["max_value"],
+                weight=weight)
+    return criterion

@@ -108,7 +108,7 @@ class TestAccountPanel:
             order = ProgramOrderFactory(account=account, requested_by=rep)
             OrderEvent.objects.create(order=order, to_status="requested", by=rep)
         client.force_login(rep)
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(18):
             response = client.get(f"/accounts/{account.pk}/")
         assert response.content.decode().count("data-order=") == rows
 

@@ -1,0 +1,479 @@
+"""Fit, intent and engagement scoring and rule-based tiering, computed in the database.
+
+A recompute walks the accounts in chunks (by primary key). For each chunk three GROUP BY
+queries compute, in the database, the fit points of every account (one CASE per ICP
+criterion), the 3-week and baseline intent averages per topic, and the decayed, weighted
+engagement; only accounts whose scores changed are written back (bulk UPDATE). Tiers are then
+assigned from the stored scores by the rules, in priority order: a CASE in the database when no
+tier has a capacity; when one has, every unlocked account is ranked (fit, engagement, intent,
+ACV) and placed greedily, because a capacity is a property of the whole population.
+
+The full recompute and the incremental one (the accounts touched by an ingest) run the very
+same code, the latter on a list of ids: they cannot disagree.
+"""
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Greatest, Power
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import signals
+from .conf import settings
+from .models import (
+    Account,
+    EngagementEvent,
+    IcpCriterion,
+    IcpProfile,
+    IntentSignal,
+    Technology,
+    TierAssignment,
+    TierRule,
+)
+
+SCORE_FIELDS = ["fit_score", "intent_score", "engagement_score", "surging_topics",
+                "has_recent_intent", "has_recent_engagement"]
+
+
+class EpochSeconds(Func):
+    """Seconds since 1970 of a datetime column, as a double."""
+
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection,
+                           template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+                           **extra)
+
+
+# Fit ---------------------------------------------------------------------------------------
+
+def active_criteria():
+    profile = IcpProfile.objects.filter(is_active=True).first()
+    if profile is None:
+        return None, []
+    return profile, list(profile.criteria.order_by("id"))
+
+
+def criterion_q(criterion, prefix=""):
+    """The criterion as a filter on Account (prefix: a path to the account, e.g. "account__")."""
+    attribute = criterion.attribute
+    if attribute == IcpCriterion.Attribute.TECHNOLOGY:
+        slugs = [slugify(str(v))[:100] for v in criterion.values if str(v).strip()]
+        if not slugs:
+            return Q(pk__in=[])
+        uses = Technology.accounts.through.objects.filter(
+            account_id=OuterRef(f"{prefix}pk"), technology__slug__in=slugs
+        )
+        return Q(Exists(uses))
+    if attribute in IcpCriterion.SET_ATTRIBUTES:
+        q = Q(pk__in=[])
+        for value in criterion.values:
+            q |= Q(**{f"{prefix}{attribute}__iexact": str(value).strip()})
+        return q
+    q = Q(**{f"{prefix}{attribute}__isnull": False})
+    if criterion.min_value is not None:
+        q &= Q(**{f"{prefix}{attribute}__gte": criterion.min_value})
+    if criterion.max_value is not None:
+        q &= Q(**{f"{prefix}{attribute}__lte": criterion.max_value})
+    return q
+
+
+def fit_points_expression(criteria):
+    points = Value(0, output_field=IntegerField())
+    for criterion in criteria:
+        points = points + Case(When(criterion_q(criterion), then=Value(criterion.weight)),
+                               default=Value(0), output_field=IntegerField())
+    return points
+
+
+def fit_score(points, total):
+    """Weighted share of criteria met, 0–100, rounded half up."""
+    if not total:
+        return 0
+    return (200 * points + total) // (2 * total)
+
+
+# Intent and engagement windows -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Windows:
+    now: object
+    intent_recent_start: object
+    intent_baseline_start: object
+    intent_end: object
+    engagement_start: object
+    engagement_recent_start: object
+    half_life_seconds: float
+    threshold: float
+
+    @classmethod
+    def at(cls, now):
+        today = timezone.localdate(now)
+        monday = today - timedelta(days=today.weekday())
+        recent_start = monday - timedelta(weeks=settings.ABMCRM_SURGE_RECENT_WEEKS - 1)
+        return cls(
+            now=now,
+            intent_recent_start=recent_start,
+            intent_baseline_start=recent_start - timedelta(
+                weeks=settings.ABMCRM_SURGE_BASELINE_WEEKS),
+            intent_end=today + timedelta(days=1),
+            engagement_start=now - timedelta(days=settings.ABMCRM_ENGAGEMENT_WINDOW_DAYS),
+            engagement_recent_start=now - timedelta(days=settings.ABMCRM_RECENT_ENGAGEMENT_DAYS),
+            half_life_seconds=settings.ABMCRM_ENGAGEMENT_HALF_LIFE_DAYS * 86400.0,
+            threshold=float(settings.ABMCRM_SURGE_THRESHOLD),
+        )
+
+
+def decay_expression(windows):
+    """weight × ½^(age / half-life); an event dated in the future (clock skew) counts fully."""
+    age = Greatest(Value(0.0), Value(windows.now.timestamp()) - EpochSeconds("occurred_at"))
+    return F("kind__weight") * Power(Value(0.5), age / Value(windows.half_life_seconds))
+
+
+def engagement_rows(account_filter, windows):
+    """account_id → (raw points, time of the latest recent meaningful event or None)."""
+    rows = (
+        EngagementEvent.objects.filter(account_filter, occurred_at__gte=windows.engagement_start,
+                                       kind__weight__gt=0)
+        .values("account_id")
+        .annotate(
+            raw=Sum(decay_expression(windows), output_field=FloatField()),
+            last=Max(Case(When(occurred_at__gte=windows.engagement_recent_start,
+                               then=F("occurred_at")))),
+        )
+        .order_by()
+        .values_list("account_id", "raw", "last")
+    )
+    return {account_id: (float(raw or 0), last) for account_id, raw, last in rows}
+
+
+def engagement_score(raw):
+    return min(100, int(math.floor(raw + 0.5)))
+
+
+def intent_rows(account_filter, windows):
+    """account_id → [(topic, recent average, baseline average or None)]."""
+    rows = (
+        IntentSignal.objects.filter(account_filter, week__gte=windows.intent_baseline_start,
+                                    week__lte=windows.intent_end)
+        .values("account_id", "topic")
+        .annotate(
+            recent=Avg(Case(When(week__gte=windows.intent_recent_start, then=F("score")))),
+            baseline=Avg(Case(When(week__lt=windows.intent_recent_start, then=F("score")))),
+        )
+        .filter(recent__isnull=False)
+        .order_by()
+        .values_list("account_id", "topic", "recent", "baseline")
+    )
+    found = defaultdict(list)
+    for account_id, topic, recent, baseline in rows:
+        found[account_id].append(
+            (topic, float(recent), None if baseline is None else float(baseline))
+        )
+    return found
+
+
+def is_surging(recent, baseline, threshold):
+    return recent >= threshold and recent > (baseline or 0.0)
+
+
+def intent_summary(topics, windows):
+    """(intent score, surging topics) from [(topic, recent, baseline)]: the score is the
+    highest 3-week topic average; topics are listed strongest first."""
+    if not topics:
+        return 0, []
+    score = min(100, int(math.floor(max(recent for _, recent, _ in topics) + 0.5)))
+    surging = sorted(((recent, topic) for topic, recent, baseline in topics
+                      if is_surging(recent, baseline, windows.threshold)),
+                     key=lambda pair: (-pair[0], pair[1]))
+    return score, [topic for _, topic in surging]
+
+
+# Recompute ---------------------------------------------------------------------------------
+
+@dataclass
+class RecomputeResult:
+    accounts: int = 0
+    scores_changed: int = 0
+    newly_engaged: int = 0
+    tier_changes: int = 0
+    overflow: dict = field(default_factory=dict)
+
+    def as_dict(self):
+        return {"accounts": self.accounts, "scores_changed": self.scores_changed,
+                "newly_engaged": self.newly_engaged, "tier_changes": self.tier_changes,
+                "overflow": self.overflow}
+
+
+def _chunks(account_ids, size):
+    """Yield (Q on Account, Q on rows with an account_id, number of accounts)."""
+    if account_ids is None:
+        last = 0
+        while True:
+            ids = list(Account.objects.filter(pk__gt=last).order_by("pk")
+                       .values_list("pk", flat=True)[:size])
+            if not ids:
+                return
+            yield (Q(pk__gte=ids[0], pk__lte=ids[-1]),
+                   Q(account_id__gte=ids[0], account_id__lte=ids[-1]), len(ids))
+            last = ids[-1]
+    else:
+        ids = sorted(set(account_ids))
+        for start in range(0, len(ids), size):
+            chunk = ids[start:start + size]
+            yield Q(pk__in=chunk), Q(account_id__in=chunk), len(chunk)
+
+
+def score_chunk(account_q, rows_q, windows, criteria):
+    """Rescore one chunk of accounts; returns (accounts changed, accounts newly engaged)."""
+    total_weight = sum(c.weight for c in criteria)
+    engagement = engagement_rows(rows_q, windows)
+    intent = intent_rows(rows_q, windows)
+    current = (Account.objects.filter(account_q)
+               .annotate(_fit_points=fit_points_expression(criteria))
+               .order_by()
+               .values_list("pk", *SCORE_FIELDS, "_fit_points"))
+    changed, newly_engaged = [], {}
+    for pk, fit, intent_score, engagement_score_, topics, has_intent, has_engagement, points \
+            in current:
+        raw, last_meaningful = engagement.get(pk, (0.0, None))
+        new_intent, new_topics = intent_summary(intent.get(pk, ()), windows)
+        new = (fit_score(points or 0, total_weight), new_intent, engagement_score(raw),
+               new_topics, bool(new_topics), last_meaningful is not None)
+        if new != (fit, intent_score, engagement_score_, topics, has_intent, has_engagement):
+            changed.append((pk, *new))
+            if new[5] and not has_engagement:
+                newly_engaged[pk] = last_meaningful
+    with transaction.atomic():
+        if newly_engaged:
+            # Lock and re-check, so that two recomputes racing announce an account once.
+            newly_engaged = {
+                pk: newly_engaged[pk] for pk in Account.objects.select_for_update()
+                .filter(pk__in=list(newly_engaged), has_recent_engagement=False)
+                .values_list("pk", flat=True)
+            }
+        write_scores(changed, scored_at=windows.now)
+        # Never-scored accounts get a time too; rewriting every row each run would double
+        # the cost of a recompute for a timestamp nobody needs (the job records the run).
+        Account.objects.filter(account_q, scored_at__isnull=True).update(scored_at=windows.now)
+        if newly_engaged:
+            for account in Account.objects.filter(pk__in=list(newly_engaged)):
+                signals.account_engaged.send(sender=Account, account=account,
+                                             occurred_at=newly_engaged[account.pk])
+    return len(changed), len(newly_engaged)
+
+
+WRITE_BATCH = 2_000
+
+
+def write_scores(rows, *, scored_at):
+    """Write the score fields (and scored_at) of many accounts, rows being
+    (pk, *SCORE_FIELDS values).
+
+    Django's bulk_update builds a CASE per field and row, whose compilation costs ~30× the
+    database work at this size. On PostgreSQL one UPDATE … FROM unnest(arrays) per batch
+    does it with seven parameters; elsewhere an UPDATE … FROM (VALUES …)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Account._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(name)} = v.column{i + 2}"
+                            for i, name in enumerate(SCORE_FIELDS))
+    assignments += ", " + connection.ops.quote_name("scored_at") + " = %s"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), WRITE_BATCH):
+            batch = [(*row[:4], json.dumps(row[4]), *row[5:])
+                     for row in rows[start:start + WRITE_BATCH]]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments} FROM unnest(%s::bigint[], "
+                    "%s::smallint[], %s::smallint[], %s::smallint[], %s::jsonb[], "
+                    "%s::boolean[], %s::boolean[]) AS v(column1, column2, column3, column4, "
+                    f"column5, column6, column7) WHERE {table}.id = v.column1",
+                    [scored_at, *[list(column) for column in zip(*batch, strict=True)]])
+            else:
+                values = ", ".join(["(" + ", ".join(["%s"] * 7) + ")"] * len(batch))
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v "
+                    f"WHERE {table}.id = v.column1",
+                    [scored_at, *[value for row in batch for value in row]])
+
+
+def active_rules():
+    return list(TierRule.objects.filter(is_active=True).select_related("tier")
+                .order_by("priority", "id"))
+
+
+def _reason(rule, fit, intent, engagement, note=""):
+    scores = f"fit {fit}, intent {intent}, engagement {engagement}"
+    if rule is None:
+        return f"No tier rule matches ({scores}).{note}"
+    return f"Rule #{rule.priority} “{rule.name}” ({scores}).{note}"
+
+
+ROW_FIELDS = ("pk", "tier_id", "tier_rule_id", "fit_score", "intent_score", "engagement_score")
+
+
+def retier(*, account_ids=None, by=None, chunk_size=None):
+    """Place unlocked accounts by the rules; returns (tier changes, overflow report)."""
+    chunk_size = chunk_size or settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
+    rules = active_rules()
+    by_pk = {rule.pk: rule for rule in rules}
+    capped = {rule.tier_id: rule.tier.capacity for rule in rules
+              if rule.tier.capacity is not None}
+    changes = 0
+    if not capped:
+        target = Case(*[When(rule.matches_q(), then=Value(rule.pk)) for rule in rules],
+                      default=Value(None), output_field=IntegerField()) if rules else \
+            Value(None, output_field=IntegerField())
+        for account_q, _, _ in _chunks(account_ids, chunk_size):
+            rows = (Account.objects.filter(account_q, tier_locked=False)
+                    .annotate(_rule=target).order_by().values_list(*ROW_FIELDS, "_rule"))
+            moves = []
+            for pk, tier_id, rule_id, fit, intent, engagement, new_rule in rows:
+                rule = by_pk.get(new_rule)
+                new_tier = rule.tier_id if rule else None
+                if new_tier != tier_id or new_rule != rule_id:
+                    moves.append((pk, tier_id, rule_id, new_tier, rule,
+                                  _reason(rule, fit, intent, engagement)))
+            changes += apply_moves(moves, by=by)
+        return changes, {}
+
+    # A capacity ranks the whole population: every unlocked account is considered.
+    remaining = dict(capped)
+    for tier_id, locked in (Account.objects.filter(tier_locked=True, tier_id__in=list(capped))
+                            .values("tier_id").annotate(n=Count("pk")).values_list("tier_id",
+                                                                                   "n")):
+        remaining[tier_id] = max(0, remaining[tier_id] - locked)
+    flags = {f"_m{rule.pk}": Case(When(rule.matches_q(), then=Value(True)), default=Value(False),
+                                  output_field=BooleanField()) for rule in rules}
+    rows = (Account.objects.filter(tier_locked=False).annotate(**flags)
+            .order_by("-fit_score", "-engagement_score", "-intent_score",
+                      F("estimated_acv").desc(nulls_last=True), "pk")
+            .values_list(*ROW_FIELDS, *flags))
+    limit = settings.ABMCRM_OVERFLOW_REPORT_LIMIT
+    overflow = {}
+    moves = []
+    for row in rows.iterator(chunk_size=chunk_size):
+        pk, tier_id, rule_id, fit, intent, engagement = row[:6]
+        matched = row[6:]
+        placed, skipped = None, []
+        for rule, matches in zip(rules, matched, strict=True):
+            if not matches:
+                continue
+            if rule.tier_id in remaining:
+                if remaining[rule.tier_id] <= 0:
+                    skipped.append(rule)
+                    continue
+                remaining[rule.tier_id] -= 1
+            placed = rule
+            break
+        for rule in skipped:
+            report = overflow.setdefault(rule.tier.number, {"capacity": rule.tier.capacity,
+                                                            "count": 0, "accounts": []})
+            if pk not in report["accounts"]:
+                report["count"] += 1
+                if len(report["accounts"]) < limit:
+                    report["accounts"].append(pk)
+        new_tier = placed.tier_id if placed else None
+        new_rule = placed.pk if placed else None
+        if new_tier != tier_id or new_rule != rule_id:
+            note = "".join(f" Tier {r.tier.number} is full (capacity {r.tier.capacity})."
+                           for r in skipped)
+            moves.append((pk, tier_id, rule_id, new_tier, placed,
+                          _reason(placed, fit, intent, engagement, note)))
+        if len(moves) >= chunk_size:
+            changes += apply_moves(moves, by=by)
+            moves = []
+    changes += apply_moves(moves, by=by)
+    return changes, overflow
+
+
+def apply_moves(moves, *, by=None):
+    """Write tier moves [(pk, old tier id, old rule id, new tier id, rule, reason)] with a
+    compare-and-set on (tier, unlocked): an account moved or locked meanwhile is left alone."""
+    if not moves:
+        return 0
+    from .models import Tier
+
+    tiers = {tier.pk: tier for tier in Tier.objects.all()}
+    with transaction.atomic():
+        expected = {pk: (old_tier, old_rule) for pk, old_tier, old_rule, *_ in moves}
+        still = {
+            pk for pk, tier_id, rule_id, locked in Account.objects.select_for_update()
+            .filter(pk__in=list(expected)).values_list("pk", "tier_id", "tier_rule_id",
+                                                        "tier_locked")
+            if not locked and (tier_id, rule_id) == expected[pk]
+        }
+        moves = [move for move in moves if move[0] in still]
+        groups = defaultdict(list)
+        for pk, _, _, new_tier, rule, _ in moves:
+            groups[(new_tier, rule.pk if rule else None)].append(pk)
+        for (new_tier, rule_id), pks in groups.items():
+            for start in range(0, len(pks), 1000):
+                Account.objects.filter(pk__in=pks[start:start + 1000]).update(
+                    tier_id=new_tier, tier_rule_id=rule_id)
+        tier_moves = [move for move in moves if move[1] != move[3]]
+        if not tier_moves:
+            return 0
+        accounts = Account.objects.in_bulk([move[0] for move in tier_moves])
+        assignments = TierAssignment.objects.bulk_create([
+            TierAssignment(
+                account_id=pk, old_tier_id=old_tier, new_tier_id=new_tier, rule=rule,
+                cause=TierAssignment.Cause.RULES, reason=reason, by=by,
+                fit_score=accounts[pk].fit_score, intent_score=accounts[pk].intent_score,
+                engagement_score=accounts[pk].engagement_score,
+            )
+            for pk, old_tier, _, new_tier, rule, reason in tier_moves
+        ], batch_size=1000)
+        for assignment in assignments:
+            account = accounts[assignment.account_id]
+            signals.tier_changed.send(
+                sender=Account, account=account, old_tier=tiers.get(assignment.old_tier_id),
+                new_tier=tiers.get(assignment.new_tier_id), assignment=assignment, by=by,
+            )
+    return len(tier_moves)
+
+
+def recompute(*, account_ids=None, now=None, by=None, progress=None):
+    """Rescore and retier all accounts (account_ids None) or the given ones."""
+    windows = Windows.at(now or timezone.now())
+    chunk_size = settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
+    _, criteria = active_criteria()
+    result = RecomputeResult()
+    total = (Account.objects.count() if account_ids is None
+             else Account.objects.filter(pk__in=list(set(account_ids))).count())
+    if progress:
+        progress(0, total)
+    for account_q, rows_q, size in _chunks(account_ids, chunk_size):
+        changed, engaged = score_chunk(account_q, rows_q, windows, criteria)
+        result.accounts += size
+        result.scores_changed += changed
+        result.newly_engaged += engaged
+        if progress:
+            progress(min(result.accounts, total), total)
+    result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by)
+    return result
