@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from programs.models import Campaign
@@ -96,12 +96,26 @@ def selectors_stage(slug):
     return _STAGES[slug]
 
 
+def _replace_automatic_entries():
+    """The tiers demo (run just before) tiers accounts, and each one entered `target` now
+    through the automatic move. Demo history replaces that lone automatic entry; accounts
+    with any other history are left alone."""
+    lone = (StageTransition.objects.filter(account__isnull=False)
+            .values("account_id").annotate(n=Count("id"), recorded=Count("recorded_by"),
+                                           external=Count("external_id"))
+            .filter(n=1, recorded=0, external=0).values_list("account_id", flat=True))
+    lone = list(lone)
+    StageTransition.objects.filter(account_id__in=lone).delete()
+    AccountFunnel.objects.filter(account_id__in=lone).delete()
+
+
 def _account_journeys(rng, clock, now, campaigns):
     pipeline = _read("sales_pipeline.csv")
     by_account = defaultdict(list)
     for row in pipeline:
         if row["account"] and row["engage_date"]:
             by_account[row["account"]].append(row)
+    _replace_automatic_entries()
     taken = set(AccountFunnel.objects.filter(stage__isnull=False).values_list("account_id",
                                                                                flat=True))
     accounts = [a for a in Account.objects.order_by("pk") if a.pk not in taken]
