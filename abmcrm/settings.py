@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tiers",
     "programs",
     "funnel",
@@ -186,6 +187,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI served from our own static files: the docs work offline and at a known version.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ProgramOrderStatusEnum": "programs.models.ProgramOrder.Status",
         "ImportJobStatusEnum": "tiers.models.ImportJob.Status",
@@ -222,12 +227,48 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200")),
     }
+# Publishing a task must fail fast when the broker is down, so that approving an order still
+# answers quickly (the order then waits for the sweeper): a short connect timeout and at
+# most two quick retries.
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "1"))
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3,
+}
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
 CELERY_BEAT_SCHEDULE = {
     # Rescore and retier every account nightly: engagement decays and the intent and
     # engagement windows move even when no new data arrives.
     "abmcrm-recompute-tiers": {
         "task": "tiers.tasks.recompute_all",
         "schedule": float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600)),
+    },
+    # The fulfilment sweeper: re-queues provider orders approved while the broker was down
+    # and reconciles those stuck in progress (programs/fulfilment.py).
+    "abmcrm-redrive-fulfillment": {
+        "task": "programs.tasks.redrive_fulfillment",
+        "schedule": float(os.environ.get("ABMCRM_REDRIVE_EVERY", "300")),
+    },
+}
+
+# Fulfilment providers (programs/conf.py has the defaults and the other ABMCRM_FULFILMENT_*
+# settings). API keys and webhook secrets are read from the environment variables named here.
+ABMCRM_PROVIDERS = {
+    "manual": {"class": "programs.providers.manual.ManualProvider"},
+    "gifting": {
+        "class": "programs.providers.gifting.GiftingProvider",
+        "base_url": os.environ.get("ABMCRM_GIFTING_URL", ""),
+        "api_key_env": "ABMCRM_GIFTING_API_KEY",
+        "webhook_secret_env": "ABMCRM_GIFTING_WEBHOOK_SECRET",
+        "timeout": float(os.environ.get("ABMCRM_GIFTING_TIMEOUT", "10")),
+    },
+    "ad_audience": {
+        "class": "programs.providers.ad_audience.AdAudienceProvider",
+        "base_url": os.environ.get("ABMCRM_AD_AUDIENCE_URL", ""),
+        "api_key_env": "ABMCRM_AD_AUDIENCE_API_KEY",
+        "webhook_secret_env": "ABMCRM_AD_AUDIENCE_WEBHOOK_SECRET",
+        "audience_id": os.environ.get("ABMCRM_AD_AUDIENCE_ID", "abm-target-accounts"),
+        "timeout": float(os.environ.get("ABMCRM_AD_AUDIENCE_TIMEOUT", "10")),
     },
 }
 

@@ -172,15 +172,13 @@ class BudgetAdmin(admin.ModelAdmin):
         return obj.remaining
 
     def save_model(self, request, obj, form, change):
-        if change and "limit" in form.changed_data:
+        if change:
             try:
-                services.budget_update(budget=obj, limit=form.cleaned_data["limit"])
+                services.budget_update(budget=obj, **{name: form.cleaned_data[name]
+                                                      for name in form.changed_data})
             except AbmError as exc:
-                messages.error(request, exc.message)
-                return
-            changed = [name for name in form.changed_data if name != "limit"]
-            if changed:
-                obj.save(update_fields=changed)
+                # The admin goes on to say "changed successfully"; this error says otherwise.
+                messages.error(request, f"Not saved: {exc.message}")
             return
         super().save_model(request, obj, form, change)
 

@@ -19,6 +19,11 @@ class ProgramsConfig(AppConfig):
             "programs.approve_programorder",
         ],
     }
-    nav_links = [("Approvals", "order-approvals", "marketer")]
+    # (label, url name, who sees it): see tiers/hooks.py.
+    nav_links = [("Approvals", "order-approvals", "marketer"),
+                 ("Fulfilment", "fulfillment-queue", "marketer")]
     account_page_panels = ["programs.pages.account_orders_panel"]
     demo_loaders = ["programs.demo.load"]
+
+    def ready(self):
+        from . import fulfilment_admin  # noqa: F401 - registers the fulfilment admin

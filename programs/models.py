@@ -274,3 +274,77 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"#{self.order_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class Fulfillment(models.Model):
+    """The sending of one order through one provider (issue: fulfilment).
+
+    `idempotency_key` is derived from the order, the provider and the round (a retry of a
+    failed order starts a new round), and goes to the provider as the `Idempotency-Key`
+    header: however often a task is delivered, retried or killed mid-call, the provider
+    creates at most one gift per round."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent, awaiting delivery"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    DONE = {State.DELIVERED, State.FAILED}
+
+    order = models.ForeignKey(ProgramOrder, on_delete=models.CASCADE,
+                              related_name="fulfillments")
+    provider = models.CharField(max_length=50)
+    round = models.PositiveIntegerField(default=1, help_text="1, then +1 per retry of a failed "
+                                                             "order.")
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    external_id = models.CharField(max_length=200, blank=True,
+                                   help_text="The provider's id for the gift or audience entry.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Calls made in this round.")
+    last_error = models.TextField(blank=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the send task was last queued; empty: waiting for the sweeper.",
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "updated_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "provider"],
+                                    name="one_fulfillment_per_order_and_provider"),
+        ]
+
+    def __str__(self):
+        return f"#{self.order_id} via {self.provider} ({self.state})"
+
+    @staticmethod
+    def key_for(order_id, provider, round):
+        return f"abmcrm-order-{order_id}-{provider}-{round}"
+
+
+class ProviderEvent(models.Model):
+    """A webhook event already handled, so that a provider's re-delivery changes nothing."""
+
+    provider = models.CharField(max_length=50)
+    event_id = models.CharField(max_length=200)
+    fulfillment = models.ForeignKey(Fulfillment, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="events")
+    kind = models.CharField(max_length=100, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"],
+                                    name="provider_event_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_id}"

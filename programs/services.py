@@ -2,7 +2,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from tiers import roles
@@ -20,14 +20,13 @@ Status = ProgramOrder.Status
 
 def budgets_covering(*, order, on=None):
     """The budgets an order's cost is booked in: every budget whose period contains `on`
-    (default today) and whose scope is everything, the order's tier, item or campaign."""
-    on = on or timezone.localdate()
-    scope = Q(scope=Budget.Scope.ALL) | Q(scope=Budget.Scope.ITEM, item_id=order.item_id) | Q(
-        scope=Budget.Scope.CAMPAIGN, campaign_id=order.item.campaign_id
-    )
-    if order.tier_id:
-        scope |= Q(scope=Budget.Scope.TIER, tier_id=order.tier_id)
-    return Budget.objects.filter(scope, start_date__lte=on, end_date__gte=on).order_by("pk")
+    (default today) and whose scope is everything, the order's tier, item or campaign.
+    The same rule (`selectors.budget_covers`) tells the menu what budget is left."""
+    return [
+        budget for budget in selectors.budgets_active(on=on)
+        if selectors.budget_covers(budget, item_id=order.item_id,
+                                   campaign_id=order.item.campaign_id, tier_id=order.tier_id)
+    ]
 
 
 def _budgets_commit(order):
@@ -36,7 +35,7 @@ def _budgets_commit(order):
     Each budget is charged by one conditional UPDATE (WHERE committed + spent + cost <=
     limit), which PostgreSQL re-checks after taking the row lock, so two concurrent
     approvals can never both pass the check; the check constraint is the last guard."""
-    budgets = list(budgets_covering(order=order))
+    budgets = budgets_covering(order=order)
     for budget in budgets:
         charged = Budget.objects.filter(
             pk=budget.pk, committed__lte=F("limit") - F("spent") - order.cost
@@ -120,6 +119,11 @@ def order_transition(*, order, to, by=None, note="", fields=None):
                 setattr(order, name, value)
             event = OrderEvent.objects.create(order=order, from_status=from_status,
                                               to_status=to, by=by, note=note)
+            if to == Status.APPROVED:
+                # A provider item's send task is queued once this approval commits.
+                from .fulfilment import fulfillment_prepare
+
+                fulfillment_prepare(order=order)
             signals.order_status_changed.send(
                 sender=ProgramOrder, order=order, from_status=from_status, to_status=to,
                 by=by, event=event,
@@ -377,17 +381,22 @@ def program_item_update(*, item, tiers=None, **fields):
 
 
 def program_item_delete(*, item):
-    if item.orders.exists():
+    # PROTECT on the orders decides, also against an order placed a moment ago.
+    try:
+        with transaction.atomic():
+            item.delete()
+    except ProtectedError as exc:
         raise Conflict(f"“{item}” has been ordered, so it stays for the record: deactivate it "
-                       "instead.", code="item_has_orders")
-    item.delete()
+                       "instead.", code="item_has_orders") from exc
 
 
 def campaign_delete(*, campaign):
-    if campaign.items.exists():
+    try:
+        with transaction.atomic():
+            campaign.delete()
+    except ProtectedError as exc:
         raise Conflict(f"Campaign “{campaign}” still has program items: delete or move them "
-                       "first.", code="campaign_has_items")
-    campaign.delete()
+                       "first.", code="campaign_has_items") from exc
 
 
 # Budgets (admin writes) ------------------------------------------------------------------
@@ -411,16 +420,15 @@ def budget_update(*, budget, **fields):
                     f"Budget “{budget.name}” has {budget.committed + budget.spent} committed "
                     f"or spent; its limit cannot go below that.", code="limit_below_used",
                 )
-        for name, value in fields.items():
-            setattr(budget, name, value)
         if fields:
-            budget.save(update_fields=[*fields])
+            Budget.objects.filter(pk=budget.pk).update(**fields)
         budget.refresh_from_db()
     return budget
 
 
 def budget_delete(*, budget):
-    if budget.committed or budget.spent:
+    # Conditional, so an approval committing money meanwhile keeps the budget alive.
+    deleted, _ = Budget.objects.filter(pk=budget.pk, committed=0, spent=0).delete()
+    if not deleted:
         raise Conflict(f"Budget “{budget.name}” has money committed or spent against it: "
                        "end its period instead of deleting it.", code="budget_in_use")
-    budget.delete()

@@ -5,6 +5,7 @@ maps them: InvalidInput → 400, NotAllowed → 403, Conflict → 409.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -46,6 +47,12 @@ def api_exception_handler(exc, context):
         return Response(_body(exc), status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, Conflict):
         return Response(_body(exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ProtectedError):
+        # Deleting something other records point to (e.g. an account with orders).
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        return Response({"detail": f"It is still referenced by {', '.join(names)}: it stays "
+                                   "for the record.", "code": "protected"},
+                        status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -1,7 +1,7 @@
 """Bulk/CSV ingesters for the tiers app: accounts, contacts, intent signals and engagement
 events."""
 
-from . import selectors, services
+from . import roles, selectors, services
 from .ingest import Ingester
 from .serializers import (
     AccountRowSerializer,
@@ -52,7 +52,14 @@ class ContactIngester(Ingester):
                                                                         "external_id", "owner"))}
 
     def write(self, rows, *, user):
-        return services.contact_bulk_upsert(rows=rows)
+        # Reps add and change contacts of the accounts they own only.
+        refused = []
+        if user is not None and not roles.is_abm_admin(user):
+            refused = [(pos, {"account": ["You may only add contacts to accounts you own."]})
+                       for pos, data in rows if data["account"].owner_id != user.pk]
+            rows = [(pos, data) for pos, data in rows if data["account"].owner_id == user.pk]
+        created, updated, unchanged, errors = services.contact_bulk_upsert(rows=rows)
+        return created, updated, unchanged, refused + errors
 
 
 class IntentSignalIngester(Ingester):

@@ -32,7 +32,15 @@ def account_list(request):
     if "owner" not in params and roles.role_of(request.user) == roles.SALES_REP:
         params["owner"] = str(request.user.pk)
     filterset = AccountFilter(params, queryset=selectors.account_list(user=request.user))
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    if not filterset.is_valid():
+        # Show every account rather than none, with the bad filters named above the list.
+        for name in filterset.errors:
+            params.pop(name, None)
+        valid = AccountFilter(params, queryset=selectors.account_list(user=request.user))
+        rows = valid.qs if valid.is_valid() else valid.queryset
+    else:
+        rows = filterset.qs
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     query = params.copy()
     query.pop("page", None)
     return render(request, "tiers/account_list.html", {

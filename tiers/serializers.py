@@ -93,7 +93,8 @@ class AccountRowSerializer(serializers.Serializer):
     funding_stage = serializers.ChoiceField(Account.FundingStage.choices, required=False,
                                             allow_blank=True)
     technologies = TechnologiesField(required=False)
-    customer_count = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    customer_count = serializers.IntegerField(min_value=0, max_value=2_147_483_647,
+                                              required=False, allow_null=True)
     maturity = serializers.ChoiceField(Account.Maturity.choices, required=False, allow_blank=True)
     estimated_acv = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0,
                                              required=False, allow_null=True)

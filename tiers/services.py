@@ -83,6 +83,7 @@ def account_create(*, technologies=None, **fields):
     account = Account.objects.create(**fields)
     if technologies is not None:
         account_set_technologies(account=account, names=technologies)
+    accounts_recompute_queue(account_ids=[account.pk])
     return account
 
 
@@ -93,6 +94,8 @@ def account_update(*, account, technologies=None, **fields):
     account.save()
     if technologies is not None:
         account_set_technologies(account=account, names=technologies)
+    # Firmographics and ACV drive fit and the tier rules.
+    accounts_recompute_queue(account_ids=[account.pk])
     return account
 
 
@@ -196,6 +199,10 @@ def account_bulk_upsert(*, rows):
         for account, names in new_technologies:
             technologies[account.pk] = names
         _set_technologies(accounts_names=technologies)
+        accounts_recompute_queue(account_ids=[
+            *(a.pk for a in to_create), *(a.pk for group in to_update.values() for a in group),
+            *technologies,
+        ])
     return len(to_create), updated, unchanged, errors
 
 
@@ -361,6 +368,16 @@ def import_run(*, job, progress=None):
         job.status = ImportJob.Status.DONE
     except ImportFileError as exc:
         job.status, job.message = ImportJob.Status.FAILED, str(exc)
+    except Exception:
+        # Never leave a job "running" forever: say it failed (the rows written so far stay,
+        # and a rerun of the same file is harmless), then let the worker log the error.
+        logger.exception("import %s failed", job.pk)
+        job.status = ImportJob.Status.FAILED
+        job.message = ("The import stopped on an unexpected error after "
+                       f"{job.rows_done} rows; upload the file again to finish it.")
+        job.finished_at = timezone.now()
+        job.save()
+        raise
     finally:
         job.file.close()
     job.finished_at = timezone.now()

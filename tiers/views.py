@@ -150,6 +150,16 @@ class ContactViewSet(BulkIngestMixin, viewsets.ModelViewSet):
                                                          "accounts you own.")
         serializer.save()
 
+    def perform_update(self, serializer):
+        account = serializer.validated_data.get("account")
+        # Moving a contact is adding it to the new account: reps only to accounts they own.
+        if account is not None and not AccountPermission().has_object_permission(
+            self.request, self, account
+        ):
+            self.permission_denied(self.request, message="You may only move contacts to "
+                                                         "accounts you own.")
+        serializer.save()
+
 
 class TierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                   viewsets.GenericViewSet):

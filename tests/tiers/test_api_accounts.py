@@ -220,3 +220,12 @@ def test_schema_and_docs(api, rep):
 
 def test_account_page_urls_resolve():
     assert reverse("account-detail", args=[1]) == "/accounts/1/"
+
+
+def test_stylesheet_and_api_docs_assets_are_served_locally(client, rep):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("abmcrm/site.css"), "the stylesheet ships with the tiers app"
+    client.force_login(rep)
+    docs = client.get("/api/v1/docs/").content.decode()
+    assert "cdn.jsdelivr" not in docs and "drf_spectacular_sidecar" in docs

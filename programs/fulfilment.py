@@ -1,0 +1,345 @@
+"""Fulfilment services: the marketers' queue actions, sending orders through providers,
+the sweeper and provider webhooks.
+
+Every status change goes through `services.order_transition` (the one compare-and-set), so
+budgets move (spent on fulfilment, released on failure), the history is written and the
+signal is sent exactly as for approval. A `Fulfillment` row carries the provider side: its
+state, the idempotency key sent with every call, the provider's id and the last error.
+
+The send path is built so that nothing is lost and nothing is sent twice:
+- the row is created in the approval's transaction and the task is queued only after it
+  commits; if the broker is down the approval still succeeds and the row stays "waiting to
+  be sent" (no `dispatched_at`) until the sweeper queues it;
+- the task claims each attempt with a compare-and-set on the row, and an attempt that may
+  have reached the provider before (a retry, a redelivery, a worker killed mid-call) first
+  asks the provider by idempotency key and only sends if it never got it; the key also
+  makes a duplicate send harmless at the provider.
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from tiers.exceptions import Conflict, InvalidInput
+
+from .conf import settings as conf
+from .models import Fulfillment, ProgramOrder, ProviderEvent
+from .providers import PermanentError, TransientError, get_provider, is_automatic
+from .services import order_transition
+
+logger = logging.getLogger(__name__)
+
+Status = ProgramOrder.Status
+State = Fulfillment.State
+ACTIVE = (Status.APPROVED, Status.IN_PROGRESS)
+
+
+# The marketers' queue ---------------------------------------------------------------------
+
+def order_claim(*, order, by):
+    """Assign an approved order to `by` and start it (approved → in progress)."""
+    if order.status != Status.APPROVED:
+        who = f" by {order.assignee}" if order.assignee_id else ""
+        raise Conflict(
+            f"Order #{order.pk} is {Status(order.status).label.lower()}{who}; only an "
+            f"approved order can be claimed.", code="not_claimable",
+        )
+    return order_transition(order=order, to=Status.IN_PROGRESS, by=by,
+                            note=f"Claimed by {by.get_username()}.", fields={"assignee": by})
+
+
+def order_complete(*, order, by, external_reference="", note=""):
+    """Mark an approved or in-progress order fulfilled (its cost becomes spent)."""
+    fields = {"external_reference": external_reference.strip()} if external_reference else {}
+    if order.assignee_id is None:
+        fields["assignee"] = by
+    return order_transition(order=order, to=Status.FULFILLED, by=by, note=note.strip(),
+                            fields=fields)
+
+
+def order_fail(*, order, by, reason):
+    """Mark an approved or in-progress order failed (its cost is released)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the order failed.",
+                           detail={"reason": ["A reason is required."]})
+    return order_transition(order=order, to=Status.FAILED, by=by, note=reason,
+                            fields={"reason": reason})
+
+
+def order_retry(*, order, by, note=""):
+    """Put a failed order back to approved (re-committing its cost). A provider order is
+    sent again, with a new idempotency key: the provider refused or lost the last one."""
+    return order_transition(order=order, to=Status.APPROVED, by=by,
+                            note=note.strip() or "Retried.", fields={"reason": ""})
+
+
+# Sending through providers ----------------------------------------------------------------
+
+def fulfillment_prepare(*, order):
+    """Called by `order_transition` inside the transaction that approves `order`: for a
+    provider item, create (or start a new round of) its Fulfillment and queue the send task
+    once the approval commits."""
+    method = order.item.fulfilment_method
+    if not is_automatic(method):
+        return None
+    fulfillment = Fulfillment.objects.filter(order=order, provider=method).first()
+    if fulfillment is None:
+        fulfillment = Fulfillment.objects.create(
+            order=order, provider=method, round=1,
+            idempotency_key=Fulfillment.key_for(order.pk, method, 1),
+        )
+    else:
+        fulfillment.round += 1
+        fulfillment.idempotency_key = Fulfillment.key_for(order.pk, method, fulfillment.round)
+        fulfillment.state, fulfillment.external_id = State.PENDING, ""
+        fulfillment.attempts, fulfillment.last_error = 0, ""
+        fulfillment.dispatched_at = fulfillment.sent_at = None
+        fulfillment.save()
+    pk = fulfillment.pk
+    transaction.on_commit(lambda: fulfillment_dispatch(fulfillment_id=pk))
+    return fulfillment
+
+
+def fulfillment_dispatch(*, fulfillment_id, reconcile=False):
+    """Queue the send task. Never raises: if the broker cannot be reached (quickly: see the
+    publish retry policy in settings), the row stays waiting and the sweeper queues it.
+    `reconcile`: also ask the provider about a gift already sent (the sweeper's check)."""
+    from .tasks import send_fulfillment
+
+    Fulfillment.objects.filter(pk=fulfillment_id).update(dispatched_at=timezone.now())
+    try:
+        send_fulfillment.apply_async((fulfillment_id,),
+                                     {"reconcile": True} if reconcile else {})
+    except Exception as exc:  # noqa: BLE001 - any broker failure: leave it to the sweeper
+        logger.warning("Fulfillment %s not queued, the sweeper will: %s", fulfillment_id, exc)
+        Fulfillment.objects.filter(pk=fulfillment_id).update(
+            dispatched_at=None, last_error=f"Could not be queued (will be resent): {exc}"
+        )
+        return False
+    return True
+
+
+def retry_delay(retries):
+    """Seconds before retry number `retries` + 1: exponential, capped, with jitter so that
+    many orders failing together don't hit the provider together again."""
+    delay = min(conf.FULFILMENT_RETRY_BACKOFF_MAX, conf.FULFILMENT_RETRY_BACKOFF * 2 ** retries)
+    return random.uniform(delay / 2, delay)
+
+
+def _load(fulfillment_id):
+    return Fulfillment.objects.select_related(
+        "order__item", "order__account", "order__contact"
+    ).filter(pk=fulfillment_id).first()
+
+
+def fulfillment_process(*, fulfillment_id, reconcile=False):
+    """The send task's body. Raises TransientError for the task to retry; everything else
+    ends here. Safe to run twice, concurrently or after a crash. A gift already sent is left
+    to its webhook, unless `reconcile` asks the provider where it is."""
+    fulfillment = _load(fulfillment_id)
+    if fulfillment is None or fulfillment.state in Fulfillment.DONE:
+        return None
+    order = fulfillment.order
+    if order.status not in ACTIVE:
+        return None  # cancelled, or fulfilled / failed by a marketer meanwhile
+    try:
+        provider = get_provider(fulfillment.provider)
+    except PermanentError as exc:
+        return _finish_failed(fulfillment, exc.message)
+
+    if fulfillment.state == State.SENT:
+        if not reconcile:
+            return None
+        # Sent long ago and no webhook yet: ask the provider where it is.
+        result = provider.lookup(fulfillment)
+        if result is None:
+            return _finish_failed(fulfillment, f"{provider} has no record of this order.")
+        if result.status == "accepted":
+            Fulfillment.objects.filter(pk=fulfillment.pk).update(updated_at=timezone.now())
+            return fulfillment.state
+        return _apply_result(fulfillment, result, provider)
+
+    # Claim this attempt: of two concurrent deliveries of the task only one proceeds. The
+    # order shows "in progress" from the first attempt on (one transaction, one commit).
+    maybe_sent_before = fulfillment.state == State.SENDING or fulfillment.attempts > 0
+    with transaction.atomic():
+        claimed = Fulfillment.objects.filter(
+            pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
+            attempts=fulfillment.attempts,
+        ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
+        if not claimed:
+            return None
+        if order.status == Status.APPROVED:
+            try:
+                order_transition(order=order, to=Status.IN_PROGRESS,
+                                 note=f"Sending through {provider}.")
+            except Conflict:
+                order.refresh_from_db()
+                if order.status not in ACTIVE:
+                    return None
+    fulfillment.state, fulfillment.attempts = State.SENDING, fulfillment.attempts + 1
+
+    try:
+        result = provider.lookup(fulfillment) if maybe_sent_before else None
+        if result is None:
+            result = provider.send(fulfillment)
+    except TransientError as exc:
+        Fulfillment.objects.filter(pk=fulfillment.pk).update(last_error=exc.message)
+        raise
+    except PermanentError as exc:
+        return _finish_failed(fulfillment, exc.message)
+    return _apply_result(fulfillment, result, provider, order=order)
+
+
+def fulfillment_give_up(*, fulfillment_id, error):
+    """The task ran out of retries: the order fails with the last error."""
+    fulfillment = _load(fulfillment_id)
+    if fulfillment is None or fulfillment.state in Fulfillment.DONE:
+        return None
+    return _finish_failed(fulfillment, f"Gave up after {fulfillment.attempts} attempts: {error}")
+
+
+def _apply_result(fulfillment, result, provider, *, order=None):
+    if result.status == "delivered":
+        return _finish_delivered(fulfillment, result.external_id,
+                                 note=f"Delivered by {provider}.", order=order)
+    if result.status == "failed":
+        return _finish_failed(fulfillment, f"{provider}: {result.message}",
+                              external_id=result.external_id)
+    now = timezone.now()
+    moved = Fulfillment.objects.filter(
+        pk=fulfillment.pk, state=State.SENDING, round=fulfillment.round
+    ).update(state=State.SENT, external_id=result.external_id, sent_at=now, updated_at=now,
+             last_error="")
+    if moved:
+        ProgramOrder.objects.filter(pk=fulfillment.order_id).update(
+            external_reference=result.external_id[:200]
+        )
+    return State.SENT
+
+
+def _active_order(order_id):
+    order = ProgramOrder.objects.select_related("item").get(pk=order_id)
+    return order if order.status in ACTIVE else None
+
+
+def _finish_delivered(fulfillment, external_id, *, note, order=None):
+    """`order`, if given, is the order as this process last moved it; the transition's
+    compare-and-set still refuses it if someone changed it since."""
+    with transaction.atomic():
+        moved = Fulfillment.objects.filter(
+            pk=fulfillment.pk, round=fulfillment.round,
+            state__in=[State.PENDING, State.SENDING, State.SENT],
+        ).update(state=State.DELIVERED, external_id=external_id or F("external_id"),
+                 last_error="", updated_at=timezone.now())
+        if not moved:
+            return None
+        if order is None or order.status not in ACTIVE:
+            order = _active_order(fulfillment.order_id)
+        if order is not None:
+            fields = {"external_reference": external_id[:200]} if external_id else {}
+            try:
+                order_transition(order=order, to=Status.FULFILLED, note=note, fields=fields)
+            except Conflict:
+                logger.info("Order %s changed while being fulfilled", fulfillment.order_id)
+    return State.DELIVERED
+
+
+def _finish_failed(fulfillment, message, *, external_id=""):
+    with transaction.atomic():
+        moved = Fulfillment.objects.filter(
+            pk=fulfillment.pk, round=fulfillment.round,
+            state__in=[State.PENDING, State.SENDING, State.SENT],
+        ).update(state=State.FAILED, last_error=message,
+                 external_id=external_id or F("external_id"), updated_at=timezone.now())
+        if not moved:
+            return None
+        order = _active_order(fulfillment.order_id)
+        if order is not None:
+            try:
+                order_transition(order=order, to=Status.FAILED, note=message,
+                                 fields={"reason": message})
+            except Conflict:
+                logger.info("Order %s changed while failing", fulfillment.order_id)
+    return State.FAILED
+
+
+# The sweeper ------------------------------------------------------------------------------
+
+def fulfillment_redrive(*, older_than=None, now=None):
+    """Queue again what should be moving and isn't:
+    - approved provider orders that have no Fulfillment, or whose task was never queued
+      (the broker was down) or was queued more than `older_than` seconds ago and never ran;
+    - fulfillments stuck "sending" for `older_than` seconds (a worker died mid-call): the
+      task asks the provider by idempotency key before sending anything;
+    - gifts sent but not delivered after the reconcile delay: the task asks the provider.
+    Returns {"queued": n, "not_queued": n}."""
+    now = now or timezone.now()
+    older_than = conf.FULFILMENT_STUCK_AFTER if older_than is None else older_than
+    stuck = now - timedelta(seconds=older_than)
+    sent_stuck = now - timedelta(seconds=min(older_than, conf.FULFILMENT_RECONCILE_SENT_AFTER))
+    batch = conf.FULFILMENT_SWEEP_BATCH
+
+    methods = ProgramOrder.objects.filter(status__in=ACTIVE).values_list(
+        "item__fulfilment_method", flat=True).distinct()
+    automatic = [method for method in methods if is_automatic(method)]
+    missing = ProgramOrder.objects.filter(
+        status__in=ACTIVE, item__fulfilment_method__in=automatic
+    ).exclude(Exists(Fulfillment.objects.filter(order=OuterRef("pk")))).select_related("item")
+    for order in missing[:batch]:
+        with transaction.atomic():
+            Fulfillment.objects.get_or_create(
+                order=order, provider=order.item.fulfilment_method,
+                defaults={"idempotency_key": Fulfillment.key_for(
+                    order.pk, order.item.fulfilment_method, 1)},
+            )
+
+    due = Fulfillment.objects.filter(order__status__in=ACTIVE).filter(
+        Q(state=State.PENDING) & (Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stuck))
+        | Q(state=State.SENDING, updated_at__lt=stuck)
+        | Q(state=State.SENT, updated_at__lt=sent_stuck)
+    ).order_by("updated_at").values_list("pk", "state")
+    counts = {"queued": 0, "not_queued": 0}
+    for pk, state in list(due[:batch]):
+        queued = fulfillment_dispatch(fulfillment_id=pk, reconcile=state == State.SENT)
+        counts["queued" if queued else "not_queued"] += 1
+    return counts
+
+
+# Webhooks ---------------------------------------------------------------------------------
+
+def webhook_receive(*, provider, event, payload):
+    """Apply one verified webhook event. Idempotent on the provider's event id. Returns
+    "applied", "duplicate" or "ignored"; InvalidInput if no fulfillment matches (the
+    provider retries later, e.g. when its webhook overtook our storing of its id)."""
+    match = Q()
+    if event.external_id:
+        match |= Q(external_id=event.external_id)
+    if event.idempotency_key:
+        match |= Q(idempotency_key=event.idempotency_key)
+    fulfillment = (
+        Fulfillment.objects.filter(match, provider=provider.name).order_by("-round").first()
+        if match else None
+    )
+    if fulfillment is None:
+        raise InvalidInput("No fulfilment matches this event's id.", code="unknown_fulfillment")
+    try:
+        with transaction.atomic():
+            ProviderEvent.objects.create(provider=provider.name, event_id=event.event_id,
+                                         fulfillment=fulfillment, kind=event.kind,
+                                         payload=payload)
+            if event.outcome == "delivered":
+                done = _finish_delivered(fulfillment, event.external_id,
+                                         note=f"{provider}: {event.kind}.")
+            elif event.outcome == "failed":
+                done = _finish_failed(fulfillment, f"{provider}: {event.message}")
+            else:
+                done = None
+    except IntegrityError:
+        return "duplicate"
+    return "applied" if done else "ignored"

@@ -1,0 +1,81 @@
+"""The marketers' fulfilment queue page, `/fulfillment/`."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from tiers import roles
+from tiers.exceptions import Conflict, InvalidInput
+
+from . import fulfilment, fulfilment_selectors
+from .fulfilment_filters import FulfilmentQueueFilter
+from .models import ProgramOrder
+
+PAGE_SIZE = 50
+
+
+def _require_marketer(user):
+    if not roles.is_marketer(user):
+        raise PermissionDenied("Only marketers and ABM admins work the fulfilment queue.")
+
+
+@login_required
+def fulfilment_queue(request):
+    _require_marketer(request.user)
+    filterset = FulfilmentQueueFilter(request.GET, request=request,
+                                      queryset=fulfilment_selectors.fulfilment_queue())
+    orders = filterset.qs if filterset.is_valid() else ProgramOrder.objects.none()
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for order in page:
+        order.is_overdue = bool(order.due_at and order.due_at < now
+                                and order.status in fulfilment_selectors.QUEUE_STATUSES)
+        order.current_fulfillment = next(iter(order.fulfillments.all()), None)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "programs/fulfilment_queue.html", {
+        "filter": filterset, "page": page, "query": query.urlencode(), "now": now,
+        "counts": fulfilment_selectors.fulfilment_counts(now=now),
+        "assignees": fulfilment_selectors.fulfilment_assignees(),
+        "assignee": request.GET.get("assignee", ""),
+    })
+
+
+ACTIONS = {
+    "claim": lambda order, user, data: fulfilment.order_claim(order=order, by=user),
+    "complete": lambda order, user, data: fulfilment.order_complete(
+        order=order, by=user, external_reference=data.get("external_reference", "")[:200],
+        note=data.get("note", "")),
+    "fail": lambda order, user, data: fulfilment.order_fail(order=order, by=user,
+                                                           reason=data.get("reason", "")),
+    "retry": lambda order, user, data: fulfilment.order_retry(order=order, by=user),
+}
+DONE = {"claim": "claimed", "complete": "marked fulfilled", "fail": "marked failed",
+        "retry": "put back in the queue"}
+
+
+@login_required
+@require_POST
+def fulfilment_action(request, pk, action):
+    _require_marketer(request.user)
+    if action not in ACTIONS:
+        raise Http404("No such fulfilment action.")
+    order = get_object_or_404(ProgramOrder.objects.select_related("item", "account"), pk=pk)
+    try:
+        ACTIONS[action](order, request.user, request.POST)
+    except (Conflict, InvalidInput) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Order #{order.pk} ({order.item} for {order.account}) "
+                                  f"{DONE[action]}.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "fulfillment-queue"
+    return redirect(target)

@@ -1,0 +1,129 @@
+"""API: the fulfilment actions on orders, and provider webhooks."""
+
+import json
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tiers.exceptions import InvalidInput
+from tiers.permissions import IsMarketer
+
+from . import fulfilment
+from .fulfilment_serializers import (
+    CompleteSerializer,
+    FailSerializer,
+    FulfilmentOrderSerializer,
+    RetrySerializer,
+    WebhookResultSerializer,
+)
+from .models import ProgramOrder
+from .providers import PermanentError, get_provider
+
+ERRORS = {400: OpenApiResponse(description="Bad input, with field errors"),
+          403: OpenApiResponse(description="Not a marketer or ABM admin"),
+          404: OpenApiResponse(description="No such order"),
+          409: OpenApiResponse(description="The order's status does not allow this, or "
+                                           "someone else changed it first")}
+
+
+class OrderFulfilmentViewSet(viewsets.GenericViewSet):
+    """`POST /api/v1/orders/{id}/claim/`, `/complete/`, `/fail/`, `/retry/`: the marketers'
+    fulfilment moves, each one compare-and-set transition with its OrderEvent."""
+
+    permission_classes = [IsMarketer]
+    serializer_class = FulfilmentOrderSerializer
+    queryset = ProgramOrder.objects.none()  # for the schema; get_queryset is the truth
+
+    def get_queryset(self):
+        return ProgramOrder.objects.select_related("item")
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def _answer(self, order):
+        order = ProgramOrder.objects.prefetch_related("fulfillments").get(pk=order.pk)
+        return Response(FulfilmentOrderSerializer(order).data)
+
+    @extend_schema(request=None, responses={200: FulfilmentOrderSerializer, **ERRORS},
+                   description="Assign an approved order to me and start it (→ in progress).")
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        order = self.get_object()
+        return self._answer(fulfilment.order_claim(order=order, by=request.user))
+
+    @extend_schema(request=CompleteSerializer, responses={200: FulfilmentOrderSerializer,
+                                                          **ERRORS},
+                   description="Mark fulfilled, with an optional external reference and note.")
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        form = CompleteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        order = self.get_object()
+        return self._answer(fulfilment.order_complete(order=order, by=request.user,
+                                                      **form.validated_data))
+
+    @extend_schema(request=FailSerializer, responses={200: FulfilmentOrderSerializer, **ERRORS},
+                   description="Mark failed; `reason` is required.")
+    @action(detail=True, methods=["post"])
+    def fail(self, request, pk=None):
+        form = FailSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        order = self.get_object()
+        return self._answer(fulfilment.order_fail(order=order, by=request.user,
+                                                  reason=form.validated_data["reason"]))
+
+    @extend_schema(request=RetrySerializer, responses={200: FulfilmentOrderSerializer,
+                                                       **ERRORS},
+                   description="Put a failed order back to approved (a provider order is "
+                               "sent again).")
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        form = RetrySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        order = self.get_object()
+        return self._answer(fulfilment.order_retry(order=order, by=request.user,
+                                                   note=form.validated_data["note"]))
+
+
+class ProviderWebhookView(APIView):
+    """`POST /api/v1/providers/{name}/webhook/`: a provider's status update, signed with
+    HMAC-SHA256 of the raw body (header `X-Abmcrm-Signature: sha256=<hex>`) with the shared
+    secret from the provider's `webhook_secret_env`."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={200: WebhookResultSerializer,
+                   400: OpenApiResponse(description="Not a webhook event"),
+                   401: OpenApiResponse(description="Missing or bad signature"),
+                   404: OpenApiResponse(description="Unknown provider or fulfilment")},
+    )
+    def post(self, request, name):
+        try:
+            provider = get_provider(name)
+        except PermanentError:
+            return Response({"detail": f"No provider “{name}”."},
+                            status=status.HTTP_404_NOT_FOUND)
+        body = request.body
+        if not provider.verify_signature(body, request.headers):
+            return Response({"detail": "Missing or bad signature."},
+                            status=status.HTTP_401_UNAUTHORIZED)
+        try:
+            payload = json.loads(body)
+            event = provider.parse_webhook(payload)
+        except ValueError as exc:
+            return Response({"detail": str(exc) or "The body is not JSON."},
+                            status=status.HTTP_400_BAD_REQUEST)
+        try:
+            result = fulfilment.webhook_receive(provider=provider, event=event, payload=payload)
+        except InvalidInput as exc:
+            return Response({"detail": exc.message, "code": exc.code},
+                            status=status.HTTP_404_NOT_FOUND)
+        return Response({"status": result})

@@ -1,0 +1,75 @@
+from urllib.parse import quote
+
+from .base import PermanentError, Provider, SendResult, WebhookEvent
+
+FAILED = {"returned", "undeliverable", "cancelled", "failed"}
+
+
+def _result(gift):
+    status = str(gift.get("status", "")).lower()
+    if status == "delivered":
+        outcome = "delivered"
+    elif status in FAILED:
+        outcome = "failed"
+    else:
+        outcome = "accepted"
+    return SendResult(external_id=str(gift.get("id", "")), status=outcome,
+                      message=str(gift.get("reason") or status), raw=gift)
+
+
+class GiftingProvider(Provider):
+    """A gifting platform's JSON API (in the style of Sendoso or Reachdesk): a gift or a
+    piece of mail is sent to a recipient; the answer carries the gift's id; delivery (or a
+    return) arrives later by webhook.
+
+    - `POST {base_url}/v1/gifts` with `Idempotency-Key` → `{"id": "...", "status": "..."}`
+    - `GET {base_url}/v1/gifts?idempotency_key=…` → `{"results": [gift, …]}`
+    - webhook: `{"id": "<event id>", "type": "gift.delivered" | "gift.returned" |
+      "gift.undeliverable", "data": {"id": "<gift id>", "reason": "…"}}`"""
+
+    def payload(self, fulfillment):
+        order = fulfillment.order
+        contact, account = order.contact, order.account
+        if order.item.needs_contact and contact is None:
+            raise PermanentError("This gift needs a recipient, and the order has none.")
+        recipient = {
+            "company": account.name, "country": account.country, "region": account.region,
+        }
+        if contact is not None:
+            recipient.update(name=contact.full_name, email=contact.email, title=contact.title)
+        return {
+            "reference": f"order-{order.pk}",
+            "gift": {"sku": f"abmcrm-item-{order.item_id}", "name": order.item.name,
+                     "kind": order.item.kind},
+            "recipient": recipient,
+            "message": order.note,
+        }
+
+    def send(self, fulfillment):
+        gift = self.request("POST", "/v1/gifts", body=self.payload(fulfillment),
+                            idempotency_key=fulfillment.idempotency_key)
+        if not gift.get("id"):
+            raise PermanentError(f"{self.name} accepted the gift but returned no id.")
+        return _result(gift)
+
+    def lookup(self, fulfillment):
+        found = self.request(
+            "GET", f"/v1/gifts?idempotency_key={quote(fulfillment.idempotency_key)}"
+        )
+        results = found.get("results") or []
+        return _result(results[0]) if results else None
+
+    def parse_webhook(self, payload):
+        try:
+            event_id, kind, data = payload["id"], payload["type"], payload.get("data") or {}
+        except (KeyError, TypeError) as exc:
+            raise ValueError("A gifting webhook needs `id`, `type` and `data`.") from exc
+        status = str(kind).rsplit(".", 1)[-1]
+        outcome = "delivered" if status == "delivered" else (
+            "failed" if status in FAILED else None)
+        return WebhookEvent(
+            event_id=str(event_id), kind=str(kind), outcome=outcome,
+            external_id=str(data.get("id", "")),
+            idempotency_key=str(data.get("idempotency_key", "")),
+            message=str(data.get("reason") or f"The gift was {status.replace('_', ' ')}."),
+        )

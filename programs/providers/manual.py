@@ -1,0 +1,13 @@
+from .base import Provider
+
+
+class ManualProvider(Provider):
+    """Nothing is sent: the order waits in the fulfilment queue for a marketer."""
+
+    automatic = False
+
+    def send(self, fulfillment):
+        raise NotImplementedError("Manual orders are fulfilled by a marketer in the queue.")
+
+    def lookup(self, fulfillment):
+        return None

@@ -1,0 +1,31 @@
+"""Thin Celery tasks: take ids, call one service, own the retries."""
+
+from celery import shared_task
+
+from . import fulfilment
+from .conf import settings as conf
+from .providers import TransientError
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             max_retries=None)
+def send_fulfillment(self, fulfillment_id, reconcile=False):
+    """Send one order through its provider. A second delivery, a retry or a run after a
+    crash is harmless: the service re-reads the state and the idempotency key guards the
+    provider. Transient errors retry with exponential backoff and jitter, then fail the
+    order with the last error."""
+    try:
+        return fulfilment.fulfillment_process(fulfillment_id=fulfillment_id,
+                                              reconcile=reconcile)
+    except TransientError as exc:
+        if self.request.retries >= conf.FULFILMENT_MAX_RETRIES:
+            return fulfilment.fulfillment_give_up(fulfillment_id=fulfillment_id,
+                                                  error=exc.message)
+        raise self.retry(exc=exc, countdown=fulfilment.retry_delay(self.request.retries)) \
+            from exc
+
+
+@shared_task(ignore_result=True)
+def redrive_fulfillment():
+    """The periodic sweeper (see CELERY_BEAT_SCHEDULE)."""
+    return fulfilment.fulfillment_redrive()

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.fake_provider import FakeProvider, sign
+
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
+def providers_at(url):
+    providers = {}
+    for name, config in django_settings.ABMCRM_PROVIDERS.items():
+        providers[name] = {**config, **({"base_url": url} if "base_url" in config else {})}
+    return providers
+
+
+@pytest.fixture
+def fake_provider(settings, monkeypatch):
+    """The fake provider server, with the providers pointed at it in this process and (via
+    the environment) in a worker process started after it."""
+    fake = FakeProvider().start()
+    monkeypatch.setenv("ABMCRM_TEST_PROVIDER_URL", fake.url)
+    monkeypatch.setenv("ABMCRM_GIFTING_API_KEY", "gift-key")
+    monkeypatch.setenv("ABMCRM_GIFTING_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("ABMCRM_AD_AUDIENCE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    settings.ABMCRM_PROVIDERS = providers_at(fake.url)
+    # Eager tasks re-raise a retry instead of running it, unless propagation is off.
+    from abmcrm.celery import app
+
+    propagates, app.conf.task_eager_propagates = app.conf.task_eager_propagates, False
+    yield fake
+    app.conf.task_eager_propagates = propagates
+    fake.stop()
+
+
+@pytest.fixture
+def webhook(client):
+    """webhook(provider, payload, secret=…) posts a signed webhook like a provider would."""
+
+    def post(provider, payload, secret=WEBHOOK_SECRET, signature=None):
+        body = json.dumps(payload).encode()
+        headers = {}
+        if signature is not False:
+            headers["HTTP_X_ABMCRM_SIGNATURE"] = signature or sign(body, secret)
+        return client.post(f"/api/v1/providers/{provider}/webhook/", data=body,
+                           content_type="application/json", **headers)
+
+    return post

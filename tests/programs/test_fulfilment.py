@@ -1,0 +1,376 @@
+"""Fulfilment services against the fake provider (a real HTTP server); tasks run eagerly
+here. The real worker process is in test_fulfilment_worker.py."""
+
+import time
+from contextlib import contextmanager
+
+import pytest
+from django.core.management import call_command
+
+from programs import fulfilment
+from programs.models import Fulfillment, OrderEvent, ProgramOrder, ProviderEvent
+from programs.services import order_transition
+from tests.factories import (
+    BudgetFactory,
+    ContactFactory,
+    ProgramItemFactory,
+    ProgramOrderFactory,
+)
+from tiers.exceptions import Conflict, InvalidInput
+
+pytestmark = pytest.mark.django_db
+S = ProgramOrder.Status
+F = Fulfillment.State
+
+
+def provider_order(method="gifting", cost=100, **kwargs):
+    item = ProgramItemFactory(fulfilment_method=method, needs_contact=method == "gifting",
+                              unit_cost=cost)
+    contact = ContactFactory()
+    return ProgramOrderFactory(item=item, account=contact.account, contact=contact, cost=cost,
+                               **kwargs)
+
+
+@pytest.fixture
+def approve(django_capture_on_commit_callbacks, marketer):
+    """approve(order): approve and run what is queued on commit (the task runs eagerly)."""
+
+    def do(order, by=marketer):
+        with django_capture_on_commit_callbacks(execute=True):
+            order_transition(order=order, to=S.APPROVED, by=by)
+        order.refresh_from_db()
+        return order
+
+    return do
+
+
+@contextmanager
+def broker_unreachable():
+    """Publishing goes to a Redis port where nothing listens, as if the broker were down."""
+    from abmcrm.celery import app
+
+    saved = (app.conf.broker_url, app.conf.task_always_eager,
+             app.conf.broker_transport_options)
+    with pytest.MonkeyPatch.context() as patch:
+        # Celery reads CELERY_BROKER_URL from the environment before its own settings.
+        patch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+        app.conf.broker_url = "redis://127.0.0.1:1/0"
+        app.conf.broker_transport_options = {"socket_connect_timeout": 1}
+        app.conf.task_always_eager = False
+        app._pool = None
+        app.amqp._producer_pool = None
+        try:
+            yield
+        finally:
+            (app.conf.broker_url, app.conf.task_always_eager,
+             app.conf.broker_transport_options) = saved
+            app._pool = None
+            app.amqp._producer_pool = None
+
+
+class TestSend:
+    def test_manual_item_sends_nothing(self, approve, fake_provider):
+        order = approve(provider_order(method="manual"))
+        assert order.status == S.APPROVED
+        assert not Fulfillment.objects.exists() and not fake_provider.requests
+
+    def test_gift_is_sent_once_with_the_idempotency_key(self, approve, fake_provider):
+        order = approve(provider_order())
+        fulfillment = Fulfillment.objects.get(order=order)
+        assert fulfillment.idempotency_key == f"abmcrm-order-{order.pk}-gifting-1"
+        [post] = fake_provider.posts()
+        assert post.headers["Idempotency-Key"] == fulfillment.idempotency_key
+        assert post.headers["Authorization"] == "Bearer gift-key"
+        assert post.body["recipient"]["email"] == order.contact.email
+        assert post.body["reference"] == f"order-{order.pk}"
+        assert (fulfillment.state, fulfillment.attempts) == (F.SENT, 1)
+        assert fulfillment.external_id == "gift_1" and fulfillment.dispatched_at
+        assert order.status == S.IN_PROGRESS and order.external_reference == "gift_1"
+        assert list(order.events.values_list("to_status", "by")) == [
+            ("approved", order.events.first().by_id), ("in_progress", None)]
+
+    def test_ad_audience_is_fulfilled_when_the_member_is_active(self, approve, fake_provider):
+        budget = BudgetFactory(limit=1000)
+        order = approve(provider_order(method="ad_audience", cost=250))
+        [post] = fake_provider.posts("/v1/audiences/tier-1/members")
+        assert post.body["domain"] == order.account.domain
+        assert order.status == S.FULFILLED and order.external_reference == "member_1"
+        budget.refresh_from_db()
+        assert (budget.committed, budget.spent) == (0, 250)
+
+    @pytest.mark.parametrize("status", [500, 503, 429])
+    def test_transient_errors_retry_then_one_send(self, approve, fake_provider, status):
+        fake_provider.fail_next(2, status=status)
+        order = approve(provider_order())
+        assert len(fake_provider.posts()) == 3
+        assert len(fake_provider.gifts) == 1
+        fulfillment = Fulfillment.objects.get(order=order)
+        assert (fulfillment.state, fulfillment.attempts) == (F.SENT, 3)
+        # The retries asked the provider by key before sending again.
+        lookups = [r for r in fake_provider.requests if r.method == "GET"]
+        assert len(lookups) == 2 and fulfillment.idempotency_key in lookups[0].path
+
+    def test_a_timeout_is_retried(self, approve, fake_provider):
+        fake_provider.hang_next(1, seconds=2.5)  # the client gives up after 2 s
+        order = approve(provider_order())
+        assert order.status == S.IN_PROGRESS
+        assert len(fake_provider.gifts) == 1
+
+    def test_unreachable_provider_retries_then_fails_with_the_last_error(
+            self, approve, fake_provider, settings):
+        budget = BudgetFactory(limit=1000)
+        settings.ABMCRM_PROVIDERS["gifting"]["base_url"] = "http://127.0.0.1:9"
+        order = approve(provider_order())
+        fulfillment = Fulfillment.objects.get(order=order)
+        assert order.status == S.FAILED and fulfillment.state == F.FAILED
+        assert fulfillment.attempts == settings.ABMCRM_FULFILMENT_MAX_RETRIES + 1
+        assert "Gave up after 5 attempts: Could not reach gifting" in order.reason
+        assert fulfillment.last_error == order.reason
+        budget.refresh_from_db()
+        assert budget.committed == 0 and budget.spent == 0
+
+    def test_client_error_fails_at_once_with_the_providers_message(self, approve,
+                                                                   fake_provider):
+        fake_provider.fail_next(1, status=422, message="Recipient address is incomplete")
+        order = approve(provider_order())
+        assert len(fake_provider.posts()) == 1
+        assert order.status == S.FAILED
+        assert order.reason == "gifting answered 422: Recipient address is incomplete"
+        assert OrderEvent.objects.filter(order=order, to_status="failed", by=None).exists()
+
+    def test_unknown_provider_fails_the_order_with_a_message(self, approve, fake_provider):
+        order = approve(provider_order(method="carrier-pigeon"))
+        assert order.status == S.FAILED and "carrier-pigeon" in order.reason
+
+    def test_retry_of_a_failed_order_sends_again_with_a_new_key(
+            self, approve, fake_provider, marketer, django_capture_on_commit_callbacks):
+        fake_provider.fail_next(1, status=400, message="Bad address")
+        order = approve(provider_order())
+        assert order.status == S.FAILED
+        order = ProgramOrder.objects.select_related("item").get(pk=order.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            fulfilment.order_retry(order=order, by=marketer)
+        fulfillment = Fulfillment.objects.get(order=order)
+        assert fulfillment.round == 2
+        assert fulfillment.idempotency_key.endswith("-gifting-2")
+        assert fulfillment.state == F.SENT and len(fake_provider.gifts) == 1
+        order.refresh_from_db()
+        assert order.status == S.IN_PROGRESS and order.reason == ""
+
+    def test_second_delivery_of_the_task_sends_nothing(self, approve, fake_provider):
+        from programs.tasks import send_fulfillment
+
+        order = approve(provider_order())
+        send_fulfillment.delay(Fulfillment.objects.get(order=order).pk)
+        assert len(fake_provider.requests) == 1 and len(fake_provider.gifts) == 1
+
+
+class TestBrokerDown:
+    def test_approval_succeeds_fast_and_waits_to_be_sent(self, fake_provider, marketer,
+                                                         django_capture_on_commit_callbacks):
+        order = provider_order()
+        with broker_unreachable():
+            started = time.monotonic()
+            with django_capture_on_commit_callbacks(execute=True):
+                order_transition(order=order, to=S.APPROVED, by=marketer)
+            elapsed = time.monotonic() - started
+        assert elapsed < 2
+        order.refresh_from_db()
+        fulfillment = Fulfillment.objects.get(order=order)
+        assert order.status == S.APPROVED
+        assert fulfillment.state == F.PENDING and fulfillment.dispatched_at is None
+        assert "Could not be queued" in fulfillment.last_error
+        assert not fake_provider.requests
+        # The broker is back: the sweeper sends it.
+        call_command("redrive_fulfillment", verbosity=0)
+        fulfillment.refresh_from_db()
+        assert fulfillment.state == F.SENT and len(fake_provider.gifts) == 1
+
+
+class TestSweeper:
+    def test_requeues_what_never_left_and_reconciles_what_is_stuck(self, fake_provider):
+        waiting = provider_order(status=S.APPROVED)
+        Fulfillment.objects.create(order=waiting, provider="gifting",
+                                   idempotency_key=Fulfillment.key_for(waiting.pk, "gifting", 1))
+        # A worker died after the provider received this one, before the answer was saved.
+        stuck = provider_order(status=S.IN_PROGRESS)
+        key = Fulfillment.key_for(stuck.pk, "gifting", 1)
+        Fulfillment.objects.create(order=stuck, provider="gifting", idempotency_key=key,
+                                   state=F.SENDING, attempts=1)
+        fake_provider.gifts[key] = {"id": "gift_77", "idempotency_key": key,
+                                    "status": "processing"}
+        # Approved before fulfilment existed: no row at all.
+        bare = provider_order(method="ad_audience", status=S.APPROVED)
+        fresh = provider_order(status=S.IN_PROGRESS)
+        Fulfillment.objects.create(order=fresh, provider="gifting", state=F.SENDING,
+                                   idempotency_key=Fulfillment.key_for(fresh.pk, "gifting", 1))
+
+        counts = fulfilment.fulfillment_redrive()  # default limit: the fresh one is left alone
+        assert counts == {"queued": 2, "not_queued": 0}
+        assert Fulfillment.objects.get(order=waiting).state == F.SENT
+        assert Fulfillment.objects.get(order=bare).state == F.DELIVERED
+        assert Fulfillment.objects.get(order=fresh).state == F.SENDING
+
+        call_command("redrive_fulfillment", "--older-than", "0", verbosity=0)
+        reconciled = Fulfillment.objects.get(order=stuck)
+        assert (reconciled.state, reconciled.external_id) == (F.SENT, "gift_77")
+        # The stuck one was found by key: never posted again.
+        assert [p.body["reference"] for p in fake_provider.posts()].count(
+            f"order-{stuck.pk}") == 0
+        assert Fulfillment.objects.get(order=fresh).state == F.SENT
+
+    def test_reconciles_a_gift_delivered_without_a_webhook(self, approve, fake_provider):
+        order = approve(provider_order())
+        fake_provider.gifts[Fulfillment.objects.get(order=order).idempotency_key][
+            "status"] = "delivered"
+        fulfilment.fulfillment_redrive(older_than=0)
+        order.refresh_from_db()
+        assert order.status == S.FULFILLED
+
+    def test_leaves_finished_and_manual_orders_alone(self, approve, fake_provider, marketer):
+        done = approve(provider_order(method="ad_audience"))
+        manual = approve(provider_order(method="manual"))
+        before = len(fake_provider.requests)
+        assert fulfilment.fulfillment_redrive(older_than=0) == {"queued": 0, "not_queued": 0}
+        assert len(fake_provider.requests) == before
+        assert not Fulfillment.objects.filter(order=manual).exists()
+        assert ProgramOrder.objects.get(pk=done.pk).status == S.FULFILLED
+
+
+class TestQueueServices:
+    def test_claim_assigns_and_starts(self, marketer):
+        order = ProgramOrderFactory(status=S.APPROVED)
+        fulfilment.order_claim(order=order, by=marketer)
+        order.refresh_from_db()
+        assert (order.status, order.assignee) == (S.IN_PROGRESS, marketer)
+        assert OrderEvent.objects.get(order=order).note == "Claimed by marketer1."
+
+    def test_claiming_a_claimed_order_is_a_conflict(self, marketer, abm_admin):
+        order = ProgramOrderFactory(status=S.APPROVED)
+        stale = ProgramOrder.objects.get(pk=order.pk)
+        fulfilment.order_claim(order=order, by=marketer)
+        with pytest.raises(Conflict, match="just changed"):
+            fulfilment.order_claim(order=stale, by=abm_admin)
+        with pytest.raises(Conflict, match="only an approved order"):
+            fulfilment.order_claim(order=order, by=abm_admin)
+        assert ProgramOrder.objects.get(pk=order.pk).assignee == marketer
+
+    def test_complete_spends_the_budget_and_keeps_the_reference(self, marketer):
+        budget = BudgetFactory(limit=500)
+        order = ProgramOrderFactory(cost=120)
+        order_transition(order=order, to=S.APPROVED, by=marketer)
+        fulfilment.order_claim(order=order, by=marketer)
+        fulfilment.order_complete(order=order, by=marketer, external_reference="UPS 1Z999",
+                                  note="Left at reception")
+        order.refresh_from_db()
+        budget.refresh_from_db()
+        assert order.status == S.FULFILLED and order.external_reference == "UPS 1Z999"
+        assert order.events.last().note == "Left at reception"
+        assert (budget.committed, budget.spent) == (0, 120)
+
+    def test_fail_needs_a_reason_and_releases_the_budget(self, marketer):
+        budget = BudgetFactory(limit=500)
+        order = ProgramOrderFactory(cost=120)
+        order_transition(order=order, to=S.APPROVED, by=marketer)
+        with pytest.raises(InvalidInput) as error:
+            fulfilment.order_fail(order=order, by=marketer, reason="  ")
+        assert error.value.detail == {"reason": ["A reason is required."]}
+        fulfilment.order_fail(order=order, by=marketer, reason="Contact left the company")
+        order.refresh_from_db()
+        budget.refresh_from_db()
+        assert order.status == S.FAILED and order.reason == "Contact left the company"
+        assert budget.committed == 0
+
+    def test_retry_only_from_failed(self, marketer):
+        order = ProgramOrderFactory(status=S.FULFILLED)
+        with pytest.raises(Conflict):
+            fulfilment.order_retry(order=order, by=marketer)
+
+
+class TestWebhook:
+    def sent_gift(self, approve):
+        order = approve(provider_order())
+        return order, Fulfillment.objects.get(order=order)
+
+    def test_delivered_fulfils_once(self, approve, fake_provider, webhook):
+        budget = BudgetFactory(limit=1000)
+        order, fulfillment = self.sent_gift(approve)
+        event = {"id": "evt_1", "type": "gift.delivered", "data": {"id": fulfillment.external_id}}
+        response = webhook("gifting", event)
+        assert response.status_code == 200 and response.json() == {"status": "applied"}
+        order.refresh_from_db()
+        budget.refresh_from_db()
+        assert order.status == S.FULFILLED and (budget.committed, budget.spent) == (0, 100)
+        assert webhook("gifting", event).json() == {"status": "duplicate"}
+        assert ProviderEvent.objects.count() == 1
+        assert OrderEvent.objects.filter(order=order, to_status="fulfilled").count() == 1
+
+    @pytest.mark.parametrize("kind", ["gift.returned", "gift.undeliverable"])
+    def test_returned_or_undeliverable_fails(self, approve, fake_provider, webhook, kind):
+        order, fulfillment = self.sent_gift(approve)
+        response = webhook("gifting", {"id": "evt_2", "type": kind, "data": {
+            "id": fulfillment.external_id, "reason": "Recipient moved"}})
+        assert response.json() == {"status": "applied"}
+        order.refresh_from_db()
+        assert order.status == S.FAILED and order.reason == "gifting: Recipient moved"
+
+    def test_matches_by_idempotency_key_and_ignores_other_events(self, approve, fake_provider,
+                                                                 webhook):
+        order, fulfillment = self.sent_gift(approve)
+        response = webhook("gifting", {"id": "evt_3", "type": "gift.in_transit", "data": {
+            "idempotency_key": fulfillment.idempotency_key}})
+        assert response.json() == {"status": "ignored"}
+        assert ProgramOrder.objects.get(pk=order.pk).status == S.IN_PROGRESS
+
+    @pytest.mark.parametrize("signature", [False, "sha256=deadbeef", "wrong-secret"])
+    def test_bad_or_missing_signature_is_401_and_changes_nothing(
+            self, approve, fake_provider, webhook, signature):
+        order, fulfillment = self.sent_gift(approve)
+        payload = {"id": "evt_4", "type": "gift.delivered",
+                   "data": {"id": fulfillment.external_id}}
+        if signature == "wrong-secret":
+            response = webhook("gifting", payload, secret="not-the-secret")
+        else:
+            response = webhook("gifting", payload, signature=signature)
+        assert response.status_code == 401
+        assert ProgramOrder.objects.get(pk=order.pk).status == S.IN_PROGRESS
+        assert not ProviderEvent.objects.exists()
+        assert Fulfillment.objects.get(pk=fulfillment.pk).state == F.SENT
+
+    def test_no_secret_configured_refuses_everything(self, approve, fake_provider, webhook,
+                                                     monkeypatch):
+        monkeypatch.delenv("ABMCRM_GIFTING_WEBHOOK_SECRET")
+        order, fulfillment = self.sent_gift(approve)
+        response = webhook("gifting", {"id": "e", "type": "gift.delivered",
+                                       "data": {"id": fulfillment.external_id}}, secret="")
+        assert response.status_code == 401
+
+    def test_bad_input(self, approve, fake_provider, webhook, client):
+        self.sent_gift(approve)
+        assert webhook("gifting", {"type": "gift.delivered"}).status_code == 400
+        assert webhook("gifting", {"id": "e9", "type": "gift.delivered",
+                                   "data": {"id": "gift_404"}}).status_code == 404
+        assert webhook("no-such-provider", {}).status_code == 404
+        from tests.fake_provider import sign
+        from tests.programs.conftest import WEBHOOK_SECRET
+
+        response = client.post("/api/v1/providers/gifting/webhook/", data=b"not json",
+                               content_type="application/json",
+                               HTTP_X_ABMCRM_SIGNATURE=sign(b"not json", WEBHOOK_SECRET))
+        assert response.status_code == 400
+        assert not ProviderEvent.objects.exists()
+
+
+def test_the_sweeper_is_on_the_beat_schedule_and_a_command(fake_provider, capsys):
+    from django.conf import settings
+
+    from programs import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["abmcrm-redrive-fulfillment"]
+    assert entry["task"] == tasks.redrive_fulfillment.name and entry["schedule"] > 0
+    waiting = provider_order(method="ad_audience", status=S.APPROVED)
+    call_command("redrive_fulfillment")
+    assert "Queued 1 fulfilment(s); 0 could not be queued." in capsys.readouterr().out
+    assert ProgramOrder.objects.get(pk=waiting.pk).status == S.FULFILLED
+    tasks.redrive_fulfillment.delay()  # the beat task itself: nothing left to do
+    assert len(fake_provider.created()) == 1
