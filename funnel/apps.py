@@ -6,3 +6,22 @@ class FunnelConfig(AppConfig):
     label = "funnel"
     verbose_name = "Dual funnel"
     default_auto_field = "django.db.models.BigAutoField"
+
+    nav_links = [("Funnel", "funnel-dashboard", "marketer")]
+    role_permissions = {
+        "Marketer": ["funnel.add_lead", "funnel.change_lead", "funnel.add_stagetransition"],
+    }
+    demo_loaders = ["funnel.demo.load"]
+
+    def ready(self):
+        from tiers import ingest, signals
+
+        from . import receivers
+        from .services import LeadIngester, TransitionIngester
+
+        ingest.register(LeadIngester())
+        ingest.register(TransitionIngester())
+        signals.tier_changed.connect(receivers.on_tier_changed,
+                                     dispatch_uid="funnel.tier_changed")
+        signals.account_engaged.connect(receivers.on_account_engaged,
+                                        dispatch_uid="funnel.account_engaged")

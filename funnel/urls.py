@@ -1,5 +1,17 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from . import views
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.include_root_view = False
+router.register("funnel/leads", views.LeadViewSet, basename="funnel-lead")
+router.register("funnel/transitions", views.TransitionViewSet, basename="funnel-transition")
+router.register("funnel/quotas", views.QuotaViewSet, basename="funnel-quota")
+
+urlpatterns = [
+    path("funnel/report/", views.ReportView.as_view(), name="funnel-report"),
+    # Its own route, next to (not inside) the programs app's campaign endpoints.
+    path("campaigns/<int:pk>/roi/", views.CampaignRoiView.as_view(), name="campaign-roi"),
+    *router.urls,
+]

@@ -1,6 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from tiers import roles
 from tiers.models import Account, Contact, Tier
@@ -126,3 +127,16 @@ class BudgetFactory(factory.django.DjangoModelFactory):
     end_date = factory.LazyFunction(lambda: __import__("datetime").date(2999, 12, 31))
     scope = "all"
     limit = 1000
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    """A lead row alone (no transitions); use funnel.services.lead_create for one that has
+    entered the funnel."""
+
+    class Meta:
+        model = "funnel.Lead"
+
+    email = factory.Sequence(lambda n: f"lead{n}@leads.example.org")
+    first_name = "Lee"
+    last_name = factory.Sequence(lambda n: f"Ead{n}")
+    created_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,102 @@
+"""The funnel dashboard (marketers and ABM admins): the dual funnel as SVG, the group-by
+table with its CSV download, and the campaign ROI columns. Plain GET forms, no JavaScript."""
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+
+from tiers import roles
+from tiers.exceptions import InvalidInput
+
+from . import reports, roi, selectors, svg
+from .views import ReportQuerySerializer, report_query
+
+GROUP_CHOICES = [("", "No grouping"), ("channel", "Channel"), ("campaign", "Campaign"),
+                 ("tier", "Tier"), ("month", "Month of entry")]
+
+
+def _require_marketer(user):
+    if not roles.is_marketer(user):
+        raise PermissionDenied("The funnel dashboard is for marketers and ABM admins.")
+
+
+def _query(request):
+    try:
+        return report_query(request.GET), None
+    except InvalidInput as exc:
+        return report_query({}), exc.detail
+
+
+def _table_rows(report):
+    """One row per (group, side, stage): the table on the page and in the CSV."""
+    groups = report["groups"] or [{"key": None, "label": "All", "sides": report["sides"],
+                                   "summary": report["summary"]}]
+    rows = []
+    for group in groups:
+        for side, stages in group["sides"].items():
+            summary = group["summary"][side]
+            for stage in stages:
+                rows.append({"group": group["label"], "group_key": group["key"], "side": side,
+                             **stage, "won_revenue": summary["won_revenue"],
+                             "worked_per_won_deal": summary["worked_per_won_deal"]})
+    return rows
+
+
+@login_required
+def dashboard(request):
+    _require_marketer(request.user)
+    query, errors = _query(request)
+    report = reports.funnel_report(query)
+    stages = selectors.stages()
+    paths = {side: selectors.side_path(side, stages) for side in query.sides}
+    campaigns = list(roi.campaigns_for_roi())
+    roi_rows = list(roi.campaign_roi(campaigns=campaigns).values())
+    params = request.GET.copy()
+    return render(request, "funnel/dashboard.html", {
+        "query": query, "errors": errors, "report": report,
+        "svg": mark_safe(svg.dual_funnel(report["sides"], paths)),  # noqa: S308 (escaped)
+        "table": _group_table(report), "group_choices": GROUP_CHOICES,
+        "modes": [("cohort", "Cohort (entered in the period)"),
+                  ("period", "Period (what happened in it)")],
+        "csv_query": params.urlencode(), "roi_rows": roi_rows,
+        "lift_available": roi.engagement_event_model() is not None,
+        "form": ReportQuerySerializer,
+    })
+
+
+def _group_table(report):
+    """Per group: each side's stages with reached and conversion, plus won revenue."""
+    groups = report["groups"] or [{"key": None, "label": "All", "sides": report["sides"],
+                                   "summary": report["summary"]}]
+    sides = list(report["sides"])
+    headers = {side: [s["name"] for s in report["sides"][side]] for side in sides}
+    rows = []
+    for group in groups:
+        rows.append({"label": group["label"], "sides": [
+            {"side": side, "stages": group["sides"][side], "summary": group["summary"][side]}
+            for side in sides]})
+    return {"sides": sides, "headers": headers, "rows": rows}
+
+
+CSV_COLUMNS = ["group", "group_key", "side", "stage", "reached", "conversion_to_next",
+               "ratio_to_next", "median_days_to_next", "p90_days_to_next", "lost",
+               "won_revenue", "worked_per_won_deal"]
+
+
+@login_required
+def table_csv(request):
+    _require_marketer(request.user)
+    query, _ = _query(request)
+    report = reports.funnel_report(query)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"funnel-{query.mode}-{query.group_by or 'all'}-{query.start}-{query.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for row in _table_rows(report):
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
+    return response

@@ -1,0 +1,70 @@
+import csv
+import io
+
+import pytest
+
+from tests import factories
+from tests.funnel.helpers import build_hand_funnel
+
+pytestmark = pytest.mark.django_db
+
+PARAMS = {"start": "2025-01-01", "end": "2025-01-31"}
+
+
+@pytest.fixture
+def hand():
+    return build_hand_funnel()
+
+
+@pytest.mark.parametrize("role", ["marketer", "abm_admin"])
+def test_marketers_and_admins_see_the_dashboard(client, request, role, hand):
+    factories.CampaignFactory(name="Summit", fixed_cost=500)
+    client.force_login(request.getfixturevalue(role))
+    response = client.get("/funnel/", {**PARAMS, "group_by": "channel"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<svg" in html and "ABM (accounts)" in html and "Demand gen (leads)" in html
+    assert 'class="count">4</text>' in html  # 4 target accounts entered in January
+    assert "Events" in html and "Content syndication" in html  # one table row per channel
+    assert "Summit" in html and "500.00" in html
+    assert 'href="/funnel/"' in html  # the nav link
+
+
+@pytest.mark.parametrize("role", ["rep", "nobody"])
+def test_reps_and_strangers_may_not(client, request, role):
+    client.force_login(request.getfixturevalue(role))
+    assert client.get("/funnel/").status_code == 403
+    assert client.get("/funnel/table.csv").status_code == 403
+    assert 'href="/funnel/"' not in client.get("/accounts/").content.decode()
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get("/funnel/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_bad_parameters_show_errors_not_500(client, marketer):
+    client.force_login(marketer)
+    response = client.get("/funnel/", {"start": "2025-02-01", "end": "2025-01-01"})
+    assert response.status_code == 200
+    assert "The end is before the start." in response.content.decode()
+
+
+def test_csv_download(client, marketer, hand):
+    client.force_login(marketer)
+    response = client.get("/funnel/table.csv", {**PARAMS, "group_by": "channel"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    events_target = [r for r in rows if r["group_key"] == "events" and r["side"] == "abm"
+                     and r["stage"] == "target"]
+    assert events_target[0]["reached"] == "2"
+    assert {r["group"] for r in rows} == {"Events", "Outbound", "Website",
+                                          "Content syndication"}
+
+
+def test_dashboard_query_count(client, marketer, hand, django_assert_max_num_queries):
+    factories.CampaignFactory()
+    client.force_login(marketer)
+    with django_assert_max_num_queries(14):
+        client.get("/funnel/", {**PARAMS, "group_by": "tier"})

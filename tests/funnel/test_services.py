@@ -1,0 +1,191 @@
+import pytest
+from django.db import transaction
+
+from funnel import services
+from funnel.models import AccountFunnel, Lead, StageTransition
+from tests import factories
+from tests.funnel.helpers import day, record
+from tiers import signals
+
+pytestmark = pytest.mark.django_db
+
+
+def move(entity, stage, n, **extra):
+    key = "account" if hasattr(entity, "domain") else "lead"
+    ref = entity.domain if key == "account" else entity.email
+    return {key: ref, "to_stage": stage, "occurred_at": day(n).isoformat(), **extra}
+
+
+def errors_of(items):
+    batch = services.transitions_record(items=items, user=None)
+    return batch, {e["index"]: e["errors"] for e in batch.errors}
+
+
+class TestRefusals:
+    def test_unknown_entity_and_stage(self):
+        account = factories.AccountFactory()
+        _, errors = errors_of([
+            {"account": "nope.example.com", "to_stage": "target",
+             "occurred_at": day(1).isoformat()},
+            {"lead": "ghost@x.org", "to_stage": "mql", "occurred_at": day(1).isoformat()},
+            move(account, "nowhere", 1),
+            {"to_stage": "target", "occurred_at": day(1).isoformat()},
+        ])
+        assert "No account" in errors[0]["account"][0]
+        assert "No lead" in errors[1]["lead"][0]
+        assert "Unknown stage" in errors[2]["to_stage"][0]
+        assert "exactly one" in errors[3]["non_field_errors"][0]
+        assert not StageTransition.objects.exists()
+
+    def test_stage_of_the_other_side(self):
+        account = factories.AccountFactory()
+        lead = services.lead_create(email="x@leads.example.org", created_at=day(1))
+        _, errors = errors_of([move(account, "mql", 1), move(lead, "engaged", 2)])
+        assert "demand-gen side" in errors[0]["to_stage"][0]
+        assert "ABM side" in errors[1]["to_stage"][0]
+
+    def test_terminal_needs_explicit_reopen(self):
+        account = factories.AccountFactory()
+        record([move(account, "target", 1), move(account, "lost", 2)])
+        batch, errors = errors_of([move(account, "engaged", 3)])
+        assert "reopen" in errors[0]["to_stage"][0]
+        record([move(account, "engaged", 3, reopen=True)])
+        state = AccountFunnel.objects.get(account=account)
+        assert state.stage.slug == "engaged" and state.previous_stage.slug == "lost"
+        assert StageTransition.objects.filter(account=account, is_reopen=True).count() == 1
+
+    def test_reopen_only_for_closed(self):
+        account = factories.AccountFactory()
+        record([move(account, "target", 1)])
+        _, errors = errors_of([move(account, "engaged", 2, reopen=True)])
+        assert "Only a won or lost" in errors[0]["reopen"][0]
+
+    def test_from_stage_must_be_current(self):
+        account = factories.AccountFactory()
+        record([move(account, "target", 1)])
+        _, errors = errors_of([move(account, "sql", 2, from_stage="engaged")])
+        assert "at “target”, not at “engaged”" in errors[0]["from_stage"][0]
+        record([move(account, "sql", 2, from_stage="target")])
+
+    def test_out_of_order_is_refused(self):
+        account = factories.AccountFactory()
+        record([move(account, "target", 5)])
+        _, errors = errors_of([move(account, "engaged", 4)])
+        assert "Out-of-order" in errors[0]["occurred_at"][0]
+        # Within one batch too: the later row is checked against the earlier one.
+        other = factories.AccountFactory()
+        batch, errors = errors_of([move(other, "target", 5), move(other, "engaged", 3)])
+        assert batch.created == 1 and 1 in errors
+
+    def test_same_stage_and_lost_before_entering(self):
+        account = factories.AccountFactory()
+        _, errors = errors_of([move(account, "lost", 1)])
+        assert "not in the funnel yet" in errors[0]["to_stage"][0]
+        record([move(account, "target", 1)])
+        _, errors = errors_of([move(account, "target", 2)])
+        assert "already at" in errors[0]["to_stage"][0]
+
+    def test_amount_only_for_opportunity_and_won(self):
+        account = factories.AccountFactory()
+        _, errors = errors_of([move(account, "target", 1, amount="10")])
+        assert "opportunity or won" in errors[0]["amount"][0]
+
+    def test_valid_rows_land_when_others_fail(self):
+        account = factories.AccountFactory()
+        batch, errors = errors_of([move(account, "target", 1), move(account, "mql", 2),
+                                   move(account, "engaged", 3)])
+        assert batch.created == 2 and list(errors) == [1]
+        assert AccountFunnel.objects.get(account=account).stage.slug == "engaged"
+
+
+class TestIdempotency:
+    def test_retry_returns_first_result(self):
+        account = factories.AccountFactory()
+        first = record([move(account, "target", 1, external_id="crm-1")])
+        again = record([move(account, "target", 1, external_id="crm-1")])
+        assert again.created == 0 and again.unchanged == 1
+        assert again.results[0]["id"] == first.results[0]["id"]
+        assert StageTransition.objects.count() == 1
+        assert AccountFunnel.objects.get(account=account).version == 1
+
+    def test_duplicate_external_id_in_one_request(self):
+        account = factories.AccountFactory()
+        batch, errors = errors_of([move(account, "target", 1, external_id="x"),
+                                   move(account, "engaged", 2, external_id="x")])
+        assert batch.created == 1 and "Duplicate external_id" in errors[1]["external_id"][0]
+
+
+class TestLeads:
+    def test_lead_matched_by_domain_enters_inquiry(self):
+        account = factories.AccountFactory(domain="acme.com")
+        lead = services.lead_create(email="Ann@ACME.com", created_at=day(3), channel="website")
+        assert lead.email == "ann@acme.com" and lead.account == account
+        assert lead.stage.slug == "inquiry" and lead.entered_at == day(3)
+        transition = StageTransition.objects.get(lead=lead)
+        assert transition.to_stage.slug == "inquiry" and transition.channel == "website"
+
+    def test_bulk_upsert(self):
+        factories.AccountFactory(domain="acme.com")
+        created, updated, unchanged, errors = services.lead_bulk_upsert(rows=[
+            (0, {"email": "a@acme.com", "first_name": "A"}),
+            (1, {"email": "b@elsewhere.org"}),
+            (2, {"email": "a@acme.com"}),
+        ])
+        assert (created, updated, unchanged) == (2, 0, 0) and errors[0][0] == 2
+        assert Lead.objects.get(email="a@acme.com").account.domain == "acme.com"
+        assert StageTransition.objects.filter(lead__isnull=False).count() == 2
+        created, updated, unchanged, _ = services.lead_bulk_upsert(rows=[
+            (0, {"email": "a@acme.com", "first_name": "Ann"}), (1, {"email": "b@elsewhere.org"})])
+        assert (created, updated, unchanged) == (0, 1, 1)
+
+
+class TestAutomaticMoves:
+    def test_entering_a_tier_enters_target(self):
+        account = factories.AccountFactory()
+        signals.tier_changed.send(sender=type(account), account=account, old_tier=None,
+                                  new_tier=factories.tier(1), assignment=None, by=None)
+        assert AccountFunnel.objects.get(account=account).stage.slug == "target"
+        # A second tier change does not move it again.
+        signals.tier_changed.send(sender=type(account), account=account,
+                                  old_tier=factories.tier(1), new_tier=factories.tier(2),
+                                  assignment=None, by=None)
+        assert StageTransition.objects.filter(account=account).count() == 1
+
+    def test_leaving_tiers_does_nothing(self):
+        account = factories.AccountFactory()
+        signals.tier_changed.send(sender=type(account), account=account,
+                                  old_tier=factories.tier(1), new_tier=None, assignment=None,
+                                  by=None)
+        assert not StageTransition.objects.exists()
+
+    def test_first_meaningful_engagement_moves_target_to_engaged(self):
+        account = factories.AccountFactory()
+        record([move(account, "target", 1)])
+        signals.account_engaged.send(sender=type(account), account=account,
+                                     occurred_at=day(4))
+        state = AccountFunnel.objects.get(account=account)
+        assert state.stage.slug == "engaged" and state.stage_changed_at == day(4)
+
+    def test_engagement_before_target_keeps_history_in_order(self):
+        account = factories.AccountFactory()
+        record([move(account, "target", 5)])
+        signals.account_engaged.send(sender=type(account), account=account,
+                                     occurred_at=day(2))
+        assert AccountFunnel.objects.get(account=account).stage_changed_at == day(5)
+
+    def test_engagement_does_not_pull_back_an_account_further_down(self):
+        account = factories.AccountFactory()
+        record([move(account, "target", 1), move(account, "sql", 2)])
+        signals.account_engaged.send(sender=type(account), account=account,
+                                     occurred_at=day(3))
+        assert AccountFunnel.objects.get(account=account).stage.slug == "sql"
+
+    def test_moves_roll_back_with_the_senders_transaction(self):
+        account = factories.AccountFactory()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            signals.tier_changed.send(sender=type(account), account=account, old_tier=None,
+                                      new_tier=factories.tier(1), assignment=None, by=None)
+            assert StageTransition.objects.filter(account=account).exists()
+            raise RuntimeError("the tier change fails")
+        assert not StageTransition.objects.filter(account=account).exists()
+        assert not AccountFunnel.objects.filter(account=account, stage__isnull=False).exists()
