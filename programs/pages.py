@@ -4,6 +4,7 @@ account page, and the marketers' approval page."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -117,8 +118,10 @@ def order_approvals(request):
             messages.error(request, f"#{order_id}: {message}")
         return redirect("order-approvals")
 
-    orders = list(selectors.orders_pending_approval())
+    # Oldest first, a page at a time: the queue can be long after a campaign launch.
+    page = Paginator(selectors.orders_pending_approval(), 100).get_page(request.GET.get("page"))
     budgets = selectors.budgets_active()
-    left = selectors.budget_left_for_orders(orders, budgets=budgets)
-    rows = [{"order": order, "budget": left[order.pk]} for order in orders]
-    return render(request, "programs/order_approvals.html", {"rows": rows, "budgets": budgets})
+    left = selectors.budget_left_for_orders(page.object_list, budgets=budgets)
+    rows = [{"order": order, "budget": left[order.pk]} for order in page.object_list]
+    return render(request, "programs/order_approvals.html",
+                  {"rows": rows, "budgets": budgets, "page": page})

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.shortcuts import redirect
+from django.utils.html import format_html, format_html_join
 
-from . import services
+from . import ingest, services
 from .exceptions import AbmError
 from .models import (
     Account,
@@ -245,7 +247,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     list_select_related = ["created_by"]
     readonly_fields = ["status", "total_rows", "rows_done", "created", "updated",
-                       "error_count", "errors", "message", "created_by", "started_at",
+                       "error_count", "bad_rows", "message", "created_by", "started_at",
                        "finished_at", "original_name"]
 
     def get_fields(self, request, obj=None):
@@ -272,6 +274,22 @@ class ImportJobAdmin(admin.ModelAdmin):
                                     file=form.cleaned_data["file"], user=request.user)
         obj.pk = job.pk
         messages.info(request, "Import queued: reload this page to follow its progress.")
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Straight to the job, where its progress and bad rows show.
+        return redirect("admin:tiers_importjob_change", obj.pk)
+
+    @admin.display(description="Bad rows")
+    def bad_rows(self, obj):
+        if not obj.errors:
+            return "—"
+        items = format_html_join(
+            "", "<li>line {}: {}</li>",
+            ((error.get("line", error.get("index")), ingest.errors_text(error["errors"]))
+             for error in obj.errors),
+        )
+        more = obj.error_count - len(obj.errors)
+        return format_html("<ul>{}</ul>{}", items, f"… and {more} more." if more > 0 else "")
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

@@ -31,10 +31,10 @@ REGIONS = {
     "Mexico": "Latin America", "Canada": "North America", "Germany": "EMEA",
     "United Kingdom": "EMEA", "France": "EMEA", "Norway": "EMEA", "Poland": "EMEA",
     "Romania": "EMEA", "Italy": "EMEA", "Belgium": "EMEA", "Kenya": "EMEA", "Jordan": "EMEA",
-    "China": "APAC", "Japan": "APAC", "Korea": "APAC", "Philipines": "APAC",
+    "China": "APAC", "Japan": "APAC", "Korea": "APAC", "Philippines": "APAC",
     "Australia": "APAC", "Singapore": "APAC", "India": "APAC", "Indonesia": "APAC",
 }
-INDUSTRIES = ["software", "technolgy", "medical", "retail", "finance", "marketing",
+INDUSTRIES = ["software", "technology", "medical", "retail", "finance", "marketing",
               "telecommunications", "entertainment", "services", "employment"]
 EXTRA_COUNTRIES = ["United States"] * 6 + ["Germany", "United Kingdom", "France", "Canada",
                                             "Japan", "Korea", "Singapore", "Brazil", "India",
@@ -53,6 +53,10 @@ TITLES = [("VP Marketing", "decision_maker"), ("CMO", "decision_maker"),
           ("Head of Demand Generation", "champion"), ("Marketing Operations Manager", "user"),
           ("CFO", "blocker"), ("IT Director", "influencer"), ("Sales Director", "influencer"),
           ("Marketing Analyst", "user"), ("Procurement Lead", "other")]
+
+
+# The public data set's own spelling mistakes, corrected for the people reading the demo.
+CORRECTIONS = {"technolgy": "technology", "Philipines": "Philippines"}
 
 
 def _read(name):
@@ -117,8 +121,10 @@ def load(stdout=None):
         acv = Decimal(median(won[name]) * 12) if won[name] else None
         items.append({
             "name": name, "domain": f"{slugify(name)}.com", "external_id": f"MAVEN-{index + 1:03d}",
-            "industry": row["sector"], "country": row["office_location"],
-            "region": REGIONS.get(row["office_location"], "Other"),
+            "industry": CORRECTIONS.get(row["sector"], row["sector"]),
+            "country": CORRECTIONS.get(row["office_location"], row["office_location"]),
+            "region": REGIONS.get(CORRECTIONS.get(row["office_location"],
+                                                  row["office_location"]), "Other"),
             "employees": int(row["employees"]),
             "annual_revenue": Decimal(row["revenue"]) * 1_000_000,
             "is_customer": bool(won[name]), "renewal_count": max(0, len(won_years[name]) - 1),

@@ -20,7 +20,7 @@ TOPICS = ["account-based marketing", "intent data", "marketing automation", "sal
           "demand generation"]
 SOURCES = ["bombora", "g2", "first_party"]
 CRITERIA = [
-    ("industry", {"values": ["software", "technolgy", "finance", "telecommunications",
+    ("industry", {"values": ["software", "technology", "finance", "telecommunications",
                              "medical"]}, 3),
     ("employees", {"min_value": Decimal(200)}, 2),
     ("annual_revenue", {"min_value": Decimal(5_000_000)}, 2),

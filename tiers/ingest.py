@@ -56,6 +56,14 @@ def flatten_errors(detail):
     return str(detail)
 
 
+def errors_text(errors):
+    """{field: [messages]} → "field: message; other: message", for people to read."""
+    return "; ".join(
+        f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+        for field, msgs in errors.items()
+    )
+
+
 class Ingester:
     """Subclasses set `kind`, `serializer_class`, `permission`, `columns`, `required_columns`
     and implement `write(valid_rows, user=...)`; they may override `prefetch`."""

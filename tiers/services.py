@@ -302,14 +302,27 @@ def _count_rows(job):
         count = sum(1 for _ in reader)
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            f"The file is not UTF-8 text ({exc.reason} near line {reader.line_num + 1}). "
-            "Save it as “CSV UTF-8” and upload it again; nothing was imported."
+            f"The file is not UTF-8 text ({exc.reason} on line {_first_undecodable_line(job)})."
+            " Save it as “CSV UTF-8” and upload it again; nothing was imported."
         ) from exc
     except csv.Error as exc:
         raise ImportFileError(f"The file is not valid CSV: {exc}.") from exc
     finally:
         text.detach()
     return header, count
+
+
+def _first_undecodable_line(job):
+    """The line number of the first line that is not UTF-8 (the decoder reads in chunks,
+    so its own position says little)."""
+    job.file.open("rb")
+    job.file.seek(0)
+    for number, raw in enumerate(job.file, start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return "?"
 
 
 def import_run(*, job, progress=None):
@@ -330,9 +343,13 @@ def import_run(*, job, progress=None):
         header = [column.strip().lower() for column in header]
         missing = [c for c in ingester.required_columns if c not in header]
         if missing:
+            hint = ""
+            if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+                hint = (" The columns seem to be separated by something other than commas: "
+                        "save the file as comma-separated CSV.")
             raise ImportFileError(
                 f"Missing column(s): {', '.join(missing)}. The file has: {', '.join(header)}. "
-                f"Known columns: {', '.join(ingester.columns)}."
+                f"Known columns: {', '.join(ingester.columns)}.{hint}"
             )
         ignored = [c for c in header if c and c not in ingester.columns]
         notes = [f"Ignored unknown column(s): {', '.join(ignored)}."] if ignored else []

@@ -158,3 +158,13 @@ class TestApprovalsPage:
         html = response.content.decode()
         assert "1 order approved" in html and "Small" in html
         assert ProgramOrder.objects.get(pk=b.pk).status == S.REQUESTED
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_approvals_page_queries_fixed(client, marketer, rows, django_assert_max_num_queries):
+    for _ in range(rows):
+        ProgramOrderFactory()
+    client.force_login(marketer)
+    with django_assert_max_num_queries(14):
+        response = client.get("/orders/approvals/")
+    assert response.content.decode().count("data-order=") == rows

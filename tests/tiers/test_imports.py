@@ -91,6 +91,11 @@ class TestAccountImport:
         assert "Missing column(s): domain" in job["message"]
         assert Account.objects.count() == 0
 
+    def test_semicolon_separated_file_gets_a_hint(self, api, abm_admin):
+        client = api.as_user(abm_admin)
+        job = job_of(client, upload(client, "name;domain\nAcme;acme.com\n"))
+        assert job["status"] == "failed" and "separated by something other" in job["message"]
+
     def test_unknown_columns_are_ignored_and_said(self, api, abm_admin):
         client = api.as_user(abm_admin)
         job = job_of(client, upload(client, "name,domain,favourite_colour\nAcme,acme.com,red\n"))
@@ -113,6 +118,7 @@ class TestAccountImport:
         job = job_of(client, upload(client, content))
         assert job["status"] == "failed"
         assert "not UTF-8" in job["message"] and "nothing was imported" in job["message"]
+        assert "on line 2" in job["message"]
         assert Account.objects.count() == 0
 
     def test_utf16_with_bom(self, api, abm_admin):

@@ -8,10 +8,6 @@ from tiers import ingest, services
 from tiers.models import ImportJob
 
 
-def _text(messages):
-    return " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
-
-
 class Command(BaseCommand):
     help = "Import a CSV file in the foreground with a progress bar (same rules as the API)."
 
@@ -40,8 +36,7 @@ class Command(BaseCommand):
         if self.stdout.isatty() or sys.stdout.isatty():
             self.stdout.write("")
         for error in job.errors:
-            reasons = "; ".join(f"{name}: {_text(msgs)}" for name, msgs in error["errors"].items())
-            self.stderr.write(f"line {error['line']}: {reasons}")
+            self.stderr.write(f"line {error['line']}: {ingest.errors_text(error['errors'])}")
         if job.error_count > len(job.errors):
             self.stderr.write(f"… and {job.error_count - len(job.errors)} more bad rows.")
         if job.status == ImportJob.Status.FAILED:
