@@ -101,7 +101,7 @@ def load(stdout=None):
 
     pipeline = _read("sales_pipeline.csv")
     won = defaultdict(list)
-    won_years = defaultdict(set)
+    won_quarters = defaultdict(set)
     agent_count = defaultdict(Counter)
     for row in pipeline:
         if not row["account"]:
@@ -109,7 +109,10 @@ def load(stdout=None):
         agent_count[row["account"]][row["sales_agent"]] += 1
         if row["deal_stage"] == "Won":
             won[row["account"]].append(int(row["close_value"] or 0))
-            won_years[row["account"]].add(row["close_date"][:4])
+            # The data set covers one year of quarterly subscriptions: each further quarter
+            # with a won deal is a renewal cycle completed.
+            close = row["close_date"]
+            won_quarters[row["account"]].add((close[:4], (int(close[5:7]) - 1) // 3))
 
     items = []
     for index, row in enumerate(_read("accounts.csv")):
@@ -127,7 +130,7 @@ def load(stdout=None):
                                                   row["office_location"]), "Other"),
             "employees": int(row["employees"]),
             "annual_revenue": Decimal(row["revenue"]) * 1_000_000,
-            "is_customer": bool(won[name]), "renewal_count": max(0, len(won_years[name]) - 1),
+            "is_customer": bool(won[name]), "renewal_count": max(0, len(won_quarters[name]) - 1),
             "estimated_acv": acv, "owner": owner,
         })
     seen = {item["name"] for item in items}

@@ -342,6 +342,9 @@ def icp_suggestions(*, min_renewals=2, limit=50):
         best_share = best / n_best
         rest_share = rest / n_rest if n_rest else 0.0
         lift = round(best_share / rest_share, 3) if rest_share else None
+        # Ranked by lift with add-one smoothing, so that a value one customer has and no
+        # other account has does not outrank one most customers share.
+        smoothed = ((best + 1) / (n_best + 2)) / ((rest + 1) / (n_rest + 2))
         name = dict(IcpCriterion.Attribute.choices)[attribute]
         suggestions.append({
             "attribute": attribute, "value": str(value), "label": f"{name} {value}",
@@ -349,8 +352,8 @@ def icp_suggestions(*, min_renewals=2, limit=50):
             "max_value": None if high is None else Decimal(high - 1),
             "customers": best, "customers_share": round(best_share, 4),
             "others": rest, "others_share": round(rest_share, 4), "lift": lift,
+            "rank_score": round(smoothed, 3),
         })
-    suggestions.sort(key=lambda s: (s["lift"] is not None, -(s["lift"] or 0),
-                                    -s["customers"], s["attribute"], s["value"]))
-    # Values no other account has (lift null) are the strongest signal: first.
+    suggestions.sort(key=lambda s: (-s["rank_score"], -s["customers"], s["attribute"],
+                                    s["value"]))
     return suggestions[:limit]
