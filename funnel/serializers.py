@@ -1,7 +1,11 @@
+from datetime import timedelta
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tiers import selectors as tier_selectors
+from tiers.conf import settings as tiers_conf
 
 from . import selectors
 from .models import Channel, Lead, PipelineQuota, Stage, StageTransition
@@ -38,7 +42,8 @@ class TransitionRowSerializer(serializers.Serializer):
     to_stage = serializers.CharField(max_length=50, help_text="Stage slug.")
     from_stage = serializers.CharField(max_length=50, required=False, allow_null=True,
                                        help_text="Stage slug; refused unless it is current.")
-    occurred_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="When it happened; default: now. Not in the future.")
     channel = serializers.ChoiceField(Channel.choices, required=False, allow_blank=True)
     campaign = CampaignRefField(required=False, allow_null=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0,
@@ -58,7 +63,16 @@ class TransitionRowSerializer(serializers.Serializer):
                 f"Unknown stage “{slug}”; expected one of: {', '.join(stages)}."]})
         return stage
 
+    def validate_occurred_at(self, value):
+        # A date in the future would block every real move of the entity after it.
+        latest = timezone.now() + timedelta(hours=tiers_conf.ABMCRM_MAX_FUTURE_SKEW_HOURS)
+        if value > latest:
+            raise serializers.ValidationError(
+                f"{value.isoformat()} is in the future; record a transition once it happened.")
+        return value
+
     def validate(self, attrs):
+        attrs.setdefault("occurred_at", timezone.now())
         account, lead = attrs.pop("account", None), attrs.pop("lead", None)
         if bool(account) == bool(lead):
             raise serializers.ValidationError({"non_field_errors": [

@@ -488,7 +488,7 @@ class TransitionIngester(ingest.Ingester):
     permission = "funnel.add_stagetransition"
     columns = ("account", "lead", "to_stage", "from_stage", "occurred_at", "channel",
                "campaign", "amount", "external_id", "reopen")
-    required_columns = ("to_stage", "occurred_at")
+    required_columns = ("to_stage",)
 
     def prefetch(self, items):
         return _transition_context(items)

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
@@ -103,6 +103,14 @@ class ReportQuerySerializer(serializers.Serializer):
     side = serializers.ChoiceField(["abm", "demand_gen", "both"], default="both")
     mode = serializers.ChoiceField(reports.MODES, default="cohort")
     group_by = serializers.ChoiceField(reports.GROUP_BYS, required=False, allow_blank=True)
+
+    def _in_range(self, value):
+        # The report counts up to the day after `end`, which must exist.
+        if value >= date.max - timedelta(days=1):
+            raise serializers.ValidationError("Pick a date before 9999-12-31.")
+        return value
+
+    validate_start = validate_end = _in_range
 
     def validate(self, attrs):
         today = timezone.localdate()
