@@ -161,7 +161,8 @@ def _orders(rep, marketer, items):
     services.order_transition(order=brief, to=Status.IN_PROGRESS, by=marketer,
                               fields={"assignee": marketer})
     services.order_transition(order=brief, to=Status.FAILED, by=marketer,
-                              note="The SDR team is at capacity this week.")
+                              note="The SDR team is at capacity this week.",
+                              fields={"reason": "The SDR team is at capacity this week."})
     mail = submit(d, ["Handwritten direct mail"], contact=first_contact[3])  # auto-approved
     tier2_orders = submit(tier2, ["1:1 account-based ads"])
     return len(waiting) + 2 + 1 + 1 + 1 + len(mail) + len(tier2_orders)

@@ -54,7 +54,12 @@ def order_claim(*, order, by):
 
 def order_complete(*, order, by, external_reference="", note=""):
     """Mark an approved or in-progress order fulfilled (its cost becomes spent)."""
-    fields = {"external_reference": external_reference.strip()} if external_reference else {}
+    external_reference = (external_reference or "").strip()
+    if len(external_reference) > 200:
+        raise InvalidInput("The external reference is too long (200 characters at most).",
+                           detail={"external_reference": [
+                               "Ensure this field has no more than 200 characters."]})
+    fields = {"external_reference": external_reference} if external_reference else {}
     if order.assignee_id is None:
         fields["assignee"] = by
     return order_transition(order=order, to=Status.FULFILLED, by=by, note=note.strip(),

@@ -50,7 +50,7 @@ def fulfilment_queue(request):
 ACTIONS = {
     "claim": lambda order, user, data: fulfilment.order_claim(order=order, by=user),
     "complete": lambda order, user, data: fulfilment.order_complete(
-        order=order, by=user, external_reference=data.get("external_reference", "")[:200],
+        order=order, by=user, external_reference=data.get("external_reference", ""),
         note=data.get("note", "")),
     "fail": lambda order, user, data: fulfilment.order_fail(order=order, by=user,
                                                            reason=data.get("reason", "")),

@@ -374,3 +374,18 @@ def test_the_sweeper_is_on_the_beat_schedule_and_a_command(fake_provider, capsys
     assert ProgramOrder.objects.get(pk=waiting.pk).status == S.FULFILLED
     tasks.redrive_fulfillment.delay()  # the beat task itself: nothing left to do
     assert len(fake_provider.created()) == 1
+
+
+def test_queue_page_refuses_an_overlong_reference(client, marketer):
+    from programs.models import ProgramOrder
+    from programs.services import order_transition
+    from tests.factories import ProgramOrderFactory
+
+    order = ProgramOrderFactory()
+    order_transition(order=order, to=ProgramOrder.Status.APPROVED, by=marketer)
+    client.force_login(marketer)
+    response = client.post(f"/fulfillment/{order.pk}/complete/",
+                           {"external_reference": "x" * 300}, follow=True)
+    assert "200 characters at most" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == ProgramOrder.Status.APPROVED
