@@ -17,10 +17,14 @@ def _pct(value):
 def _bar(x_center, y, width_max, count, top, color, label, conversion, last):
     width = max(6, width_max * (count / top)) if top else 6
     x = x_center - width / 2
+    # A narrow bar cannot hold its number: write it beside the bar, in ink.
+    inside = width >= 12 + 8 * len(f"{count:,}")
+    text_x, anchor, fill = ((x_center, "middle", "#fff") if inside
+                            else (x + width + 6, "start", "#1d2433"))
     lines = [
         f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{ROW - 22}" rx="4" '
         f'fill="{color}" opacity="0.85"><title>{escape(label)}: {count}</title></rect>',
-        f'<text x="{x_center}" y="{y + 21}" text-anchor="middle" fill="#fff" '
+        f'<text x="{text_x:.1f}" y="{y + 21}" text-anchor="{anchor}" fill="{fill}" '
         f'font-size="13" font-weight="600" class="count">{count:,}</text>',
     ]
     if not last:
@@ -74,5 +78,8 @@ def dual_funnel(sides, paths):
                 out += _bar(x0 + HALF // 2 + (30 if side == "abm" else -30), y + 4,
                             HALF - 190, rows[i]["reached"], top[side], COLORS[side],
                             rows[i]["name"], rows[i]["conversion_to_next"], last)
+    out.append(f'<text x="{WIDTH - 8}" y="{height - 6}" text-anchor="end" font-size="11" '
+               f'fill="#667085">Each funnel is drawn to its own scale (its first stage is full '
+               f'width): compare the sides by their conversion rates.</text>')
     out.append("</svg>")
     return "\n".join(out)
