@@ -21,7 +21,7 @@ class FunnelConfig(AppConfig):
 
         ingest.register(LeadIngester())
         ingest.register(TransitionIngester())
-        signals.tier_changed.connect(receivers.on_tier_changed,
-                                     dispatch_uid="funnel.tier_changed")
-        signals.account_engaged.connect(receivers.on_account_engaged,
-                                        dispatch_uid="funnel.account_engaged")
+        signals.tiers_changed.connect(receivers.on_tiers_changed,
+                                      dispatch_uid="funnel.tiers_changed")
+        signals.accounts_engaged.connect(receivers.on_accounts_engaged,
+                                         dispatch_uid="funnel.accounts_engaged")

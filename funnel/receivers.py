@@ -1,8 +1,10 @@
-"""The automatic ABM moves, driven by the tiers app's signals.
+"""The automatic ABM moves, driven by the tiers app's batch signals.
 
 They run inside the sender's transaction (the signals are sent there), so a move commits or
 rolls back with the tier change or the engagement that caused it. A refused move (e.g. the
-account is already further down the funnel) records nothing and never breaks the sender."""
+account is already further down the funnel) records nothing and never breaks the sender.
+The batch signals (`tiers_changed`, `accounts_engaged`) are used rather than the per-account
+ones so that a recompute that tiers tens of thousands of accounts moves them in bulk."""
 
 from django.utils import timezone
 
@@ -14,20 +16,20 @@ def _abm_path():
     return selectors.side_path(Stage.Side.ABM)
 
 
-def on_tier_changed(sender, account, new_tier=None, by=None, **kwargs):
-    """An account entering a tier enters the ABM side's first stage (`target`)."""
+def on_tiers_changed(sender, changes, by=None, **kwargs):
+    """Accounts entering a tier enter the ABM side's first stage (`target`)."""
     path = _abm_path()
-    if new_tier is None or not path:
-        return
-    services.account_move(account=account, to_stage=path[0].slug, occurred_at=timezone.now(),
-                          only_from={None}, user=by)
+    now = timezone.now()
+    moves = [(account, now) for account, _old, new_tier, _assignment in changes
+             if new_tier is not None]
+    if path and moves:
+        services.accounts_move(moves=moves, to_stage=path[0].slug, only_from={None}, user=by)
 
 
-def on_account_engaged(sender, account, occurred_at=None, **kwargs):
-    """Its first recent meaningful engagement moves a target account to `engaged`."""
+def on_accounts_engaged(sender, engaged, **kwargs):
+    """Their first recent meaningful engagement moves target accounts to `engaged`."""
     path = _abm_path()
-    if len(path) < 2:
-        return
-    services.account_move(account=account, to_stage=path[1].slug,
-                          occurred_at=occurred_at or timezone.now(),
-                          only_from={None, path[0].slug})
+    moves = [(account, occurred_at or timezone.now()) for account, occurred_at in engaged]
+    if len(path) >= 2 and moves:
+        services.accounts_move(moves=moves, to_stage=path[1].slug,
+                               only_from={None, path[0].slug})

@@ -334,24 +334,43 @@ def account_move(*, account, to_stage, occurred_at, only_from=None, channel="", 
     """Move one account (the automatic ABM moves). `only_from`: a set of stage slugs (None
     meaning "not in the funnel") the account must be at, else nothing happens. Never raises
     for a refused move: returns the created transition or None."""
+    moved = accounts_move(moves=[(account, occurred_at)], to_stage=to_stage,
+                          only_from=only_from, channel=channel, campaign=campaign, user=user)
+    return moved[0] if moved else None
+
+
+def accounts_move(*, moves, to_stage, only_from=None, channel="", campaign=None, user=None):
+    """Move many accounts at once: `moves` = [(account, occurred_at)]. The current stages are
+    read in one query and the moves applied by one `transitions_apply` (the bulk path of the
+    API), so a recompute that tiers 50,000 accounts costs a few statements per batch, not per
+    account. Refused moves record nothing; returns the created transitions."""
+    if not moves:
+        return []
     stages = selectors.stage_map()
-    state = AccountFunnel.objects.filter(account=account).select_related("stage").first()
-    current = state.stage.slug if state and state.stage else None
-    if only_from is not None and current not in only_from:
-        return None
-    if state and state.stage_changed_at and occurred_at < state.stage_changed_at:
-        # The event came before the last move (e.g. scored after tiering): keep history in
-        # order by recording the move now-as-of the last one.
-        occurred_at = state.stage_changed_at
-    data = {"account": account, "to_stage": stages[to_stage], "from_stage": None,
+    states = {s.account_id: s for s in AccountFunnel.objects.filter(
+        account_id__in=[account.pk for account, _ in moves])}
+    slugs = {stage.pk: slug for slug, stage in stages.items()}
+    rows = []
+    for account, occurred_at in moves:
+        state = states.get(account.pk)
+        current = slugs.get(state.stage_id) if state and state.stage_id else None
+        if only_from is not None and current not in only_from:
+            continue
+        if state and state.stage_changed_at and occurred_at < state.stage_changed_at:
+            # The event came before the last move (e.g. scored after tiering): keep history
+            # in order by recording the move now-as-of the last one.
+            occurred_at = state.stage_changed_at
+        rows.append((len(rows), {
+            "account": account, "to_stage": stages[to_stage], "from_stage": None,
             "occurred_at": occurred_at, "channel": channel, "campaign": campaign,
-            "amount": None, "external_id": None, "reopen": False}
-    batch = transitions_apply(rows=[(0, data)], user=user)
+            "amount": None, "external_id": None, "reopen": False}))
+    if not rows:
+        return []
+    batch = transitions_apply(rows=rows, user=user)
     if batch.errors:
-        logger.info("funnel: automatic move of %s to %s refused: %s", account.pk, to_stage,
-                    batch.errors)
-        return None
-    return batch.transitions[0]
+        logger.info("funnel: %s automatic moves to %s refused, e.g. %s", len(batch.errors),
+                    to_stage, batch.errors[:3])
+    return [batch.transitions[pos] for pos, _ in rows if pos in batch.transitions]
 
 
 # Leads -------------------------------------------------------------------------------------

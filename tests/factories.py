@@ -71,6 +71,10 @@ class ContactFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"contact{n}@example.com")
     title = "VP Marketing"
     buying_role = Contact.BuyingRole.DECISION_MAKER
+    address_line1 = factory.Sequence(lambda n: f"{n} Market Street")
+    city = "Springfield"
+    postal_code = "12345"
+    country = "United States"
 
 
 def tier(number):

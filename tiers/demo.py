@@ -59,6 +59,13 @@ TITLES = [("VP Marketing", "decision_maker"), ("CMO", "decision_maker"),
 CORRECTIONS = {"technolgy": "technology", "Philipines": "Philippines"}
 
 
+STREETS = ["Market Street", "Harbour Road", "Station Square", "Oak Avenue", "Mill Lane",
+           "Park Boulevard"]
+CITIES = {"United States": ["Austin", "Chicago", "Denver", "Boston"],
+          "Germany": ["Berlin", "Munich"], "United Kingdom": ["London", "Leeds"],
+          "France": ["Paris", "Lyon"], "Japan": ["Tokyo", "Osaka"], "Korea": ["Seoul"]}
+
+
 def _read(name):
     with open(DATA / name, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -173,6 +180,9 @@ def load(stdout=None):
             contact_rows.append({
                 "account": account, "first_name": first, "last_name": last, "title": title,
                 "buying_role": role, "email": f"{first}.{last}@{account.domain}".lower(),
+                "address_line1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
+                "city": rng.choice(CITIES.get(account.country, ["Springfield"])),
+                "postal_code": f"{rng.randint(10000, 99999)}", "country": account.country,
             })
     contacts = services.contact_bulk_upsert(rows=list(enumerate(contact_rows)))
     if stdout:

@@ -40,7 +40,8 @@ class ContactIngester(Ingester):
     label = "Contacts"
     serializer_class = ContactRowSerializer
     permission = "tiers.add_contact"
-    columns = ("account", "first_name", "last_name", "email", "title", "buying_role")
+    columns = ("account", "first_name", "last_name", "email", "title", "buying_role",
+               "address_line1", "address_line2", "city", "postal_code", "state", "country")
     required_columns = ("account", "email")
 
     def unique_keys(self, data):

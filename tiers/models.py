@@ -145,6 +145,13 @@ class Contact(models.Model):
     buying_role = models.CharField(
         max_length=20, choices=BuyingRole.choices, default=BuyingRole.OTHER
     )
+    # The shipping address gifts and direct mail go to.
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    state = models.CharField("state / province", max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -160,6 +167,10 @@ class Contact(models.Model):
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def has_address(self):
+        return bool(self.address_line1 and self.city and self.country)
 
 
 class ImportJob(models.Model):

@@ -281,9 +281,12 @@ def score_chunk(account_q, rows_q, windows, criteria):
         # the cost of a recompute for a timestamp nobody needs (the job records the run).
         Account.objects.filter(account_q, scored_at__isnull=True).update(scored_at=windows.now)
         if newly_engaged:
-            for account in Account.objects.filter(pk__in=list(newly_engaged)):
+            engaged = [(account, newly_engaged[account.pk])
+                       for account in Account.objects.filter(pk__in=list(newly_engaged))]
+            for account, occurred_at in engaged:
                 signals.account_engaged.send(sender=Account, account=account,
-                                             occurred_at=newly_engaged[account.pk])
+                                             occurred_at=occurred_at)
+            signals.accounts_engaged.send(sender=Account, engaged=engaged)
     return len(changed), len(newly_engaged)
 
 
@@ -449,12 +452,12 @@ def apply_moves(moves, *, by=None):
             )
             for pk, old_tier, _, new_tier, rule, reason in tier_moves
         ], batch_size=1000)
-        for assignment in assignments:
-            account = accounts[assignment.account_id]
-            signals.tier_changed.send(
-                sender=Account, account=account, old_tier=tiers.get(assignment.old_tier_id),
-                new_tier=tiers.get(assignment.new_tier_id), assignment=assignment, by=by,
-            )
+        changes = [(accounts[a.account_id], tiers.get(a.old_tier_id), tiers.get(a.new_tier_id), a)
+                   for a in assignments]
+        for account, old, new, assignment in changes:
+            signals.tier_changed.send(sender=Account, account=account, old_tier=old,
+                                      new_tier=new, assignment=assignment, by=by)
+        signals.tiers_changed.send(sender=Account, changes=changes, by=by)
     return len(tier_moves)
 
 

@@ -110,6 +110,12 @@ class ContactRowSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     buying_role = serializers.ChoiceField(Contact.BuyingRole.choices, required=False)
+    address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
     def validate_account(self, value):
         accounts = self.context.get("accounts_by_ref")
@@ -164,6 +170,7 @@ class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = ["id", "account", "first_name", "last_name", "email", "title", "buying_role",
+                  "address_line1", "address_line2", "city", "postal_code", "state", "country",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
         validators = []  # uniqueness is checked in validate(), with a message on the field

@@ -31,7 +31,8 @@ ACCOUNT_FIELDS = (
     "annual_revenue", "funding_stage", "customer_count", "maturity", "estimated_acv", "owner",
     "is_customer", "renewal_count",
 )
-CONTACT_FIELDS = ("first_name", "last_name", "title", "buying_role")
+CONTACT_FIELDS = ("first_name", "last_name", "title", "buying_role", "address_line1",
+                  "address_line2", "city", "postal_code", "state", "country")
 IMPORT_BATCH_SIZE = 2_000
 IMPORT_MAX_STORED_ERRORS = 1_000
 
@@ -590,6 +591,8 @@ def account_tier_override(*, account, tier, reason, by):
         if (old_tier and old_tier.pk) != (tier and tier.pk):
             signals.tier_changed.send(sender=Account, account=account, old_tier=old_tier,
                                       new_tier=tier, assignment=assignment, by=by)
+            signals.tiers_changed.send(sender=Account, by=by,
+                                       changes=[(account, old_tier, tier, assignment)])
     return assignment
 
 

@@ -13,3 +13,11 @@ tier_changed = Signal()
 # An account got its first recent meaningful engagement (it was not engaged before).
 # kwargs: account, occurred_at (the time of the meaningful event that made it engaged).
 account_engaged = Signal()
+
+# The same two, for a whole batch at once (sent right after the per-account signals of the
+# batch), so that a receiver with work to do per account can do it in bulk: a first recompute
+# changes the tier of tens of thousands of accounts.
+# tiers_changed kwargs: changes = [(account, old_tier, new_tier, assignment)], by.
+tiers_changed = Signal()
+# accounts_engaged kwargs: engaged = [(account, occurred_at)].
+accounts_engaged = Signal()

@@ -3,6 +3,8 @@ from urllib.parse import quote
 from .base import PermanentError, Provider, SendResult, WebhookEvent
 
 FAILED = {"returned", "undeliverable", "cancelled", "failed"}
+# Kinds that travel by post and so need a shipping address.
+PHYSICAL = {"gift", "direct_mail"}
 
 
 def _result(gift):
@@ -37,6 +39,16 @@ class GiftingProvider(Provider):
         }
         if contact is not None:
             recipient.update(name=contact.full_name, email=contact.email, title=contact.title)
+            if contact.has_address:
+                recipient["address"] = {
+                    "line1": contact.address_line1, "line2": contact.address_line2,
+                    "city": contact.city, "postal_code": contact.postal_code,
+                    "state": contact.state, "country": contact.country,
+                }
+            elif order.item.kind in PHYSICAL:
+                raise PermanentError(
+                    f"{contact.full_name or contact.email} has no shipping address: add one "
+                    "to the contact (street, city, country), then retry the order.")
         return {
             "reference": f"order-{order.pk}",
             "gift": {"sku": f"abmcrm-item-{order.item_id}", "name": order.item.name,
