@@ -40,9 +40,13 @@ def _table_rows(report):
         for side, stages in group["sides"].items():
             summary = group["summary"][side]
             for stage in stages:
+                # The side's totals go on its won row only, so a column sums correctly.
+                won = stage["stage"] == stages[-1]["stage"]
                 rows.append({"group": group["label"], "group_key": group["key"], "side": side,
-                             **stage, "won_revenue": summary["won_revenue"],
-                             "worked_per_won_deal": summary["worked_per_won_deal"]})
+                             **stage,
+                             "won_revenue": summary["won_revenue"] if won else None,
+                             "worked_per_won_deal": summary["worked_per_won_deal"] if won
+                             else None})
     return rows
 
 
@@ -90,7 +94,12 @@ CSV_COLUMNS = ["group", "group_key", "side", "stage", "reached", "conversion_to_
 @login_required
 def table_csv(request):
     _require_marketer(request.user)
-    query, _ = _query(request)
+    query, errors = _query(request)
+    if errors:
+        # A download of the default period would pass for the one asked for: refuse it.
+        lines = [f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items()]
+        return HttpResponse("Invalid report parameters:\n" + "\n".join(lines) + "\n",
+                            status=400, content_type="text/plain; charset=utf-8")
     report = reports.funnel_report(query)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"funnel-{query.mode}-{query.group_by or 'all'}-{query.start}-{query.end}.csv"

@@ -61,6 +61,16 @@ def test_csv_download(client, marketer, hand):
     assert events_target[0]["reached"] == "2"
     assert {r["group"] for r in rows} == {"Events", "Outbound", "Website",
                                           "Content syndication"}
+    # Totals sit on the won row of each side only, so a spreadsheet sum is right.
+    events_abm = [r for r in rows if r["group_key"] == "events" and r["side"] == "abm"]
+    assert [bool(r["won_revenue"]) for r in events_abm[:-1]] == [False] * (len(events_abm) - 1)
+
+
+def test_csv_with_bad_parameters_is_refused(client, marketer):
+    client.force_login(marketer)
+    response = client.get("/funnel/table.csv", {"start": "2026-12-01", "end": "2026-01-01"})
+    assert response.status_code == 400
+    assert "The end is before the start." in response.content.decode()
 
 
 def test_dashboard_query_count(client, marketer, hand, django_assert_max_num_queries):
