@@ -461,18 +461,11 @@ def lead_bulk_upsert(*, rows, user=None):
             to_create.append(Lead(email=data["email"], created_at=created_at,
                                   **_lead_entry_fields(created_at), **fields))
             continue
-        changed = [f for f in LEAD_FIELDS if f in data and getattr(lead, f) != data[f]]
-        for name in changed:
-            setattr(lead, name, data[name])
-        if changed:
-            lead.updated_at = now
-            to_update.setdefault(frozenset(changed), []).append(lead)
-        else:
+        if not ingest.stage_changes(lead, data, LEAD_FIELDS, now=now, pending=to_update):
             unchanged += 1
     with transaction.atomic():
         Lead.objects.bulk_create(to_create, batch_size=1000)
-        for fields, leads in to_update.items():
-            Lead.objects.bulk_update(leads, [*fields, "updated_at"], batch_size=1000)
+        ingest.write_changes(Lead, to_update)
         _enter_leads(to_create, user)
     return len(to_create), sum(map(len, to_update.values())), unchanged, errors
 

@@ -56,6 +56,38 @@ def flatten_errors(detail):
     return str(detail)
 
 
+def stage_changes(obj, data, fields, *, now, pending):
+    """Copy onto a loaded row the values of `fields` that `data` carries; if any differ,
+    stamp `updated_at` and queue the row in `pending`, grouped by the set of changed fields
+    (one bulk write per group). Returns whether it changed."""
+    changed = [name for name in fields if name in data and _stored(obj, name) != _raw(data[name])]
+    for name in changed:
+        setattr(obj, name, data[name])
+    if changed:
+        obj.updated_at = now
+        pending.setdefault(frozenset(changed), []).append(obj)
+    return bool(changed)
+
+
+def _stored(obj, name):
+    # A foreign key is compared by its id: reading the related object would be a query a row.
+    return getattr(obj, obj._meta.get_field(name).attname)
+
+
+def _raw(value):
+    return value.pk if hasattr(value, "_meta") else value
+
+
+def write_changes(model, pending):
+    """Write the rows `stage_changes` queued, by primary key, with INSERT … ON CONFLICT DO
+    UPDATE: one statement per batch, several times faster than bulk_update's CASE WHEN.
+    The rows must be fully loaded (every column goes into the INSERT part)."""
+    for fields, objects in pending.items():
+        model.objects.bulk_create(objects, update_conflicts=True,
+                                  unique_fields=[model._meta.pk.name],
+                                  update_fields=[*fields, "updated_at"], batch_size=1000)
+
+
 def errors_text(errors):
     """{field: [messages]} → "field: message; other: message", for people to read."""
     return "; ".join(
