@@ -38,18 +38,10 @@ class AdAudienceProvider(Provider):
         return _result(member)
 
     def lookup(self, fulfillment):
-        found = self.request(
-            "GET", f"{self.audience_path}?idempotency_key={quote(fulfillment.idempotency_key)}"
-        )
-        results = found.get("results") or []
-        return _result(results[0]) if results else None
+        return self.find_by_idempotency_key(self.audience_path, fulfillment, _result)
 
     def parse_webhook(self, payload):
-        try:
-            event_id, kind, data = payload["id"], payload["type"], payload.get("data") or {}
-        except (KeyError, TypeError) as exc:
-            raise ValueError("An ad-audience webhook needs `id`, `type` and `data`.") from exc
-        status = str(kind).rsplit(".", 1)[-1]
+        event_id, kind, data, status = self.webhook_envelope(payload)
         outcome = {"active": "delivered", "rejected": "failed", "removed": "failed"}.get(status)
         return WebhookEvent(
             event_id=str(event_id), kind=str(kind), outcome=outcome,

@@ -8,6 +8,7 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 
 class ProviderError(Exception):
@@ -74,6 +75,24 @@ class Provider:
         """What the provider knows of this fulfillment's idempotency key: a SendResult, or
         None if it never received it."""
         raise NotImplementedError
+
+    def find_by_idempotency_key(self, path, fulfillment, to_result):
+        """`GET {path}?idempotency_key=…` answering `{"results": [...]}`: the first result
+        through `to_result`, or None."""
+        found = self.request(
+            "GET", f"{path}?idempotency_key={quote(fulfillment.idempotency_key)}"
+        )
+        results = found.get("results") or []
+        return to_result(results[0]) if results else None
+
+    def webhook_envelope(self, payload):
+        """(event id, type, data, status) of a webhook body `{"id", "type": "x.status",
+        "data"}`, the shape both shipped providers use."""
+        try:
+            event_id, kind, data = payload["id"], payload["type"], payload.get("data") or {}
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"A {self.name} webhook needs `id`, `type` and `data`.") from exc
+        return str(event_id), str(kind), data, str(kind).rsplit(".", 1)[-1]
 
     # Webhooks --------------------------------------------------------------------------
 

@@ -1,4 +1,3 @@
-from urllib.parse import quote
 
 from .base import PermanentError, Provider, SendResult, WebhookEvent
 
@@ -65,18 +64,10 @@ class GiftingProvider(Provider):
         return _result(gift)
 
     def lookup(self, fulfillment):
-        found = self.request(
-            "GET", f"/v1/gifts?idempotency_key={quote(fulfillment.idempotency_key)}"
-        )
-        results = found.get("results") or []
-        return _result(results[0]) if results else None
+        return self.find_by_idempotency_key("/v1/gifts", fulfillment, _result)
 
     def parse_webhook(self, payload):
-        try:
-            event_id, kind, data = payload["id"], payload["type"], payload.get("data") or {}
-        except (KeyError, TypeError) as exc:
-            raise ValueError("A gifting webhook needs `id`, `type` and `data`.") from exc
-        status = str(kind).rsplit(".", 1)[-1]
+        event_id, kind, data, status = self.webhook_envelope(payload)
         outcome = "delivered" if status == "delivered" else (
             "failed" if status in FAILED else None)
         return WebhookEvent(
