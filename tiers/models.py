@@ -5,6 +5,14 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 
+def job_progress(done, total, finished):
+    """A background job's progress, 0–1; a job with nothing (or nothing known) to do is
+    complete once it has finished."""
+    if not total:
+        return 1.0 if finished else 0.0
+    return min(1.0, done / total)
+
+
 class Technology(models.Model):
     """A product an account uses (technographics), e.g. Salesforce or an ERP."""
 
@@ -208,9 +216,7 @@ class ImportJob(models.Model):
 
     @property
     def progress(self):
-        if not self.total_rows:
-            return 1.0 if self.status == self.Status.DONE else 0.0
-        return min(1.0, self.rows_done / self.total_rows)
+        return job_progress(self.rows_done, self.total_rows, self.status == self.Status.DONE)
 
 
 
@@ -462,9 +468,7 @@ class RecomputeJob(models.Model):
 
     @property
     def progress(self):
-        if not self.total:
-            return 1.0 if self.status == self.Status.DONE else 0.0
-        return min(1.0, self.done / self.total)
+        return job_progress(self.done, self.total, self.status == self.Status.DONE)
 
 
 class Segment(models.Model):
