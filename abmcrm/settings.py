@@ -209,6 +209,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes the database connection after every task unless this is
+# set, and a new PostgreSQL connection costs more than a whole fulfilment. Keep it open for
+# this many tasks; abmcrm/celery.py still closes it, as Django does between web requests,
+# once CONN_MAX_AGE has passed or when it fails its health check.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed"):

@@ -49,7 +49,7 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--pool", default="threads", choices=["threads", "prefork"])
+    parser.add_argument("--pool", default="prefork", choices=["threads", "prefork"])
     args = parser.parse_args()
     if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
         sys.exit("Set CELERY_BROKER_URL=redis://… (the benchmark measures the Redis broker).")
@@ -77,7 +77,7 @@ def main():
 
 
 class Worker:
-    pool = "threads"
+    pool = "prefork"
 
     def __init__(self, concurrency, log):
         from django.db import connection

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from tiers.exceptions import Conflict, InvalidInput
 
+from . import notifications
 from .conf import settings as conf
 from .models import Fulfillment, ProgramOrder, ProviderEvent
 from .providers import PermanentError, TransientError, get_provider, is_automatic
@@ -137,9 +138,14 @@ def retry_delay(retries):
 
 
 def _load(fulfillment_id):
-    return Fulfillment.objects.select_related(
-        "order__item", "order__account", "order__contact"
-    ).filter(pk=fulfillment_id).first()
+    """The fulfillment with what sending and the rep's e-mail need (a gift's contact is
+    loaded by its provider)."""
+    try:
+        return Fulfillment.objects.select_related(
+            "order__item", "order__account", "order__requested_by"
+        ).get(pk=fulfillment_id)
+    except Fulfillment.DoesNotExist:
+        return None
 
 
 def fulfillment_process(*, fulfillment_id, reconcile=False):
@@ -195,6 +201,7 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
             result = provider.send(fulfillment)
     except TransientError as exc:
         Fulfillment.objects.filter(pk=fulfillment.pk).update(last_error=exc.message)
+        notifications.order_approval_notify_later(order=order)
         raise
     except PermanentError as exc:
         return _finish_failed(fulfillment, exc.message)
@@ -225,6 +232,8 @@ def _apply_result(fulfillment, result, provider, *, order=None):
         ProgramOrder.objects.filter(pk=fulfillment.order_id).update(
             external_reference=result.external_id[:200]
         )
+        if order is not None:  # its first answer: on its way, so the rep hears it is approved
+            notifications.order_approval_notify_later(order=order)
     return State.SENT
 
 
@@ -252,6 +261,9 @@ def _finish_delivered(fulfillment, external_id, *, note, order=None):
                 order_transition(order=order, to=Status.FULFILLED, note=note, fields=fields)
             except Conflict:
                 logger.info("Order %s changed while being fulfilled", fulfillment.order_id)
+            else:
+                notifications.order_approval_notify_later(order=order,
+                                                          outcome=Status.FULFILLED)
     return State.DELIVERED
 
 
@@ -271,6 +283,8 @@ def _finish_failed(fulfillment, message, *, external_id=""):
                                  fields={"reason": message})
             except Conflict:
                 logger.info("Order %s changed while failing", fulfillment.order_id)
+            else:
+                notifications.order_approval_notify_later(order=order, outcome=Status.FAILED)
     return State.FAILED
 
 

@@ -4,8 +4,10 @@ made it (a marketer, auto-approval, the fulfilment of another app), so a rolled-
 never mails anyone and a mail server that is down never undoes a change."""
 
 import logging
+from functools import partial
 
 from django.core.mail import send_mail
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,14 +54,16 @@ def order_status_message(event):
     return subject, "\n\n".join(lines) + "\n"
 
 
-def order_status_notify(*, event_id, raise_errors=False):
+def order_status_notify(*, event_id=None, event=None, raise_errors=False):
     """Mail the requesting rep about one status change, once: the event is marked notified
     by a compare-and-set first, so a second delivery of the task sends nothing. A mail
     failure un-marks it (for the task's retry) and, unless `raise_errors`, is only logged:
-    the change stands either way."""
-    event = (OrderEvent.objects.select_related("order__item", "order__account",
-                                               "order__requested_by", "by")
-             .filter(pk=event_id).first())
+    the change stands either way. `event` (instead of `event_id`) is the event as its
+    transition created it, with the order's relations already loaded."""
+    if event is None:
+        event = (OrderEvent.objects.select_related("order__item", "order__account",
+                                                   "order__requested_by", "by")
+                 .filter(pk=event_id).order_by().first())
     if event is None or event.to_status not in SUBJECTS:
         return False
     recipient = event.order.requested_by
@@ -81,13 +85,43 @@ def order_status_notify(*, event_id, raise_errors=False):
     return True
 
 
-def order_status_notify_later(*, event_id):
-    """After commit: hand the mail to the worker (the request does not wait for SMTP); if the
-    broker cannot be reached, send it from here rather than lose it."""
+def _in_worker():
+    from celery import current_task
+
+    return bool(current_task) and not current_task.request.is_eager
+
+
+def order_status_notify_later(*, event):
+    """After commit. In a web request, hand the mail to the worker (the request does not
+    wait for SMTP). In a worker already (a provider fulfilled the order), mail from here:
+    a second task would only add its overhead; it is queued only to retry a failed mail.
+    If the broker cannot be reached, send it from here rather than lose it."""
     from .tasks import notify_order_status
 
+    if _in_worker():
+        try:
+            order_status_notify(event=event, raise_errors=True)
+            return
+        except Exception:  # noqa: BLE001 - any failure: the task retries with backoff
+            logger.info("E-mail about event %s failed; queued for retries", event.pk)
     try:
-        notify_order_status.delay(event_id)
+        notify_order_status.delay(event.pk)
     except Exception:
-        logger.warning("Broker unreachable: e-mailing about event %s inline", event_id)
-        order_status_notify(event_id=event_id)
+        logger.warning("Broker unreachable: e-mailing about event %s inline", event.pk)
+        order_status_notify(event=event)
+
+
+def order_approval_notify_later(*, order, outcome=None):
+    """The approval e-mail of an order sent through a provider, which `order_transition`
+    leaves to the send task: a rep whose order is fulfilled (or failed) by the provider's
+    first answer gets that one e-mail, not an approval and its outcome a second apart. Sent
+    once the answer is not the outcome, or if the `outcome` reached is not mailed itself."""
+    if Status.APPROVED not in conf.ORDER_NOTIFY_STATUSES or (
+            outcome in conf.ORDER_NOTIFY_STATUSES):
+        return
+    event = (OrderEvent.objects.filter(order=order, to_status=Status.APPROVED,
+                                       notified_at__isnull=True)
+             .select_related("by").order_by("-pk").first())
+    if event is not None:
+        event.order = order
+        transaction.on_commit(partial(order_status_notify_later, event=event))

@@ -102,36 +102,14 @@ def order_transition(*, order, to, by=None, note="", fields=None):
         )
     now = timezone.now()
     values = {**_stamp(order, to, now), **(fields or {})}
+    # Only an approval can fail after its compare-and-set (a budget short), so only an
+    # approval needs a savepoint to undo it inside a caller's transaction; every other move
+    # writes nothing unless the compare-and-set succeeds, and then cannot be refused.
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=to == Status.APPROVED):
             moved = ProgramOrder.objects.filter(pk=order.pk, status=from_status).update(**values)
-            if not moved:
-                current = ProgramOrder.objects.filter(pk=order.pk).values_list(
-                    "status", flat=True
-                ).first()
-                raise Conflict(
-                    f"Order #{order.pk} was just changed by someone else (it is now "
-                    f"{current}); reload and try again.",
-                    code="concurrent_change",
-                )
-            _book_budgets(order, from_status, to)
-            for name, value in values.items():
-                setattr(order, name, value)
-            event = OrderEvent.objects.create(order=order, from_status=from_status,
-                                              to_status=to, by=by, note=note)
-            if to == Status.APPROVED:
-                # A provider item's send task is queued once this approval commits.
-                from .fulfilment import fulfillment_prepare
-
-                fulfillment_prepare(order=order)
-            signals.order_status_changed.send(
-                sender=ProgramOrder, order=order, from_status=from_status, to_status=to,
-                by=by, event=event,
-            )
-            if to in conf.ORDER_NOTIFY_STATUSES:
-                # After commit, and only if this savepoint survives: no mail for a rollback.
-                transaction.on_commit(partial(notifications.order_status_notify_later,
-                                              event_id=event.pk))
+            if moved:
+                _transition_apply(order, from_status, to, by, note, values)
     except IntegrityError as exc:
         # Only the budget check constraint can fail here: treat it as the budget conflict
         # the conditional update would have reported.
@@ -141,6 +119,40 @@ def order_transition(*, order, to, by=None, note="", fields=None):
     except Conflict:
         order.status = from_status
         raise
+    if not moved:
+        current = ProgramOrder.objects.filter(pk=order.pk).values_list(
+            "status", flat=True).first()
+        raise Conflict(
+            f"Order #{order.pk} was just changed by someone else (it is now {current}); "
+            f"reload and try again.",
+            code="concurrent_change",
+        )
+    return order
+
+
+def _transition_apply(order, from_status, to, by, note, values):
+    """What follows a successful compare-and-set, in its transaction: budgets, the history
+    row, the send task of a provider item, the signal and the rep's e-mail."""
+    _book_budgets(order, from_status, to)
+    for name, value in values.items():
+        setattr(order, name, value)
+    event = OrderEvent.objects.create(order=order, from_status=from_status, to_status=to,
+                                      by=by, note=note)
+    fulfillment = None
+    if to == Status.APPROVED:
+        # A provider item's send task is queued once this approval commits.
+        from .fulfilment import fulfillment_prepare
+
+        fulfillment = fulfillment_prepare(order=order)
+    signals.order_status_changed.send(
+        sender=ProgramOrder, order=order, from_status=from_status, to_status=to, by=by,
+        event=event,
+    )
+    # After commit, and only if this transaction survives: no mail for a rollback. The
+    # approval of an order sent through a provider is mailed by its send task instead,
+    # and only if the provider's first answer is not already the outcome (fulfilment.py).
+    if to in conf.ORDER_NOTIFY_STATUSES and fulfillment is None:
+        transaction.on_commit(partial(notifications.order_status_notify_later, event=event))
     return order
 
 

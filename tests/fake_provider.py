@@ -6,10 +6,12 @@ creates nothing), records every request, and can be told to fail, to answer slow
 hang past the client's timeout. Used by the tests and by bench/fulfillment.py.
 """
 
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,6 +52,16 @@ class FakeProvider:
         class Server(ThreadingHTTPServer):
             request_queue_size = 128  # the default backlog of 5 drops concurrent connects
             daemon_threads = True
+            open_sockets = set()
+
+            def get_request(self):
+                connection, address = super().get_request()
+                self.open_sockets.add(connection)
+                return connection, address
+
+            def shutdown_request(self, request):
+                self.open_sockets.discard(request)
+                super().shutdown_request(request)
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.handle_error = lambda request, address: None  # a client that hung up
@@ -60,6 +72,11 @@ class FakeProvider:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+            # Kept-alive connections too: a client must not reach this stopped fake through
+            # a pooled connection (a later fake may listen on the same port).
+            for connection in list(self.server.open_sockets):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def url(self):
@@ -139,6 +156,7 @@ class FakeProvider:
 
 class _Handler(BaseHTTPRequestHandler):
     provider: FakeProvider
+    protocol_version = "HTTP/1.1"  # keep-alive, as real providers offer
     # Buffered, so headers and body leave in one segment (no Nagle/delayed-ACK stall).
     wbufsize = 1 << 16
 

@@ -5,10 +5,10 @@ import hashlib
 import hmac
 import json
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import quote
+
+import urllib3
 
 
 class ProviderError(Exception):
@@ -133,42 +133,52 @@ class Provider:
             headers["Authorization"] = f"Bearer {self.api_key()}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        request = urllib.request.Request(self.base_url + path, data=data, headers=headers,
-                                         method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            message = _error_message(exc)
-            text = f"{self.name} answered {exc.code}: {message}"
-            if exc.code == 429 or exc.code >= 500:
-                raise TransientError(text, status=exc.code) from exc
-            raise PermanentError(text, status=exc.code) from exc
-        except TimeoutError as exc:
+            response = _pool().request(
+                method, self.base_url + path, body=data, headers=headers,
+                timeout=urllib3.Timeout(total=self.timeout), retries=False,
+                preload_content=True, redirect=False,
+            )
+        except urllib3.exceptions.NewConnectionError as exc:  # (a TimeoutError subclass)
+            raise TransientError(f"Could not reach {self.name}: {exc}") from exc
+        except urllib3.exceptions.TimeoutError as exc:
             raise TransientError(f"{self.name} did not answer within {self.timeout:g} s.") \
                 from exc
-        except (urllib.error.URLError, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError):
-                raise TransientError(
-                    f"{self.name} did not answer within {self.timeout:g} s.") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc
             raise TransientError(f"Could not reach {self.name}: {reason}") from exc
+        if response.status >= 400:
+            text = f"{self.name} answered {response.status}: {_error_message(response)}"
+            if response.status == 429 or response.status >= 500:
+                raise TransientError(text, status=response.status)
+            raise PermanentError(text, status=response.status)
         try:
-            return json.loads(raw) if raw else {}
+            return json.loads(response.data) if response.data else {}
         except ValueError as exc:
             raise TransientError(f"{self.name} answered with something that is not JSON.") \
                 from exc
 
 
-def _error_message(exc):
-    try:
-        raw = exc.read()
-    except Exception:  # noqa: BLE001 - the status alone must do
-        raw = b""
+_pools = {}
+
+
+def _pool():
+    """This process's connection pool: connections to a provider are kept alive between
+    sends (a TLS handshake per order would cost more than the rest of its fulfilment). Per
+    process, so that a forked worker child never shares its parent's sockets."""
+    pid = os.getpid()
+    if pid not in _pools:
+        _pools.clear()
+        _pools[pid] = urllib3.PoolManager(num_pools=20, maxsize=16, block=False)
+    return _pools[pid]
+
+
+def _error_message(response):
+    raw = response.data or b""
     try:
         payload = json.loads(raw)
     except ValueError:
-        return raw.decode(errors="replace")[:500] or exc.reason
+        return raw.decode(errors="replace")[:500] or response.reason or ""
     if isinstance(payload, dict):
         for key in ("error", "message", "detail"):
             value = payload.get(key)

@@ -389,3 +389,55 @@ def test_queue_page_refuses_an_overlong_reference(client, marketer):
     assert "200 characters at most" in response.content.decode()
     order.refresh_from_db()
     assert order.status == ProgramOrder.Status.APPROVED
+
+
+class TestRepEmails:
+    """A rep hears about an order sent through a provider once per outcome: no approval
+    e-mail a second before the e-mail saying it was fulfilled."""
+
+    def subjects(self, mailoutbox):
+        return [message.subject.split(":")[0] for message in mailoutbox]
+
+    def test_delivered_at_once_mails_only_the_outcome(self, approve, fake_provider, mailoutbox):
+        order = approve(provider_order(method="ad_audience"))
+        assert order.status == S.FULFILLED
+        assert self.subjects(mailoutbox) == ["Done"]
+        assert mailoutbox[0].to == [order.requested_by.email]
+        events = {e.to_status: e for e in OrderEvent.objects.filter(order=order)}
+        assert events["fulfilled"].notified_at is not None
+        assert events["approved"].notified_at is None  # never mailed, on purpose
+
+    def test_failed_at_once_mails_only_the_failure(self, approve, fake_provider, mailoutbox):
+        fake_provider.fail_next(1, status=422, message="Unknown domain")
+        order = approve(provider_order(method="ad_audience"))
+        assert order.status == S.FAILED
+        assert self.subjects(mailoutbox) == ["Failed"]
+
+    def test_gift_on_its_way_mails_the_approval_then_the_delivery(
+            self, approve, fake_provider, mailoutbox, webhook,
+            django_capture_on_commit_callbacks):
+        order = approve(provider_order())
+        assert order.status == S.IN_PROGRESS
+        assert self.subjects(mailoutbox) == ["Approved"]
+        fulfillment = Fulfillment.objects.get(order=order)
+        with django_capture_on_commit_callbacks(execute=True):
+            webhook("gifting", {"id": "evt_m1", "type": "gift.delivered",
+                                "data": {"id": fulfillment.external_id}})
+        assert self.subjects(mailoutbox) == ["Approved", "Done"]
+
+    def test_retries_mail_the_approval_once(self, approve, fake_provider, mailoutbox):
+        fake_provider.fail_next(2, status=503)
+        order = approve(provider_order(method="ad_audience"))
+        assert order.status == S.FULFILLED
+        # The first failure told the rep it was approved (the outcome was not known yet).
+        assert self.subjects(mailoutbox) == ["Approved", "Done"]
+
+    def test_approval_is_mailed_when_the_outcome_is_not(self, approve, fake_provider,
+                                                        mailoutbox, settings):
+        settings.ABMCRM_ORDER_NOTIFY_STATUSES = ["approved", "failed"]
+        approve(provider_order(method="ad_audience"))
+        assert self.subjects(mailoutbox) == ["Approved"]
+
+    def test_manual_items_are_mailed_on_approval(self, approve, fake_provider, mailoutbox):
+        approve(provider_order(method="manual"))
+        assert self.subjects(mailoutbox) == ["Approved"]

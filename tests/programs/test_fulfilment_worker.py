@@ -62,6 +62,25 @@ def test_approve_to_fulfilled_end_to_end(fake_provider, worker, marketer, webhoo
     assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == [
         "approved", "in_progress", "fulfilled"]
     assert len(fake_provider.posts()) == 1 and len(fake_provider.gifts) == 1
+    # The rep was e-mailed that it was approved (by the send task: the gift was on its way)
+    # and, through the notification task the webhook queued, that it was delivered.
+    mailed = OrderEvent.objects.filter(order=order, notified_at__isnull=False)
+    wait_for(lambda: set(mailed.values_list("to_status", flat=True)) == {"approved",
+                                                                          "fulfilled"})
+
+
+def test_audience_member_fulfilled_in_one_task_with_one_email(fake_provider, worker,
+                                                              marketer):
+    item = ProgramItemFactory(fulfilment_method="ad_audience", unit_cost=10)
+    order = ProgramOrderFactory(item=item, cost=10)
+    order_transition(order=order, to=S.APPROVED, by=marketer)
+    wait_for(lambda: ProgramOrder.objects.filter(pk=order.pk, status=S.FULFILLED).exists())
+    events = OrderEvent.objects.filter(order=order)
+    # The worker mailed the outcome itself, after the commit; the approval a second
+    # earlier was not mailed separately.
+    wait_for(lambda: events.get(to_status="fulfilled").notified_at)
+    assert events.get(to_status="approved").notified_at is None
+    assert len(fake_provider.posts()) == 1
 
 
 def test_provider_fails_twice_then_succeeds(fake_provider, worker, marketer, webhook):
