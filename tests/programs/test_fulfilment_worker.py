@@ -209,3 +209,28 @@ def test_webhook_with_wrong_signature_changes_nothing(fake_provider, worker, mar
     assert ProgramOrder.objects.get(pk=order.pk).status == S.IN_PROGRESS
     assert Fulfillment.objects.get(pk=sent.pk).state == F.SENT
     assert not ProviderEvent.objects.exists()
+
+
+def test_worker_keeps_its_database_connection_between_tasks(fake_provider, worker, marketer):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("Counts the worker's sessions in pg_stat_activity (PostgreSQL).")
+
+    def worker_sessions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()")
+            return {pid for (pid,) in cursor.fetchall()}
+
+    def fulfil_one():
+        item = ProgramItemFactory(fulfilment_method="ad_audience", unit_cost=10)
+        order = ProgramOrderFactory(item=item, cost=10)
+        order_transition(order=order, to=S.APPROVED, by=marketer)
+        wait_for(lambda: ProgramOrder.objects.filter(pk=order.pk, status=S.FULFILLED).exists())
+
+    fulfil_one()
+    # Celery alone would close the connection after the task; it stays open for the next.
+    before = wait_for(worker_sessions)
+    fulfil_one()
+    assert before & worker_sessions()
