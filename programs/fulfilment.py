@@ -30,7 +30,7 @@ from . import notifications
 from .conf import settings as conf
 from .models import Fulfillment, ProgramOrder, ProviderEvent
 from .providers import PermanentError, TransientError, get_provider, is_automatic
-from .services import order_transition
+from .services import order_transition, refuse_while_sending
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def order_claim(*, order, by):
             f"Order #{order.pk} is {Status(order.status).label.lower()}{who}; only an "
             f"approved order can be claimed.", code="not_claimable",
         )
+    refuse_while_sending(order, "claimed")
     return order_transition(order=order, to=Status.IN_PROGRESS, by=by,
                             note=f"Claimed by {by.get_username()}.", fields={"assignee": by})
 
@@ -176,23 +177,17 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
         return _apply_result(fulfillment, result, provider)
 
     # Claim this attempt: of two concurrent deliveries of the task only one proceeds. The
-    # order shows "in progress" from the first attempt on (one transaction, one commit).
+    # order itself moves once, by the provider's answer: fulfilled or failed if that is the
+    # outcome, otherwise in progress (a gift on its way, a send being retried). While the
+    # call is in flight the fulfillment says "sending", and the order can be neither
+    # claimed nor cancelled (`services.order_send_in_flight`).
     maybe_sent_before = fulfillment.state == State.SENDING or fulfillment.attempts > 0
-    with transaction.atomic():
-        claimed = Fulfillment.objects.filter(
-            pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
-            attempts=fulfillment.attempts,
-        ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
-        if not claimed:
-            return None
-        if order.status == Status.APPROVED:
-            try:
-                order_transition(order=order, to=Status.IN_PROGRESS,
-                                 note=f"Sending through {provider}.")
-            except Conflict:
-                order.refresh_from_db()
-                if order.status not in ACTIVE:
-                    return None
+    claimed = Fulfillment.objects.filter(
+        pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
+        attempts=fulfillment.attempts,
+    ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    if not claimed:
+        return None
     fulfillment.state, fulfillment.attempts = State.SENDING, fulfillment.attempts + 1
 
     try:
@@ -200,12 +195,28 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
         if result is None:
             result = provider.send(fulfillment)
     except TransientError as exc:
-        Fulfillment.objects.filter(pk=fulfillment.pk).update(last_error=exc.message)
+        with transaction.atomic():
+            Fulfillment.objects.filter(pk=fulfillment.pk).update(last_error=exc.message)
+            _order_started(order, note=f"Sending through {provider} (retrying: "
+                                       f"{exc.message})")
         notifications.order_approval_notify_later(order=order)
         raise
     except PermanentError as exc:
-        return _finish_failed(fulfillment, exc.message)
+        return _finish_failed(fulfillment, exc.message, order=order)
     return _apply_result(fulfillment, result, provider, order=order)
+
+
+def _order_started(order, *, note, fields=None):
+    """Move an approved order to in progress (its outcome is not known yet), or only set
+    `fields` on one already moved. In the caller's transaction."""
+    if order.status == Status.APPROVED:
+        try:
+            order_transition(order=order, to=Status.IN_PROGRESS, note=note, fields=fields)
+            return
+        except Conflict:
+            logger.info("Order %s changed while being sent", order.pk)
+    if fields:
+        ProgramOrder.objects.filter(pk=order.pk).update(**fields)
 
 
 def fulfillment_give_up(*, fulfillment_id, error):
@@ -222,18 +233,18 @@ def _apply_result(fulfillment, result, provider, *, order=None):
                                  note=f"Delivered by {provider}.", order=order)
     if result.status == "failed":
         return _finish_failed(fulfillment, f"{provider}: {result.message}",
-                              external_id=result.external_id)
+                              external_id=result.external_id, order=order)
     now = timezone.now()
-    moved = Fulfillment.objects.filter(
-        pk=fulfillment.pk, state=State.SENDING, round=fulfillment.round
-    ).update(state=State.SENT, external_id=result.external_id, sent_at=now, updated_at=now,
-             last_error="")
-    if moved:
-        ProgramOrder.objects.filter(pk=fulfillment.order_id).update(
-            external_reference=result.external_id[:200]
-        )
-        if order is not None:  # its first answer: on its way, so the rep hears it is approved
-            notifications.order_approval_notify_later(order=order)
+    with transaction.atomic():
+        moved = Fulfillment.objects.filter(
+            pk=fulfillment.pk, state=State.SENDING, round=fulfillment.round
+        ).update(state=State.SENT, external_id=result.external_id, sent_at=now,
+                 updated_at=now, last_error="")
+        if moved:
+            _order_started(order or fulfillment.order, note=f"Sent through {provider}.",
+                           fields={"external_reference": result.external_id[:200]})
+    if moved and order is not None:  # its first answer: on its way, so the rep hears it
+        notifications.order_approval_notify_later(order=order)  # is approved
     return State.SENT
 
 
@@ -242,50 +253,45 @@ def _active_order(order_id):
     return order if order.status in ACTIVE else None
 
 
-def _finish_delivered(fulfillment, external_id, *, note, order=None):
-    """`order`, if given, is the order as this process last moved it; the transition's
-    compare-and-set still refuses it if someone changed it since."""
+def _finish(fulfillment, *, state, to, note, fields, external_id="", order=None):
+    """The fulfillment reached its outcome `state`: move the order to `to` in the same
+    transaction. `order`, if given, is the order as this process read it; if someone moved
+    it since (a marketer claimed it), it is re-read and moved from where it is now."""
     with transaction.atomic():
         moved = Fulfillment.objects.filter(
             pk=fulfillment.pk, round=fulfillment.round,
             state__in=[State.PENDING, State.SENDING, State.SENT],
-        ).update(state=State.DELIVERED, external_id=external_id or F("external_id"),
-                 last_error="", updated_at=timezone.now())
+        ).update(state=state, external_id=external_id or F("external_id"),
+                 last_error=note if state == State.FAILED else "",
+                 updated_at=timezone.now())
         if not moved:
             return None
         if order is None or order.status not in ACTIVE:
             order = _active_order(fulfillment.order_id)
-        if order is not None:
-            fields = {"external_reference": external_id[:200]} if external_id else {}
+        for _attempt in range(2):
+            if order is None:
+                break
             try:
-                order_transition(order=order, to=Status.FULFILLED, note=note, fields=fields)
+                order_transition(order=order, to=to, note=note, fields=fields)
             except Conflict:
-                logger.info("Order %s changed while being fulfilled", fulfillment.order_id)
-            else:
-                notifications.order_approval_notify_later(order=order,
-                                                          outcome=Status.FULFILLED)
-    return State.DELIVERED
+                order = _active_order(fulfillment.order_id)
+                continue
+            notifications.order_approval_notify_later(order=order, outcome=to)
+            break
+        else:
+            logger.info("Order %s changed while being finished", fulfillment.order_id)
+    return state
 
 
-def _finish_failed(fulfillment, message, *, external_id=""):
-    with transaction.atomic():
-        moved = Fulfillment.objects.filter(
-            pk=fulfillment.pk, round=fulfillment.round,
-            state__in=[State.PENDING, State.SENDING, State.SENT],
-        ).update(state=State.FAILED, last_error=message,
-                 external_id=external_id or F("external_id"), updated_at=timezone.now())
-        if not moved:
-            return None
-        order = _active_order(fulfillment.order_id)
-        if order is not None:
-            try:
-                order_transition(order=order, to=Status.FAILED, note=message,
-                                 fields={"reason": message})
-            except Conflict:
-                logger.info("Order %s changed while failing", fulfillment.order_id)
-            else:
-                notifications.order_approval_notify_later(order=order, outcome=Status.FAILED)
-    return State.FAILED
+def _finish_delivered(fulfillment, external_id, *, note, order=None):
+    fields = {"external_reference": external_id[:200]} if external_id else {}
+    return _finish(fulfillment, state=State.DELIVERED, to=Status.FULFILLED, note=note,
+                   fields=fields, external_id=external_id, order=order)
+
+
+def _finish_failed(fulfillment, message, *, external_id="", order=None):
+    return _finish(fulfillment, state=State.FAILED, to=Status.FAILED, note=message,
+                   fields={"reason": message}, external_id=external_id, order=order)
 
 
 # The sweeper ------------------------------------------------------------------------------

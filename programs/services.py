@@ -11,7 +11,7 @@ from tiers.models import Account
 
 from . import notifications, selectors, signals
 from .conf import settings as conf
-from .models import Budget, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
+from .models import Budget, Fulfillment, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 
 Status = ProgramOrder.Status
 
@@ -323,9 +323,22 @@ def order_cancel(*, order, by, reason=""):
             "cancelled by its requester. Ask marketing.",
             code="invalid_transition",
         )
+    refuse_while_sending(order, "cancelled")
     reason = (reason or "").strip()
     return order_transition(order=order, to=Status.CANCELLED, by=by, note=reason,
                             fields={"reason": reason})
+
+
+def refuse_while_sending(order, what):
+    """Conflict if a provider call for this approved order is under way (or was cut off
+    mid-call and is not yet reconciled): it may already have reached the provider."""
+    if order.status == Status.APPROVED and Fulfillment.objects.filter(
+            order=order, state=Fulfillment.State.SENDING).exists():
+        raise Conflict(
+            f"Order #{order.pk} is being sent through its provider right now; it cannot be "
+            f"{what} until the provider has answered.",
+            code="being_sent",
+        )
 
 
 def orders_bulk_decide(*, order_ids, decision, by, reason=""):

@@ -97,6 +97,37 @@ class TestSend:
         assert order.status == S.FULFILLED and order.external_reference == "member_1"
         budget.refresh_from_db()
         assert (budget.committed, budget.spent) == (0, 250)
+        # The provider's answer was the outcome: the order moved once.
+        assert list(order.events.values_list("to_status", "note")) == [
+            ("approved", ""), ("fulfilled", "Delivered by ad_audience.")]
+
+    def test_a_send_being_retried_is_in_progress(self, approve, fake_provider):
+        fake_provider.fail_next(1, status=503, message="Upstream busy")
+        order = approve(provider_order(method="ad_audience"))
+        assert order.status == S.FULFILLED
+        assert list(order.events.values_list("to_status", "note")) == [
+            ("approved", ""),
+            ("in_progress", "Sending through ad_audience (retrying: ad_audience answered "
+                            "503: Upstream busy)"),
+            ("fulfilled", "Delivered by ad_audience.")]
+
+    def test_no_claim_or_cancel_while_a_call_is_in_flight(self, fake_provider, marketer,
+                                                          django_capture_on_commit_callbacks,
+                                                          api):
+        order = provider_order(method="ad_audience")
+        with django_capture_on_commit_callbacks(execute=False):  # the task is not run
+            order_transition(order=order, to=S.APPROVED, by=marketer)
+        Fulfillment.objects.filter(order=order).update(state=F.SENDING, attempts=1)
+        response = api.as_user(marketer).post(f"/api/v1/orders/{order.pk}/claim/")
+        assert response.status_code == 409 and response.json()["code"] == "being_sent"
+        rep = order.requested_by
+        response = api.as_user(rep).post(f"/api/v1/orders/{order.pk}/cancel/", {})
+        assert response.status_code == 409 and response.json()["code"] == "being_sent"
+        assert ProgramOrder.objects.get(pk=order.pk).status == S.APPROVED
+        # Once the provider has answered (here: a failure), the queue takes over again.
+        Fulfillment.objects.filter(order=order).update(state=F.FAILED)
+        assert api.as_user(marketer).post(
+            f"/api/v1/orders/{order.pk}/claim/").status_code == 200
 
     @pytest.mark.parametrize("status", [500, 503, 429])
     def test_transient_errors_retry_then_one_send(self, approve, fake_provider, status):

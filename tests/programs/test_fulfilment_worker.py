@@ -9,10 +9,12 @@ import time
 import pytest
 from django.core.management import call_command
 
+from programs.fulfilment import order_claim
 from programs.models import Fulfillment, OrderEvent, ProgramOrder, ProviderEvent
-from programs.services import order_transition
+from programs.services import order_cancel, order_transition
 from tests.conftest import wait_for
 from tests.factories import BudgetFactory, ContactFactory, ProgramItemFactory, ProgramOrderFactory
+from tiers.exceptions import Conflict
 
 pytestmark = pytest.mark.worker
 S = ProgramOrder.Status
@@ -103,7 +105,14 @@ def test_worker_killed_mid_send_sends_exactly_once(fake_provider, worker, market
     fake_provider.delay = 0
     stuck = Fulfillment.objects.get(order=order)
     assert stuck.state == F.SENDING and stuck.external_id == ""
-    assert ProgramOrder.objects.get(pk=order.pk).status == S.IN_PROGRESS
+    # The order moves by the provider's answer, which never came; until the sweeper has
+    # asked the provider, nobody may take the order over or cancel it.
+    order = ProgramOrder.objects.get(pk=order.pk)
+    assert order.status == S.APPROVED
+    with pytest.raises(Conflict, match="being sent"):
+        order_claim(order=order, by=marketer)
+    with pytest.raises(Conflict, match="being sent"):
+        order_cancel(order=order, by=marketer)
 
     worker.start()
     call_command("redrive_fulfillment", "--older-than", "0", verbosity=0)
