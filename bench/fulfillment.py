@@ -1,5 +1,6 @@
-"""Fulfilment throughput through a real Celery worker (one process, thread pool, concurrency
-8) on Redis, against the fake provider (tests/fake_provider.py) in this process.
+"""Fulfilment throughput through a real Celery worker (prefork pool, Celery's default, at
+concurrency 8; `--pool threads` for the thread pool) on Redis, against the fake provider
+(tests/fake_provider.py) in this process.
 
 1. Provider answering in 50 ms: orders fulfilled per second ÷ the ceiling 8 ÷ 0.05 s =
    160/s (aim ≥ 0.7).
@@ -9,7 +10,7 @@
 Each phase fills the queue first (approving the orders publishes their send tasks), then
 starts the worker; the rate is measured between the 10th and the 90th percentile of the
 completion times, so worker start-up and the tail don't count. Orders use the ad_audience
-provider, which completes in one call (order approved → in progress → fulfilled).
+provider, which completes in one call (order approved → fulfilled, the rep e-mailed once).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> \
     CELERY_BROKER_URL=redis://127.0.0.1:6379/<n> .venv/bin/python bench/fulfillment.py
