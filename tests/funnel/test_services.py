@@ -142,12 +142,12 @@ class TestLeads:
 class TestAutomaticMoves:
     def test_entering_a_tier_enters_target(self):
         account = factories.AccountFactory()
-        signals.tiers_changed.send(sender=type(account), by=None,
-                                   changes=[(account, None, factories.tier(1), None)])
+        signals.tiers_changed_ids.send(sender=type(account), by=None,
+                                   changes=[(account.pk, None, factories.tier(1).pk, None)])
         assert AccountFunnel.objects.get(account=account).stage.slug == "target"
         # A second tier change does not move it again.
-        signals.tiers_changed.send(sender=type(account), by=None, changes=[
-            (account, factories.tier(1), factories.tier(2), None)])
+        signals.tiers_changed_ids.send(sender=type(account), by=None, changes=[
+            (account.pk, factories.tier(1).pk, factories.tier(2).pk, None)])
         assert StageTransition.objects.filter(account=account).count() == 1
 
     def test_a_batch_of_accounts_enters_target_together(self, django_assert_max_num_queries):
@@ -155,45 +155,45 @@ class TestAutomaticMoves:
         record([move(accounts[0], "target", 1), move(accounts[0], "sql", 2)])
         tier3 = factories.tier(3)
         with django_assert_max_num_queries(10):  # however many accounts
-            signals.tiers_changed.send(sender=type(accounts[0]), by=None, changes=[
-                (account, None, tier3, None) for account in accounts])
+            signals.tiers_changed_ids.send(sender=type(accounts[0]), by=None, changes=[
+                (account.pk, None, tier3.pk, None) for account in accounts])
         stages = dict(AccountFunnel.objects.values_list("account_id", "stage__slug"))
         assert stages[accounts[0].pk] == "sql"  # already further down: left alone
         assert all(stages[a.pk] == "target" for a in accounts[1:])
 
     def test_leaving_tiers_does_nothing(self):
         account = factories.AccountFactory()
-        signals.tiers_changed.send(sender=type(account), by=None,
-                                   changes=[(account, factories.tier(1), None, None)])
+        signals.tiers_changed_ids.send(sender=type(account), by=None,
+                                   changes=[(account.pk, factories.tier(1).pk, None, None)])
         assert not StageTransition.objects.exists()
 
     def test_first_meaningful_engagement_moves_target_to_engaged(self):
         account = factories.AccountFactory()
         record([move(account, "target", 1)])
-        signals.accounts_engaged.send(sender=type(account),
-                                      engaged=[(account, day(4))])
+        signals.accounts_engaged_ids.send(sender=type(account),
+                                      engaged=[(account.pk, day(4))])
         state = AccountFunnel.objects.get(account=account)
         assert state.stage.slug == "engaged" and state.stage_changed_at == day(4)
 
     def test_engagement_before_target_keeps_history_in_order(self):
         account = factories.AccountFactory()
         record([move(account, "target", 5)])
-        signals.accounts_engaged.send(sender=type(account),
-                                      engaged=[(account, day(2))])
+        signals.accounts_engaged_ids.send(sender=type(account),
+                                      engaged=[(account.pk, day(2))])
         assert AccountFunnel.objects.get(account=account).stage_changed_at == day(5)
 
     def test_engagement_does_not_pull_back_an_account_further_down(self):
         account = factories.AccountFactory()
         record([move(account, "target", 1), move(account, "sql", 2)])
-        signals.accounts_engaged.send(sender=type(account),
-                                      engaged=[(account, day(3))])
+        signals.accounts_engaged_ids.send(sender=type(account),
+                                      engaged=[(account.pk, day(3))])
         assert AccountFunnel.objects.get(account=account).stage.slug == "sql"
 
     def test_moves_roll_back_with_the_senders_transaction(self):
         account = factories.AccountFactory()
         with pytest.raises(RuntimeError), transaction.atomic():
-            signals.tiers_changed.send(sender=type(account), by=None,
-                                   changes=[(account, None, factories.tier(1), None)])
+            signals.tiers_changed_ids.send(sender=type(account), by=None,
+                                   changes=[(account.pk, None, factories.tier(1).pk, None)])
             assert StageTransition.objects.filter(account=account).exists()
             raise RuntimeError("the tier change fails")
         assert not StageTransition.objects.filter(account=account).exists()
