@@ -24,7 +24,7 @@ SQLITE_PARAMS = 999
 
 def _encode(value):
     if isinstance(value, datetime.datetime):
-        return connection.ops.adapt_datetimefield_value(value).isoformat()
+        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not a row value rowsets can send")
 
 
