@@ -21,7 +21,7 @@ class FunnelConfig(AppConfig):
 
         ingest.register(LeadIngester())
         ingest.register(TransitionIngester())
-        signals.tiers_changed.connect(receivers.on_tiers_changed,
-                                      dispatch_uid="funnel.tiers_changed")
-        signals.accounts_engaged.connect(receivers.on_accounts_engaged,
-                                         dispatch_uid="funnel.accounts_engaged")
+        signals.tiers_changed_ids.connect(receivers.on_tiers_changed,
+                                          dispatch_uid="funnel.tiers_changed")
+        signals.accounts_engaged_ids.connect(receivers.on_accounts_engaged,
+                                             dispatch_uid="funnel.accounts_engaged")

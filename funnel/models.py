@@ -115,17 +115,21 @@ class StageTransition(models.Model):
     """One move of an account or a lead. Append-only: recorded by
     `services.transitions_record`, never changed."""
 
+    # account, lead, to_stage and campaign have no index of their own: the (…, occurred_at)
+    # indexes below lead with them and serve the same lookups, and every index is paid on
+    # each insert (a first recompute appends tens of thousands of transitions).
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="stage_transitions")
+                                related_name="stage_transitions", db_index=False)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="transitions")
+                             related_name="transitions", db_index=False)
     from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
     occurred_at = models.DateTimeField()
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="stage_transitions")
+                                 related_name="stage_transitions", db_index=False)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     is_reopen = models.BooleanField(default=False)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tiers import ingest
+from tiers import ingest, rowsets
 from tiers import selectors as tier_selectors
 from tiers.domains import domain_of_email
 from tiers.exceptions import InvalidInput
@@ -334,43 +334,123 @@ def account_move(*, account, to_stage, occurred_at, only_from=None, channel="", 
     """Move one account (the automatic ABM moves). `only_from`: a set of stage slugs (None
     meaning "not in the funnel") the account must be at, else nothing happens. Never raises
     for a refused move: returns the created transition or None."""
-    moved = accounts_move(moves=[(account, occurred_at)], to_stage=to_stage,
+    moved = accounts_move(moves=[(account.pk, occurred_at)], to_stage=to_stage,
                           only_from=only_from, channel=channel, campaign=campaign, user=user)
-    return moved[0] if moved else None
+    if not moved:
+        return None
+    return StageTransition.objects.filter(account=account).order_by("-id").first()
+
+
+AUTO_MOVE_BATCH = 5_000
 
 
 def accounts_move(*, moves, to_stage, only_from=None, channel="", campaign=None, user=None):
-    """Move many accounts at once: `moves` = [(account, occurred_at)]. The current stages are
-    read in one query and the moves applied by one `transitions_apply` (the bulk path of the
-    API), so a recompute that tiers 50,000 accounts costs a few statements per batch, not per
-    account. Refused moves record nothing; returns the created transitions."""
-    if not moves:
-        return []
-    stages = selectors.stage_map()
-    states = {s.account_id: s for s in AccountFunnel.objects.filter(
-        account_id__in=[account.pk for account, _ in moves])}
-    slugs = {stage.pk: slug for slug, stage in stages.items()}
-    rows = []
-    for account, occurred_at in moves:
-        state = states.get(account.pk)
-        current = slugs.get(state.stage_id) if state and state.stage_id else None
-        if only_from is not None and current not in only_from:
+    """Move many accounts at once: `moves` = [(account id, occurred_at)]; an account listed
+    twice moves once, at its first time. Returns the ids of the accounts moved.
+
+    The same rules as a transition sent to the API without `from_stage` (`_check`), decided
+    here from one read of the current stages: an account not at one of `only_from` (None:
+    not in the funnel) is skipped; one already at `to_stage`, closed, or not in the funnel
+    when `to_stage` is the lost exit is refused; a time before the account's last transition
+    becomes that time, so that history stays in order. Then, set-based rather than a model
+    instance a row (a first recompute moves tens of thousands of accounts): the accounts not
+    in the funnel get their state row by one INSERT … ON CONFLICT DO NOTHING, the others a
+    compare-and-set on (stage, version), and the winners' transitions are appended by one
+    INSERT … SELECT. An account created or moved by someone else meanwhile loses and records
+    nothing, as in `transitions_apply`."""
+    stage = selectors.stage_map()[to_stage]
+    wanted = {}
+    for account_id, occurred_at in moves:
+        wanted.setdefault(account_id, occurred_at)
+    ids = list(wanted)
+    moved = []
+    for start in range(0, len(ids), AUTO_MOVE_BATCH):
+        batch = {pk: wanted[pk] for pk in ids[start:start + AUTO_MOVE_BATCH]}
+        moved += _accounts_move_batch(batch, stage, only_from, channel, campaign, user)
+    return moved
+
+
+def _accounts_move_batch(wanted, stage, only_from, channel, campaign, user):
+    stages = {s.pk: s for s in Stage.objects.all()}
+    current = {row[0]: row for row in AccountFunnel.objects.filter(
+        account_id__in=rowsets.ids(wanted)).values_list(
+            "account_id", "stage_id", "version", "entered_at", "stage_changed_at",
+            "entry_channel", "entry_campaign_id")}
+    entry_channel = channel or (campaign.channel if campaign else "")
+    campaign_id = campaign.pk if campaign else None
+    fresh, states, refused = [], {}, 0
+    for pk, occurred_at in wanted.items():
+        row = current.get(pk)
+        at = stages.get(row[1]) if row and row[1] else None
+        if only_from is not None and (at.slug if at else None) not in only_from:
             continue
-        if state and state.stage_changed_at and occurred_at < state.stage_changed_at:
-            # The event came before the last move (e.g. scored after tiering): keep history
-            # in order by recording the move now-as-of the last one.
-            occurred_at = state.stage_changed_at
-        rows.append((len(rows), {
-            "account": account, "to_stage": stages[to_stage], "from_stage": None,
-            "occurred_at": occurred_at, "channel": channel, "campaign": campaign,
-            "amount": None, "external_id": None, "reopen": False}))
-    if not rows:
+        if at == stage or (at is not None and at.is_terminal) or (at is None and stage.is_lost):
+            refused += 1
+            continue
+        if row is None:
+            fresh.append((pk, occurred_at))
+            continue
+        if row[4] is not None and occurred_at < row[4]:
+            occurred_at = row[4]
+        first = row[3] is None
+        states[("account", pk)] = _State(
+            stage=stage, previous=at, version=row[2] + 1, old_version=row[2],
+            old_stage_id=row[1], changed_at=occurred_at,
+            entered_at=occurred_at if first else row[3],
+            entry_channel=entry_channel if first else row[5],
+            entry_campaign_id=campaign_id if first else row[6], exists=True)
+    if not fresh and not states:
         return []
-    batch = transitions_apply(rows=rows, user=user)
-    if batch.errors:
-        logger.info("funnel: %s automatic moves to %s refused, e.g. %s", len(batch.errors),
-                    to_stage, batch.errors[:3])
-    return [batch.transitions[pos] for pos, _ in rows if pos in batch.transitions]
+    recorded_by = user.pk if getattr(user, "pk", None) else None
+    with transaction.atomic():
+        transitions = [(pk, None, at) for pk, at in
+                       _enter_accounts(fresh, stage, entry_channel, campaign_id)]
+        for key in _cas_update("account", states) if states else ():
+            state = states[key]
+            transitions.append((key[1], state.previous.pk if state.previous else None,
+                                state.changed_at))
+        _append_transitions(transitions, stage, channel, campaign_id, recorded_by)
+    lost = len(fresh) + len(states) - len(transitions)
+    if refused or lost:
+        logger.info("funnel: %s automatic moves to %s refused (already there or closed), %s "
+                    "lost to a concurrent move", refused, stage.slug, lost)
+    return [pk for pk, _, _ in transitions]
+
+
+def _enter_accounts(entries, stage, entry_channel, campaign_id):
+    """Insert the funnel state of accounts entering it at `stage`: entries = [(account id,
+    occurred_at)]. Returns the entries whose row was inserted (an account whose row someone
+    else created meanwhile is left out: it lost the race)."""
+    table = AccountFunnel._meta.db_table
+    inserted = set()
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries):
+            cursor.execute(
+                f"{cte} INSERT INTO {table} (account_id, stage_id, previous_stage_id, version, "
+                "entered_at, stage_changed_at, entry_channel, entry_campaign_id) "
+                "SELECT v.id, %s, NULL, 1, v.at, v.at, %s, %s FROM v WHERE true "
+                "ON CONFLICT (account_id) DO NOTHING RETURNING account_id",
+                [*params, stage.pk, entry_channel, campaign_id])
+            inserted.update(row[0] for row in cursor.fetchall())
+    return [(pk, at) for pk, at in entries if pk in inserted]
+
+
+def _append_transitions(rows, stage, channel, campaign_id, recorded_by):
+    """Append the transitions of accounts moved to `stage`: rows = [(account id, from stage
+    id, occurred_at)], in one INSERT … SELECT per batch."""
+    table = StageTransition._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches([("id", "int"), ("from_stage", "int"),
+                                            ("at", "ts")], rows):
+            cursor.execute(
+                f"{cte} INSERT INTO {table} (account_id, lead_id, from_stage_id, to_stage_id, "
+                "occurred_at, channel, campaign_id, amount, is_reopen, recorded_by_id, "
+                "external_id, created_at) "
+                "SELECT v.id, NULL, v.from_stage, %s, v.at, %s, %s, NULL, %s, %s, NULL, %s "
+                "FROM v",
+                [*params, stage.pk, channel, campaign_id, False, recorded_by,
+                 connection.ops.adapt_datetimefield_value(now)])
 
 
 # Leads -------------------------------------------------------------------------------------

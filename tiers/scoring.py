@@ -33,14 +33,15 @@ from django.db.models import (
     OuterRef,
     Q,
     Sum,
+    TextField,
     Value,
     When,
 )
-from django.db.models.functions import Greatest, Power
+from django.db.models.functions import Cast, Greatest, Power
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import signals
+from . import rowsets, signals
 from .conf import settings
 from .models import (
     Account,
@@ -253,10 +254,14 @@ def score_chunk(account_q, rows_q, windows, criteria):
     total_weight = sum(c.weight for c in criteria)
     engagement = engagement_rows(rows_q, windows)
     intent = intent_rows(rows_q, windows)
+    # The topics are read as JSON text: decoding 100,000 lists costs more than comparing
+    # their text, and only a row whose text differs is decoded to compare its list.
     current = (Account.objects.filter(account_q)
-               .annotate(_fit_points=fit_points_expression(criteria))
+               .annotate(_fit_points=fit_points_expression(criteria),
+                         _topics=Cast("surging_topics", TextField()))
                .order_by()
-               .values_list("pk", *SCORE_FIELDS, "_fit_points"))
+               .values_list("pk", *SCORE_FIELDS[:3], "_topics", *SCORE_FIELDS[4:],
+                            "_fit_points"))
     changed, newly_engaged = [], {}
     for pk, fit, intent_score, engagement_score_, topics, has_intent, has_engagement, points \
             in current:
@@ -264,65 +269,72 @@ def score_chunk(account_q, rows_q, windows, criteria):
         new_intent, new_topics = intent_summary(intent.get(pk, ()), windows)
         new = (fit_score(points or 0, total_weight), new_intent, engagement_score(raw),
                new_topics, bool(new_topics), last_meaningful is not None)
+        if topics == json.dumps(new_topics, ensure_ascii=False):
+            topics = new_topics
+        else:
+            topics = json.loads(topics)
         if new != (fit, intent_score, engagement_score_, topics, has_intent, has_engagement):
             changed.append((pk, *new))
             if new[5] and not has_engagement:
                 newly_engaged[pk] = last_meaningful
     with transaction.atomic():
-        if newly_engaged:
-            # Lock and re-check, so that two recomputes racing announce an account once.
-            newly_engaged = {
-                pk: newly_engaged[pk] for pk in Account.objects.select_for_update()
-                .filter(pk__in=list(newly_engaged), has_recent_engagement=False)
-                .values_list("pk", flat=True)
-            }
-        write_scores(changed, scored_at=windows.now)
+        won = write_scores(changed, scored_at=windows.now, engaging=newly_engaged)
+        newly_engaged = {pk: at for pk, at in newly_engaged.items() if pk in won}
         # Never-scored accounts get a time too; rewriting every row each run would double
         # the cost of a recompute for a timestamp nobody needs (the job records the run).
         Account.objects.filter(account_q, scored_at__isnull=True).update(scored_at=windows.now)
         if newly_engaged:
-            engaged = [(account, newly_engaged[account.pk])
-                       for account in Account.objects.filter(pk__in=list(newly_engaged))]
-            for account, occurred_at in engaged:
-                signals.account_engaged.send(sender=Account, account=account,
-                                             occurred_at=occurred_at)
-            signals.accounts_engaged.send(sender=Account, engaged=engaged)
+            _announce_engaged(newly_engaged)
     return len(changed), len(newly_engaged)
 
 
-WRITE_BATCH = 2_000
+def _announce_engaged(engaged):
+    """Send the engagement signals for {account id: occurred_at}; the accounts are loaded
+    only if a receiver of the signals carrying them is connected."""
+    if signals.account_engaged.has_listeners(Account) or \
+            signals.accounts_engaged.has_listeners(Account):
+        pairs = [(account, engaged[account.pk])
+                 for account in Account.objects.filter(pk__in=list(engaged))]
+        for account, occurred_at in pairs:
+            signals.account_engaged.send(sender=Account, account=account,
+                                         occurred_at=occurred_at)
+        signals.accounts_engaged.send(sender=Account, engaged=pairs)
+    signals.accounts_engaged_ids.send(sender=Account, engaged=list(engaged.items()))
 
 
-def write_scores(rows, *, scored_at):
+SCORE_COLUMNS = [("id", "int"), ("fit_score", "smallint"), ("intent_score", "smallint"),
+                 ("engagement_score", "smallint"), ("surging_topics", "jsonb"),
+                 ("has_recent_intent", "bool"), ("has_recent_engagement", "bool")]
+
+
+def write_scores(rows, *, scored_at, engaging=()):
     """Write the score fields (and scored_at) of many accounts, rows being
-    (pk, *SCORE_FIELDS values).
+    (pk, *SCORE_FIELDS values). Returns the ids of `engaging` that were written.
+
+    `engaging`: accounts read as not engaged that now are. Their rows are written only where
+    the account is still not engaged, a compare-and-set: of two recomputes racing, one writes
+    the change and announces it (the other then writes the same scores plainly).
 
     Django's bulk_update builds a CASE per field and row, whose compilation costs ~30× the
-    database work at this size. On PostgreSQL one UPDATE … FROM unnest(arrays) per batch
-    does it with seven parameters; elsewhere an UPDATE … FROM (VALUES …)."""
+    database work at this size: one UPDATE … FROM a rowset (see `rowsets`) instead."""
     if not rows:
-        return
+        return set()
     table = connection.ops.quote_name(Account._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(name)} = v.column{i + 2}"
-                            for i, name in enumerate(SCORE_FIELDS))
-    assignments += ", " + connection.ops.quote_name("scored_at") + " = %s"
+    sets = ", ".join(f"{connection.ops.quote_name(name)} = v.{name}" for name in SCORE_FIELDS)
+    sets += ", " + connection.ops.quote_name("scored_at") + " = %s"
+    won = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), WRITE_BATCH):
-            batch = [(*row[:4], json.dumps(row[4]), *row[5:])
-                     for row in rows[start:start + WRITE_BATCH]]
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM unnest(%s::bigint[], "
-                    "%s::smallint[], %s::smallint[], %s::smallint[], %s::jsonb[], "
-                    "%s::boolean[], %s::boolean[]) AS v(column1, column2, column3, column4, "
-                    f"column5, column6, column7) WHERE {table}.id = v.column1",
-                    [scored_at, *[list(column) for column in zip(*batch, strict=True)]])
-            else:
-                values = ", ".join(["(" + ", ".join(["%s"] * 7) + ")"] * len(batch))
-                cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v "
-                    f"WHERE {table}.id = v.column1",
-                    [scored_at, *[value for row in batch for value in row]])
+        for cte, params in rowsets.batches(SCORE_COLUMNS,
+                                           [row for row in rows if row[0] in engaging]):
+            cursor.execute(f"{cte} UPDATE {table} SET {sets} FROM v WHERE {table}.id = v.id "
+                           f"AND NOT {table}.has_recent_engagement RETURNING {table}.id",
+                           [*params, scored_at])
+            won.update(pk for pk, in cursor.fetchall())
+        for cte, params in rowsets.batches(SCORE_COLUMNS, [
+                row for row in rows if row[0] not in won]):
+            cursor.execute(f"{cte} UPDATE {table} SET {sets} FROM v WHERE {table}.id = v.id",
+                           [*params, scored_at])
+    return won
 
 
 def active_rules():
@@ -415,50 +427,85 @@ def retier(*, account_ids=None, by=None, chunk_size=None):
     return changes, overflow
 
 
+MOVE_COLUMNS = [("id", "int"), ("old_tier", "int"), ("old_rule", "int"), ("new_tier", "int"),
+                ("new_rule", "int")]
+HISTORY_COLUMNS = [("id", "int"), ("old_tier", "int"), ("new_tier", "int"), ("rule", "int"),
+                   ("reason", "text")]
+
+
 def apply_moves(moves, *, by=None):
     """Write tier moves [(pk, old tier id, old rule id, new tier id, rule, reason)] with a
-    compare-and-set on (tier, unlocked): an account moved or locked meanwhile is left alone."""
+    compare-and-set on (tier, rule, unlocked): an account moved or locked meanwhile is left
+    alone. Each tier change gets a history row and is announced.
+
+    Set-based (one UPDATE … FROM and one INSERT … SELECT a batch, see `rowsets`): a first
+    recompute moves tens of thousands of accounts."""
     if not moves:
         return 0
-    from .models import Tier
-
-    tiers = {tier.pk: tier for tier in Tier.objects.all()}
+    table = Account._meta.db_table
+    moved = set()
     with transaction.atomic():
-        expected = {pk: (old_tier, old_rule) for pk, old_tier, old_rule, *_ in moves}
-        still = {
-            pk for pk, tier_id, rule_id, locked in Account.objects.select_for_update()
-            .filter(pk__in=list(expected)).values_list("pk", "tier_id", "tier_rule_id",
-                                                        "tier_locked")
-            if not locked and (tier_id, rule_id) == expected[pk]
-        }
-        moves = [move for move in moves if move[0] in still]
-        groups = defaultdict(list)
-        for pk, _, _, new_tier, rule, _ in moves:
-            groups[(new_tier, rule.pk if rule else None)].append(pk)
-        for (new_tier, rule_id), pks in groups.items():
-            for start in range(0, len(pks), 1000):
-                Account.objects.filter(pk__in=pks[start:start + 1000]).update(
-                    tier_id=new_tier, tier_rule_id=rule_id)
-        tier_moves = [move for move in moves if move[1] != move[3]]
+        with connection.cursor() as cursor:
+            for cte, params in rowsets.batches(MOVE_COLUMNS, [
+                    (pk, old_tier, old_rule, new_tier, rule.pk if rule else None)
+                    for pk, old_tier, old_rule, new_tier, rule, _ in moves]):
+                cursor.execute(
+                    f"{cte} UPDATE {table} SET tier_id = v.new_tier, tier_rule_id = v.new_rule "
+                    f"FROM v WHERE {table}.id = v.id AND NOT {table}.tier_locked "
+                    f"AND {table}.tier_id IS NOT DISTINCT FROM v.old_tier "
+                    f"AND {table}.tier_rule_id IS NOT DISTINCT FROM v.old_rule "
+                    f"RETURNING {table}.id", params)
+                moved.update(row[0] for row in cursor.fetchall())
+        tier_moves = [move for move in moves if move[0] in moved and move[1] != move[3]]
         if not tier_moves:
             return 0
-        accounts = Account.objects.in_bulk([move[0] for move in tier_moves])
-        assignments = TierAssignment.objects.bulk_create([
-            TierAssignment(
-                account_id=pk, old_tier_id=old_tier, new_tier_id=new_tier, rule=rule,
-                cause=TierAssignment.Cause.RULES, reason=reason, by=by,
-                fit_score=accounts[pk].fit_score, intent_score=accounts[pk].intent_score,
-                engagement_score=accounts[pk].engagement_score,
-            )
-            for pk, old_tier, _, new_tier, rule, reason in tier_moves
-        ], batch_size=1000)
-        changes = [(accounts[a.account_id], tiers.get(a.old_tier_id), tiers.get(a.new_tier_id), a)
-                   for a in assignments]
-        for account, old, new, assignment in changes:
+        history = _write_history(tier_moves, by=by)
+        _announce_tier_changes([(pk, old_tier, new_tier, history[pk])
+                                for pk, old_tier, _, new_tier, _, _ in tier_moves], by=by)
+    return len(tier_moves)
+
+
+def _write_history(moves, *, by):
+    """One TierAssignment per tier move, with the scores the account has as it is written.
+    Returns {account id: assignment id}."""
+    table = TierAssignment._meta.db_table
+    accounts = Account._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    written = {}
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(HISTORY_COLUMNS, [
+                (pk, old_tier, new_tier, rule.pk if rule else None, reason)
+                for pk, old_tier, _, new_tier, rule, reason in moves]):
+            cursor.execute(
+                f"{cte} INSERT INTO {table} (account_id, old_tier_id, new_tier_id, rule_id, "
+                "cause, reason, fit_score, intent_score, engagement_score, by_id, created_at) "
+                "SELECT v.id, v.old_tier, v.new_tier, v.rule, %s, v.reason, a.fit_score, "
+                f"a.intent_score, a.engagement_score, %s, %s FROM v JOIN {accounts} a "
+                "ON a.id = v.id RETURNING id, account_id",
+                [*params, TierAssignment.Cause.RULES.value, by.pk if by else None, now])
+            written.update((account_id, pk) for pk, account_id in cursor.fetchall())
+    return written
+
+
+def _announce_tier_changes(changes, *, by):
+    """Send the tier signals for [(account id, old tier id, new tier id, assignment id)]; the
+    accounts, tiers and history rows are loaded only if a receiver of the signals carrying
+    them is connected."""
+    if signals.tier_changed.has_listeners(Account) or \
+            signals.tiers_changed.has_listeners(Account):
+        from .models import Tier
+
+        tiers = {tier.pk: tier for tier in Tier.objects.all()}
+        accounts = Account.objects.in_bulk([pk for pk, *_ in changes])
+        assignments = TierAssignment.objects.select_related("rule").in_bulk(
+            [assignment for *_, assignment in changes])
+        loaded = [(accounts[pk], tiers.get(old), tiers.get(new), assignments[assignment])
+                  for pk, old, new, assignment in changes]
+        for account, old, new, assignment in loaded:
             signals.tier_changed.send(sender=Account, account=account, old_tier=old,
                                       new_tier=new, assignment=assignment, by=by)
-        signals.tiers_changed.send(sender=Account, changes=changes, by=by)
-    return len(tier_moves)
+        signals.tiers_changed.send(sender=Account, changes=loaded, by=by)
+    signals.tiers_changed_ids.send(sender=Account, changes=changes, by=by)
 
 
 def recompute(*, account_ids=None, now=None, by=None, progress=None):

@@ -571,6 +571,8 @@ def account_tier_override(*, account, tier, reason, by):
                                       new_tier=tier, assignment=assignment, by=by)
             signals.tiers_changed.send(sender=Account, by=by,
                                        changes=[(account, old_tier, tier, assignment)])
+            signals.tiers_changed_ids.send(sender=Account, by=by, changes=[
+                (account.pk, old_tier and old_tier.pk, tier and tier.pk, assignment.pk)])
     return assignment
 
 

@@ -1,6 +1,6 @@
 """Signals this app sends, for higher apps (funnel) and host projects.
 
-Both are sent inside the transaction that makes the change, so a receiver's writes commit
+All are sent inside the transaction that makes the change, so a receiver's writes commit
 or roll back with it.
 """
 
@@ -21,3 +21,13 @@ account_engaged = Signal()
 tiers_changed = Signal()
 # accounts_engaged kwargs: engaged = [(account, occurred_at)].
 accounts_engaged = Signal()
+
+# The same batches by id, sent last (after the four above). Loading tens of thousands of
+# accounts as model instances costs more than the rest of a first recompute, so a recompute
+# builds the instances only when one of the four above has a receiver; a receiver that needs
+# no more than ids (the funnel's automatic moves) uses these.
+# tiers_changed_ids kwargs: changes = [(account id, old tier id, new tier id, assignment id)],
+# by.
+tiers_changed_ids = Signal()
+# accounts_engaged_ids kwargs: engaged = [(account id, occurred_at)].
+accounts_engaged_ids = Signal()

@@ -1,5 +1,7 @@
+import threading
+
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
 
 from funnel import services
 from funnel.models import AccountFunnel, Lead, StageTransition
@@ -142,12 +144,12 @@ class TestLeads:
 class TestAutomaticMoves:
     def test_entering_a_tier_enters_target(self):
         account = factories.AccountFactory()
-        signals.tiers_changed.send(sender=type(account), by=None,
-                                   changes=[(account, None, factories.tier(1), None)])
+        signals.tiers_changed_ids.send(sender=type(account), by=None,
+                                   changes=[(account.pk, None, factories.tier(1).pk, None)])
         assert AccountFunnel.objects.get(account=account).stage.slug == "target"
         # A second tier change does not move it again.
-        signals.tiers_changed.send(sender=type(account), by=None, changes=[
-            (account, factories.tier(1), factories.tier(2), None)])
+        signals.tiers_changed_ids.send(sender=type(account), by=None, changes=[
+            (account.pk, factories.tier(1).pk, factories.tier(2).pk, None)])
         assert StageTransition.objects.filter(account=account).count() == 1
 
     def test_a_batch_of_accounts_enters_target_together(self, django_assert_max_num_queries):
@@ -155,46 +157,160 @@ class TestAutomaticMoves:
         record([move(accounts[0], "target", 1), move(accounts[0], "sql", 2)])
         tier3 = factories.tier(3)
         with django_assert_max_num_queries(10):  # however many accounts
-            signals.tiers_changed.send(sender=type(accounts[0]), by=None, changes=[
-                (account, None, tier3, None) for account in accounts])
+            signals.tiers_changed_ids.send(sender=type(accounts[0]), by=None, changes=[
+                (account.pk, None, tier3.pk, None) for account in accounts])
         stages = dict(AccountFunnel.objects.values_list("account_id", "stage__slug"))
         assert stages[accounts[0].pk] == "sql"  # already further down: left alone
         assert all(stages[a.pk] == "target" for a in accounts[1:])
 
     def test_leaving_tiers_does_nothing(self):
         account = factories.AccountFactory()
-        signals.tiers_changed.send(sender=type(account), by=None,
-                                   changes=[(account, factories.tier(1), None, None)])
+        signals.tiers_changed_ids.send(sender=type(account), by=None,
+                                   changes=[(account.pk, factories.tier(1).pk, None, None)])
         assert not StageTransition.objects.exists()
 
     def test_first_meaningful_engagement_moves_target_to_engaged(self):
         account = factories.AccountFactory()
         record([move(account, "target", 1)])
-        signals.accounts_engaged.send(sender=type(account),
-                                      engaged=[(account, day(4))])
+        signals.accounts_engaged_ids.send(sender=type(account),
+                                      engaged=[(account.pk, day(4))])
         state = AccountFunnel.objects.get(account=account)
         assert state.stage.slug == "engaged" and state.stage_changed_at == day(4)
 
     def test_engagement_before_target_keeps_history_in_order(self):
         account = factories.AccountFactory()
         record([move(account, "target", 5)])
-        signals.accounts_engaged.send(sender=type(account),
-                                      engaged=[(account, day(2))])
+        signals.accounts_engaged_ids.send(sender=type(account),
+                                      engaged=[(account.pk, day(2))])
         assert AccountFunnel.objects.get(account=account).stage_changed_at == day(5)
 
     def test_engagement_does_not_pull_back_an_account_further_down(self):
         account = factories.AccountFactory()
         record([move(account, "target", 1), move(account, "sql", 2)])
-        signals.accounts_engaged.send(sender=type(account),
-                                      engaged=[(account, day(3))])
+        signals.accounts_engaged_ids.send(sender=type(account),
+                                      engaged=[(account.pk, day(3))])
         assert AccountFunnel.objects.get(account=account).stage.slug == "sql"
 
     def test_moves_roll_back_with_the_senders_transaction(self):
         account = factories.AccountFactory()
         with pytest.raises(RuntimeError), transaction.atomic():
-            signals.tiers_changed.send(sender=type(account), by=None,
-                                   changes=[(account, None, factories.tier(1), None)])
+            signals.tiers_changed_ids.send(sender=type(account), by=None,
+                                   changes=[(account.pk, None, factories.tier(1).pk, None)])
             assert StageTransition.objects.filter(account=account).exists()
             raise RuntimeError("the tier change fails")
         assert not StageTransition.objects.filter(account=account).exists()
         assert not AccountFunnel.objects.filter(account=account, stage__isnull=False).exists()
+
+
+class TestAccountsMoveInBulk:
+    """`accounts_move`, the set-based path of the automatic moves: the rules of
+    `transitions_apply` for a move without `from_stage`, applied to many accounts at once."""
+
+    def test_enters_new_accounts_and_moves_allowed_ones_once(self):
+        fresh_account, at_target, at_sql, lost = (factories.AccountFactory() for _ in range(4))
+        record([move(at_target, "target", 1, channel="events"), move(at_sql, "target", 1),
+                move(at_sql, "sql", 2), move(lost, "target", 1), move(lost, "lost", 2)])
+        moves = [(fresh_account.pk, day(5)), (at_target.pk, day(6)), (at_sql.pk, day(7)),
+                 (lost.pk, day(8)), (fresh_account.pk, day(9))]  # listed twice: first wins
+        moved = services.accounts_move(moves=moves, to_stage="engaged",
+                                       only_from={None, "target"})
+        assert sorted(moved) == sorted([fresh_account.pk, at_target.pk])
+        state = AccountFunnel.objects.get(account=fresh_account)
+        assert (state.stage.slug, state.previous_stage, state.version) == ("engaged", None, 1)
+        assert state.entered_at == state.stage_changed_at == day(5)
+        state = AccountFunnel.objects.get(account=at_target)
+        assert (state.stage.slug, state.previous_stage.slug, state.version) == (
+            "engaged", "target", 2)
+        assert state.entered_at == day(1) and state.entry_channel == "events"
+        assert state.stage_changed_at == day(6)
+        new = StageTransition.objects.filter(to_stage__slug="engaged").order_by("account_id")
+        assert [(t.account_id, t.from_stage and t.from_stage.slug, t.occurred_at, t.is_reopen,
+                 t.external_id) for t in new] == sorted([
+            (fresh_account.pk, None, day(5), False, None),
+            (at_target.pk, "target", day(6), False, None)])
+        assert AccountFunnel.objects.get(account=at_sql).stage.slug == "sql"
+        assert AccountFunnel.objects.get(account=lost).stage.slug == "lost"
+
+    def test_a_second_run_moves_nothing(self):
+        accounts = [factories.AccountFactory() for _ in range(3)]
+        moves = [(a.pk, day(3)) for a in accounts]
+        assert len(services.accounts_move(moves=moves, to_stage="target",
+                                          only_from={None})) == 3
+        assert services.accounts_move(moves=moves, to_stage="target", only_from={None}) == []
+        # Without only_from the rules still refuse a move to the stage it is at.
+        assert services.accounts_move(moves=moves, to_stage="target") == []
+        assert StageTransition.objects.count() == 3
+        assert set(AccountFunnel.objects.values_list("version", flat=True)) == {1}
+
+    def test_history_stays_in_order_and_closed_or_lost_moves_are_refused(self):
+        early, outside = factories.AccountFactory(), factories.AccountFactory()
+        record([move(early, "target", 5)])
+        services.accounts_move(moves=[(early.pk, day(2)), (outside.pk, day(2))],
+                               to_stage="lost")
+        # Lost from target is allowed, at the time of its last move; lost before
+        # entering the funnel is not.
+        state = AccountFunnel.objects.get(account=early)
+        assert state.stage.slug == "lost" and state.stage_changed_at == day(5)
+        assert not AccountFunnel.objects.filter(account=outside).exists()
+
+    def test_an_empty_state_row_is_entered_by_compare_and_set(self):
+        account = factories.AccountFactory()
+        AccountFunnel.objects.create(account=account)  # e.g. left by an earlier lost race
+        campaign = factories.CampaignFactory(channel="events")
+        user = factories.AdminFactory()
+        services.accounts_move(moves=[(account.pk, day(3))], to_stage="target",
+                               only_from={None}, campaign=campaign, user=user)
+        state = AccountFunnel.objects.get(account=account)
+        assert (state.stage.slug, state.version, state.entered_at) == ("target", 1, day(3))
+        assert (state.entry_channel, state.entry_campaign) == ("events", campaign)
+        transition = StageTransition.objects.get(account=account)
+        assert (transition.campaign, transition.recorded_by) == (campaign, user)
+
+    def test_account_move_returns_the_transition(self):
+        account = factories.AccountFactory()
+        transition = services.account_move(account=account, to_stage="target",
+                                           occurred_at=day(1), only_from={None})
+        assert transition == StageTransition.objects.get(account=account)
+        assert services.account_move(account=account, to_stage="target",
+                                     occurred_at=day(2), only_from={None}) is None
+
+    def test_many_accounts_in_few_queries(self, django_assert_max_num_queries):
+        accounts = [factories.AccountFactory() for _ in range(600)]  # > one SQLite batch
+        with django_assert_max_num_queries(14):
+            moved = services.accounts_move(moves=[(a.pk, day(1)) for a in accounts],
+                                           to_stage="target", only_from={None})
+        assert len(moved) == 600
+        assert StageTransition.objects.filter(to_stage__slug="target").count() == 600
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="SQLite serialises writers: no real concurrent transactions")
+def test_concurrent_bulk_moves_move_each_account_once():
+    accounts = [factories.AccountFactory() for _ in range(50)]
+    record([move(accounts[0], "target", 1)])
+    moves = [(a.pk, day(2)) for a in accounts]
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                results.append(services.accounts_move(moves=moves, to_stage="engaged",
+                                                      only_from={None, "target"}))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(pk for moved in results for pk in moved) == sorted(a.pk for a in accounts)
+    assert StageTransition.objects.filter(to_stage__slug="engaged").count() == 50
+    assert set(AccountFunnel.objects.values_list("stage__slug", flat=True)) == {"engaged"}
+    assert AccountFunnel.objects.get(account=accounts[0]).version == 2
