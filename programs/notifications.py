@@ -54,23 +54,26 @@ def order_status_message(event):
     return subject, "\n\n".join(lines) + "\n"
 
 
-def order_status_notify(*, event_id=None, event=None, raise_errors=False):
+def order_status_notify(*, event_id=None, event=None, claimed=False, raise_errors=False):
     """Mail the requesting rep about one status change, once: the event is marked notified
-    by a compare-and-set first, so a second delivery of the task sends nothing. A mail
-    failure un-marks it (for the task's retry) and, unless `raise_errors`, is only logged:
-    the change stands either way. `event` (instead of `event_id`) is the event as its
-    transition created it, with the order's relations already loaded."""
+    by a compare-and-set first (unless this process `claimed` it when creating it), so a
+    second delivery of the task sends nothing. A mail failure un-marks it (for the task's
+    retry) and, unless `raise_errors`, is only logged: the change stands either way.
+    `event` (instead of `event_id`) is the event as its transition created it, with the
+    order's relations already loaded."""
     if event is None:
         event = (OrderEvent.objects.select_related("order__item", "order__account",
                                                    "order__requested_by", "by")
                  .filter(pk=event_id).order_by().first())
-    if event is None or event.to_status not in SUBJECTS:
+    if event is None:
         return False
     recipient = event.order.requested_by
-    if not recipient.email:
+    if event.to_status not in SUBJECTS or not recipient.email:
+        if claimed:  # nothing to send after all: don't let the event say it was mailed
+            OrderEvent.objects.filter(pk=event.pk).update(notified_at=None)
         return False
-    if not OrderEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(
-            notified_at=timezone.now()):
+    if not claimed and not OrderEvent.objects.filter(
+            pk=event.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
         return False
     subject, body = order_status_message(event)
     try:
@@ -85,7 +88,9 @@ def order_status_notify(*, event_id=None, event=None, raise_errors=False):
     return True
 
 
-def _in_worker():
+def mails_here():
+    """Whether a status change made now is mailed from this process: in a worker already
+    (a provider fulfilled the order), rather than by a second task."""
     from celery import current_task
 
     return bool(current_task) and not current_task.request.is_eager
@@ -93,14 +98,16 @@ def _in_worker():
 
 def order_status_notify_later(*, event):
     """After commit. In a web request, hand the mail to the worker (the request does not
-    wait for SMTP). In a worker already (a provider fulfilled the order), mail from here:
-    a second task would only add its overhead; it is queued only to retry a failed mail.
-    If the broker cannot be reached, send it from here rather than lose it."""
+    wait for SMTP). In a worker already, mail from here: a second task would only add its
+    overhead; it is queued only to retry a failed mail. If the broker cannot be reached,
+    send it from here rather than lose it. An event created with `notified_at` set was
+    claimed for this process by its transition (`services._transition_apply`)."""
     from .tasks import notify_order_status
 
-    if _in_worker():
+    if mails_here():
         try:
-            order_status_notify(event=event, raise_errors=True)
+            order_status_notify(event=event, claimed=event.notified_at is not None,
+                                raise_errors=True)
             return
         except Exception:  # noqa: BLE001 - any failure: the task retries with backoff
             logger.info("E-mail about event %s failed; queued for retries", event.pk)

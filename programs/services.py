@@ -136,22 +136,26 @@ def _transition_apply(order, from_status, to, by, note, values):
     _book_budgets(order, from_status, to)
     for name, value in values.items():
         setattr(order, name, value)
-    event = OrderEvent.objects.create(order=order, from_status=from_status, to_status=to,
-                                      by=by, note=note)
     fulfillment = None
     if to == Status.APPROVED:
         # A provider item's send task is queued once this approval commits.
         from .fulfilment import fulfillment_prepare
 
         fulfillment = fulfillment_prepare(order=order)
+    # The rep's e-mail goes after commit, and only if this transaction survives: no mail for
+    # a rollback. The approval of an order sent through a provider is mailed by its send
+    # task instead, and only if the provider's first answer is not already the outcome.
+    # Mailed from this very process (a worker), the event is marked at creation.
+    mail = to in conf.ORDER_NOTIFY_STATUSES and fulfillment is None
+    event = OrderEvent.objects.create(
+        order=order, from_status=from_status, to_status=to, by=by, note=note,
+        notified_at=values["updated_at"] if mail and notifications.mails_here() else None,
+    )
     signals.order_status_changed.send(
         sender=ProgramOrder, order=order, from_status=from_status, to_status=to, by=by,
         event=event,
     )
-    # After commit, and only if this transaction survives: no mail for a rollback. The
-    # approval of an order sent through a provider is mailed by its send task instead,
-    # and only if the provider's first answer is not already the outcome (fulfilment.py).
-    if to in conf.ORDER_NOTIFY_STATUSES and fulfillment is None:
+    if mail:
         transaction.on_commit(partial(notifications.order_status_notify_later, event=event))
     return order
 

@@ -472,3 +472,22 @@ class TestRepEmails:
     def test_manual_items_are_mailed_on_approval(self, approve, fake_provider, mailoutbox):
         approve(provider_order(method="manual"))
         assert self.subjects(mailoutbox) == ["Approved"]
+
+    def test_an_event_claimed_at_creation_is_mailed_without_a_second_mark(self, mailoutbox):
+        from django.utils import timezone
+
+        from programs import notifications
+
+        order = ProgramOrderFactory(status=S.FULFILLED)
+        event = OrderEvent.objects.create(order=order, from_status="approved",
+                                          to_status="fulfilled", notified_at=timezone.now())
+        assert notifications.order_status_notify(event=event) is False  # already marked
+        assert notifications.order_status_notify(event=event, claimed=True) is True
+        assert self.subjects(mailoutbox) == ["Done"]
+        order.requested_by.email = ""
+        order.requested_by.save()
+        event = OrderEvent.objects.create(order=order, from_status="approved",
+                                          to_status="fulfilled", notified_at=timezone.now())
+        assert notifications.order_status_notify(event=event, claimed=True) is False
+        event.refresh_from_db()
+        assert event.notified_at is None  # nobody was mailed: it must not say so
