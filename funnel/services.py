@@ -129,12 +129,6 @@ def _apply(state, data):
     state.version += 1
 
 
-def _sql_types():
-    if connection.vendor == "postgresql":
-        return {"int": "bigint", "ts": "timestamp with time zone", "text": "varchar"}
-    return {"int": "integer", "ts": "text", "text": "text"}
-
-
 def _cas_update(kind, states):
     """Compare-and-set the funnel state of many entities: a row is updated only if its stage
     and version are still what we read. Returns the keys of the entities updated.
@@ -358,7 +352,8 @@ def accounts_move(*, moves, to_stage, only_from=None, channel="", campaign=None,
     compare-and-set on (stage, version), and the winners' transitions are appended by one
     INSERT … SELECT. An account created or moved by someone else meanwhile loses and records
     nothing, as in `transitions_apply`."""
-    stage = selectors.stage_map()[to_stage]
+    by_slug = selectors.stage_map()
+    stage, stages = by_slug[to_stage], {s.pk: s for s in by_slug.values()}
     wanted = {}
     for account_id, occurred_at in moves:
         wanted.setdefault(account_id, occurred_at)
@@ -366,12 +361,12 @@ def accounts_move(*, moves, to_stage, only_from=None, channel="", campaign=None,
     moved = []
     for start in range(0, len(ids), AUTO_MOVE_BATCH):
         batch = {pk: wanted[pk] for pk in ids[start:start + AUTO_MOVE_BATCH]}
-        moved += _accounts_move_batch(batch, stage, only_from, channel, campaign, user)
+        moved += _accounts_move_batch(batch, stage, stages, only_from, channel, campaign,
+                                      user)
     return moved
 
 
-def _accounts_move_batch(wanted, stage, only_from, channel, campaign, user):
-    stages = {s.pk: s for s in Stage.objects.all()}
+def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, user):
     current = {row[0]: row for row in AccountFunnel.objects.filter(
         account_id__in=rowsets.ids(wanted)).values_list(
             "account_id", "stage_id", "version", "entered_at", "stage_changed_at",
@@ -424,7 +419,7 @@ def _enter_accounts(entries, stage, entry_channel, campaign_id):
     table = AccountFunnel._meta.db_table
     inserted = set()
     with connection.cursor() as cursor:
-        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries):
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries, 3):
             cursor.execute(
                 f"{cte} INSERT INTO {table} (account_id, stage_id, previous_stage_id, version, "
                 "entered_at, stage_changed_at, entry_channel, entry_campaign_id) "
@@ -442,7 +437,7 @@ def _append_transitions(rows, stage, channel, campaign_id, recorded_by):
     now = timezone.now()
     with connection.cursor() as cursor:
         for cte, params in rowsets.batches([("id", "int"), ("from_stage", "int"),
-                                            ("at", "ts")], rows):
+                                            ("at", "ts")], rows, 6):
             cursor.execute(
                 f"{cte} INSERT INTO {table} (account_id, lead_id, from_stage_id, to_stage_id, "
                 "occurred_at, channel, campaign_id, amount, is_reopen, recorded_by_id, "

@@ -28,10 +28,10 @@ def _encode(value):
     raise TypeError(f"{type(value).__name__} is not a row value rowsets can send")
 
 
-def batches(columns, rows):
+def batches(columns, rows, extra_params=0):
     """Yield (sql, params): `WITH v(name, …) AS (…)` over `rows` (sequences in the order of
     `columns`, a list of (name, type) with the types of PG_TYPES; jsonb values as Python
-    lists or dicts)."""
+    lists or dicts). `extra_params`: how many parameters the statement adds after these."""
     if not rows:
         return
     names = ", ".join(name for name, _ in columns)
@@ -44,7 +44,7 @@ def batches(columns, rows):
         return
     adapt = connection.ops.adapt_datetimefield_value
     kinds = [kind for _, kind in columns]
-    size = max(1, SQLITE_PARAMS // len(columns))
+    size = max(1, (SQLITE_PARAMS - extra_params) // len(columns))
     for start in range(0, len(rows), size):
         chunk = [[adapt(value) if kind == "ts" else json.dumps(value) if kind == "jsonb"
                   else value for kind, value in zip(kinds, row, strict=True)]

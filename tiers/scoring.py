@@ -325,13 +325,13 @@ def write_scores(rows, *, scored_at, engaging=()):
     won = set()
     with connection.cursor() as cursor:
         for cte, params in rowsets.batches(SCORE_COLUMNS,
-                                           [row for row in rows if row[0] in engaging]):
+                                           [row for row in rows if row[0] in engaging], 1):
             cursor.execute(f"{cte} UPDATE {table} SET {sets} FROM v WHERE {table}.id = v.id "
                            f"AND NOT {table}.has_recent_engagement RETURNING {table}.id",
                            [*params, scored_at])
             won.update(pk for pk, in cursor.fetchall())
         for cte, params in rowsets.batches(SCORE_COLUMNS, [
-                row for row in rows if row[0] not in won]):
+                row for row in rows if row[0] not in won], 1):
             cursor.execute(f"{cte} UPDATE {table} SET {sets} FROM v WHERE {table}.id = v.id",
                            [*params, scored_at])
     return won
@@ -443,6 +443,8 @@ def apply_moves(moves, *, by=None):
     if not moves:
         return 0
     table = Account._meta.db_table
+    # Null-safe equality: SQLite's `IS` (its IS NOT DISTINCT FROM needs SQLite 3.39).
+    same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
     moved = set()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -452,8 +454,8 @@ def apply_moves(moves, *, by=None):
                 cursor.execute(
                     f"{cte} UPDATE {table} SET tier_id = v.new_tier, tier_rule_id = v.new_rule "
                     f"FROM v WHERE {table}.id = v.id AND NOT {table}.tier_locked "
-                    f"AND {table}.tier_id IS NOT DISTINCT FROM v.old_tier "
-                    f"AND {table}.tier_rule_id IS NOT DISTINCT FROM v.old_rule "
+                    f"AND {table}.tier_id {same} v.old_tier "
+                    f"AND {table}.tier_rule_id {same} v.old_rule "
                     f"RETURNING {table}.id", params)
                 moved.update(row[0] for row in cursor.fetchall())
         tier_moves = [move for move in moves if move[0] in moved and move[1] != move[3]]
@@ -475,7 +477,7 @@ def _write_history(moves, *, by):
     with connection.cursor() as cursor:
         for cte, params in rowsets.batches(HISTORY_COLUMNS, [
                 (pk, old_tier, new_tier, rule.pk if rule else None, reason)
-                for pk, old_tier, _, new_tier, rule, reason in moves]):
+                for pk, old_tier, _, new_tier, rule, reason in moves], 3):
             cursor.execute(
                 f"{cte} INSERT INTO {table} (account_id, old_tier_id, new_tier_id, rule_id, "
                 "cause, reason, fit_score, intent_score, engagement_score, by_id, created_at) "
