@@ -12,7 +12,7 @@ app.autodiscover_tasks()
 
 @task_prerun.connect
 @task_postrun.connect
-def close_old_connections(sender=None, **kwargs):
+def close_db_connections_like_a_request(sender=None, **kwargs):
     """Treat each task like a web request: reuse the database connection for CONN_MAX_AGE
     seconds and health-check it before use (CELERY_DB_REUSE_MAX stops Celery closing it
     after every task). Not for eager tasks, which run inside the caller's transaction."""

@@ -49,9 +49,11 @@ def order_claim(*, order, by):
             f"Order #{order.pk} is {Status(order.status).label.lower()}{who}; only an "
             f"approved order can be claimed.", code="not_claimable",
         )
-    refuse_while_sending(order, "claimed")
-    return order_transition(order=order, to=Status.IN_PROGRESS, by=by,
-                            note=f"Claimed by {by.get_username()}.", fields={"assignee": by})
+    with transaction.atomic():
+        refuse_while_sending(order, "claimed")
+        return order_transition(order=order, to=Status.IN_PROGRESS, by=by,
+                                note=f"Claimed by {by.get_username()}.",
+                                fields={"assignee": by})
 
 
 def order_complete(*, order, by, external_reference="", note=""):
@@ -64,8 +66,10 @@ def order_complete(*, order, by, external_reference="", note=""):
     fields = {"external_reference": external_reference} if external_reference else {}
     if order.assignee_id is None:
         fields["assignee"] = by
-    return order_transition(order=order, to=Status.FULFILLED, by=by, note=note.strip(),
-                            fields=fields)
+    with transaction.atomic():
+        refuse_while_sending(order, "marked fulfilled")
+        return order_transition(order=order, to=Status.FULFILLED, by=by, note=note.strip(),
+                                fields=fields)
 
 
 def order_fail(*, order, by, reason):
@@ -74,8 +78,10 @@ def order_fail(*, order, by, reason):
     if not reason:
         raise InvalidInput("Say why the order failed.",
                            detail={"reason": ["A reason is required."]})
-    return order_transition(order=order, to=Status.FAILED, by=by, note=reason,
-                            fields={"reason": reason})
+    with transaction.atomic():
+        refuse_while_sending(order, "marked failed")
+        return order_transition(order=order, to=Status.FAILED, by=by, note=reason,
+                                fields={"reason": reason})
 
 
 def order_retry(*, order, by, note=""):
@@ -178,16 +184,21 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
 
     # Claim this attempt: of two concurrent deliveries of the task only one proceeds. The
     # order itself moves once, by the provider's answer: fulfilled or failed if that is the
-    # outcome, otherwise in progress (a gift on its way, a send being retried). While the
-    # call is in flight the fulfillment says "sending", and the order can be neither
-    # claimed nor cancelled (`services.order_send_in_flight`).
+    # outcome, otherwise in progress (a gift on its way, a send being retried). The claim
+    # holds the order's row lock, as a cancel or a manual move does before it checks
+    # `services.refuse_while_sending`: either that move comes first and nothing is sent, or
+    # it sees this send and is refused.
     maybe_sent_before = fulfillment.state == State.SENDING or fulfillment.attempts > 0
-    claimed = Fulfillment.objects.filter(
-        pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
-        attempts=fulfillment.attempts,
-    ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
-    if not claimed:
-        return None
+    with transaction.atomic():
+        if ProgramOrder.objects.select_for_update().filter(
+                pk=order.pk).values_list("status", flat=True).first() not in ACTIVE:
+            return None
+        claimed = Fulfillment.objects.filter(
+            pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
+            attempts=fulfillment.attempts,
+        ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
+        if not claimed:
+            return None
     fulfillment.state, fulfillment.attempts = State.SENDING, fulfillment.attempts + 1
 
     try:

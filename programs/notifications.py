@@ -131,4 +131,4 @@ def order_approval_notify_later(*, order, outcome=None):
              .select_related("by").order_by("-pk").first())
     if event is not None:
         event.order = order
-        transaction.on_commit(partial(order_status_notify_later, event=event))
+        transaction.on_commit(partial(order_status_notify_later, event=event), robust=True)

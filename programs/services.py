@@ -111,9 +111,11 @@ def order_transition(*, order, to, by=None, note="", fields=None):
             if moved:
                 _transition_apply(order, from_status, to, by, note, values)
     except IntegrityError as exc:
-        # Only the budget check constraint can fail here: treat it as the budget conflict
-        # the conditional update would have reported.
         order.status = from_status
+        if to != Status.APPROVED:
+            raise  # not a refusal of this move: the caller's transaction is broken
+        # The budget check constraint: the budget conflict the conditional update would
+        # have reported (the savepoint undid the move).
         raise Conflict("A budget covering this order would be overspent.",
                        code="budget_exceeded") from exc
     except Conflict:
@@ -156,7 +158,8 @@ def _transition_apply(order, from_status, to, by, note, values):
         event=event,
     )
     if mail:
-        transaction.on_commit(partial(notifications.order_status_notify_later, event=event))
+        transaction.on_commit(partial(notifications.order_status_notify_later, event=event),
+                              robust=True)  # a failing callback must not skip this mail
     return order
 
 
@@ -327,17 +330,22 @@ def order_cancel(*, order, by, reason=""):
             "cancelled by its requester. Ask marketing.",
             code="invalid_transition",
         )
-    refuse_while_sending(order, "cancelled")
     reason = (reason or "").strip()
-    return order_transition(order=order, to=Status.CANCELLED, by=by, note=reason,
-                            fields={"reason": reason})
+    with transaction.atomic():
+        refuse_while_sending(order, "cancelled")
+        return order_transition(order=order, to=Status.CANCELLED, by=by, note=reason,
+                                fields={"reason": reason})
 
 
 def refuse_while_sending(order, what):
     """Conflict if a provider call for this approved order is under way (or was cut off
-    mid-call and is not yet reconciled): it may already have reached the provider."""
-    if order.status == Status.APPROVED and Fulfillment.objects.filter(
-            order=order, state=Fulfillment.State.SENDING).exists():
+    mid-call and is not yet reconciled): it may already have reached the provider. Call it
+    in the transaction of the move: it takes the order's row lock, which the send task's
+    claim holds too (`fulfilment.fulfillment_process`), so the two cannot interleave."""
+    if order.status != Status.APPROVED:
+        return
+    ProgramOrder.objects.select_for_update().filter(pk=order.pk).values_list("pk").first()
+    if Fulfillment.objects.filter(order=order, state=Fulfillment.State.SENDING).exists():
         raise Conflict(
             f"Order #{order.pk} is being sent through its provider right now; it cannot be "
             f"{what} until the provider has answered.",

@@ -100,3 +100,39 @@ def test_concurrent_submits_respect_the_per_account_limit(rep):
     results = _fire([submit] * 10)
     assert sorted(results) == [0] * 9 + [1], results
     assert ProgramOrder.objects.filter(account=account).count() == 1
+
+
+def test_cancel_racing_the_send_task_never_cancels_a_sent_order(fake_provider):
+    """The rep cancels while the worker starts sending: either the cancel wins and nothing
+    reaches the provider, or the send wins and the cancel is refused. Never both."""
+    from programs.fulfilment import fulfillment_process
+    from programs.models import Fulfillment
+
+    item = ProgramItemFactory(fulfilment_method="ad_audience", unit_cost=10)
+    outcomes = set()
+    for _ in range(12):
+        rep = RepFactory()
+        order = ProgramOrder.objects.create(account=AccountFactory(), item=item, cost=10,
+                                            requested_by=rep, status="approved")
+        fulfillment = Fulfillment.objects.create(
+            order=order, provider="ad_audience",
+            idempotency_key=Fulfillment.key_for(order.pk, "ad_audience", 1))
+
+        def cancel(rep=rep, order=order):
+            client = APIClient()
+            client.force_authenticate(rep)
+            return client.post(f"/api/v1/orders/{order.pk}/cancel/", {}).status_code
+
+        def send(fulfillment=fulfillment):
+            return fulfillment_process(fulfillment_id=fulfillment.pk)
+
+        cancelled, sent = _fire([cancel, send])
+        order.refresh_from_db()
+        created = [m for m in fake_provider.created() if m["idempotency_key"]
+                   == fulfillment.idempotency_key]
+        if cancelled == 200:
+            assert order.status == "cancelled" and not created and sent is None
+        else:
+            assert cancelled == 409 and order.status == "fulfilled" and len(created) == 1
+        outcomes.add(cancelled)
+    assert outcomes <= {200, 409}
