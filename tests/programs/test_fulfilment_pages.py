@@ -214,3 +214,26 @@ def test_admin_lists_fulfillments_and_queues_again(client, fake_provider,
     assert response.status_code == 302
     assert ProgramOrder.objects.get(pk=orders[0].pk).status == S.FULFILLED
     assert ProgramOrder.objects.get(pk=orders[1].pk).status == S.APPROVED
+
+
+class TestBeingSent:
+    def test_an_order_being_sent_offers_no_manual_action(self, client, marketer):
+        item = ProgramItemFactory(fulfilment_method="ad_audience")
+        sending = queued(item=item)
+        Fulfillment.objects.create(order=sending, provider="ad_audience", state="sending",
+                                   idempotency_key="k-sending", attempts=1)
+        waiting = queued(item=item)
+        Fulfillment.objects.create(order=waiting, provider="ad_audience",
+                                   idempotency_key="k-waiting")
+        client.force_login(marketer)
+        html = client.get(QUEUE).content.decode()
+        row = html[html.index(f'data-order="{sending.pk}"'):]
+        row = row[:row.index("</tr>")]
+        assert "Being sent" in row and 'name="claim"' not in row
+        row = html[html.index(f'data-order="{waiting.pk}"'):]
+        row = row[:row.index("</tr>")]
+        assert 'name="claim"' in row and "Being sent" not in row
+        # And the action itself is refused, not only hidden.
+        response = client.post(f"{QUEUE}{sending.pk}/claim/", {"next": QUEUE}, follow=True)
+        assert ProgramOrder.objects.get(pk=sending.pk).status == S.APPROVED
+        assert b"being sent through its provider" in response.content
