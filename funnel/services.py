@@ -323,18 +323,6 @@ def transitions_record(*, items, user):
         return batch
 
 
-def account_move(*, account, to_stage, occurred_at, only_from=None, channel="", campaign=None,
-                 user=None):
-    """Move one account (the automatic ABM moves). `only_from`: a set of stage slugs (None
-    meaning "not in the funnel") the account must be at, else nothing happens. Never raises
-    for a refused move: returns the created transition or None."""
-    moved = accounts_move(moves=[(account.pk, occurred_at)], to_stage=to_stage,
-                          only_from=only_from, channel=channel, campaign=campaign, user=user)
-    if not moved:
-        return None
-    return StageTransition.objects.filter(account=account).order_by("-id").first()
-
-
 AUTO_MOVE_BATCH = 5_000
 
 

@@ -266,13 +266,13 @@ class TestAccountsMoveInBulk:
         transition = StageTransition.objects.get(account=account)
         assert (transition.campaign, transition.recorded_by) == (campaign, user)
 
-    def test_account_move_returns_the_transition(self):
+    def test_a_second_move_of_the_same_account_is_refused(self):
         account = factories.AccountFactory()
-        transition = services.account_move(account=account, to_stage="target",
-                                           occurred_at=day(1), only_from={None})
-        assert transition == StageTransition.objects.get(account=account)
-        assert services.account_move(account=account, to_stage="target",
-                                     occurred_at=day(2), only_from={None}) is None
+        assert services.accounts_move(moves=[(account.pk, day(1))], to_stage="target",
+                                      only_from={None}) == [account.pk]
+        assert services.accounts_move(moves=[(account.pk, day(2))], to_stage="target",
+                                      only_from={None}) == []
+        assert StageTransition.objects.filter(account=account).count() == 1
 
     def test_many_accounts_in_few_queries(self, django_assert_max_num_queries):
         accounts = [factories.AccountFactory() for _ in range(600)]  # > one SQLite batch
