@@ -18,7 +18,6 @@ from .serializers import LeadRowSerializer, TransitionRowSerializer
 
 logger = logging.getLogger(__name__)
 
-CAS_BATCH = 500
 CONCURRENT_MOVE = ("{entity} moved while this request was processed (another request recorded "
                    "a transition first); nothing was recorded for it. Read its current stage "
                    "and send the transition again.")
@@ -131,50 +130,32 @@ def _apply(state, data):
 
 def _cas_update(kind, states):
     """Compare-and-set the funnel state of many entities: a row is updated only if its stage
-    and version are still what we read. Returns the keys of the entities updated.
-
-    PostgreSQL: one UPDATE … FROM unnest(arrays) for the whole batch (ten parameters however
-    many rows). SQLite: UPDATE … FROM a VALUES list, 500 rows a statement."""
+    and version are still what we read. Returns the keys of the entities updated. One
+    UPDATE … FROM a `rowsets` batch (the whole set on PostgreSQL)."""
     table = AccountFunnel._meta.db_table if kind == "account" else Lead._meta.db_table
     pk = "account_id" if kind == "account" else "id"
-    ops = connection.ops
-    extra = ["entry_channel", "entry_campaign_id"] if kind == "account" else []
-    cols = ["id", "old_stage", "old_version", "stage_id", "previous_stage_id", "version",
-            "entered_at", "stage_changed_at", *extra]
-    types = {"id": "int", "old_stage": "int", "old_version": "int", "stage_id": "int",
-             "previous_stage_id": "int", "version": "int", "entered_at": "ts",
-             "stage_changed_at": "ts", "entry_channel": "text", "entry_campaign_id": "int"}
+    columns = [("id", "int"), ("old_stage", "int"), ("old_version", "int"),
+               ("stage_id", "int"), ("previous_stage_id", "int"), ("version", "int"),
+               ("entered_at", "ts"), ("stage_changed_at", "ts")]
+    if kind == "account":
+        columns += [("entry_channel", "text"), ("entry_campaign_id", "int")]
     rows = []
     for (_, entity_pk), st in states.items():
         row = [entity_pk, st.old_stage_id or 0, st.old_version, st.stage.pk,
-               st.previous.pk if st.previous else None, st.version,
-               ops.adapt_datetimefield_value(st.entered_at),
-               ops.adapt_datetimefield_value(st.changed_at)]
+               st.previous.pk if st.previous else None, st.version, st.entered_at,
+               st.changed_at]
         if kind == "account":
             row += [st.entry_channel, st.entry_campaign_id]
         rows.append(row)
-    where = (f"WHERE {table}.{pk} = v.id AND {table}.version = v.old_version "
-             f"AND COALESCE({table}.stage_id, 0) = v.old_stage RETURNING {table}.{pk}")
-    sets = ", ".join(f"{c} = v.{c}" for c in cols[3:])
+    sets = ", ".join(f"{name} = v.{name}" for name, _ in columns[3:])
     updated = set()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            pg = {"int": "bigint[]", "ts": "timestamptz[]", "text": "varchar[]"}
-            arrays = ", ".join(f"%s::{pg[types[c]]}" for c in cols)
+        for cte, params in rowsets.batches(columns, rows):
             cursor.execute(
-                f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(cols)}) "
-                + where, [list(column) for column in zip(*rows, strict=True)])
-            updated.update((kind, row[0]) for row in cursor.fetchall())
-            return updated
-        sql_types = {"int": "integer", "ts": "text", "text": "text"}
-        sets = ", ".join(f"{c} = CAST(v.{c} AS {sql_types[types[c]]})" for c in cols[3:])
-        for start in range(0, len(rows), CAS_BATCH):
-            chunk = rows[start:start + CAS_BATCH]
-            values = ", ".join(["(" + ", ".join(["%s"] * len(cols)) + ")"] * len(chunk))
-            cursor.execute(
-                f"WITH v({', '.join(cols)}) AS (VALUES {values}) "
-                f"UPDATE {table} SET {sets} FROM v " + where,
-                [value for row in chunk for value in row])
+                f"{cte} UPDATE {table} SET {sets} FROM v WHERE {table}.{pk} = v.id "
+                f"AND {table}.version = v.old_version "
+                f"AND COALESCE({table}.stage_id, 0) = v.old_stage RETURNING {table}.{pk}",
+                params)
             updated.update((kind, row[0]) for row in cursor.fetchall())
     return updated
 
