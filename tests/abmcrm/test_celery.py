@@ -19,6 +19,7 @@ def worker_request():
 def test_connection_used_a_moment_ago_skips_the_health_check(worker_request):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite connections are not kept between tasks (CONN_MAX_AGE 0).")
+    connection.close()  # a new connection, well within CONN_MAX_AGE
     connection.ensure_connection()
     celery_app.close_db_connections_after_task(sender=worker_request)
     assert connection.connection is not None  # kept for the next task

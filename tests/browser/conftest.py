@@ -13,7 +13,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(_serialized_db_contents):
     if not shutil.which(CHROMIUM):
         pytest.fail("Debian's chromium is missing: `apt-get install chromium` (.ci/run does it)")
     from playwright.sync_api import sync_playwright
@@ -25,6 +25,14 @@ def browser():
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )
+        # From here on the test runs in Playwright's context, whose connection object is not
+        # the one Django gave the serialized database contents to. This session fixture is
+        # set up before the first browser test's database fixture, which restores the
+        # reference rows a previous transactional test flushed: it needs them here.
+        from django.db import connections
+
+        if _serialized_db_contents is not None:
+            connections["default"]._test_serialized_contents = _serialized_db_contents
         yield browser
         browser.close()
 

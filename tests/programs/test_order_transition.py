@@ -39,6 +39,23 @@ def test_fulfil_moves_committed_to_spent_and_fail_releases(marketer):
     assert (budget.committed, budget.spent) == (300, 100)
 
 
+def test_fulfil_and_fail_move_only_the_budgets_the_order_is_booked_in(marketer):
+    everything = BudgetFactory(limit=1000)
+    order = ProgramOrderFactory(cost=Decimal("120.50"))
+    per_item = BudgetFactory(limit=500, scope="item", item=order.item)
+    other_item = BudgetFactory(limit=500, scope="item", item=ProgramOrderFactory().item)
+    failed = ProgramOrderFactory(cost=Decimal("30.00"), item=order.item)
+    for approved in (order, failed):
+        order_transition(order=approved, to=S.APPROVED, by=marketer)
+    order_transition(order=order, to=S.FULFILLED, by=marketer)
+    order_transition(order=failed, to=S.FAILED, by=marketer)
+    for budget in (everything, per_item, other_item):
+        budget.refresh_from_db()
+    assert (everything.committed, everything.spent) == (0, Decimal("120.50"))
+    assert (per_item.committed, per_item.spent) == (0, Decimal("120.50"))
+    assert (other_item.committed, other_item.spent) == (0, 0)
+
+
 def test_budget_exactly_at_limit_passes_one_cent_over_is_refused(marketer):
     budget = BudgetFactory(limit=Decimal("200.00"), name="Q4 gifts")
     first = ProgramOrderFactory(cost=Decimal("150.00"))
