@@ -142,11 +142,15 @@ class StageTransition(models.Model):
         indexes = [
             # Each entity's history in order: the reports group by entity.
             models.Index(fields=["account", "occurred_at"], name="funnel_tr_account_time"),
-            models.Index(fields=["lead", "occurred_at"], name="funnel_tr_lead_time"),
+            # Partial: an account's transition has no lead, and most have no campaign; NULL
+            # keys would be inserted at random places (by time) for nothing.
+            models.Index(fields=["lead", "occurred_at"], name="funnel_tr_lead_time",
+                         condition=Q(lead__isnull=False)),
             # Period reports and the quotas pick transitions by time (and stage).
             models.Index(fields=["occurred_at"], name="funnel_tr_time"),
             models.Index(fields=["to_stage", "occurred_at"], name="funnel_tr_stage_time"),
-            models.Index(fields=["campaign", "occurred_at"], name="funnel_tr_campaign_time"),
+            models.Index(fields=["campaign", "occurred_at"], name="funnel_tr_campaign_time",
+                         condition=Q(campaign__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
