@@ -20,7 +20,7 @@ import logging
 import random
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -182,23 +182,9 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
             return fulfillment.state
         return _apply_result(fulfillment, result, provider)
 
-    # Claim this attempt: of two concurrent deliveries of the task only one proceeds. The
-    # order itself moves once, by the provider's answer: fulfilled or failed if that is the
-    # outcome, otherwise in progress (a gift on its way, a send being retried). The claim
-    # holds the order's row lock, as a cancel or a manual move does before it checks
-    # `services.refuse_while_sending`: either that move comes first and nothing is sent, or
-    # it sees this send and is refused.
     maybe_sent_before = fulfillment.state == State.SENDING or fulfillment.attempts > 0
-    with transaction.atomic():
-        if ProgramOrder.objects.select_for_update().filter(
-                pk=order.pk).values_list("status", flat=True).first() not in ACTIVE:
-            return None
-        claimed = Fulfillment.objects.filter(
-            pk=fulfillment.pk, state=fulfillment.state, round=fulfillment.round,
-            attempts=fulfillment.attempts,
-        ).update(state=State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
-        if not claimed:
-            return None
+    if not _claim(fulfillment):
+        return None  # another delivery of the task has it, or the order moved meanwhile
     fulfillment.state, fulfillment.attempts = State.SENDING, fulfillment.attempts + 1
 
     try:
@@ -215,6 +201,32 @@ def fulfillment_process(*, fulfillment_id, reconcile=False):
     except PermanentError as exc:
         return _finish_failed(fulfillment, exc.message, order=order)
     return _apply_result(fulfillment, result, provider, order=order)
+
+
+def _claim(fulfillment):
+    """Claim this attempt: mark the fulfillment sending if it is still as read and its order
+    is still approved or in progress. Of two concurrent deliveries of the task only one
+    proceeds. The order itself moves once, by the provider's answer: fulfilled or failed if
+    that is the outcome, otherwise in progress (a gift on its way, a send being retried).
+
+    The subquery takes the order's row lock, as a cancel or a manual move does before it
+    checks `services.refuse_while_sending`: either that move commits first (PostgreSQL then
+    re-checks the status and nothing is sent), or it sees this send and is refused. On
+    SQLite a write transaction already excludes every other writer. One statement in
+    autocommit, not a transaction around SELECT … FOR UPDATE and UPDATE: every send passes
+    here, and the ORM locks rows only inside a transaction."""
+    f, o = Fulfillment._meta, ProgramOrder._meta
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {f.db_table} SET state = %s, attempts = attempts + 1, updated_at = %s "
+            f"WHERE id = %s AND state = %s AND round = %s AND attempts = %s AND EXISTS ("
+            f"SELECT 1 FROM {o.db_table} WHERE id = %s AND status IN (%s, %s){lock})",
+            [State.SENDING, now, fulfillment.pk, fulfillment.state, fulfillment.round,
+             fulfillment.attempts, fulfillment.order_id, *ACTIVE],
+        )
+        return cursor.rowcount == 1
 
 
 def _order_started(order, *, note, fields=None):

@@ -213,7 +213,11 @@ class ProgramOrder(models.Model):
     # Statuses whose cost is committed in budgets (approved, not yet spent).
     COMMITTED = {Status.APPROVED, Status.IN_PROGRESS}
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="program_orders")
+    # No index of their own for `account` and `status`: the (account, item, created_at) and
+    # (status, due_at) indexes below serve those lookups, and every move of an order would
+    # otherwise write three more index entries.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="program_orders",
+                                db_index=False)
     item = models.ForeignKey(ProgramItem, on_delete=models.PROTECT, related_name="orders")
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -224,8 +228,7 @@ class ProgramOrder(models.Model):
     note = models.TextField(blank=True)
     cost = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED,
-                              db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      related_name="program_orders")
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -297,7 +300,8 @@ class Fulfillment(models.Model):
     DONE = {State.DELIVERED, State.FAILED}
 
     order = models.ForeignKey(ProgramOrder, on_delete=models.CASCADE,
-                              related_name="fulfillments")
+                              related_name="fulfillments",
+                              db_index=False)  # the (order, provider) unique index serves it
     provider = models.CharField(max_length=50)
     round = models.PositiveIntegerField(default=1, help_text="1, then +1 per retry of a failed "
                                                              "order.")

@@ -1,7 +1,7 @@
 from datetime import timedelta
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
 
@@ -50,16 +50,21 @@ def _budgets_commit(order):
     order.budgets.set(budgets)
 
 
-def _budgets_spend(order):
-    Budget.objects.filter(pk__in=order.budgets.values("pk")).update(
-        committed=F("committed") - order.cost, spent=F("spent") + order.cost
-    )
-
-
-def _budgets_release(order):
-    Budget.objects.filter(pk__in=order.budgets.values("pk")).update(
-        committed=F("committed") - order.cost
-    )
+def _budgets_move(order, *, spend):
+    """Take the order's cost out of `committed` in every budget it is booked in (by
+    `_budgets_commit`), adding it to `spent` if `spend`, else releasing it. One UPDATE through
+    the link table, in SQL: it runs for every order fulfilled or failed, and the ORM takes
+    longer to compile this subquery UPDATE than the database takes to run it."""
+    link = ProgramOrder.budgets.through._meta
+    cost = connection.ops.adapt_decimalfield_value(order.cost)
+    spent = ", spent = spent + %s" if spend else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Budget._meta.db_table} SET committed = committed - %s{spent} "
+            f"WHERE id IN (SELECT {link.get_field('budget').column} FROM {link.db_table} "
+            f"WHERE {link.get_field('programorder').column} = %s)",
+            [cost, *([cost] if spend else []), order.pk],
+        )
 
 
 # The order state machine -------------------------------------------------------------------
@@ -81,9 +86,9 @@ def _book_budgets(order, from_status, to):
     if to == Status.APPROVED:
         _budgets_commit(order)
     elif to == Status.FULFILLED and from_status in ProgramOrder.COMMITTED:
-        _budgets_spend(order)
+        _budgets_move(order, spend=True)
     elif to in (Status.FAILED, Status.CANCELLED) and from_status in ProgramOrder.COMMITTED:
-        _budgets_release(order)
+        _budgets_move(order, spend=False)
 
 
 def order_transition(*, order, to, by=None, note="", fields=None):
