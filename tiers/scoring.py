@@ -373,30 +373,34 @@ def _reason(rule, fit, intent, engagement, note=""):
 ROW_FIELDS = ("pk", "tier_id", "tier_rule_id", "fit_score", "intent_score", "engagement_score")
 
 
+def retier_chunk(account_q, *, rules, by=None):
+    """Place the unlocked accounts of a chunk by the rules, none of whose tiers has a
+    capacity (a CASE in the database); returns the number of tier changes."""
+    by_pk = {rule.pk: rule for rule in rules}
+    target = Case(*[When(rule.matches_q(), then=Value(rule.pk)) for rule in rules],
+                  default=Value(None), output_field=IntegerField()) if rules else \
+        Value(None, output_field=IntegerField())
+    rows = (Account.objects.filter(account_q, tier_locked=False)
+            .annotate(_rule=target).order_by().values_list(*ROW_FIELDS, "_rule"))
+    moves = []
+    for pk, tier_id, rule_id, fit, intent, engagement, new_rule in rows:
+        rule = by_pk.get(new_rule)
+        new_tier = rule.tier_id if rule else None
+        if new_tier != tier_id or new_rule != rule_id:
+            moves.append((pk, tier_id, rule_id, new_tier, rule,
+                          _reason(rule, fit, intent, engagement)))
+    return apply_moves(moves, by=by)
+
+
 def retier(*, account_ids=None, by=None, chunk_size=None):
     """Place unlocked accounts by the rules; returns (tier changes, overflow report)."""
     chunk_size = chunk_size or settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
     rules = active_rules()
-    by_pk = {rule.pk: rule for rule in rules}
     capped = {rule.tier_id: rule.tier.capacity for rule in rules
               if rule.tier.capacity is not None}
-    changes = 0
     if not capped:
-        target = Case(*[When(rule.matches_q(), then=Value(rule.pk)) for rule in rules],
-                      default=Value(None), output_field=IntegerField()) if rules else \
-            Value(None, output_field=IntegerField())
-        for account_q, _, _ in _chunks(account_ids, chunk_size):
-            rows = (Account.objects.filter(account_q, tier_locked=False)
-                    .annotate(_rule=target).order_by().values_list(*ROW_FIELDS, "_rule"))
-            moves = []
-            for pk, tier_id, rule_id, fit, intent, engagement, new_rule in rows:
-                rule = by_pk.get(new_rule)
-                new_tier = rule.tier_id if rule else None
-                if new_tier != tier_id or new_rule != rule_id:
-                    moves.append((pk, tier_id, rule_id, new_tier, rule,
-                                  _reason(rule, fit, intent, engagement)))
-            changes += apply_moves(moves, by=by)
-        return changes, {}
+        return sum(retier_chunk(account_q, rules=rules, by=by)
+                   for account_q, _, _ in _chunks(account_ids, chunk_size)), {}
 
     # A capacity ranks the whole population: every unlocked account is considered.
     changes = 0
@@ -550,12 +554,26 @@ def recompute(*, account_ids=None, now=None, by=None, progress=None):
         if progress:
             progress(min(result.accounts, total), total)
 
-    with _ChunkWriter(overlap=account_ids is None and _can_overlap()) as write:
+    overlap = account_ids is None and _can_overlap()
+    # Overlapped, this thread also places each chunk once its scores are committed (while
+    # the next one is written) rather than in a pass of its own afterwards. Only without a
+    # capacity: then a tier depends on the account's own scores, not on the population's.
+    rules = active_rules()
+    by_chunk = overlap and all(rule.tier.capacity is None for rule in rules)
+    committed = None
+    with _ChunkWriter(overlap=overlap) as write:
         for account_q, rows_q, size in _chunks(account_ids, chunk_size):
             changed, engaged = chunk_changes(account_q, rows_q, windows, criteria)
+            # Returns once the previous chunk's write has committed.
             write(lambda counts, size=size: written(size, counts),
                   write_chunk, account_q, changed, engaged, windows=windows)
-    result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by)
+            if committed is not None:
+                result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+            committed = account_q if by_chunk else None
+    if committed is not None:
+        result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+    if not by_chunk:
+        result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by)
     return result
 
 
