@@ -78,10 +78,17 @@ class AccountFunnel(FunnelState):
                                    related_name="funnel")
     entry_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     entry_campaign = models.ForeignKey(Campaign, null=True, blank=True,
-                                       on_delete=models.SET_NULL, related_name="+")
+                                       on_delete=models.SET_NULL, related_name="+",
+                                       db_index=False)
 
     class Meta:
         verbose_name = "account funnel state"
+        indexes = [
+            # Partial (for a campaign's delete): most accounts enter with no campaign, and a
+            # first recompute enters tens of thousands.
+            models.Index(fields=["entry_campaign"], name="funnel_af_entry_campaign",
+                         condition=Q(entry_campaign__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.account_id}: {self.stage_id}"
@@ -123,7 +130,7 @@ class StageTransition(models.Model):
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="transitions", db_index=False)
     from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+",
                                  db_index=False)
     occurred_at = models.DateTimeField()
@@ -133,7 +140,8 @@ class StageTransition(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     is_reopen = models.BooleanField(default=False)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    db_index=False)
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -142,11 +150,21 @@ class StageTransition(models.Model):
         indexes = [
             # Each entity's history in order: the reports group by entity.
             models.Index(fields=["account", "occurred_at"], name="funnel_tr_account_time"),
-            models.Index(fields=["lead", "occurred_at"], name="funnel_tr_lead_time"),
+            # Partial: an account's transition has no lead, and most have no campaign; NULL
+            # keys would be inserted at random places (by time) for nothing.
+            models.Index(fields=["lead", "occurred_at"], name="funnel_tr_lead_time",
+                         condition=Q(lead__isnull=False)),
             # Period reports and the quotas pick transitions by time (and stage).
             models.Index(fields=["occurred_at"], name="funnel_tr_time"),
             models.Index(fields=["to_stage", "occurred_at"], name="funnel_tr_stage_time"),
-            models.Index(fields=["campaign", "occurred_at"], name="funnel_tr_campaign_time"),
+            models.Index(fields=["campaign", "occurred_at"], name="funnel_tr_campaign_time",
+                         condition=Q(campaign__isnull=False)),
+            # Partial too, for the deletes of a stage or a user: an account's entry into the
+            # funnel has no from-stage, and an automatic move no user.
+            models.Index(fields=["from_stage"], name="funnel_tr_from_stage",
+                         condition=Q(from_stage__isnull=False)),
+            models.Index(fields=["recorded_by"], name="funnel_tr_recorded_by",
+                         condition=Q(recorded_by__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(

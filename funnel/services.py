@@ -367,18 +367,25 @@ def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, us
         return []
     recorded_by = user.pk if getattr(user, "pk", None) else None
     with transaction.atomic():
-        transitions = [(pk, None, at) for pk, at in
-                       _enter_accounts(fresh, stage, entry_channel, campaign_id)]
+        moved = []
+        if connection.vendor == "postgresql":
+            moved += _enter_accounts_recorded(fresh, stage, entry_channel, channel, campaign_id,
+                                              recorded_by)
+            transitions = []
+        else:
+            transitions = [(pk, None, at) for pk, at in
+                           _enter_accounts(fresh, stage, entry_channel, campaign_id)]
         for key in _cas_update("account", states) if states else ():
             state = states[key]
             transitions.append((key[1], state.previous.pk if state.previous else None,
                                 state.changed_at))
         _append_transitions(transitions, stage, channel, campaign_id, recorded_by)
-    lost = len(fresh) + len(states) - len(transitions)
+    moved += [pk for pk, _, _ in transitions]
+    lost = len(fresh) + len(states) - len(moved)
     if refused or lost:
         logger.info("funnel: %s automatic moves to %s refused (already there or closed), %s "
                     "lost to a concurrent move", refused, stage.slug, lost)
-    return [pk for pk, _, _ in transitions]
+    return moved
 
 
 def _enter_accounts(entries, stage, entry_channel, campaign_id):
@@ -397,6 +404,32 @@ def _enter_accounts(entries, stage, entry_channel, campaign_id):
                 [*params, stage.pk, entry_channel, campaign_id])
             inserted.update(row[0] for row in cursor.fetchall())
     return [(pk, at) for pk, at in entries if pk in inserted]
+
+
+def _enter_accounts_recorded(entries, stage, entry_channel, channel, campaign_id, recorded_by):
+    """`_enter_accounts` and `_append_transitions` of the accounts entered, as one statement
+    (PostgreSQL: the INSERT of the state rows feeds the INSERT of the transitions): a first
+    recompute enters tens of thousands of accounts, and the rows then travel and are parsed
+    once. Returns the ids of the accounts entered."""
+    state, transitions = AccountFunnel._meta.db_table, StageTransition._meta.db_table
+    entered = []
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries):
+            cursor.execute(
+                f"{cte}, entered AS (INSERT INTO {state} (account_id, stage_id, "
+                "previous_stage_id, version, entered_at, stage_changed_at, entry_channel, "
+                "entry_campaign_id) "
+                "SELECT v.id, %s, NULL, 1, v.at, v.at, %s, %s FROM v "
+                "ON CONFLICT (account_id) DO NOTHING RETURNING account_id, entered_at) "
+                f"INSERT INTO {transitions} (account_id, lead_id, from_stage_id, to_stage_id, "
+                "occurred_at, channel, campaign_id, amount, is_reopen, recorded_by_id, "
+                "external_id, created_at) "
+                "SELECT e.account_id, NULL, NULL, %s, e.entered_at, %s, %s, NULL, false, %s, "
+                "NULL, %s FROM entered e RETURNING account_id",
+                [*params, stage.pk, entry_channel, campaign_id, stage.pk, channel, campaign_id,
+                 recorded_by, timezone.now()])
+            entered += [row[0] for row in cursor.fetchall()]
+    return entered
 
 
 def _append_transitions(rows, stage, channel, campaign_id, recorded_by):

@@ -21,6 +21,9 @@ DEFAULTS = {
     "ABMCRM_MAX_FUTURE_SKEW_HOURS": 24,
     # Accounts rescored per database round trip during a recompute.
     "ABMCRM_RECOMPUTE_CHUNK_SIZE": 5_000,
+    # A full recompute on PostgreSQL writes each chunk on a second database connection while
+    # it reads the next one (False: one connection, one chunk after the other).
+    "ABMCRM_RECOMPUTE_OVERLAP_WRITES": True,
     # How many left-out account ids a recompute reports per tier when a capacity is full.
     "ABMCRM_OVERFLOW_REPORT_LIMIT": 100,
     # Largest CSV file the import endpoint accepts.

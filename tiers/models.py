@@ -88,6 +88,7 @@ class Account(models.Model):
     estimated_acv = models.DecimalField(
         "estimated ACV", max_digits=14, decimal_places=2, null=True, blank=True
     )
+    # No index of its own: the (owner, name) index leads with it.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -95,6 +96,7 @@ class Account(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_accounts",
         help_text="The sales rep who owns the account.",
+        db_index=False,
     )
     is_customer = models.BooleanField(default=False)
     renewal_count = models.PositiveIntegerField(

@@ -15,10 +15,12 @@ same code, the latter on a list of ids: they cannot disagree.
 import json
 import math
 from collections import defaultdict
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import (
     Avg,
     BooleanField,
@@ -251,11 +253,21 @@ def _chunks(account_ids, size):
 
 def score_chunk(account_q, rows_q, windows, criteria):
     """Rescore one chunk of accounts; returns (accounts changed, accounts newly engaged)."""
+    return write_chunk(account_q, *chunk_changes(account_q, rows_q, windows, criteria),
+                       windows=windows)
+
+
+def chunk_changes(account_q, rows_q, windows, criteria):
+    """Compute the scores of one chunk of accounts (reads only). Returns (changed, newly
+    engaged): the rows of the accounts whose scores changed, (pk, *SCORE_FIELDS values), and
+    {pk: time of the meaningful event} of those not engaged before that now are."""
     total_weight = sum(c.weight for c in criteria)
     engagement = engagement_rows(rows_q, windows)
     intent = intent_rows(rows_q, windows)
     # The topics are read as JSON text: decoding 100,000 lists costs more than comparing
-    # their text, and only a row whose text differs is decoded to compare its list.
+    # their text, and only a row whose text differs is decoded to compare its list. Few
+    # distinct lists occur, so each is encoded once.
+    encoded = {}
     current = (Account.objects.filter(account_q)
                .annotate(_fit_points=fit_points_expression(criteria),
                          _topics=Cast("surging_topics", TextField()))
@@ -269,7 +281,10 @@ def score_chunk(account_q, rows_q, windows, criteria):
         new_intent, new_topics = intent_summary(intent.get(pk, ()), windows)
         new = (fit_score(points or 0, total_weight), new_intent, engagement_score(raw),
                new_topics, bool(new_topics), last_meaningful is not None)
-        if topics == json.dumps(new_topics, ensure_ascii=False):
+        key = tuple(new_topics)
+        if key not in encoded:
+            encoded[key] = json.dumps(new_topics, ensure_ascii=False)
+        if topics == encoded[key]:
             topics = new_topics
         else:
             topics = json.loads(topics)
@@ -277,6 +292,12 @@ def score_chunk(account_q, rows_q, windows, criteria):
             changed.append((pk, *new))
             if new[5] and not has_engagement:
                 newly_engaged[pk] = last_meaningful
+    return changed, newly_engaged
+
+
+def write_chunk(account_q, changed, newly_engaged, *, windows):
+    """Write what `chunk_changes` found, in one transaction, and announce the accounts newly
+    engaged. Returns (accounts changed, accounts newly engaged)."""
     with transaction.atomic():
         won = write_scores(changed, scored_at=windows.now, engaging=newly_engaged)
         newly_engaged = {pk: at for pk, at in newly_engaged.items() if pk in won}
@@ -352,32 +373,37 @@ def _reason(rule, fit, intent, engagement, note=""):
 ROW_FIELDS = ("pk", "tier_id", "tier_rule_id", "fit_score", "intent_score", "engagement_score")
 
 
+def retier_chunk(account_q, *, rules, by=None):
+    """Place the unlocked accounts of a chunk by the rules, none of whose tiers has a
+    capacity (a CASE in the database); returns the number of tier changes."""
+    by_pk = {rule.pk: rule for rule in rules}
+    target = Case(*[When(rule.matches_q(), then=Value(rule.pk)) for rule in rules],
+                  default=Value(None), output_field=IntegerField()) if rules else \
+        Value(None, output_field=IntegerField())
+    rows = (Account.objects.filter(account_q, tier_locked=False)
+            .annotate(_rule=target).order_by().values_list(*ROW_FIELDS, "_rule"))
+    moves = []
+    for pk, tier_id, rule_id, fit, intent, engagement, new_rule in rows:
+        rule = by_pk.get(new_rule)
+        new_tier = rule.tier_id if rule else None
+        if new_tier != tier_id or new_rule != rule_id:
+            moves.append((pk, tier_id, rule_id, new_tier, rule,
+                          _reason(rule, fit, intent, engagement)))
+    return apply_moves(moves, by=by)
+
+
 def retier(*, account_ids=None, by=None, chunk_size=None):
     """Place unlocked accounts by the rules; returns (tier changes, overflow report)."""
     chunk_size = chunk_size or settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
     rules = active_rules()
-    by_pk = {rule.pk: rule for rule in rules}
     capped = {rule.tier_id: rule.tier.capacity for rule in rules
               if rule.tier.capacity is not None}
-    changes = 0
     if not capped:
-        target = Case(*[When(rule.matches_q(), then=Value(rule.pk)) for rule in rules],
-                      default=Value(None), output_field=IntegerField()) if rules else \
-            Value(None, output_field=IntegerField())
-        for account_q, _, _ in _chunks(account_ids, chunk_size):
-            rows = (Account.objects.filter(account_q, tier_locked=False)
-                    .annotate(_rule=target).order_by().values_list(*ROW_FIELDS, "_rule"))
-            moves = []
-            for pk, tier_id, rule_id, fit, intent, engagement, new_rule in rows:
-                rule = by_pk.get(new_rule)
-                new_tier = rule.tier_id if rule else None
-                if new_tier != tier_id or new_rule != rule_id:
-                    moves.append((pk, tier_id, rule_id, new_tier, rule,
-                                  _reason(rule, fit, intent, engagement)))
-            changes += apply_moves(moves, by=by)
-        return changes, {}
+        return sum(retier_chunk(account_q, rules=rules, by=by)
+                   for account_q, _, _ in _chunks(account_ids, chunk_size)), {}
 
     # A capacity ranks the whole population: every unlocked account is considered.
+    changes = 0
     remaining = dict(capped)
     for tier_id, locked in (Account.objects.filter(tier_locked=True, tier_id__in=list(capped))
                             .values("tier_id").annotate(n=Count("pk")).values_list("tier_id",
@@ -520,12 +546,82 @@ def recompute(*, account_ids=None, now=None, by=None, progress=None):
              else Account.objects.filter(pk__in=list(set(account_ids))).count())
     if progress:
         progress(0, total)
-    for account_q, rows_q, size in _chunks(account_ids, chunk_size):
-        changed, engaged = score_chunk(account_q, rows_q, windows, criteria)
+
+    def written(size, counts):
         result.accounts += size
-        result.scores_changed += changed
-        result.newly_engaged += engaged
+        result.scores_changed += counts[0]
+        result.newly_engaged += counts[1]
         if progress:
             progress(min(result.accounts, total), total)
-    result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by)
+
+    overlap = account_ids is None and _can_overlap()
+    # Overlapped, this thread also places each chunk once its scores are committed (while
+    # the next one is written) rather than in a pass of its own afterwards. Only without a
+    # capacity: then a tier depends on the account's own scores, not on the population's.
+    rules = active_rules()
+    by_chunk = overlap and all(rule.tier.capacity is None for rule in rules)
+    committed = None
+    with _ChunkWriter(overlap=overlap) as write:
+        for account_q, rows_q, size in _chunks(account_ids, chunk_size):
+            changed, engaged = chunk_changes(account_q, rows_q, windows, criteria)
+            # Returns once the previous chunk's write has committed.
+            write(lambda counts, size=size: written(size, counts),
+                  write_chunk, account_q, changed, engaged, windows=windows)
+            if committed is not None:
+                result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+            committed = account_q if by_chunk else None
+    if committed is not None:
+        result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+    if not by_chunk:
+        result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by)
     return result
+
+
+def _can_overlap():
+    """Whether a second connection may write chunks while this one reads: PostgreSQL only
+    (SQLite has one writer, and its test databases live in one connection), and not inside a
+    transaction (the other connection would not see its rows, nor be part of it)."""
+    return (settings.ABMCRM_RECOMPUTE_OVERLAP_WRITES and connection.vendor == "postgresql"
+            and not connection.in_atomic_block)
+
+
+class _ChunkWriter:
+    """Runs each chunk's writes (`write(done, fn, *args)`; `done(result)` is called in this
+    thread) either here, or — `overlap` — in one background thread with its own database
+    connection, while this thread reads the next chunk. A first recompute spends more on its
+    writes than on its reads; overlapped, the database does both at once on two cores. One
+    write is in flight at a time, so they commit in chunk order and memory holds two chunks
+    at most."""
+
+    def __init__(self, *, overlap):
+        self.executor = ThreadPoolExecutor(max_workers=1) if overlap else None
+        self.pending = None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, done, fn, *args, **kwargs):
+        if self.executor is None:
+            done(fn(*args, **kwargs))
+            return
+        self.wait()
+        self.pending = (self.executor.submit(fn, *args, **kwargs), done)
+
+    def wait(self):
+        if self.pending is not None:
+            future, done = self.pending
+            self.pending = None
+            done(future.result())
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.executor is None:
+            return
+        try:
+            if exc_type is None:
+                self.wait()
+            elif self.pending is not None:
+                futures.wait([self.pending[0]])  # the original error is the one to raise
+        finally:
+            # The background thread's connection is its own: close it there.
+            self.executor.submit(connections.close_all).result()
+            self.executor.shutdown()

@@ -108,3 +108,63 @@ def test_concurrent_recomputes_announce_and_move_once():
     assert received == [account.pk]
     assert moves == [account.pk]
     assert account.tier_assignments.count() == 1
+
+
+def test_overlapped_chunk_writes_match_one_connection(settings):
+    """A full recompute writes its chunks on a second connection while it reads the next:
+    the same scores, tiers, history and funnel entries, progress and result as one connection
+    writing chunk after chunk; the second connection is closed at the end."""
+    from funnel.models import AccountFunnel, StageTransition
+    from tiers.models import TierAssignment
+
+    rng = random.Random(11)
+    icp(("industry", {"values": ["software"]}, 2), ("employees", {"min_value": 100}, 1))
+    now = timezone.now()
+    for _ in range(30):
+        account = AccountFactory(industry=rng.choice(["software", "retail"]),
+                                 employees=rng.choice([50, 500]),
+                                 estimated_acv=rng.choice([10_000, 20_000, 90_000]))
+        for weeks_ago in range(3):
+            event(account, rng.choice(["demo_request", "meeting", "web_visit"]),
+                  now - timedelta(days=rng.randint(0, 60)))
+            signal(account, rng.choice(["abm", "crm"]), rng.randint(0, 100), weeks_ago)
+    settings.ABMCRM_RECOMPUTE_CHUNK_SIZE = 4
+
+    def run(overlap):
+        settings.ABMCRM_RECOMPUTE_OVERLAP_WRITES = overlap
+        progress, writers = [], set()
+        signals.accounts_engaged_ids.connect(
+            lambda sender, **kw: writers.add(threading.current_thread().name),
+            weak=False, dispatch_uid="overlap-test")
+        try:
+            result = services.tiers_recompute(progress=lambda done, total: progress.append(done))
+        finally:
+            signals.accounts_engaged_ids.disconnect(dispatch_uid="overlap-test")
+        state = (snapshot(),
+                 sorted(TierAssignment.objects.values_list("account_id", "old_tier_id",
+                                                           "new_tier_id", "rule_id")),
+                 # (not their times: an entry into `target` is dated when it is made)
+                 sorted(AccountFunnel.objects.values_list("account_id", "stage_id",
+                                                          "version")),
+                 sorted(StageTransition.objects.values_list("account_id", "from_stage_id",
+                                                            "to_stage_id")))
+        return result.as_dict(), progress, writers, state
+
+    sequential = run(overlap=False)
+    StageTransition.objects.all().delete()
+    AccountFunnel.objects.all().delete()
+    TierAssignment.objects.all().delete()
+    Account.objects.update(fit_score=0, intent_score=0, engagement_score=0, surging_topics=[],
+                           has_recent_intent=False, has_recent_engagement=False, tier=None,
+                           tier_rule=None, scored_at=None)
+    overlapped = run(overlap=True)
+    assert sequential[0]["newly_engaged"] > 0 and sequential[0]["tier_changes"] > 0
+    assert overlapped[0] == sequential[0]
+    assert overlapped[1] == sequential[1] == [0, 4, 8, 12, 16, 20, 24, 28, 30]
+    assert sequential[2] == {threading.current_thread().name}
+    assert threading.current_thread().name not in overlapped[2]
+    assert overlapped[3] == sequential[3]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                       "current_database() AND pid <> pg_backend_pid()")
+        assert cursor.fetchone()[0] == 0
