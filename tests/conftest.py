@@ -131,6 +131,34 @@ def _purge_broker(app):
             conn.default_channel.queue_purge("celery")
 
 
+def fire_together(calls):
+    """Run each call in its own thread, all released at once (a barrier), each on its own
+    database connection; return their results in order, an exception standing for a call
+    that raised (the caller's assertions report it)."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions, never swallowed
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
 def wait_for(predicate, timeout=30, interval=0.2):
     """Poll until predicate() is truthy; returns its value or fails the test."""
     deadline = time.monotonic() + timeout

@@ -251,12 +251,6 @@ def _chunks(account_ids, size):
             yield Q(pk__in=chunk), Q(account_id__in=chunk), len(chunk)
 
 
-def score_chunk(account_q, rows_q, windows, criteria):
-    """Rescore one chunk of accounts; returns (accounts changed, accounts newly engaged)."""
-    return write_chunk(account_q, *chunk_changes(account_q, rows_q, windows, criteria),
-                       windows=windows)
-
-
 def chunk_changes(account_q, rows_q, windows, criteria):
     """Compute the scores of one chunk of accounts (reads only). Returns (changed, newly
     engaged): the rows of the accounts whose scores changed, (pk, *SCORE_FIELDS values), and
@@ -392,10 +386,11 @@ def retier_chunk(account_q, *, rules, by=None):
     return apply_moves(moves, by=by)
 
 
-def retier(*, account_ids=None, by=None, chunk_size=None):
-    """Place unlocked accounts by the rules; returns (tier changes, overflow report)."""
+def retier(*, account_ids=None, by=None, chunk_size=None, rules=None):
+    """Place unlocked accounts by the rules (`rules`: the active ones, if already read);
+    returns (tier changes, overflow report)."""
     chunk_size = chunk_size or settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
-    rules = active_rules()
+    rules = active_rules() if rules is None else rules
     capped = {rule.tier_id: rule.tier.capacity for rule in rules
               if rule.tier.capacity is not None}
     if not capped:
@@ -573,7 +568,8 @@ def recompute(*, account_ids=None, now=None, by=None, progress=None):
     if committed is not None:
         result.tier_changes += retier_chunk(committed, rules=rules, by=by)
     if not by_chunk:
-        result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by)
+        result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by,
+                                                      rules=rules)
     return result
 
 

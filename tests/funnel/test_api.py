@@ -1,12 +1,12 @@
-import threading
 from datetime import date
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from funnel import services
 from funnel.models import PipelineQuota, StageTransition
 from tests import factories
+from tests.conftest import fire_together
 from tests.funnel.helpers import build_hand_funnel, day, record
 
 pytestmark = pytest.mark.django_db
@@ -247,24 +247,13 @@ def test_concurrent_double_post_applies_once(marketer):
 
     account = factories.AccountFactory()
     record([move(account, "target", 1)])
-    barrier = threading.Barrier(4)
-    statuses = []
-
     def post():
         client = APIClient()
         client.force_authenticate(marketer)
-        barrier.wait()
-        try:
-            statuses.append(client.post(URL, move(account, "engaged", 2, from_stage="target"),
-                                        format="json").status_code)
-        finally:
-            connections.close_all()
+        return client.post(URL, move(account, "engaged", 2, from_stage="target"),
+                           format="json").status_code
 
-    threads = [threading.Thread(target=post) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = fire_together([post] * 4)
     assert sorted(statuses).count(201) == 1
     assert set(statuses) <= {201, 400, 409}
     assert StageTransition.objects.filter(account=account, to_stage__slug="engaged").count() == 1

@@ -1,11 +1,11 @@
-import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from funnel import services
 from funnel.models import AccountFunnel, Lead, StageTransition
 from tests import factories
+from tests.conftest import fire_together
 from tests.funnel.helpers import day, record
 from tiers import signals
 
@@ -290,25 +290,13 @@ def test_concurrent_bulk_moves_move_each_account_once():
     accounts = [factories.AccountFactory() for _ in range(50)]
     record([move(accounts[0], "target", 1)])
     moves = [(a.pk, day(2)) for a in accounts]
-    barrier = threading.Barrier(4)
-    results, errors = [], []
-
     def run():
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                results.append(services.accounts_move(moves=moves, to_stage="engaged",
-                                                      only_from={None, "target"}))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            return services.accounts_move(moves=moves, to_stage="engaged",
+                                          only_from={None, "target"})
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = fire_together([run] * 4)
+    errors = [result for result in results if isinstance(result, Exception)]
     assert not errors
     assert sorted(pk for moved in results for pk in moved) == sorted(a.pk for a in accounts)
     assert StageTransition.objects.filter(to_stage__slug="engaged").count() == 50

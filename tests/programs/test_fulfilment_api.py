@@ -1,10 +1,12 @@
-import threading
+from functools import partial
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from rest_framework.test import APIClient
 
 from programs.models import OrderEvent, ProgramOrder
+from tests.conftest import fire_together
 from tests.factories import MarketerFactory, ProgramOrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,25 +132,12 @@ def test_concurrent_claims_one_wins(api):
     marketers = [MarketerFactory(username=f"m{i}") for i in range(8)]
     for _ in range(3):
         order = ProgramOrderFactory(status=S.APPROVED)
-        barrier = threading.Barrier(len(marketers))
-        codes = []
 
-        def claim(user, order=order, barrier=barrier, codes=codes):
-            from django.db import connections
-            from rest_framework.test import APIClient
-
+        def claim(user, order=order):
             client = APIClient()
             client.force_authenticate(user)
-            barrier.wait()
-            try:
-                codes.append(client.post(url(order, "claim")).status_code)
-            finally:
-                connections.close_all()
+            return client.post(url(order, "claim")).status_code
 
-        threads = [threading.Thread(target=claim, args=(m,)) for m in marketers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        codes = fire_together([partial(claim, marketer) for marketer in marketers])
         assert sorted(codes) == [200] + [409] * (len(marketers) - 1)
         assert OrderEvent.objects.filter(order=order).count() == 1

@@ -1,7 +1,6 @@
 """Concurrency, for real: threads with their own database connections, released together by
 a barrier, on PostgreSQL (SQLite serialises every writer, so there is no race to lose)."""
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -9,6 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from programs.models import Budget, OrderEvent, ProgramOrder
+from tests.conftest import fire_together
 from tests.factories import AccountFactory, BudgetFactory, ProgramItemFactory, RepFactory
 from tiers import roles
 
@@ -19,28 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("Races need concurrent writers; SQLite serialises them (run on PostgreSQL).")
-
-
-def _fire(calls):
-    """Run each call in its own thread, all released at once; return their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call()
-        except Exception as exc:  # reported by the assertions, never swallowed
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def _approver(user, order_id):
@@ -59,7 +37,7 @@ def test_50_concurrent_approvals_never_overspend(round_, marketer):
     item = ProgramItemFactory(unit_cost=100)
     orders = [ProgramOrder.objects.create(account=AccountFactory(), item=item, cost=100,
                                           requested_by=rep) for _ in range(50)]
-    codes = _fire([_approver(marketer, order.pk) for order in orders])
+    codes = fire_together([_approver(marketer, order.pk) for order in orders])
     assert sorted(codes) == [200] * 10 + [409] * 40, codes
     budget.refresh_from_db()
     assert budget.committed == Decimal("1000") and budget.remaining == 0
@@ -75,7 +53,7 @@ def test_two_marketers_approving_one_order_yield_one_approval(marketer, abm_admi
     order = ProgramOrder.objects.create(account=AccountFactory(),
                                         item=ProgramItemFactory(unit_cost=100), cost=100,
                                         requested_by=RepFactory())
-    codes = _fire([_approver(marketer, order.pk), _approver(abm_admin, order.pk)])
+    codes = fire_together([_approver(marketer, order.pk), _approver(abm_admin, order.pk)])
     assert sorted(codes) == [200, 409], codes
     budget.refresh_from_db()
     assert budget.committed == 100
@@ -97,7 +75,7 @@ def test_concurrent_submits_respect_the_per_account_limit(rep):
         except services.InvalidInput:
             return 0
 
-    results = _fire([submit] * 10)
+    results = fire_together([submit] * 10)
     assert sorted(results) == [0] * 9 + [1], results
     assert ProgramOrder.objects.filter(account=account).count() == 1
 
@@ -126,7 +104,7 @@ def test_cancel_racing_the_send_task_never_cancels_a_sent_order(fake_provider):
         def send(fulfillment=fulfillment):
             return fulfillment_process(fulfillment_id=fulfillment.pk)
 
-        cancelled, sent = _fire([cancel, send])
+        cancelled, sent = fire_together([cancel, send])
         order.refresh_from_db()
         created = [m for m in fake_provider.created() if m["idempotency_key"]
                    == fulfillment.idempotency_key]

@@ -7,10 +7,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
-from tests.conftest import wait_for
+from tests.conftest import fire_together, wait_for
 from tests.factories import AccountFactory
 from tests.tiers.scoring_helpers import event, icp, monday, signal
 from tiers import services, signals
@@ -83,27 +83,12 @@ def test_concurrent_recomputes_announce_and_move_once():
                                     weak=False, dispatch_uid="race-test")
     signals.tier_changed.connect(lambda sender, account, **kw: moves.append(account.pk),
                                  weak=False, dispatch_uid="race-test-tier")
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait()
-            services.tiers_recompute()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = fire_together([services.tiers_recompute] * 4)
     finally:
         signals.account_engaged.disconnect(dispatch_uid="race-test")
         signals.tier_changed.disconnect(dispatch_uid="race-test-tier")
+    errors = [result for result in results if isinstance(result, Exception)]
     assert not errors
     assert received == [account.pk]
     assert moves == [account.pk]
