@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from tiers.compiled import CompiledGet
 from tiers.exceptions import Conflict, InvalidInput
 
 from . import notifications
@@ -144,15 +145,10 @@ def retry_delay(retries):
     return random.uniform(delay / 2, delay)
 
 
-def _load(fulfillment_id):
-    """The fulfillment with what sending and the rep's e-mail need (a gift's contact is
-    loaded by its provider)."""
-    try:
-        return Fulfillment.objects.select_related(
-            "order__item", "order__account", "order__requested_by"
-        ).get(pk=fulfillment_id)
-    except Fulfillment.DoesNotExist:
-        return None
+# The fulfillment with what sending and the rep's e-mail need (a gift's contact is loaded by
+# its provider), or None. Every send reads it: compiled once per process (tiers.compiled).
+_load = CompiledGet(lambda: Fulfillment.objects.select_related(
+    "order__item", "order__account", "order__requested_by"))
 
 
 def fulfillment_process(*, fulfillment_id, reconcile=False):
