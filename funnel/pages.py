@@ -2,6 +2,7 @@
 table with its CSV download, and the campaign ROI columns. Plain GET forms, no JavaScript."""
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -59,14 +60,22 @@ def dashboard(request):
     paths = {side: selectors.side_path(side, stages) for side in query.sides}
     campaigns = list(roi.campaigns_for_roi())
     roi_rows = list(roi.campaign_roi(campaigns=campaigns).values())
-    params = request.GET.copy()
+    shown = {"start": query.start.isoformat(), "end": query.end.isoformat(),
+             "mode": query.mode, "group_by": query.group_by or ""}
+    if errors:
+        # The form keeps what was typed, to correct it; the report and its CSV link are the
+        # default period's, which the page says it shows instead.
+        values = {**shown, **{name: request.GET[name] for name in shown if name in request.GET}}
+        csv_query = urlencode(shown)
+    else:
+        values, csv_query = shown, request.GET.urlencode()
     return render(request, "funnel/dashboard.html", {
-        "query": query, "errors": errors, "report": report,
+        "query": query, "errors": errors, "report": report, "values": values,
         "svg": mark_safe(svg.dual_funnel(report["sides"], paths)),  # noqa: S308 (escaped)
         "table": _group_table(report), "group_choices": GROUP_CHOICES,
         "modes": [("cohort", "Cohort (entered in the period)"),
                   ("period", "Period (what happened in it)")],
-        "csv_query": params.urlencode(), "roi_rows": roi_rows,
+        "csv_query": csv_query, "roi_rows": roi_rows,
         "lift_available": roi.engagement_event_model() is not None,
         "form": ReportQuerySerializer,
     })

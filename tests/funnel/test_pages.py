@@ -45,9 +45,30 @@ def test_anonymous_is_sent_to_login(client):
 
 def test_bad_parameters_show_errors_not_500(client, marketer):
     client.force_login(marketer)
-    response = client.get("/funnel/", {"start": "2025-02-01", "end": "2025-01-01"})
+    response = client.get("/funnel/", {"start": "2025-02-01", "end": "2025-01-01",
+                                       "mode": "period", "group_by": "channel"})
     assert response.status_code == 200
-    assert "The end is before the start." in response.content.decode()
+    html = response.content.decode()
+    assert "The end is before the start." in html
+    # The form keeps what was typed, to be corrected, not the default period it fell back to.
+    assert 'name="start" value="2025-02-01"' in html and 'name="end" value="2025-01-01"' in html
+    assert '<option value="period" selected>' in html
+    assert '<option value="channel" selected>' in html
+    query = response.context["query"]
+    assert f"Showing the default period ({query.start} – {query.end})" in html
+    # The CSV link downloads what the page shows, so it works.
+    csv_url = response.context["csv_query"]
+    assert f"start={query.start.isoformat()}" in csv_url
+    assert client.get(f"/funnel/table.csv?{csv_url}").status_code == 200
+
+
+def test_good_parameters_fill_the_form_and_the_csv_link(client, marketer):
+    client.force_login(marketer)
+    response = client.get("/funnel/", {**PARAMS, "group_by": "tier"})
+    html = response.content.decode()
+    assert 'name="start" value="2025-01-01"' in html and 'name="end" value="2025-01-31"' in html
+    assert '<option value="tier" selected>' in html and "Showing the default" not in html
+    assert response.context["csv_query"] == "start=2025-01-01&end=2025-01-31&group_by=tier"
 
 
 def test_csv_download(client, marketer, hand):
