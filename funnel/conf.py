@@ -1,6 +1,7 @@
-"""Settings of the funnel app, all optional: `ABMCRM_*` in the host project's settings."""
+"""Settings of the funnel app, all optional: `ABMCRM_*` in the host project's settings.
+Read as `conf.settings.ABMCRM_<NAME>` (tiers.conf.AppSettings)."""
 
-from django.conf import settings
+from tiers.conf import AppSettings
 
 DEFAULTS = {
     # A new lead enters the demand-gen side's first stage at its `created_at`.
@@ -12,5 +13,4 @@ DEFAULTS = {
 }
 
 
-def get(name):
-    return getattr(settings, name, DEFAULTS[name])
+settings = AppSettings("funnel", DEFAULTS)

@@ -134,7 +134,7 @@ def campaign_roi(*, campaigns):
             else:
                 figures[cid].update(opportunities=int(a or 0), pipeline=b, won=c)
         if event is not None:
-            days = conf.get("ABMCRM_FUNNEL_LIFT_WINDOW_DAYS")
+            days = conf.settings.ABMCRM_FUNNEL_LIFT_WINDOW_DAYS
             cursor.execute(f"WITH ft AS ({_touch_sql(ids)}) {_lift_sql(event, days)}")
             for cid, after, before in cursor.fetchall():
                 figures[cid].update(after=int(after or 0), before=int(before or 0))

@@ -458,7 +458,7 @@ LEAD_FIELDS = ("first_name", "last_name", "company", "account", "channel", "camp
 
 def _entry_stage():
     path = selectors.side_path(Stage.Side.DEMAND_GEN)
-    return path[0] if path and conf.get("ABMCRM_FUNNEL_LEAD_ENTERS_FIRST_STAGE") else None
+    return path[0] if path and conf.settings.ABMCRM_FUNNEL_LEAD_ENTERS_FIRST_STAGE else None
 
 
 def _match_accounts(emails):

@@ -116,7 +116,7 @@ class ReportQuerySerializer(serializers.Serializer):
         today = timezone.localdate()
         attrs.setdefault("end", today)
         attrs.setdefault("start", attrs["end"] - timedelta(
-            days=conf.get("ABMCRM_FUNNEL_DEFAULT_PERIOD_DAYS")))
+            days=conf.settings.ABMCRM_FUNNEL_DEFAULT_PERIOD_DAYS))
         if attrs["start"] > attrs["end"]:
             raise serializers.ValidationError({"end": ["The end is before the start."]})
         attrs["group_by"] = attrs.get("group_by") or None

@@ -141,7 +141,8 @@ def fulfillment_dispatch(*, fulfillment_id, reconcile=False):
 def retry_delay(retries):
     """Seconds before retry number `retries` + 1: exponential, capped, with jitter so that
     many orders failing together don't hit the provider together again."""
-    delay = min(conf.FULFILMENT_RETRY_BACKOFF_MAX, conf.FULFILMENT_RETRY_BACKOFF * 2 ** retries)
+    delay = min(conf.ABMCRM_FULFILMENT_RETRY_BACKOFF_MAX,
+                conf.ABMCRM_FULFILMENT_RETRY_BACKOFF * 2 ** retries)
     return random.uniform(delay / 2, delay)
 
 
@@ -324,10 +325,11 @@ def fulfillment_redrive(*, older_than=None, now=None):
     - gifts sent but not delivered after the reconcile delay: the task asks the provider.
     Returns {"queued": n, "not_queued": n}."""
     now = now or timezone.now()
-    older_than = conf.FULFILMENT_STUCK_AFTER if older_than is None else older_than
+    older_than = conf.ABMCRM_FULFILMENT_STUCK_AFTER if older_than is None else older_than
     stuck = now - timedelta(seconds=older_than)
-    sent_stuck = now - timedelta(seconds=min(older_than, conf.FULFILMENT_RECONCILE_SENT_AFTER))
-    batch = conf.FULFILMENT_SWEEP_BATCH
+    sent_stuck = now - timedelta(
+        seconds=min(older_than, conf.ABMCRM_FULFILMENT_RECONCILE_SENT_AFTER))
+    batch = conf.ABMCRM_FULFILMENT_SWEEP_BATCH
 
     methods = ProgramOrder.objects.filter(status__in=ACTIVE).values_list(
         "item__fulfilment_method", flat=True).distinct()

@@ -48,9 +48,9 @@ def order_status_message(event):
     lines = [LINES[event.to_status].format(**values)]
     if event.note:
         lines.append(f"Note: {event.note}")
-    if conf.SITE_URL:
+    if conf.ABMCRM_SITE_URL:
         url = reverse("account-programs", args=[order.account_id])
-        lines.append(f"{conf.SITE_URL.rstrip('/')}{url}")
+        lines.append(f"{conf.ABMCRM_SITE_URL.rstrip('/')}{url}")
     return subject, "\n\n".join(lines) + "\n"
 
 
@@ -77,7 +77,7 @@ def order_status_notify(*, event_id=None, event=None, claimed=False, raise_error
         return False
     subject, body = order_status_message(event)
     try:
-        send_mail(subject, body, conf.ORDER_EMAIL_FROM, [recipient.email])
+        send_mail(subject, body, conf.ABMCRM_ORDER_EMAIL_FROM, [recipient.email])
     except Exception:
         OrderEvent.objects.filter(pk=event.pk).update(notified_at=None)
         logger.exception("Could not e-mail %s about order #%s", recipient.email,
@@ -123,8 +123,8 @@ def order_approval_notify_later(*, order, outcome=None):
     leaves to the send task: a rep whose order is fulfilled (or failed) by the provider's
     first answer gets that one e-mail, not an approval and its outcome a second apart. Sent
     once the answer is not the outcome, or if the `outcome` reached is not mailed itself."""
-    if Status.APPROVED not in conf.ORDER_NOTIFY_STATUSES or (
-            outcome in conf.ORDER_NOTIFY_STATUSES):
+    if Status.APPROVED not in conf.ABMCRM_ORDER_NOTIFY_STATUSES or (
+            outcome in conf.ABMCRM_ORDER_NOTIFY_STATUSES):
         return
     event = (OrderEvent.objects.filter(order=order, to_status=Status.APPROVED,
                                        notified_at__isnull=True)

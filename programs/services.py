@@ -153,7 +153,7 @@ def _transition_apply(order, from_status, to, by, note, values):
     # a rollback. The approval of an order sent through a provider is mailed by its send
     # task instead, and only if the provider's first answer is not already the outcome.
     # Mailed from this very process (a worker), the event is marked at creation.
-    mail = to in conf.ORDER_NOTIFY_STATUSES and fulfillment is None
+    mail = to in conf.ABMCRM_ORDER_NOTIFY_STATUSES and fulfillment is None
     event = OrderEvent.objects.create(
         order=order, from_status=from_status, to_status=to, by=by, note=note,
         notified_at=values["updated_at"] if mail and notifications.mails_here() else None,
@@ -188,7 +188,7 @@ def may_order_for(user, account):
     marketers and admins for any account."""
     if not may_order(user):
         return False
-    if roles.is_marketer(user) or conf.REPS_ORDER_ANY_ACCOUNT:
+    if roles.is_marketer(user) or conf.ABMCRM_REPS_ORDER_ANY_ACCOUNT:
         return True
     return account.owner_id == user.pk
 

@@ -20,7 +20,7 @@ def send_fulfillment(self, fulfillment_id, reconcile=False):
         return fulfilment.fulfillment_process(fulfillment_id=fulfillment_id,
                                               reconcile=reconcile)
     except TransientError as exc:
-        if self.request.retries >= conf.FULFILMENT_MAX_RETRIES:
+        if self.request.retries >= conf.ABMCRM_FULFILMENT_MAX_RETRIES:
             return fulfilment.fulfillment_give_up(fulfillment_id=fulfillment_id,
                                                   error=exc.message)
         raise self.retry(exc=exc, countdown=fulfilment.retry_delay(self.request.retries)) \

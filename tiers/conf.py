@@ -31,11 +31,18 @@ DEFAULTS = {
 }
 
 
-class Settings:
+class AppSettings:
+    """One app's settings: each name is read from the host project's settings at every access
+    (so `override_settings` applies), else its default. Every abmcrm app reads its settings
+    this way, by their full `ABMCRM_*` names, as documented in the README."""
+
+    def __init__(self, app, defaults):
+        self._app, self._defaults = app, defaults
+
     def __getattr__(self, name):
-        if name not in DEFAULTS:
-            raise AttributeError(name)
-        return getattr(django_settings, name, DEFAULTS[name])
+        if name.startswith("_") or name not in self._defaults:
+            raise AttributeError(f"Unknown {self._app} setting {name!r}")
+        return getattr(django_settings, name, self._defaults[name])
 
 
-settings = Settings()
+settings = AppSettings("tiers", DEFAULTS)

@@ -17,12 +17,12 @@ __all__ = ["PermanentError", "Provider", "ProviderError", "SendResult", "Transie
 
 
 def provider_names():
-    return list(conf.PROVIDERS)
+    return list(conf.ABMCRM_PROVIDERS)
 
 
 def get_provider(name):
     """The configured provider `name`; PermanentError if there is none by that name."""
-    config = conf.PROVIDERS.get(name)
+    config = conf.ABMCRM_PROVIDERS.get(name)
     if config is None:
         raise PermanentError(
             f"No fulfilment provider “{name}” is configured; add it to ABMCRM_PROVIDERS or "
@@ -36,7 +36,7 @@ def is_automatic(method):
     """Whether items with this fulfilment method are sent by a task (not by a marketer)."""
     if not method or method == "manual":
         return False
-    config = conf.PROVIDERS.get(method)
+    config = conf.ABMCRM_PROVIDERS.get(method)
     if config is None:
         # An unknown provider is still "automatic": the task fails the order with a message
         # saying so, rather than leaving it silently in the queue.
