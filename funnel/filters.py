@@ -1,6 +1,8 @@
 import django_filters
 from django.db.models import Q
 
+from tiers.filters import StrictBooleanFilter
+
 from .models import Channel, Lead, Stage, StageTransition
 
 
@@ -9,7 +11,7 @@ class LeadFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    has_account = django_filters.BooleanFilter(field_name="account", lookup_expr="isnull",
+    has_account = StrictBooleanFilter(field_name="account", lookup_expr="isnull",
                                                exclude=True)
     search = django_filters.CharFilter(method="filter_search",
                                        label="E-mail, name or company contains")

@@ -3,6 +3,7 @@
 from django.db.models import Q
 
 from programs.models import Campaign
+from tiers.ids import ids_in
 
 from .models import Lead, PipelineQuota, Stage, StageTransition
 
@@ -38,7 +39,7 @@ def leads_by_ref(refs, *, only=None):
         return leads.only(*only) if only else leads
 
     found = {}
-    ids = [int(ref) for ref in refs if ref.isdigit()]
+    ids = ids_in(refs)
     if ids:
         for lead in query(Q(pk__in=ids)):
             found[str(lead.pk)] = lead
@@ -62,7 +63,7 @@ def campaigns_by_ref(refs):
     refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
     if not refs:
         return {}
-    ids = [int(ref) for ref in refs if ref.isdigit()]
+    ids = ids_in(refs)
     lowered = {ref.lower() for ref in refs}
     campaigns = Campaign.objects.filter(
         Q(pk__in=ids) | Q(name__in=refs) | Q(code__in=lowered) | Q(code__in=refs)

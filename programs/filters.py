@@ -1,7 +1,9 @@
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+
+from tiers.filters import StrictBooleanFilter, validate_assignee
+from tiers.ids import as_id
 
 from .models import Budget, Campaign, ProgramItem, ProgramOrder
 
@@ -20,7 +22,7 @@ class CampaignFilter(django_filters.FilterSet):
 class ProgramItemFilter(django_filters.FilterSet):
     tier = django_filters.NumberFilter(method="filter_tier",
                                        label="On this tier's menu (tier number), in menu order")
-    active = django_filters.BooleanFilter(method="filter_active", label="Active today")
+    active = StrictBooleanFilter(method="filter_active", label="Active today")
 
     class Meta:
         model = ProgramItem
@@ -49,8 +51,9 @@ class OrderFilter(django_filters.FilterSet):
     created_after = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="lt")
     assignee = django_filters.CharFilter(method="filter_assignee",
-                                         label="A user id, `me`, or `none` (unassigned)")
-    overdue = django_filters.BooleanFilter(
+                                         label="A user id, `me`, or `none` (unassigned)",
+                                         validators=[validate_assignee])
+    overdue = StrictBooleanFilter(
         method="filter_overdue", label="Approved or in progress, and past its due date")
     ordering = django_filters.OrderingFilter(
         fields=("created_at", "cost", "due_at", "status", "approved_at", "id"))
@@ -66,9 +69,7 @@ class OrderFilter(django_filters.FilterSet):
                                    self.request.user.pk)
         if value == "none":
             return queryset.filter(assignee__isnull=True)
-        if value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        raise ValidationError({"assignee": ["Give a user id, `me` or `none`."]})
+        return queryset.filter(assignee_id=as_id(value))
 
     def filter_overdue(self, queryset, name, value):
         overdue = Q(due_at__lt=timezone.now(), status__in=OVERDUE_STATUSES)

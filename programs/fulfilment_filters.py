@@ -1,6 +1,9 @@
 import django_filters
 from django.utils import timezone
 
+from tiers.filters import StrictBooleanFilter, validate_assignee
+from tiers.ids import as_id
+
 from .fulfilment_selectors import FILTER_STATUSES, QUEUE_STATUSES
 from .models import Campaign, ProgramItem, ProgramOrder
 
@@ -19,8 +22,9 @@ class FulfilmentQueueFilter(django_filters.FilterSet):
         empty_label="Any campaign",
     )
     assignee = django_filters.CharFilter(method="filter_assignee",
-                                         label="Assignee: me, none, or a user id")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+                                         label="Assignee: me, none, or a user id",
+                                         validators=[validate_assignee])
+    overdue = StrictBooleanFilter(method="filter_overdue")
 
     class Meta:
         model = ProgramOrder
@@ -42,9 +46,7 @@ class FulfilmentQueueFilter(django_filters.FilterSet):
             return queryset.filter(assignee=self.request.user)
         if value == "none":
             return queryset.filter(assignee__isnull=True)
-        if value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        return queryset.none()
+        return queryset.filter(assignee_id=as_id(value))
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -2,7 +2,6 @@
 
 import json
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -13,7 +12,7 @@ from rest_framework.views import APIView
 from tiers.exceptions import InvalidInput
 from tiers.permissions import IsMarketer
 
-from . import fulfilment
+from . import fulfilment, selectors
 from .fulfilment_serializers import (
     CompleteSerializer,
     FailSerializer,
@@ -43,7 +42,7 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
         return ProgramOrder.objects.select_related("item")
 
     def get_object(self):
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return selectors.order_or_404(self.kwargs["pk"])
 
     def _answer(self, order):
         order = ProgramOrder.objects.prefetch_related("fulfillments").get(pk=order.pk)
@@ -61,9 +60,9 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
                    description="Mark fulfilled, with an optional external reference and note.")
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
+        order = self.get_object()  # a missing order is a 404 whatever the body
         form = CompleteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        order = self.get_object()
         return self._answer(fulfilment.order_complete(order=order, by=request.user,
                                                       **form.validated_data))
 
@@ -71,9 +70,9 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
                    description="Mark failed; `reason` is required.")
     @action(detail=True, methods=["post"])
     def fail(self, request, pk=None):
+        order = self.get_object()  # a missing order is a 404 whatever the body
         form = FailSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        order = self.get_object()
         return self._answer(fulfilment.order_fail(order=order, by=request.user,
                                                   reason=form.validated_data["reason"]))
 
@@ -83,9 +82,9 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
                                "sent again).")
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
+        order = self.get_object()  # a missing order is a 404 whatever the body
         form = RetrySerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        order = self.get_object()
         return self._answer(fulfilment.order_retry(order=order, by=request.user,
                                                    note=form.validated_data["note"]))
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from tiers import roles
 from tiers import selectors as tier_selectors
 from tiers.exceptions import AbmError, InvalidInput
+from tiers.ids import ids_in
 
 from . import selectors, services
 
@@ -19,16 +20,6 @@ from . import selectors, services
 def _require_role(user):
     if not roles.has_role(user, *roles.ROLES):
         raise PermissionDenied("You need the Sales rep, Marketer or ABM admin role.")
-
-
-def _ids(values):
-    ids = []
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return ids
 
 
 @login_required
@@ -45,7 +36,7 @@ def account_programs(request, pk):
     if request.method == "POST":
         if not may_order:
             raise PermissionDenied("You may only order programs for accounts you own.")
-        form = {"items": set(_ids(request.POST.getlist("items"))),
+        form = {"items": set(ids_in(request.POST.getlist("items"))),
                 "contact": request.POST.get("contact", ""), "note": request.POST.get("note", "")}
         contact = None
         if form["contact"]:
@@ -55,7 +46,7 @@ def account_programs(request, pk):
         if not errors:
             try:
                 orders = services.order_submit(
-                    account=account, items=_ids(request.POST.getlist("items")),
+                    account=account, items=ids_in(request.POST.getlist("items")),
                     contact=contact, note=form["note"], requested_by=request.user)
             except AbmError as exc:
                 errors.append(exc.message)
@@ -73,7 +64,7 @@ def account_programs(request, pk):
     lines = selectors.menu_lines(account=account, has_contacts=bool(contacts))
     for line in lines:
         line.errors = item_errors.get(line.item.pk, [])
-    placed_ids = _ids(request.GET.get("placed", "").split(","))
+    placed_ids = ids_in(request.GET.get("placed", "").split(","))
     placed = (list(selectors.orders_by_ids(placed_ids).filter(account=account))
               if placed_ids else [])
     return render(request, "programs/account_programs.html", {
@@ -99,7 +90,7 @@ def order_approvals(request):
         raise PermissionDenied("Only marketers and ABM admins approve orders.")
     if request.method == "POST":
         decision = request.POST.get("decision", "")
-        ids = _ids(request.POST.getlist("orders"))
+        ids = ids_in(request.POST.getlist("orders"))
         if not ids:
             messages.error(request, "Tick at least one order.")
             return redirect("order-approvals")

@@ -7,9 +7,11 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.http import Http404
 from django.utils import timezone
 
 from tiers import roles
+from tiers.ids import as_id
 
 from .models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 
@@ -235,6 +237,16 @@ def attach_events(orders):
     prefetch_related_objects(orders, Prefetch(
         "events", queryset=OrderEvent.objects.select_related("by").order_by("at", "id")))
     return orders
+
+
+def order_or_404(pk):
+    """The order a URL's id names, with its item, for an action on it; Http404 if there is
+    none, also for an id that is no id (letters, or past the id column's range)."""
+    order = (ProgramOrder.objects.select_related("item").filter(pk=as_id(pk)).first()
+             if as_id(pk) else None)
+    if order is None:
+        raise Http404(f"There is no order #{pk}.")
+    return order
 
 
 def orders_by_ids(ids):

@@ -10,7 +10,6 @@ from tiers.permissions import HasAbmRole, ReadForRolesWriteForAdmins
 
 from . import selectors, services
 from .filters import BudgetFilter, CampaignFilter, OrderFilter, ProgramItemFilter
-from .models import ProgramOrder
 from .serializers import (
     BudgetSerializer,
     CampaignSerializer,
@@ -97,8 +96,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def _order(self):
         # Any role may address any order by id; the service says whether they may act on it
         # (403), rather than a rep getting 404 for an order they can't see.
-        return get_object_or_404(ProgramOrder.objects.select_related("item"),
-                                 pk=self.kwargs["pk"])
+        return selectors.order_or_404(self.kwargs["pk"])
 
     def _answer(self, order):
         order = selectors.orders_by_ids([order.pk]).get()
@@ -119,9 +117,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=OrderApproveSerializer, responses={200: ProgramOrderSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
+        order = self._order()  # a missing order is a 404 whatever the body
         form = OrderApproveSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        order = services.order_approve(order=self._order(), by=request.user,
+        order = services.order_approve(order=order, by=request.user,
                                        note=form.validated_data["note"])
         return self._answer(order)
 
@@ -142,9 +141,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=OrderCancelSerializer, responses={200: ProgramOrderSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        order = self._order()
         form = OrderCancelSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        order = services.order_cancel(order=self._order(), by=request.user,
+        order = services.order_cancel(order=order, by=request.user,
                                       reason=form.validated_data["reason"])
         return self._answer(order)
 

@@ -6,6 +6,7 @@ maps them: InvalidInput → 400, NotAllowed → 403, Conflict → 409.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -53,6 +54,10 @@ def api_exception_handler(exc, context):
         return Response({"detail": f"It is still referenced by {', '.join(names)}: it stays "
                                    "for the record.", "code": "protected"},
                         status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404):
+        # Django's message names the model ("No ProgramOrder matches the given query."), a
+        # view's may name the id it was given: every API 404 says the same.
+        exc = exceptions.NotFound()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

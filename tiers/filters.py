@@ -2,12 +2,48 @@ import json
 import re
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 
+from .ids import as_id
 from .models import Account, Contact, EngagementEvent, IntentSignal, Technology
+
+
+class _StrictNullBooleanField(forms.NullBooleanField):
+    """true or false (also 1/0, yes/no); empty means either. Anything else is an error: read
+    as "either", `?overdue=maybe` would quietly answer everything."""
+
+    widget = forms.TextInput  # the select widget turns an unknown value into "either" first
+    TRUE, FALSE, EITHER = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}, {"", "unknown"}
+
+    def to_python(self, value):
+        if isinstance(value, bool) or value is None:
+            return value
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        if text in self.EITHER:
+            return None
+        raise forms.ValidationError("Give true or false.", code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = _StrictNullBooleanField
+
+
+def validate_assignee(value):
+    """An assignee filter names `me`, `none` or a user id."""
+    text = str(value).strip().lower()
+    if text and text not in ("me", "none") and as_id(text) is None:
+        raise forms.ValidationError("Give a user id, `me` or `none`.", code="invalid")
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -15,7 +51,7 @@ class AccountFilter(django_filters.FilterSet):
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
     region = django_filters.CharFilter(field_name="region", lookup_expr="iexact")
     owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
-    is_customer = django_filters.BooleanFilter()
+    is_customer = StrictBooleanFilter()
     technology = django_filters.CharFilter(method="filter_technology",
                                            label="Uses technology (name or slug)")
     employees_min = django_filters.NumberFilter(field_name="employees", lookup_expr="gte")
@@ -29,12 +65,12 @@ class AccountFilter(django_filters.FilterSet):
                                    "Expected a tier number or “none”.", flags=re.IGNORECASE)])
     fit_min = django_filters.NumberFilter(field_name="fit_score", lookup_expr="gte",
                                           label="Fit score at least")
-    surging = django_filters.BooleanFilter(field_name="has_recent_intent",
+    surging = StrictBooleanFilter(field_name="has_recent_intent",
                                            label="Has a surging intent topic")
     topic = django_filters.CharFilter(method="filter_topic", label="Surging on this topic")
-    engaged = django_filters.BooleanFilter(field_name="has_recent_engagement",
+    engaged = StrictBooleanFilter(field_name="has_recent_engagement",
                                            label="Recent meaningful engagement")
-    tier_locked = django_filters.BooleanFilter()
+    tier_locked = StrictBooleanFilter()
     ordering = django_filters.OrderingFilter(
         fields=("name", "domain", "employees", "annual_revenue", "estimated_acv", "created_at",
                 "updated_at", "country", "industry", "fit_score", "intent_score",

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Count, Prefetch, Q, Value, When
 
 from . import roles
+from .ids import ids_in
 from .models import (
     Account,
     Contact,
@@ -27,7 +28,7 @@ def users_by_ref(refs):
     refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
     if not refs:
         return {}
-    ids = [int(ref) for ref in refs if ref.isdigit()]
+    ids = ids_in(refs)
     users = get_user_model().objects.filter(Q(pk__in=ids) | Q(username__in=refs))
     found = {}
     for user in users:
@@ -45,7 +46,7 @@ def accounts_by_ref(refs, *, only=None):
     refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
     if not refs:
         return {}
-    ids = [int(ref) for ref in refs if ref.isdigit()]
+    ids = ids_in(refs)
     domains = {}
     for ref in refs:
         try:
@@ -115,7 +116,7 @@ def contacts_by_ref(refs):
     refs = {str(ref).strip().lower() for ref in refs if ref not in (None, "")}
     if not refs:
         return {}
-    ids = [int(ref) for ref in refs if ref.isdigit()]
+    ids = ids_in(refs)
     found = {}
     for contact in Contact.objects.filter(Q(pk__in=ids) | Q(email__in=refs)).only(
         "id", "account_id", "email"

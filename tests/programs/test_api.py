@@ -179,8 +179,14 @@ class TestListOrders:
         tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
         assert ids(f"created_before={tomorrow}") == sorted([a.pk, b.pk, c.pk])
         assert ids(f"created_after={tomorrow}") == []
-        for bad in ("status=shipped", "assignee=bob", "account=x", "created_after=yesterday"):
+        assert ids("overdue=1") == [b.pk] and ids("overdue=") == sorted([a.pk, b.pk, c.pk])
+        for bad in ("status=shipped", "assignee=bob", "account=x", "created_after=yesterday",
+                    "assignee=99999999999999999999"):
             assert client.get(f"{ORDERS}?{bad}").status_code == 400
+        # A boolean that is neither true nor false is an error, not "either".
+        response = client.get(f"{ORDERS}?overdue=maybe")
+        assert response.status_code == 400
+        assert response.json() == {"overdue": ["Give true or false."]}
 
     @pytest.mark.parametrize("rows", [1, 50])
     def test_query_count_is_fixed(self, api, marketer, rows, django_assert_max_num_queries):

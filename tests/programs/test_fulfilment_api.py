@@ -42,6 +42,20 @@ class TestPermissions:
         assert response.json()["assignee"] == user.pk
 
 
+ACTIONS = ["claim", "complete", "fail", "retry", "approve", "reject", "cancel"]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("order_id", ["abc", "99999999999999999999", "0", "424242"])
+def test_an_unknown_order_is_a_404_whatever_the_body(api, marketer, action, order_id):
+    # Letters and ids past the id column's range included (they were a 500), and before the
+    # body is checked (an empty `fail` body was a 400 about its reason).
+    response = api.as_user(marketer).post(f"/api/v1/orders/{order_id}/{action}/", {},
+                                          format="json")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Not found."  # no model name
+
+
 class TestActions:
     def test_claim_then_complete(self, api, marketer):
         order = ProgramOrderFactory(status=S.APPROVED)

@@ -103,6 +103,13 @@ class TestQueue:
             assert sorted(rows(client.get(f"{QUEUE}?{query}"))) == sorted(expected), query
         response = client.get(f"{QUEUE}?status=bogus")
         assert response.status_code == 200 and rows(response) == []
+        # Values that name nothing are said to be wrong, not shown as an empty queue or as
+        # the whole queue.
+        for query, message in [("assignee=abc", "Give a user id, `me` or `none`."),
+                               ("overdue=maybe", "Give true or false.")]:
+            response = client.get(f"{QUEUE}?{query}")
+            assert response.status_code == 200 and rows(response) == [], query
+            assert message in response.content.decode().replace("&#x60;", "`"), query
 
     def test_shows_provider_state_and_last_error(self, client, marketer):
         order = queued(item=ProgramItemFactory(fulfilment_method="gifting"))

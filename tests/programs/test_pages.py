@@ -56,6 +56,13 @@ class TestProgramsPage:
         html = response.content.decode()
         assert "Orders just placed" in html and html.count("Requested") >= 2
 
+    @pytest.mark.parametrize("placed", ["99999999999999999999", "abc", "1,,x"])
+    def test_placed_ids_that_name_no_order_are_ignored(self, client, rep, account, placed):
+        client.force_login(rep)
+        response = client.get(url(account), {"placed": placed})
+        assert response.status_code == 200  # an id past the column's range was a 500
+        assert "Orders just placed" not in response.content.decode()
+
     def test_bad_submit_shows_the_reason_and_writes_nothing(self, client, rep, account):
         gift = ProgramItemFactory(menu_tiers=[1], name="Gift", needs_contact=True)
         ContactFactory(account=account)

@@ -1,0 +1,20 @@
+"""Ids that come from outside (a URL, a query string, a file): only a positive integer that
+fits the database's id column can name a row. Anything else names none, rather than reaching
+the database as a value it can't take (a 500: OverflowError on SQLite, out of range on
+PostgreSQL)."""
+
+MAX_ID = 2**63 - 1  # the largest value of a bigint primary key
+
+
+def as_id(value):
+    """`value` as an id, or None."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def ids_in(values):
+    """The values that are ids, as ints (the others are dropped)."""
+    return [number for number in map(as_id, values) if number is not None]
