@@ -27,3 +27,14 @@ def test_wrong_password_shows_error(page, login, rep):
     login("rep1", "wrong")
     assert "didn't match" in page.inner_text("main")
     assert "/login/" in page.url
+
+
+def test_pages_load_without_failed_requests(page, login, rep):
+    failed = []
+    page.on("response", lambda response: response.status >= 400 and failed.append(
+        (response.status, response.url)))
+    login("rep1")
+    page.wait_for_load_state("networkidle")
+    # The icon is linked from every page: no stray /favicon.ico 404 in the server's log.
+    assert page.locator("link[rel=icon]").count() == 1
+    assert failed == []
