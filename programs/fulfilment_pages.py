@@ -70,7 +70,11 @@ def fulfilment_action(request, pk, action):
     try:
         ACTIONS[action](order, request.user, request.POST)
     except (Conflict, InvalidInput) as exc:
-        messages.error(request, exc.message)
+        # Named like the success message: the page lists many orders.
+        what = f"Order #{order.pk} ({order.item} for {order.account})"
+        message = exc.message if exc.message.startswith(f"Order #{order.pk} ") else \
+            f"{what}: {exc.message}"
+        messages.error(request, message)
     else:
         messages.success(request, f"Order #{order.pk} ({order.item} for {order.account}) "
                                   f"{DONE[action]}.")

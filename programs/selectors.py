@@ -106,8 +106,8 @@ class MenuLine:
 def _limit_message(item):
     period = ProgramItem.LimitPeriod(item.limit_period).label
     times = "once" if item.limit_per_account == 1 else f"{item.limit_per_account} times"
-    return (f"already ordered {times} {period} for this account, the most “{item.name}” "
-            "allows")
+    return (f"already ordered {times} {period} for this account: “{item.name}” allows no "
+            "more")
 
 
 def menu_lines(*, account, items=None, today=None, has_contacts=None, check_budgets=True):

@@ -91,6 +91,22 @@ def _book_budgets(order, from_status, to):
         _budgets_move(order, spend=False)
 
 
+# How a move to each status is said ("Order #3 is fulfilled; it cannot be cancelled…").
+_MOVE_NAMES = {Status.APPROVED: "approved", Status.REJECTED: "rejected",
+               Status.CANCELLED: "cancelled", Status.IN_PROGRESS: "started",
+               Status.FULFILLED: "marked fulfilled", Status.FAILED: "marked failed"}
+
+
+def _refusal(pk, from_status, to):
+    """Why an order in `from_status` cannot move to `to`, and which orders could."""
+    sources = [Status(s).label.lower() for s, targets in ProgramOrder.TRANSITIONS.items()
+               if to in targets]
+    could = (f"only {' or '.join(sources)} orders can be" if sources else
+             "no order can be")
+    return (f"Order #{pk} is {Status(from_status).label.lower()}; it cannot be "
+            f"{_MOVE_NAMES.get(to, Status(to).label.lower())} ({could}).")
+
+
 def order_transition(*, order, to, by=None, note="", fields=None):
     """Move an order to status `to`: the one place where an order's status changes.
 
@@ -100,11 +116,7 @@ def order_transition(*, order, to, by=None, note="", fields=None):
     `fields` are extra columns to set with the move (e.g. assignee, reason)."""
     from_status = order.status
     if to not in ProgramOrder.TRANSITIONS.get(from_status, set()):
-        raise Conflict(
-            f"Order #{order.pk} is {Status(from_status).label.lower()}; it cannot become "
-            f"{Status(to).label.lower()}.",
-            code="invalid_transition",
-        )
+        raise Conflict(_refusal(order.pk, from_status, to), code="invalid_transition")
     now = timezone.now()
     values = {**_stamp(order, to, now), **(fields or {})}
     # Only an approval can fail after its compare-and-set (a budget short), so only an
@@ -329,12 +341,6 @@ def order_cancel(*, order, by, reason=""):
     if not may_cancel(by, order):
         raise NotAllowed("Only the rep who requested this order, a marketer or an ABM admin "
                          "may cancel it.", code="not_allowed")
-    if not may_approve(by) and order.status not in (Status.REQUESTED, Status.APPROVED):
-        raise Conflict(
-            f"Order #{order.pk} is {Status(order.status).label.lower()}; it can no longer be "
-            "cancelled by its requester. Ask marketing.",
-            code="invalid_transition",
-        )
     reason = (reason or "").strip()
     with transaction.atomic():
         refuse_while_sending(order, "cancelled")

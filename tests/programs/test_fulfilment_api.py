@@ -155,3 +155,22 @@ def test_concurrent_claims_one_wins(api):
         codes = fire_together([partial(claim, marketer) for marketer in marketers])
         assert sorted(codes) == [200] + [409] * (len(marketers) - 1)
         assert OrderEvent.objects.filter(order=order).count() == 1
+
+
+@pytest.mark.parametrize("status, action, message", [
+    (S.APPROVED, "retry", "is approved; it cannot be approved (only requested or failed orders "
+                          "can be)."),
+    (S.FAILED, "fail", "is failed; it cannot be marked failed (only approved or in progress "
+                       "orders can be)."),
+    (S.IN_PROGRESS, "cancel", "is in progress; it cannot be cancelled (only requested or "
+                              "approved orders can be)."),
+])
+def test_a_refused_move_says_which_orders_could(api, marketer, rep, status, action, message):
+    order = ProgramOrderFactory(status=status, requested_by=rep)
+    for user in (marketer, rep) if action == "cancel" else (marketer,):
+        response = api.as_user(user).post(url(order, action), {"reason": "x"}, format="json")
+        assert response.status_code == 409
+        body = response.json()
+        assert body["code"] == "invalid_transition"
+        assert body["detail"] == f"Order #{order.pk} {message}"  # the same for the rep
+    assert ProgramOrder.objects.get(pk=order.pk).status == status

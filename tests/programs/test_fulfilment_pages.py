@@ -183,7 +183,9 @@ class TestActionsOnThePage:
         order = queued()
         client.force_login(marketer)
         response = client.post(f"{QUEUE}{order.pk}/fail/", {"reason": ""}, follow=True)
-        assert "Say why the order failed." in response.content.decode()
+        # Which order, as the page lists many.
+        assert (f"Order #{order.pk} ({order.item} for {order.account}): Say why the order "
+                f"failed.") in response.content.decode()
         assert ProgramOrder.objects.get(pk=order.pk).status == S.APPROVED
         client.post(f"{QUEUE}{order.pk}/fail/", {"reason": "No address"})
         order.refresh_from_db()

@@ -29,3 +29,14 @@ def test_not_found_page_is_friendly(client, rep):
 def test_anonymous_is_sent_to_login(client):
     response = client.get("/accounts/")
     assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_account_page_says_when_scores_last_changed(client, rep):
+    from datetime import UTC, datetime
+
+    scored = AccountFactory(scored_at=datetime(2026, 3, 4, 5, 6, tzinfo=UTC))
+    never = AccountFactory(scored_at=None)
+    client.force_login(rep)
+    assert "Scores last changed 2026-03-04 05:06." in client.get(
+        f"/accounts/{scored.pk}/").content.decode()  # one period, not "a.m.."
+    assert "Scores last changed never." in client.get(f"/accounts/{never.pk}/").content.decode()
