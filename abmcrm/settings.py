@@ -210,7 +210,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery. No CELERY_BROKER_URL: kombu's filesystem transport under var/, no server needed.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# (kombu ignores the host; naming one saves a "No hostname was supplied" warning.)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_ACKS_LATE = True
