@@ -54,7 +54,8 @@ ACTIONS = {
         note=data.get("note", "")),
     "fail": lambda order, user, data: fulfilment.order_fail(order=order, by=user,
                                                            reason=data.get("reason", "")),
-    "retry": lambda order, user, data: fulfilment.order_retry(order=order, by=user),
+    "retry": lambda order, user, data: fulfilment.order_retry(order=order, by=user,
+                                                              note=data.get("note", "")),
 }
 DONE = {"claim": "claimed", "complete": "marked fulfilled", "fail": "marked failed",
         "retry": "put back in the queue"}

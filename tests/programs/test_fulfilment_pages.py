@@ -190,8 +190,9 @@ class TestActionsOnThePage:
         client.post(f"{QUEUE}{order.pk}/fail/", {"reason": "No address"})
         order.refresh_from_db()
         assert (order.status, order.reason) == (S.FAILED, "No address")
-        client.post(f"{QUEUE}{order.pk}/retry/")
+        client.post(f"{QUEUE}{order.pk}/retry/", {"note": "New address from the rep"})
         assert ProgramOrder.objects.get(pk=order.pk).status == S.APPROVED
+        assert order.events.order_by("-pk").first().note == "New address from the rep"
 
     def test_conflicts_and_bad_requests(self, client, marketer):
         order = queued(status=S.FULFILLED)
