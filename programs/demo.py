@@ -6,13 +6,14 @@ from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from tiers.models import Account, Tier
 
 from . import services
-from .models import Budget, Campaign, MenuEntry, ProgramItem, ProgramOrder
+from .models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 
 Kind = ProgramItem.Kind
 Status = ProgramOrder.Status
@@ -126,6 +127,15 @@ def load(stdout=None):
                      f"{start:%Y-%m-%d}–{end:%Y-%m-%d}, {placed} demo orders placed.")
 
 
+def _as_if_approved_days_ago(order, days):
+    """Move an order's request and approval (and their history) `days` back in time."""
+    shift = timedelta(days=days)
+    ProgramOrder.objects.filter(pk=order.pk).update(
+        created_at=F("created_at") - shift, approved_at=F("approved_at") - shift,
+        due_at=F("due_at") - shift)
+    OrderEvent.objects.filter(order=order).update(at=F("at") - shift)
+
+
 def _orders(rep, marketer, items):
     accounts = list(Account.objects.filter(owner=rep, tier__number=1)
                     .prefetch_related("contacts").order_by("pk")[:4])
@@ -146,6 +156,7 @@ def _orders(rep, marketer, items):
     dinner, gift = submit(b, ["Executive dinner invitation", "Gourmet popcorn gift box"],
                           contact=first_contact[1], note="New CFO, invite before renewal.")
     services.order_approve(order=dinner, by=marketer, note="Seat reserved.")
+    _as_if_approved_days_ago(dinner, 20)  # past its due date: the queue has an overdue order
     services.order_approve(order=gift, by=marketer)
     services.order_transition(order=gift, to=Status.IN_PROGRESS, by=marketer,
                               fields={"assignee": marketer})
