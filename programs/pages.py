@@ -49,11 +49,13 @@ def account_programs(request, pk):
                     account=account, items=ids_in(request.POST.getlist("items")),
                     contact=contact, note=form["note"], requested_by=request.user)
             except AbmError as exc:
-                errors.append(exc.message)
                 if isinstance(exc, InvalidInput) and exc.detail:
                     for entry in exc.detail.get("items", []):
                         if isinstance(entry, dict):
                             item_errors.setdefault(entry["item"], []).append(entry["reason"])
+                # Reasons shown next to their items are not repeated at the top.
+                errors.append("Nothing was ordered: see the reasons next to the items."
+                              if item_errors else exc.message)
             else:
                 messages.success(request, f"{len(orders)} program{'s' if len(orders) != 1 else ''}"
                                           f" ordered for {account.name}.")

@@ -69,7 +69,9 @@ class TestProgramsPage:
         client.force_login(rep)
         response = client.post(url(account), {"items": [gift.pk]})
         assert response.status_code == 400
-        assert "choose a recipient" in response.content.decode()
+        html = response.content.decode()
+        assert html.count("choose a recipient") == 1  # next to its item, not also at the top
+        assert "Nothing was ordered: see the reasons next to the items." in html
         assert not ProgramOrder.objects.exists()
 
     def test_rep_cannot_submit_for_another_reps_account(self, client, other_rep, account):
@@ -105,6 +107,18 @@ class TestAccountPanel:
         assert f'href="/accounts/{account.pk}/programs/"' in html
         assert f'data-order="{mine.pk}"' in html and f'data-order="{theirs.pk}"' in html
         assert "Duplicate of #1" in html and "Rejected" in html
+
+    def test_an_open_order_shows_when_it_is_due_and_who_is_on_it(self, client, rep, marketer,
+                                                                 account):
+        from datetime import UTC, datetime
+
+        order = ProgramOrderFactory(account=account, requested_by=rep, status=S.IN_PROGRESS,
+                                    assignee=marketer,
+                                    due_at=datetime(2026, 12, 1, 12, tzinfo=UTC))
+        client.force_login(rep)
+        html = client.get(f"/accounts/{account.pk}/").content.decode()
+        row = html.split(f'data-order="{order.pk}"')[1].split("</tr>")[0]
+        assert "due 2026-12-01" in row and f"{marketer.username} is on it" in row
 
     @pytest.mark.parametrize("rows", [1, 30])
     def test_account_page_queries_fixed(self, client, rep, account, rows,
