@@ -53,7 +53,7 @@ def order_claim(*, order, by):
     with transaction.atomic():
         refuse_while_sending(order, "claimed")
         return order_transition(order=order, to=Status.IN_PROGRESS, by=by,
-                                note=f"Claimed by {by.get_username()}.",
+                                note="Claimed.",  # the event names who
                                 fields={"assignee": by})
 
 

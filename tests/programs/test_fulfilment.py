@@ -274,7 +274,7 @@ class TestQueueServices:
         fulfilment.order_claim(order=order, by=marketer)
         order.refresh_from_db()
         assert (order.status, order.assignee) == (S.IN_PROGRESS, marketer)
-        assert OrderEvent.objects.get(order=order).note == "Claimed by marketer1."
+        assert OrderEvent.objects.get(order=order).note == "Claimed."
 
     def test_claiming_a_claimed_order_is_a_conflict(self, marketer, abm_admin):
         order = ProgramOrderFactory(status=S.APPROVED)

@@ -70,7 +70,7 @@ class TestActions:
         assert body["closed_at"] and body["fulfillments"] == []
         assert list(OrderEvent.objects.filter(order=order).values_list(
             "from_status", "to_status", "by", "note")) == [
-            ("approved", "in_progress", marketer.pk, "Claimed by marketer1."),
+            ("approved", "in_progress", marketer.pk, "Claimed."),
             ("in_progress", "fulfilled", marketer.pk, "Signed for")]
 
     def test_claiming_twice_is_a_conflict(self, api, marketer, abm_admin):
