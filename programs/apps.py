@@ -20,7 +20,8 @@ class ProgramsConfig(AppConfig):
         ],
     }
     # (label, url name, who sees it): see tiers/hooks.py.
-    nav_links = [("Approvals", "order-approvals", "marketer"),
+    nav_links = [("Orders", "order-list", "any"),
+                 ("Approvals", "order-approvals", "marketer"),
                  ("Fulfilment", "fulfillment-queue", "marketer")]
     account_page_panels = ["programs.pages.account_orders_panel"]
     demo_loaders = ["programs.demo.load"]

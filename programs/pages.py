@@ -15,6 +15,7 @@ from tiers.exceptions import AbmError, InvalidInput
 from tiers.ids import ids_in
 
 from . import selectors, services
+from .models import ProgramOrder
 
 
 def _require_role(user):
@@ -83,6 +84,32 @@ def account_orders_panel(request, account):
         "account": account, "orders": orders,
         "may_order": services.may_order_for(request.user, account),
     }, request=request)
+
+
+ORDER_LIST_STATUSES = [("", "Any status"), ("open", "Open (requested, approved, in progress)"),
+                       *ProgramOrder.Status.choices]
+
+
+@login_required
+def order_list(request):
+    """Orders across accounts, newest first: a rep's own, every order for marketers and
+    admins."""
+    _require_role(request.user)
+    status = request.GET.get("status", "")
+    if status not in dict(ORDER_LIST_STATUSES):
+        messages.error(request, f"“{status}” is not a status; showing every order.")
+        status = ""
+    orders = selectors.order_list(user=request.user).prefetch_related(None).order_by(
+        "-created_at", "-id")
+    if status == "open":
+        orders = orders.filter(status__in=[ProgramOrder.Status.REQUESTED, *ProgramOrder.COMMITTED])
+    elif status:
+        orders = orders.filter(status=status)
+    page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    return render(request, "programs/order_list.html", {
+        "page": page, "status": status, "statuses": ORDER_LIST_STATUSES,
+        "mine_only": not roles.is_marketer(request.user),
+    })
 
 
 @login_required

@@ -189,3 +189,58 @@ def test_approvals_page_queries_fixed(client, marketer, rows, django_assert_max_
     with django_assert_max_num_queries(14):
         response = client.get("/orders/approvals/")
     assert response.content.decode().count("data-order=") == rows
+
+
+class TestOrderList:
+    def test_a_rep_sees_their_own_orders_across_accounts(self, client, rep, other_rep):
+        mine = [ProgramOrderFactory(requested_by=rep, account=AccountFactory(owner=rep))
+                for _ in range(2)]
+        theirs = ProgramOrderFactory(requested_by=other_rep)
+        client.force_login(rep)
+        response = client.get("/orders/")
+        html = response.content.decode()
+        assert response.status_code == 200 and "My orders" in html
+        assert all(f'data-order="{order.pk}"' in html for order in mine)
+        assert f'data-order="{theirs.pk}"' not in html
+        assert 'href="/orders/"' in html  # in the navigation
+
+    def test_marketers_see_every_order_with_its_requester(self, client, marketer, rep,
+                                                          other_rep):
+        orders = [ProgramOrderFactory(requested_by=rep), ProgramOrderFactory(
+            requested_by=other_rep)]
+        client.force_login(marketer)
+        html = client.get("/orders/").content.decode()
+        assert all(f'data-order="{order.pk}"' in html for order in orders)
+        assert other_rep.username in html
+
+    def test_anonymous_and_users_without_a_role(self, client, nobody):
+        assert client.get("/orders/").status_code == 302
+        client.force_login(nobody)
+        assert client.get("/orders/").status_code == 403
+
+    def test_status_filter_and_a_bad_status(self, client, rep):
+        requested = ProgramOrderFactory(requested_by=rep)
+        done = ProgramOrderFactory(requested_by=rep, status=S.FULFILLED)
+        client.force_login(rep)
+
+        def shown(query):
+            html = client.get(f"/orders/?{query}").content.decode()
+            return {pk for pk in (requested.pk, done.pk) if f'data-order="{pk}"' in html}
+
+        assert shown("status=open") == {requested.pk}
+        assert shown("status=fulfilled") == {done.pk}
+        assert shown("") == {requested.pk, done.pk}
+        response = client.get("/orders/?status=shipped")
+        assert "“shipped” is not a status" in response.content.decode()
+        assert shown("status=shipped") == {requested.pk, done.pk}
+
+    @pytest.mark.parametrize("rows", [1, 60])
+    def test_fixed_number_of_queries_and_pages_of_50(self, client, rep, rows,
+                                                     django_assert_max_num_queries):
+        account = AccountFactory(owner=rep)
+        for _ in range(rows):
+            ProgramOrderFactory(requested_by=rep, account=account)
+        client.force_login(rep)
+        with django_assert_max_num_queries(9):
+            response = client.get("/orders/")
+        assert response.content.decode().count("data-order=") == min(rows, 50)
