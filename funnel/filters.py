@@ -12,7 +12,7 @@ class LeadFilter(django_filters.FilterSet):
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     has_account = StrictBooleanFilter(field_name="account", lookup_expr="isnull",
-                                               exclude=True)
+                                      exclude=True)
     search = django_filters.CharFilter(method="filter_search",
                                        label="E-mail, name or company contains")
     ordering = django_filters.OrderingFilter(

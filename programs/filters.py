@@ -1,14 +1,39 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from tiers.filters import StrictBooleanFilter, validate_assignee
+from tiers.filters import StrictBooleanFilter
 from tiers.ids import as_id
 
 from .models import Budget, Campaign, ProgramItem, ProgramOrder
 
 Status = ProgramOrder.Status
 OVERDUE_STATUSES = [Status.APPROVED, Status.IN_PROGRESS]
+
+
+def _validate_assignee(value):
+    if value.strip().lower() not in ("", "me", "none") and as_id(value) is None:
+        raise forms.ValidationError("Give a user id, `me` or `none`.", code="invalid")
+
+
+class AssigneeFilter(django_filters.CharFilter):
+    """Orders by assignee: `me`, `none` (unassigned) or a user id; anything else is an
+    error, not an empty list."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[_validate_assignee], **kwargs)
+
+    def filter(self, queryset, value):
+        value = (value or "").strip().lower()
+        if not value:
+            return queryset
+        if value == "me":
+            user = getattr(self.parent.request, "user", None)
+            return queryset.filter(assignee_id=user.pk if user else None)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=as_id(value))
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -50,9 +75,7 @@ class OrderFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="item__campaign_id")
     created_after = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="lt")
-    assignee = django_filters.CharFilter(method="filter_assignee",
-                                         label="A user id, `me`, or `none` (unassigned)",
-                                         validators=[validate_assignee])
+    assignee = AssigneeFilter(label="A user id, `me`, or `none` (unassigned)")
     overdue = StrictBooleanFilter(
         method="filter_overdue", label="Approved or in progress, and past its due date")
     ordering = django_filters.OrderingFilter(
@@ -61,15 +84,6 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = ProgramOrder
         fields = []
-
-    def filter_assignee(self, queryset, name, value):
-        value = value.strip().lower()
-        if value == "me":
-            return queryset.filter(assignee_id=getattr(self.request, "user", None) and
-                                   self.request.user.pk)
-        if value == "none":
-            return queryset.filter(assignee__isnull=True)
-        return queryset.filter(assignee_id=as_id(value))
 
     def filter_overdue(self, queryset, name, value):
         overdue = Q(due_at__lt=timezone.now(), status__in=OVERDUE_STATUSES)

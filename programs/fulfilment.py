@@ -88,6 +88,9 @@ def order_fail(*, order, by, reason):
 def order_retry(*, order, by, note=""):
     """Put a failed order back to approved (re-committing its cost). A provider order is
     sent again, with a new idempotency key: the provider refused or lost the last one."""
+    if order.status != Status.FAILED:
+        raise Conflict(f"Order #{order.pk} is {Status(order.status).label.lower()}; only a "
+                       f"failed order can be retried.", code="invalid_transition")
     return order_transition(order=order, to=Status.APPROVED, by=by,
                             note=note.strip() or "Retried.", fields={"reason": ""})
 

@@ -1,9 +1,9 @@
 import django_filters
 from django.utils import timezone
 
-from tiers.filters import StrictBooleanFilter, validate_assignee
-from tiers.ids import as_id
+from tiers.filters import StrictBooleanFilter
 
+from .filters import AssigneeFilter
 from .fulfilment_selectors import FILTER_STATUSES, QUEUE_STATUSES
 from .models import Campaign, ProgramItem, ProgramOrder
 
@@ -21,9 +21,7 @@ class FulfilmentQueueFilter(django_filters.FilterSet):
         field_name="item__campaign", queryset=Campaign.objects.only("id", "name"),
         empty_label="Any campaign",
     )
-    assignee = django_filters.CharFilter(method="filter_assignee",
-                                         label="Assignee: me, none, or a user id",
-                                         validators=[validate_assignee])
+    assignee = AssigneeFilter(label="Assignee: me, none, or a user id")
     overdue = StrictBooleanFilter(method="filter_overdue")
 
     class Meta:
@@ -39,14 +37,6 @@ class FulfilmentQueueFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(status=value) if value else queryset
-
-    def filter_assignee(self, queryset, name, value):
-        value = value.strip().lower()
-        if value == "me":
-            return queryset.filter(assignee=self.request.user)
-        if value == "none":
-            return queryset.filter(assignee__isnull=True)
-        return queryset.filter(assignee_id=as_id(value))
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

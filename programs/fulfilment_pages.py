@@ -68,17 +68,14 @@ def fulfilment_action(request, pk, action):
     if action not in ACTIONS:
         raise Http404("No such fulfilment action.")
     order = get_object_or_404(ProgramOrder.objects.select_related("item", "account"), pk=pk)
+    what = f"Order #{order.pk} ({order.item} for {order.account})"  # the page lists many
     try:
         ACTIONS[action](order, request.user, request.POST)
     except (Conflict, InvalidInput) as exc:
-        # Named like the success message: the page lists many orders.
-        what = f"Order #{order.pk} ({order.item} for {order.account})"
-        message = exc.message if exc.message.startswith(f"Order #{order.pk} ") else \
-            f"{what}: {exc.message}"
-        messages.error(request, message)
+        named = exc.message.startswith(f"Order #{order.pk} ")  # a refused move names it
+        messages.error(request, exc.message if named else f"{what}: {exc.message}")
     else:
-        messages.success(request, f"Order #{order.pk} ({order.item} for {order.account}) "
-                                  f"{DONE[action]}.")
+        messages.success(request, f"{what} {DONE[action]}.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):

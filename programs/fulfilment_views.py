@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from tiers.exceptions import InvalidInput
 from tiers.permissions import IsMarketer
 
-from . import fulfilment, selectors
+from . import fulfilment
 from .fulfilment_serializers import (
     CompleteSerializer,
     FailSerializer,
@@ -22,6 +22,7 @@ from .fulfilment_serializers import (
 )
 from .models import ProgramOrder
 from .providers import PermanentError, get_provider
+from .views import order_from_url
 
 ERRORS = {400: OpenApiResponse(description="Bad input, with field errors"),
           403: OpenApiResponse(description="Not a marketer or ABM admin"),
@@ -36,13 +37,10 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsMarketer]
     serializer_class = FulfilmentOrderSerializer
-    queryset = ProgramOrder.objects.none()  # for the schema; get_queryset is the truth
-
-    def get_queryset(self):
-        return ProgramOrder.objects.select_related("item")
+    queryset = ProgramOrder.objects.none()  # for the schema only: get_object reads the order
 
     def get_object(self):
-        return selectors.order_or_404(self.kwargs["pk"])
+        return order_from_url(self.kwargs["pk"])
 
     def _answer(self, order):
         order = ProgramOrder.objects.prefetch_related("fulfillments").get(pk=order.pk)

@@ -32,7 +32,8 @@ def account_programs(request, pk):
         .select_related("tier", "owner").prefetch_related(None), pk=pk)
     contacts = list(account.contacts.all())
     may_order = services.may_order_for(request.user, account)
-    errors, item_errors, form = [], {}, {"items": set(), "contact": "", "note": ""}
+    errors, item_errors, refusal = [], {}, ""
+    form = {"items": set(), "contact": "", "note": ""}
 
     if request.method == "POST":
         if not may_order:
@@ -50,13 +51,11 @@ def account_programs(request, pk):
                     account=account, items=ids_in(request.POST.getlist("items")),
                     contact=contact, note=form["note"], requested_by=request.user)
             except AbmError as exc:
+                refusal = exc.message
                 if isinstance(exc, InvalidInput) and exc.detail:
                     for entry in exc.detail.get("items", []):
                         if isinstance(entry, dict):
                             item_errors.setdefault(entry["item"], []).append(entry["reason"])
-                # Reasons shown next to their items are not repeated at the top.
-                errors.append("Nothing was ordered: see the reasons next to the items."
-                              if item_errors else exc.message)
             else:
                 messages.success(request, f"{len(orders)} program{'s' if len(orders) != 1 else ''}"
                                           f" ordered for {account.name}.")
@@ -67,6 +66,12 @@ def account_programs(request, pk):
     lines = selectors.menu_lines(account=account, has_contacts=bool(contacts))
     for line in lines:
         line.errors = item_errors.get(line.item.pk, [])
+    if refusal:
+        # Reasons shown next to their items are not repeated at the top; one about an item
+        # not on this menu (another tier's, or removed meanwhile) has nowhere else to go.
+        shown = {line.item.pk for line in lines}
+        errors.append(refusal if not item_errors or set(item_errors) - shown else
+                      "Nothing was ordered: see the reasons next to the items.")
     placed_ids = ids_in(request.GET.get("placed", "").split(","))
     placed = (list(selectors.orders_by_ids(placed_ids).filter(account=account))
               if placed_ids else [])

@@ -7,7 +7,6 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
-from django.http import Http404
 from django.utils import timezone
 
 from tiers import roles
@@ -239,14 +238,11 @@ def attach_events(orders):
     return orders
 
 
-def order_or_404(pk):
-    """The order a URL's id names, with its item, for an action on it; Http404 if there is
+def order_for_action(pk):
+    """The order a URL's id names, with its item, for an action on it; None if there is
     none, also for an id that is no id (letters, or past the id column's range)."""
-    order = (ProgramOrder.objects.select_related("item").filter(pk=as_id(pk)).first()
-             if as_id(pk) else None)
-    if order is None:
-        raise Http404(f"There is no order #{pk}.")
-    return order
+    pk = as_id(pk)
+    return ProgramOrder.objects.select_related("item").filter(pk=pk).first() if pk else None
 
 
 def orders_by_ids(ids):

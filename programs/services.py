@@ -341,6 +341,10 @@ def order_cancel(*, order, by, reason=""):
     if not may_cancel(by, order):
         raise NotAllowed("Only the rep who requested this order, a marketer or an ABM admin "
                          "may cancel it.", code="not_allowed")
+    if not may_approve(by) and order.status not in (Status.REQUESTED, Status.APPROVED):
+        raise Conflict(f"Order #{order.pk} is {Status(order.status).label.lower()}; its "
+                       f"requester can cancel it only while it is requested or approved.",
+                       code="invalid_transition")
     reason = (reason or "").strip()
     with transaction.atomic():
         refuse_while_sending(order, "cancelled")

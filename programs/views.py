@@ -2,6 +2,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +22,14 @@ from .serializers import (
     ProgramItemSerializer,
     ProgramOrderSerializer,
 )
+
+
+def order_from_url(pk):
+    """The order an action's URL names, or the API's 404 (also for an id that is no id)."""
+    order = selectors.order_for_action(pk)
+    if order is None:
+        raise NotFound()
+    return order
 
 
 class CampaignViewSet(viewsets.ModelViewSet):
@@ -96,7 +105,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def _order(self):
         # Any role may address any order by id; the service says whether they may act on it
         # (403), rather than a rep getting 404 for an order they can't see.
-        return selectors.order_or_404(self.kwargs["pk"])
+        return order_from_url(self.kwargs["pk"])
 
     def _answer(self, order):
         order = selectors.orders_by_ids([order.pk]).get()

@@ -42,6 +42,8 @@ def _body(exc):
 
 
 def api_exception_handler(exc, context):
+    """The API's error bodies: {"detail", "code"} (and field errors) for the app's own
+    exceptions; every 404 is DRF's plain "Not found." (Django's message names the model)."""
     if isinstance(exc, InvalidInput):
         return Response(_body(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, NotAllowed):
@@ -55,8 +57,6 @@ def api_exception_handler(exc, context):
                                    "for the record.", "code": "protected"},
                         status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Http404):
-        # Django's message names the model ("No ProgramOrder matches the given query."), a
-        # view's may name the id it was given: every API 404 says the same.
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

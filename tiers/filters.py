@@ -8,7 +8,6 @@ from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 
-from .ids import as_id
 from .models import Account, Contact, EngagementEvent, IntentSignal, Technology
 
 
@@ -31,19 +30,9 @@ class _StrictNullBooleanField(forms.NullBooleanField):
             return None
         raise forms.ValidationError("Give true or false.", code="invalid")
 
-    def validate(self, value):
-        pass
-
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = _StrictNullBooleanField
-
-
-def validate_assignee(value):
-    """An assignee filter names `me`, `none` or a user id."""
-    text = str(value).strip().lower()
-    if text and text not in ("me", "none") and as_id(text) is None:
-        raise forms.ValidationError("Give a user id, `me` or `none`.", code="invalid")
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -66,10 +55,10 @@ class AccountFilter(django_filters.FilterSet):
     fit_min = django_filters.NumberFilter(field_name="fit_score", lookup_expr="gte",
                                           label="Fit score at least")
     surging = StrictBooleanFilter(field_name="has_recent_intent",
-                                           label="Has a surging intent topic")
+                                  label="Has a surging intent topic")
     topic = django_filters.CharFilter(method="filter_topic", label="Surging on this topic")
     engaged = StrictBooleanFilter(field_name="has_recent_engagement",
-                                           label="Recent meaningful engagement")
+                                  label="Recent meaningful engagement")
     tier_locked = StrictBooleanFilter()
     ordering = django_filters.OrderingFilter(
         fields=("name", "domain", "employees", "annual_revenue", "estimated_acv", "created_at",

@@ -9,7 +9,8 @@ MAX_ID = 2**63 - 1  # the largest value of a bigint primary key
 def as_id(value):
     """`value` as an id, or None."""
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit()):
+    # 19 digits hold any bigint; int() of a few thousand digits raises rather than answers.
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None

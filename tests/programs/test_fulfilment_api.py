@@ -46,10 +46,11 @@ ACTIONS = ["claim", "complete", "fail", "retry", "approve", "reject", "cancel"]
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-@pytest.mark.parametrize("order_id", ["abc", "99999999999999999999", "0", "424242"])
+@pytest.mark.parametrize("order_id", ["abc", "99999999999999999999", "9" * 5000, "0", "424242"],
+                         ids=["letters", "past-bigint", "5000-digits", "zero", "missing"])
 def test_an_unknown_order_is_a_404_whatever_the_body(api, marketer, action, order_id):
-    # Letters and ids past the id column's range included (they were a 500), and before the
-    # body is checked (an empty `fail` body was a 400 about its reason).
+    # Letters and thousands of digits were a 500; and the order is looked up before the body
+    # is checked (an empty `fail` body was a 400 about its reason).
     response = api.as_user(marketer).post(f"/api/v1/orders/{order_id}/{action}/", {},
                                           format="json")
     assert response.status_code == 404
@@ -158,8 +159,7 @@ def test_concurrent_claims_one_wins(api):
 
 
 @pytest.mark.parametrize("status, action, message", [
-    (S.APPROVED, "retry", "is approved; it cannot be approved (only requested or failed orders "
-                          "can be)."),
+    (S.APPROVED, "retry", "is approved; only a failed order can be retried."),
     (S.FAILED, "fail", "is failed; it cannot be marked failed (only approved or in progress "
                        "orders can be)."),
     (S.IN_PROGRESS, "cancel", "is in progress; it cannot be cancelled (only requested or "
@@ -167,10 +167,17 @@ def test_concurrent_claims_one_wins(api):
 ])
 def test_a_refused_move_says_which_orders_could(api, marketer, rep, status, action, message):
     order = ProgramOrderFactory(status=status, requested_by=rep)
-    for user in (marketer, rep) if action == "cancel" else (marketer,):
-        response = api.as_user(user).post(url(order, action), {"reason": "x"}, format="json")
-        assert response.status_code == 409
-        body = response.json()
-        assert body["code"] == "invalid_transition"
-        assert body["detail"] == f"Order #{order.pk} {message}"  # the same for the rep
+    response = api.as_user(marketer).post(url(order, action), {"reason": "x"}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {"detail": f"Order #{order.pk} {message}",
+                               "code": "invalid_transition"}
     assert ProgramOrder.objects.get(pk=order.pk).status == status
+
+
+def test_a_rep_cancels_only_before_fulfilment_starts(api, rep):
+    order = ProgramOrderFactory(status=S.IN_PROGRESS, requested_by=rep)
+    response = api.as_user(rep).post(url(order, "cancel"), {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"] == (f"Order #{order.pk} is in progress; its requester can "
+                                         f"cancel it only while it is requested or approved.")
+    assert ProgramOrder.objects.get(pk=order.pk).status == S.IN_PROGRESS

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 from django.core import mail
 
@@ -74,6 +76,15 @@ class TestProgramsPage:
         assert "Nothing was ordered: see the reasons next to the items." in html
         assert not ProgramOrder.objects.exists()
 
+    def test_a_reason_about_an_item_off_this_menu_is_still_shown(self, client, rep, account):
+        other_tier = ProgramItemFactory(menu_tiers=[3], name="Webinar seat")
+        client.force_login(rep)
+        response = client.post(url(account), {"items": [other_tier.pk]})
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "Webinar seat" in html and "Nothing was ordered: see the reasons" not in html
+        assert not ProgramOrder.objects.exists()
+
     def test_rep_cannot_submit_for_another_reps_account(self, client, other_rep, account):
         item = ProgramItemFactory(menu_tiers=[1])
         client.force_login(other_rep)
@@ -110,8 +121,6 @@ class TestAccountPanel:
 
     def test_an_open_order_shows_when_it_is_due_and_who_is_on_it(self, client, rep, marketer,
                                                                  account):
-        from datetime import UTC, datetime
-
         order = ProgramOrderFactory(account=account, requested_by=rep, status=S.IN_PROGRESS,
                                     assignee=marketer,
                                     due_at=datetime(2026, 12, 1, 12, tzinfo=UTC))

@@ -3,9 +3,13 @@ both backends)."""
 
 import threading
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Count
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import AccountFactory, ContactFactory, tier
@@ -64,9 +68,34 @@ def test_survives_a_closed_connection():
     assert contact_with_account(contact.pk).pk == contact.pk
 
 
-def test_a_queryset_with_the_key_bound_twice_is_refused():
-    with pytest.raises(ValueError, match="primary key"):
-        CompiledGet(lambda: Contact.objects.filter(account_id=-7_406_202_611))(1)
+@pytest.mark.parametrize("queryset", [
+    lambda: Contact.objects.filter(title="CMO"),
+    lambda: Contact.objects.annotate(n=Count("engagement_events")),
+    lambda: Contact.objects.prefetch_related("engagement_events"),
+    lambda: Contact.objects.values("id"),
+    lambda: Contact.objects.all()[:5],
+], ids=["lookup", "annotation", "prefetch", "values", "slice"])
+def test_what_would_be_lost_or_frozen_is_refused(queryset):
+    contact = ContactFactory()
+    with pytest.raises(ValueError, match="plain queryset"):
+        CompiledGet(queryset)(contact.pk)
+
+
+def test_a_narrower_integer_key_works(rep):
+    # auth.User's key is a 32-bit AutoField: the compile-time placeholder must fit it.
+    users = CompiledGet(lambda: get_user_model().objects.all())
+    assert users(rep.pk).username == rep.username
+    assert users(rep.pk + 1000) is None
+
+
+def test_compiled_once_then_only_bound():
+    first, second = ContactFactory(), ContactFactory()
+    reads = CompiledGet(lambda: Contact.objects.select_related("account"))
+    with patch.object(SQLCompiler, "as_sql", autospec=True,
+                      side_effect=SQLCompiler.as_sql) as as_sql:
+        for contact in (first, second, first):
+            assert reads(contact.pk).email == contact.email
+    assert as_sql.call_count == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.factories import AccountFactory
@@ -32,8 +34,6 @@ def test_anonymous_is_sent_to_login(client):
 
 
 def test_account_page_says_when_scores_last_changed(client, rep):
-    from datetime import UTC, datetime
-
     scored = AccountFactory(scored_at=datetime(2026, 3, 4, 5, 6, tzinfo=UTC))
     never = AccountFactory(scored_at=None)
     client.force_login(rep)
