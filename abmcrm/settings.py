@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "abmcrm.core",
     "tiers",
     "programs",
     "funnel",
@@ -83,7 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tiers.context_processors.abm",
+                "abmcrm.core.context_processors.abm",
             ],
         },
     },
@@ -182,14 +183,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "tiers.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "abmcrm.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "tiers.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "abmcrm.core.api.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -204,7 +205,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ProgramOrderStatusEnum": "programs.models.ProgramOrder.Status",
-        "ImportJobStatusEnum": "tiers.models.ImportJob.Status",
+        "ImportJobStatusEnum": "abmcrm.core.models.Job.Status",
         "TierRuleRequirementEnum": "tiers.models.TierRule.Requirement",
     },
 }

@@ -8,6 +8,7 @@ api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("abmcrm.core.urls")),
     path("", include("tiers.urls")),
     path("", include("programs.urls")),
     path("", include("funnel.urls")),

@@ -72,8 +72,8 @@ def build_data(accounts_n, menu_n):
     from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
 
+    from abmcrm.core import roles
     from programs.models import Budget, Campaign, MenuEntry, ProgramItem
-    from tiers import roles
     from tiers.models import Account, Contact, Tier
 
     rep = get_user_model().objects.create_user("bench-rep", "bench-rep@example.com", "x")

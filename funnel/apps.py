@@ -7,6 +7,9 @@ class FunnelConfig(AppConfig):
     verbose_name = "Dual funnel"
     default_auto_field = "django.db.models.BigAutoField"
 
+    # ABM admins hold every permission of this app's models, marketers view them.
+    abm_managed = True
+
     nav_links = [("Funnel", "funnel-dashboard", "marketer")]
     role_permissions = {
         "Marketer": ["funnel.add_lead", "funnel.change_lead", "funnel.add_stagetransition"],
@@ -14,7 +17,8 @@ class FunnelConfig(AppConfig):
     demo_loaders = ["funnel.demo.load"]
 
     def ready(self):
-        from tiers import ingest, signals
+        from abmcrm.core import ingest
+        from tiers import signals
 
         from . import receivers
         from .services import LeadIngester, TransitionIngester

@@ -1,7 +1,7 @@
 """Settings of the funnel app, all optional: `ABMCRM_*` in the host project's settings.
-Read as `conf.settings.ABMCRM_<NAME>` (tiers.conf.AppSettings)."""
+Read as `conf.settings.ABMCRM_<NAME>` (abmcrm.core.conf.AppSettings)."""
 
-from tiers.conf import AppSettings
+from abmcrm.core.conf import AppSettings
 
 DEFAULTS = {
     # A new lead enters the demand-gen side's first stage at its `created_at`.

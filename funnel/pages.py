@@ -10,8 +10,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
-from tiers import roles
-from tiers.exceptions import InvalidInput
+from abmcrm.core import roles
+from abmcrm.core.exceptions import InvalidInput
 
 from . import reports, roi, selectors, svg
 from .views import ReportQuerySerializer, report_query

@@ -1,6 +1,6 @@
 from rest_framework import permissions
 
-from tiers import roles
+from abmcrm.core import roles
 
 
 class ReadForRolesWriteForMarketers(permissions.BasePermission):

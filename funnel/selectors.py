@@ -2,8 +2,8 @@
 
 from django.db.models import Q
 
+from abmcrm.core.ids import ids_in
 from programs.models import Campaign
-from tiers.ids import ids_in
 
 from .models import Lead, PipelineQuota, Stage, StageTransition
 

@@ -4,8 +4,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from abmcrm.core.conf import settings as core_conf
 from tiers import selectors as tier_selectors
-from tiers.conf import settings as tiers_conf
 
 from . import selectors
 from .models import Channel, Lead, PipelineQuota, Stage, StageTransition
@@ -65,7 +65,7 @@ class TransitionRowSerializer(serializers.Serializer):
 
     def validate_occurred_at(self, value):
         # A date in the future would block every real move of the entity after it.
-        latest = timezone.now() + timedelta(hours=tiers_conf.ABMCRM_MAX_FUTURE_SKEW_HOURS)
+        latest = timezone.now() + timedelta(hours=core_conf.ABMCRM_MAX_FUTURE_SKEW_HOURS)
         if value > latest:
             raise serializers.ValidationError(
                 f"{value.isoformat()} is in the future; record a transition once it happened.")

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tiers import ingest, rowsets
+from abmcrm.core import ingest
+from abmcrm.core.db import rowsets
+from abmcrm.core.exceptions import InvalidInput
 from tiers import selectors as tier_selectors
 from tiers.domains import domain_of_email
-from tiers.exceptions import InvalidInput
 from tiers.models import Account
 
 from . import conf, selectors

@@ -9,10 +9,10 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from abmcrm.core.api.mixins import BulkIngestMixin
+from abmcrm.core.exceptions import Conflict, InvalidInput
+from abmcrm.core.permissions import HasAbmRole, IsAbmAdmin
 from programs.models import Campaign
-from tiers.exceptions import Conflict, InvalidInput
-from tiers.permissions import HasAbmRole, IsAbmAdmin
-from tiers.views import BulkIngestMixin
 
 from . import conf, reports, roi, selectors, services
 from .filters import LeadFilter, TransitionFilter

@@ -6,8 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.shortcuts import render
 
+from abmcrm.core.exceptions import AbmError
 from tiers.admin import TierAdmin
-from tiers.exceptions import AbmError
 from tiers.models import Tier
 
 from . import services

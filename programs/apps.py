@@ -7,6 +7,9 @@ class ProgramsConfig(AppConfig):
     verbose_name = "ABM program menus and orders"
     default_auto_field = "django.db.models.BigAutoField"
 
+    # ABM admins hold every permission of this app's models, marketers view them.
+    abm_managed = True
+
     # Reps order; marketers approve (ABM admins hold every permission of this app).
     role_permissions = {
         "Sales rep": [

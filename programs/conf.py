@@ -1,9 +1,9 @@
 """Settings of the programs app: `ABMCRM_*` in the host project's settings, defaults here.
 
-Read as `from .conf import settings as conf; conf.ABMCRM_<NAME>` (tiers.conf.AppSettings),
+Read as `from .conf import settings as conf; conf.ABMCRM_<NAME>` (abmcrm.core.conf.AppSettings),
 never from django.conf directly, so that the defaults apply."""
 
-from tiers.conf import AppSettings
+from abmcrm.core.conf import AppSettings
 
 DEFAULTS = {
     # False: reps order programs only for the accounts they own. True: for any account.

@@ -3,8 +3,8 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from abmcrm.core.ids import as_id
 from tiers.filters import StrictBooleanFilter
-from tiers.ids import as_id
 
 from .models import Budget, Campaign, ProgramItem, ProgramOrder
 

@@ -24,8 +24,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from tiers.compiled import CompiledGet
-from tiers.exceptions import Conflict, InvalidInput
+from abmcrm.core.db.compiled import CompiledGet
+from abmcrm.core.exceptions import Conflict, InvalidInput
 
 from . import notifications
 from .conf import settings as conf

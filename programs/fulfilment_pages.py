@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from tiers import roles
-from tiers.exceptions import Conflict, InvalidInput
+from abmcrm.core import roles
+from abmcrm.core.exceptions import Conflict, InvalidInput
 
 from . import fulfilment, fulfilment_selectors
 from .fulfilment_filters import FulfilmentQueueFilter

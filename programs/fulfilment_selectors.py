@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from tiers import roles
+from abmcrm.core import roles
 
 from .models import Fulfillment, ProgramOrder
 

@@ -9,8 +9,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tiers.exceptions import InvalidInput
-from tiers.permissions import IsMarketer
+from abmcrm.core.exceptions import InvalidInput
+from abmcrm.core.permissions import IsMarketer
 
 from . import fulfilment
 from .fulfilment_serializers import (

@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from tiers import roles
+from abmcrm.core import roles
+from abmcrm.core.exceptions import AbmError, InvalidInput
+from abmcrm.core.ids import ids_in
 from tiers import selectors as tier_selectors
-from tiers.exceptions import AbmError, InvalidInput
-from tiers.ids import ids_in
 
 from . import selectors, services
 from .models import ProgramOrder

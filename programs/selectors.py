@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
-from tiers import roles
-from tiers.ids import as_id
+from abmcrm.core import roles
+from abmcrm.core.ids import as_id
 
 from .models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 

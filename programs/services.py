@@ -5,8 +5,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
 
-from tiers import roles
-from tiers.exceptions import Conflict, InvalidInput, NotAllowed
+from abmcrm.core import roles
+from abmcrm.core.exceptions import Conflict, InvalidInput, NotAllowed
 from tiers.models import Account
 
 from . import notifications, selectors, signals

@@ -6,8 +6,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from abmcrm.core.permissions import HasAbmRole, ReadForRolesWriteForAdmins
 from tiers import selectors as tier_selectors
-from tiers.permissions import HasAbmRole, ReadForRolesWriteForAdmins
 
 from . import selectors, services
 from .filters import BudgetFilter, CampaignFilter, OrderFilter, ProgramItemFilter

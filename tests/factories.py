@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from tiers import roles
+from abmcrm.core import roles
 from tiers.models import Account, Contact, Tier
 
 

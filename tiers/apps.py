@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class TiersConfig(AppConfig):
@@ -8,6 +7,8 @@ class TiersConfig(AppConfig):
     verbose_name = "ABM accounts and tiers"
     default_auto_field = "django.db.models.BigAutoField"
 
+    # ABM admins hold every permission of this app's models, marketers view them.
+    abm_managed = True
     role_permissions = {
         "Sales rep": [
             "tiers.view_account", "tiers.change_account", "tiers.view_contact",
@@ -26,7 +27,8 @@ class TiersConfig(AppConfig):
     demo_loaders = ["tiers.demo.load", "tiers.demo_scoring.load"]
 
     def ready(self):
-        from . import ingest, roles
+        from abmcrm.core import ingest
+
         from .ingesters import (
             AccountIngester,
             ContactIngester,
@@ -38,5 +40,3 @@ class TiersConfig(AppConfig):
         ingest.register(ContactIngester())
         ingest.register(IntentSignalIngester())
         ingest.register(EngagementEventIngester())
-
-        post_migrate.connect(roles.sync_role_permissions, dispatch_uid="abmcrm.sync_roles")

@@ -1,9 +1,9 @@
 """Settings of the tiers app, with their defaults (override any in the host project's settings).
 
-Read them as `from tiers.conf import settings; settings.ABMCRM_SURGE_THRESHOLD`.
-"""
+Read them as `from tiers.conf import settings; settings.ABMCRM_SURGE_THRESHOLD`
+(`abmcrm.core.conf.AppSettings`)."""
 
-from django.conf import settings as django_settings
+from abmcrm.core.conf import AppSettings
 
 DEFAULTS = {
     # Intent: a topic surges when its average over the last ABMCRM_SURGE_RECENT_WEEKS weeks
@@ -17,8 +17,6 @@ DEFAULTS = {
     "ABMCRM_ENGAGEMENT_HALF_LIFE_DAYS": 14,
     "ABMCRM_ENGAGEMENT_WINDOW_DAYS": 90,
     "ABMCRM_RECENT_ENGAGEMENT_DAYS": 30,
-    # Dates may lie this far in the future (clock skew between systems), no further.
-    "ABMCRM_MAX_FUTURE_SKEW_HOURS": 24,
     # Accounts rescored per database round trip during a recompute.
     "ABMCRM_RECOMPUTE_CHUNK_SIZE": 5_000,
     # A full recompute on PostgreSQL writes each chunk on a second database connection while
@@ -26,23 +24,7 @@ DEFAULTS = {
     "ABMCRM_RECOMPUTE_OVERLAP_WRITES": True,
     # How many left-out account ids a recompute reports per tier when a capacity is full.
     "ABMCRM_OVERFLOW_REPORT_LIMIT": 100,
-    # Largest CSV file the import endpoint accepts.
-    "ABMCRM_IMPORT_MAX_BYTES": 200 * 1024 * 1024,
 }
-
-
-class AppSettings:
-    """One app's settings: each name is read from the host project's settings at every access
-    (so `override_settings` applies), else its default. Every abmcrm app reads its settings
-    this way, by their full `ABMCRM_*` names, as documented in the README."""
-
-    def __init__(self, app, defaults):
-        self._app, self._defaults = app, defaults
-
-    def __getattr__(self, name):
-        if name.startswith("_") or name not in self._defaults:
-            raise AttributeError(f"Unknown {self._app} setting {name!r}")
-        return getattr(django_settings, name, self._defaults[name])
 
 
 settings = AppSettings("tiers", DEFAULTS)

@@ -1,8 +1,5 @@
-from . import hooks, roles
+"""Deprecated: moved to `abmcrm.core.context_processors`."""
 
+from abmcrm.core.deprecation import moved
 
-def abm(request):
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    return {"abm_role": roles.role_of(user), "abm_nav": hooks.nav_links(user)}
+__getattr__ = moved(__name__, {"abm": "abmcrm.core.context_processors"})

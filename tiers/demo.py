@@ -1,6 +1,7 @@
 """Demo data: the public "CRM Sales Opportunities" accounts and sales team (see
 demo_data/README.md), topped up with generated accounts to about 200, contacts with buying
-roles, and one demo user per role. Idempotent: a second run changes nothing."""
+roles, owned by the data set's sales team and the demo rep (the demo users come from
+`abmcrm.core.demo`). Idempotent: a second run changes nothing."""
 
 import csv
 import random
@@ -14,17 +15,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.text import slugify
 
-from . import roles, services
+from abmcrm.core import roles
+from abmcrm.core.demo import demo_users
+
+from . import services
 from .models import Account, Contact
 
 DATA = Path(__file__).resolve().parent / "demo_data"
-
-DEMO_USERS = [
-    # username, role, password, is_staff
-    ("admin", roles.ABM_ADMIN, "abm-admin-demo", True),
-    ("marketer", roles.MARKETER, "marketer-demo", True),
-    ("rep", roles.SALES_REP, "rep-demo", False),
-]
 
 REGIONS = {
     "United States": "North America", "Panama": "Latin America", "Brazil": "Latin America",
@@ -80,15 +77,7 @@ def load(stdout=None):
     rng = random.Random(2026)
     User = get_user_model()
 
-    users = {}
-    for username, role, password, is_staff in DEMO_USERS:
-        user, _ = User.objects.get_or_create(username=username,
-                                             defaults={"email": f"{username}@example.com"})
-        user.set_password(password)
-        user.is_staff = is_staff
-        user.save()
-        user.groups.add(Group.objects.get(name=role))
-        users[username] = user
+    users = demo_users()
 
     # The data set's sales agents become reps who own the accounts they sold to most.
     rep_group = Group.objects.get(name=roles.SALES_REP)

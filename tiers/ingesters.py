@@ -1,8 +1,10 @@
 """Bulk/CSV ingesters for the tiers app: accounts, contacts, intent signals and engagement
 events."""
 
-from . import roles, selectors, services
-from .ingest import Ingester
+from abmcrm.core import roles
+from abmcrm.core.ingest import Ingester
+
+from . import selectors, services
 from .serializers import (
     AccountRowSerializer,
     ContactRowSerializer,

@@ -4,13 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-
-def job_progress(done, total, finished):
-    """A background job's progress, 0–1; a job with nothing (or nothing known) to do is
-    complete once it has finished."""
-    if not total:
-        return 1.0 if finished else 0.0
-    return min(1.0, done / total)
+from abmcrm.core.models import Job
 
 
 class Technology(models.Model):
@@ -181,45 +175,6 @@ class Contact(models.Model):
     @property
     def has_address(self):
         return bool(self.address_line1 and self.city and self.country)
-
-
-class ImportJob(models.Model):
-    """A CSV import run by a Celery task; progress and bad rows are readable while it runs."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    kind = models.CharField(max_length=40)
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    original_name = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    total_rows = models.PositiveIntegerField(null=True, blank=True)
-    rows_done = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    message = models.TextField(blank=True, help_text="Why the whole file failed, if it did.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self):
-        return f"Import #{self.pk} ({self.kind}, {self.status})"
-
-    @property
-    def progress(self):
-        return job_progress(self.rows_done, self.total_rows, self.status == self.Status.DONE)
-
 
 
 # Scoring and tiering -----------------------------------------------------------------------
@@ -440,37 +395,17 @@ class TierAssignment(models.Model):
         return f"{self.account_id}: {self.old_tier_id} → {self.new_tier_id}"
 
 
-class RecomputeJob(models.Model):
+class RecomputeJob(Job):
     """A rescoring and retiering run, with readable progress."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     account_ids = models.JSONField(null=True, blank=True,
                                    help_text="The accounts to recompute; empty: all.")
     total = models.PositiveIntegerField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
-    message = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"Recompute #{self.pk} ({self.status})"
-
-    @property
-    def progress(self):
-        return job_progress(self.done, self.total, self.status == self.Status.DONE)
 
 
 class Segment(models.Model):

@@ -8,8 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from . import hooks, roles, selectors, services
-from .exceptions import AbmError
+from abmcrm.core import hooks, roles
+from abmcrm.core.exceptions import AbmError
+
+from . import selectors, services
 from .filters import AccountFilter
 from .models import Tier
 

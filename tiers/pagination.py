@@ -1,9 +1,5 @@
-from rest_framework import pagination
+"""Deprecated: moved to `abmcrm.core.api.pagination`."""
 
+from abmcrm.core.deprecation import moved
 
-class PageNumberPagination(pagination.PageNumberPagination):
-    """`page` and `page_size` (up to 500); answers `{count, next, previous, results}`."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
+__getattr__ = moved(__name__, {"PageNumberPagination": "abmcrm.core.api.pagination"})

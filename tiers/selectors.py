@@ -4,15 +4,15 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Count, Prefetch, Q, Value, When
 
-from . import roles
-from .ids import ids_in
+from abmcrm.core import roles
+from abmcrm.core.ids import ids_in
+
 from .models import (
     Account,
     Contact,
     EngagementEvent,
     EngagementKind,
     IcpCriterion,
-    ImportJob,
     IntentSignal,
     RecomputeJob,
     Segment,
@@ -96,13 +96,6 @@ def contact_list(*, user):
 
 def tier_list():
     return Tier.objects.annotate(account_count=Count("accounts")).order_by("number")
-
-
-def import_job_list(*, user):
-    queryset = ImportJob.objects.select_related("created_by")
-    if roles.is_marketer(user):
-        return queryset
-    return queryset.filter(created_by=user)
 
 
 # Scoring and tiering -----------------------------------------------------------------------

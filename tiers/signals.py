@@ -31,3 +31,39 @@ accounts_engaged = Signal()
 tiers_changed_ids = Signal()
 # accounts_engaged_ids kwargs: engaged = [(account id, occurred_at)].
 accounts_engaged_ids = Signal()
+
+
+def announce_tier_changes(changes, *, by, loaded=None):
+    """Send the three tier signals for [(account id, old tier id, new tier id, assignment
+    id)]: the per-account and batch signals carrying instances (built only if one of them has
+    a receiver, unless `loaded`, [(account, old Tier, new Tier, assignment)], is at hand),
+    then the id batch. Every tier change of the app is announced here, the same way."""
+    from .models import Account, Tier, TierAssignment
+
+    if tier_changed.has_listeners(Account) or tiers_changed.has_listeners(Account):
+        if loaded is None:
+            tiers = {tier.pk: tier for tier in Tier.objects.all()}
+            accounts = Account.objects.in_bulk([pk for pk, *_ in changes])
+            assignments = TierAssignment.objects.select_related("rule").in_bulk(
+                [assignment for *_, assignment in changes])
+            loaded = [(accounts[pk], tiers.get(old), tiers.get(new), assignments[assignment])
+                      for pk, old, new, assignment in changes]
+        for account, old, new, assignment in loaded:
+            tier_changed.send(sender=Account, account=account, old_tier=old, new_tier=new,
+                              assignment=assignment, by=by)
+        tiers_changed.send(sender=Account, changes=loaded, by=by)
+    tiers_changed_ids.send(sender=Account, changes=changes, by=by)
+
+
+def announce_engaged(engaged):
+    """Send the engagement signals for {account id: occurred_at}; the accounts are loaded
+    only if a receiver of the signals carrying them is connected."""
+    from .models import Account
+
+    if account_engaged.has_listeners(Account) or accounts_engaged.has_listeners(Account):
+        pairs = [(account, engaged[account.pk])
+                 for account in Account.objects.filter(pk__in=list(engaged))]
+        for account, occurred_at in pairs:
+            account_engaged.send(sender=Account, account=account, occurred_at=occurred_at)
+        accounts_engaged.send(sender=Account, engaged=pairs)
+    accounts_engaged_ids.send(sender=Account, engaged=list(engaged.items()))

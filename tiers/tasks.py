@@ -1,19 +1,10 @@
+"""Thin Celery tasks of the tiers app: take ids, call one service (imported in the body,
+so that the services may import these tasks)."""
+
 from celery import shared_task
 from django.db import OperationalError
 
-from .models import ImportJob, RecomputeJob
-
-
-@shared_task(acks_late=True)
-def run_import(job_id):
-    """Run one CSV import. A second delivery of a finished job does nothing; a job whose
-    worker died mid-way runs again from the start (the upserts are idempotent)."""
-    from . import services
-
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None or job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
-        return
-    services.import_run(job=job)
+from .models import RecomputeJob
 
 
 @shared_task(acks_late=True)
@@ -22,7 +13,7 @@ def run_recompute(job_id):
     from . import services
 
     job = RecomputeJob.objects.filter(pk=job_id).first()
-    if job is None or job.status in (RecomputeJob.Status.DONE, RecomputeJob.Status.FAILED):
+    if job is None or job.is_finished:
         return
     services.recompute_run(job=job)
 

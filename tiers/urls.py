@@ -16,6 +16,5 @@ router.register("icp/profiles", views.IcpProfileViewSet, basename="icp-profile")
 router.register("icp/criteria", views.IcpCriterionViewSet, basename="icp-criterion")
 router.register("icp/suggestions", views.IcpSuggestionViewSet, basename="icp-suggestion")
 router.register("segments", views.SegmentViewSet, basename="segment")
-router.register("imports", views.ImportViewSet, basename="import")
 
 urlpatterns = router.urls

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from tiers.demo import DEMO_USERS
+from abmcrm.core.demo import DEMO_USERS
 from tiers.models import Account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import pytest
 from django.core.management import call_command
 
+from abmcrm.core.exceptions import Conflict, InvalidInput
 from programs import fulfilment
 from programs.models import Fulfillment, OrderEvent, ProgramOrder, ProviderEvent
 from programs.services import order_transition
@@ -16,7 +17,6 @@ from tests.factories import (
     ProgramItemFactory,
     ProgramOrderFactory,
 )
-from tiers.exceptions import Conflict, InvalidInput
 
 pytestmark = pytest.mark.django_db
 S = ProgramOrder.Status

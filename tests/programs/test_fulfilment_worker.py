@@ -9,12 +9,12 @@ import time
 import pytest
 from django.core.management import call_command
 
+from abmcrm.core.exceptions import Conflict
 from programs.fulfilment import order_claim
 from programs.models import Fulfillment, OrderEvent, ProgramOrder, ProviderEvent
 from programs.services import order_cancel, order_transition
 from tests.conftest import wait_for
 from tests.factories import BudgetFactory, ContactFactory, ProgramItemFactory, ProgramOrderFactory
-from tiers.exceptions import Conflict
 
 pytestmark = pytest.mark.worker
 S = ProgramOrder.Status

@@ -2,10 +2,10 @@ from decimal import Decimal
 
 import pytest
 
+from abmcrm.core.exceptions import Conflict
 from programs.models import OrderEvent, ProgramOrder
 from programs.services import order_transition
 from tests.factories import BudgetFactory, ProgramOrderFactory
-from tiers.exceptions import Conflict
 
 pytestmark = pytest.mark.django_db
 S = ProgramOrder.Status

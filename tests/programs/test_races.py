@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from abmcrm.core import roles
 from programs.models import Budget, OrderEvent, ProgramOrder
 from tests.conftest import fire_together
 from tests.factories import AccountFactory, BudgetFactory, ProgramItemFactory, RepFactory
-from tiers import roles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

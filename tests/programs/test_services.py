@@ -6,6 +6,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
+from abmcrm.core.exceptions import Conflict, InvalidInput, NotAllowed
 from programs import services
 from programs.models import Budget, OrderEvent, ProgramItem, ProgramOrder
 from programs.selectors import menu_lines, period_start
@@ -17,7 +18,6 @@ from tests.factories import (
     ProgramOrderFactory,
     tier,
 )
-from tiers.exceptions import Conflict, InvalidInput, NotAllowed
 
 pytestmark = pytest.mark.django_db
 S = ProgramOrder.Status

@@ -1,8 +1,9 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from abmcrm.core.models import ImportJob
 from tests.factories import AccountFactory, ContactFactory, RepFactory
-from tiers.models import Account, ImportJob
+from tiers.models import Account
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +58,10 @@ def test_rep_has_no_admin(client, rep):
 def test_import_from_admin_page(admin_client_abm, django_capture_on_commit_callbacks):
     upload = SimpleUploadedFile("a.csv", b"name,domain\nAcme,acme.com\nBad,bad domain\n")
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client_abm.post("/admin/tiers/importjob/add/",
+        response = admin_client_abm.post("/admin/abmcore/importjob/add/",
                                          {"kind": "accounts", "file": upload})
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert (job.status, job.created, job.error_count) == ("done", 1, 1)
-    page = admin_client_abm.get(f"/admin/tiers/importjob/{job.pk}/change/").content.decode()
+    page = admin_client_abm.get(f"/admin/abmcore/importjob/{job.pk}/change/").content.decode()
     assert "bad domain" in page

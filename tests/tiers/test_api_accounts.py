@@ -158,7 +158,7 @@ class TestPagination:
         assert len(api.as_user(rep).get(ACCOUNTS + "?page_size=100000").json()["results"]) == 7
 
     def test_page_size_is_capped_at_500(self, api, rep):
-        from tiers.pagination import PageNumberPagination
+        from abmcrm.core.api.pagination import PageNumberPagination
 
         assert PageNumberPagination.max_page_size == 500
 

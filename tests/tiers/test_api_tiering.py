@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
+from abmcrm.core.models import ImportJob
 from tests.factories import AccountFactory, ContactFactory, tier
 from tests.tiers.scoring_helpers import event, icp, monday, signal
 from tiers import services
@@ -15,7 +16,6 @@ from tiers.models import (
     Account,
     EngagementEvent,
     IcpCriterion,
-    ImportJob,
     IntentSignal,
     RecomputeJob,
     Segment,

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from tiers import roles
-from tiers.demo import DEMO_USERS
+from abmcrm.core import roles
+from abmcrm.core.demo import DEMO_USERS
 from tiers.models import Account, Contact
 
 pytestmark = pytest.mark.django_db

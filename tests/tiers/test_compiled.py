@@ -12,8 +12,8 @@ from django.db.models import Count
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
+from abmcrm.core.db.compiled import CompiledGet
 from tests.factories import AccountFactory, ContactFactory, tier
-from tiers.compiled import CompiledGet
 from tiers.models import Account, Contact
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tiers.ids import MAX_ID, as_id, ids_in
+from abmcrm.core.ids import MAX_ID, as_id, ids_in
 
 
 @pytest.mark.parametrize("value, expected", [

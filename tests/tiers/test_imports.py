@@ -4,8 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from abmcrm.core.models import ImportJob
 from tests.factories import AccountFactory, RepFactory
-from tiers.models import Account, Contact, ImportJob
+from tiers.models import Account, Contact
 
 pytestmark = pytest.mark.django_db
 
@@ -129,13 +130,13 @@ class TestAccountImport:
         assert Account.objects.get().name == "München GmbH"
 
     def test_duplicate_across_batches_is_reported(self, api, abm_admin, settings):
-        from tiers import services
+        from abmcrm.core.ingest import imports
 
-        rows = "".join(f"Co {i},co{i}.com\n" for i in range(services.IMPORT_BATCH_SIZE + 5))
+        rows = "".join(f"Co {i},co{i}.com\n" for i in range(imports.IMPORT_BATCH_SIZE + 5))
         rows += "Again,co1.com\n"
         client = api.as_user(abm_admin)
         job = job_of(client, upload(client, "name,domain\n" + rows))
-        assert job["created"] == services.IMPORT_BATCH_SIZE + 5
+        assert job["created"] == imports.IMPORT_BATCH_SIZE + 5
         assert len(job["errors"]) == 1 and "line 3" in job["errors"][0]["errors"]["domain"][0]
 
 

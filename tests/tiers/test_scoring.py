@@ -10,10 +10,10 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from abmcrm.core.exceptions import Conflict, InvalidInput
 from tests.factories import AccountFactory, tier
 from tests.tiers.scoring_helpers import event, icp, signal
 from tiers import scoring, services, signals
-from tiers.exceptions import Conflict, InvalidInput
 from tiers.models import Account, EngagementKind, TierAssignment, TierRule
 
 pytestmark = pytest.mark.django_db

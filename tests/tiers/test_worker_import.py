@@ -3,9 +3,10 @@
 import pytest
 from django.core.files.base import ContentFile
 
+from abmcrm.core import ingest
+from abmcrm.core.models import ImportJob
 from tests.conftest import wait_for
-from tiers import services
-from tiers.models import Account, ImportJob
+from tiers.models import Account
 
 pytestmark = pytest.mark.worker
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.worker
 def test_import_runs_on_a_real_worker(celery_worker_process, abm_admin_tx):
     content = "name,domain,employees\n" + "".join(
         f"Worker Co {i},worker{i}.com,{i}\n" for i in range(300)) + "Bad,bad domain,1\n"
-    job = services.import_start(kind="accounts", user=abm_admin_tx,
+    job = ingest.import_start(kind="accounts", user=abm_admin_tx,
                                 file=ContentFile(content.encode(), name="w.csv"))
 
     def finished():

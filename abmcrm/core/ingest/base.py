@@ -5,8 +5,7 @@ DRF serializer — building a serializer per row costs five times more — and w
 ones in bulk. Valid rows land even when others are invalid; each bad row is reported with its
 position (`index` in a JSON list, `line` in a CSV file) and its per-field errors.
 
-Apps register their ingesters (`register(...)`) so the import endpoint, the admin page and
-`manage.py import_csv` serve every kind the same way.
+Apps register their ingesters (`registry.register(...)`).
 """
 
 from dataclasses import dataclass, field
@@ -14,21 +13,6 @@ from dataclasses import dataclass, field
 from rest_framework import serializers
 
 MAX_BULK_ITEMS = 10_000
-
-_registry = {}
-
-
-def register(ingester):
-    _registry[ingester.kind] = ingester
-    return ingester
-
-
-def get_ingester(kind):
-    return _registry.get(kind)
-
-
-def kinds():
-    return sorted(_registry)
 
 
 @dataclass
@@ -54,38 +38,6 @@ def flatten_errors(detail):
     if isinstance(detail, list):
         return [flatten_errors(value) for value in detail]
     return str(detail)
-
-
-def stage_changes(obj, data, fields, *, now, pending):
-    """Copy onto a loaded row the values of `fields` that `data` carries; if any differ,
-    stamp `updated_at` and queue the row in `pending`, grouped by the set of changed fields
-    (one bulk write per group). Returns whether it changed."""
-    changed = [name for name in fields if name in data and _stored(obj, name) != _raw(data[name])]
-    for name in changed:
-        setattr(obj, name, data[name])
-    if changed:
-        obj.updated_at = now
-        pending.setdefault(frozenset(changed), []).append(obj)
-    return bool(changed)
-
-
-def _stored(obj, name):
-    # A foreign key is compared by its id: reading the related object would be a query a row.
-    return getattr(obj, obj._meta.get_field(name).attname)
-
-
-def _raw(value):
-    return value.pk if hasattr(value, "_meta") else value
-
-
-def write_changes(model, pending):
-    """Write the rows `stage_changes` queued, by primary key, with INSERT … ON CONFLICT DO
-    UPDATE: one statement per batch, several times faster than bulk_update's CASE WHEN.
-    The rows must be fully loaded (every column goes into the INSERT part)."""
-    for fields, objects in pending.items():
-        model.objects.bulk_create(objects, update_conflicts=True,
-                                  unique_fields=[model._meta.pk.name],
-                                  update_fields=[*fields, "updated_at"], batch_size=1000)
 
 
 def errors_text(errors):

@@ -1,9 +1,10 @@
 """The three roles, as Django groups, and the permissions each is granted.
 
-The groups are created by a data migration; their permissions are (re)synced after every
-`migrate`, because each app's permissions only exist once its models are migrated. An app
-declares what its roles may do in a `role_permissions` attribute on its AppConfig, so a host
-project can add apps of its own the same way.
+The groups are created by a data migration (`abmcore` 0001); their permissions are (re)synced
+after every `migrate`, because each app's permissions only exist once its models are migrated.
+An AppConfig declares what its roles may do in a `role_permissions` attribute, and with
+`abm_managed = True` hands ABM admins every permission of its models (and marketers every view
+permission), so a host project can add apps of its own the same way.
 """
 
 from django.apps import apps as django_apps
@@ -13,8 +14,6 @@ MARKETER = "Marketer"
 ABM_ADMIN = "ABM admin"
 ROLES = (SALES_REP, MARKETER, ABM_ADMIN)
 
-# Apps whose every permission the ABM admin role holds and whose view permissions marketers hold.
-MANAGED_APPS = ("tiers", "programs", "funnel")
 ADMIN_EXTRA = ("auth.add_user", "auth.change_user", "auth.view_user", "auth.view_group")
 
 
@@ -58,10 +57,16 @@ def role_of(user):
     return None
 
 
+def managed_apps():
+    """The labels of the apps whose AppConfig sets `abm_managed = True`."""
+    return [config.label for config in django_apps.get_app_configs()
+            if getattr(config, "abm_managed", False)]
+
+
 def _wanted_permissions():
     from django.contrib.auth.models import Permission
 
-    managed = Permission.objects.filter(content_type__app_label__in=MANAGED_APPS)
+    managed = Permission.objects.filter(content_type__app_label__in=managed_apps())
     wanted = {
         ABM_ADMIN: set(managed),
         MARKETER: {p for p in managed if p.codename.startswith("view_")},

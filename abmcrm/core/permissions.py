@@ -1,8 +1,14 @@
-"""DRF permission classes shared by every abmcrm app."""
+"""DRF permission classes shared by every abmcrm app: explicit on every view."""
 
 from rest_framework import permissions
 
 from . import roles
+
+_CHECKS = {
+    "roles": lambda user: roles.has_role(user, *roles.ROLES),
+    "marketers": roles.is_marketer,
+    "admins": roles.is_abm_admin,
+}
 
 
 class HasAbmRole(permissions.BasePermission):
@@ -30,26 +36,44 @@ class IsAbmAdmin(permissions.BasePermission):
         return roles.is_abm_admin(request.user)
 
 
-class ReadForRolesWriteForAdmins(permissions.BasePermission):
+class ReadForRoles(permissions.BasePermission):
+    """Every role reads; `write` ("marketers" or "admins") may change, and `delete` (the same
+    choices; default: `write`) may delete. Subclasses name the combination they grant."""
+
+    write = "admins"
+    delete = None
+
+    @property
+    def message(self):
+        who = {"marketers": "marketers and ABM admins", "admins": "ABM admins"}[self.write]
+        return f"Only {who} may change this."
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return _CHECKS["roles"](request.user)
+        if request.method == "DELETE":
+            return _CHECKS[self.delete or self.write](request.user)
+        return _CHECKS[self.write](request.user)
+
+
+class ReadForRolesWriteForAdmins(ReadForRoles):
     """Every role reads; only ABM admins write (menus, rules, budgets…)."""
 
-    message = "Only ABM admins may change this."
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return roles.has_role(request.user, *roles.ROLES)
-        return roles.is_abm_admin(request.user)
+    write = "admins"
 
 
-class ReadForRolesWriteForMarketers(permissions.BasePermission):
-    """Every role reads; marketers and ABM admins write (segments, recomputes…)."""
+class ReadForRolesWriteForMarketers(ReadForRoles):
+    """Every role reads; marketers and ABM admins write and delete (segments, recomputes…)."""
 
-    message = "Only marketers and ABM admins may change this."
+    write = "marketers"
 
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return roles.has_role(request.user, *roles.ROLES)
-        return roles.is_marketer(request.user)
+
+class ReadForRolesWriteForMarketersDeleteForAdmins(ReadForRoles):
+    """Every role reads; marketers and ABM admins write; only ABM admins delete (leads and
+    funnel history: a lead may have been worked by sales)."""
+
+    write = "marketers"
+    delete = "admins"
 
 
 class AccountPermission(permissions.BasePermission):

@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from tiers import ingest, services
-from tiers.models import ImportJob
+from abmcrm.core import ingest
+from abmcrm.core.models import ImportJob
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         with handle:
             job = ImportJob.objects.create(kind=kind, file=File(handle, name=path.rsplit("/")[-1]),
                                            original_name=path[-255:], created_by=owner)
-        job = services.import_run(job=job, progress=self._progress)
+        job = ingest.import_run(job=job, progress=self._progress)
         if self.stdout.isatty() or sys.stdout.isatty():
             self.stdout.write("")
         for error in job.errors:

@@ -2,7 +2,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.utils.module_loading import import_string
 
-from tiers.demo import DEMO_USERS
+from abmcrm.core.demo import DEMO_USERS
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from tiers import roles
+from abmcrm.core import roles
 
 ROLE_NAMES = {"rep": roles.SALES_REP, "marketer": roles.MARKETER, "admin": roles.ABM_ADMIN}
 

@@ -1,5 +1,5 @@
-"""Extension points that let higher apps (programs, funnel, a host project's own) add to the
-pages of this app without this app importing them.
+"""Extension points that let the apps (tiers, programs, funnel, a host project's own) add to the
+shared pages without the lower apps importing the higher ones.
 
 An AppConfig may declare:
 - `nav_links`: [(label, url name, required role check name)], where the check is one of

@@ -1,0 +1,43 @@
+"""The API's translation of service errors to HTTP (`REST_FRAMEWORK["EXCEPTION_HANDLER"]`)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from ..exceptions import Conflict, InvalidInput, NotAllowed
+
+
+def _body(exc):
+    body = {"detail": exc.message}
+    if exc.code:
+        body["code"] = exc.code
+    if exc.detail:
+        body["errors"] = exc.detail
+    return body
+
+
+def api_exception_handler(exc, context):
+    """The API's error bodies: {"detail", "code"} (and field errors) for the app's own
+    exceptions; every 404 is DRF's plain "Not found." (Django's message names the model)."""
+    if isinstance(exc, InvalidInput):
+        return Response(_body(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, NotAllowed):
+        return Response(_body(exc), status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, Conflict):
+        return Response(_body(exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ProtectedError):
+        # Deleting something other records point to (e.g. an account with orders).
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        return Response({"detail": f"It is still referenced by {', '.join(names)}: it stays "
+                                   "for the record.", "code": "protected"},
+                        status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    return exception_handler(exc, context)

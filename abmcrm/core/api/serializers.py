@@ -1,0 +1,52 @@
+"""Serializers of the core's own endpoints (imports) and of shapes every app answers."""
+
+from rest_framework import serializers
+
+from .. import ingest
+from ..conf import settings
+from ..models import ImportJob
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "kind", "original_name", "status", "total_rows", "rows_done", "progress",
+            "created", "updated", "error_count", "errors", "message", "created_at",
+            "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportCreateSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    file = serializers.FileField()
+
+    def validate_kind(self, value):
+        if ingest.get_ingester(value) is None:
+            raise serializers.ValidationError(
+                f"Unknown kind “{value}”; expected one of: {', '.join(ingest.kinds())}."
+            )
+        return value
+
+    def validate_file(self, value):
+        if value.size > settings.ABMCRM_IMPORT_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"The file is {value.size // (1024 * 1024)} MB; the largest accepted is "
+                f"{settings.ABMCRM_IMPORT_MAX_BYTES // (1024 * 1024)} MB. Split it and upload "
+                "the parts."
+            )
+        if value.size == 0:
+            raise serializers.ValidationError(
+                "The file is empty: the first line must name the columns."
+            )
+        return value

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    name = "abmcrm.core"
+    label = "abmcore"
+    verbose_name = "abmcrm"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    # ABM admins hold every permission of this app's models, marketers view them.
+    abm_managed = True
+    # The demo users (one per role) come first: the apps' demo loaders build on them.
+    demo_loaders = ["abmcrm.core.demo.load_users"]
+
+    def ready(self):
+        from . import checks, roles  # noqa: F401 - checks registers the system checks
+
+        post_migrate.connect(roles.sync_role_permissions, dispatch_uid="abmcrm.sync_roles")

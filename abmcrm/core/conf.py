@@ -1,0 +1,56 @@
+"""Plugin settings: `ABMCRM_*` names in the host project's settings, with each app's
+defaults in its own `conf.py` (django-filter's `conf.py` pattern).
+
+Read them as `from abmcrm.core.conf import settings; settings.ABMCRM_IMPORT_MAX_BYTES` (or an
+app's own `conf.settings`), never from `django.conf.settings` directly, so that the defaults
+apply and `override_settings` is seen at every access.
+"""
+
+import warnings
+
+from django.conf import settings as django_settings
+
+
+class AppSettings:
+    """One app's settings: each name is read from the host project's settings at every access
+    (so `override_settings` applies), else its default.
+
+    `renamed` maps a setting's old name to its new one: a host that still sets the old name
+    keeps working, with a DeprecationWarning that names the new one (and `manage.py check`
+    lists it, see `checks.py`)."""
+
+    def __init__(self, app, defaults, *, renamed=None):
+        self._app, self._defaults = app, defaults
+        self._renamed = dict(renamed or {})
+        self._old_names = {new: old for old, new in self._renamed.items()}
+
+    def __getattr__(self, name):
+        if name in self._renamed:
+            warnings.warn(f"{name} is deprecated: read {self._renamed[name]} instead.",
+                          DeprecationWarning, stacklevel=2)
+            name = self._renamed[name]
+        if name.startswith("_") or name not in self._defaults:
+            raise AttributeError(f"Unknown {self._app} setting {name!r}")
+        if hasattr(django_settings, name):
+            return getattr(django_settings, name)
+        old = self._old_names.get(name)
+        if old is not None and hasattr(django_settings, old):
+            warnings.warn(f"The setting {old} is deprecated: rename it {name}.",
+                          DeprecationWarning, stacklevel=2)
+            return getattr(django_settings, old)
+        return self._defaults[name]
+
+    def deprecated_in_use(self):
+        """[(old name, new name)] of the renamed settings the host still sets."""
+        return [(old, new) for old, new in self._renamed.items()
+                if hasattr(django_settings, old)]
+
+
+DEFAULTS = {
+    # Dates may lie this far in the future (clock skew between systems), no further.
+    "ABMCRM_MAX_FUTURE_SKEW_HOURS": 24,
+    # Largest CSV file the import endpoint accepts.
+    "ABMCRM_IMPORT_MAX_BYTES": 200 * 1024 * 1024,
+}
+
+settings = AppSettings("abmcrm", DEFAULTS)

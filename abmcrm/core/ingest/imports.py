@@ -1,0 +1,177 @@
+"""CSV imports: an upload becomes an `ImportJob` that a Celery task runs in the background,
+rows validated and upserted in batches by the kind's ingester, progress and bad rows (with
+their line numbers) saved after each batch."""
+
+import csv
+import io
+import logging
+
+from django.db import transaction
+
+from .. import jobs
+from ..exceptions import InvalidInput
+from ..models import ImportJob
+from .registry import get_ingester
+
+logger = logging.getLogger(__name__)
+
+IMPORT_BATCH_SIZE = 2_000
+IMPORT_MAX_STORED_ERRORS = 1_000
+COUNTERS = ("total_rows", "rows_done", "created", "updated", "error_count", "errors")
+
+
+def import_start(*, kind, file, user):
+    """Store the upload and queue its import once the row is committed."""
+    from ..tasks import run_import
+
+    if get_ingester(kind) is None:
+        raise InvalidInput(f"Unknown import kind “{kind}”.", detail={"kind": ["Unknown kind."]})
+    job = ImportJob.objects.create(
+        kind=kind, file=file, original_name=getattr(file, "name", "")[:255], created_by=user
+    )
+    transaction.on_commit(lambda: run_import.delay(job.pk))
+    return job
+
+
+class ImportFileError(Exception):
+    pass
+
+
+def _open_csv(file):
+    """UTF-8 with or without a BOM, or UTF-16 with a BOM (Excel's "Unicode text")."""
+    file.open("rb")
+    head = file.read(2)
+    file.seek(0)
+    encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    return io.TextIOWrapper(file, encoding=encoding, newline="")
+
+
+def _count_rows(job):
+    """Count data rows in a first pass; this also proves the whole file decodes, so a bad
+    encoding fails the import before anything is written."""
+    text = _open_csv(job.file)
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+        count = sum(1 for _ in reader)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"The file is not UTF-8 text ({exc.reason} on line {_first_undecodable_line(job)})."
+            " Save it as “CSV UTF-8” and upload it again; nothing was imported."
+        ) from exc
+    except csv.Error as exc:
+        raise ImportFileError(f"The file is not valid CSV: {exc}.") from exc
+    finally:
+        text.detach()
+    return header, count
+
+
+def _first_undecodable_line(job):
+    """The line number of the first line that is not UTF-8 (the decoder reads in chunks,
+    so its own position says little)."""
+    job.file.open("rb")
+    job.file.seek(0)
+    for number, raw in enumerate(job.file, start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return "?"
+
+
+def _header(job, ingester):
+    """The file's columns, checked against the kind's; returns (columns, notes)."""
+    header, total = _count_rows(job)
+    if not header or not any(column.strip() for column in header):
+        raise ImportFileError(
+            "The file is empty: the first line must name the columns, e.g. "
+            + ",".join(ingester.required_columns) + "."
+        )
+    header = [column.strip().lower() for column in header]
+    missing = [c for c in ingester.required_columns if c not in header]
+    if missing:
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = (" The columns seem to be separated by something other than commas: "
+                    "save the file as comma-separated CSV.")
+        raise ImportFileError(
+            f"Missing column(s): {', '.join(missing)}. The file has: {', '.join(header)}. "
+            f"Known columns: {', '.join(ingester.columns)}.{hint}"
+        )
+    ignored = [c for c in header if c and c not in ingester.columns]
+    notes = [f"Ignored unknown column(s): {', '.join(ignored)}."] if ignored else []
+    if total == 0:
+        notes.append("The file has a header but no data rows.")
+    return header, total, notes
+
+
+def import_run(*, job, progress=None):
+    """Run an import: a first pass counts rows, then rows are validated and upserted in
+    batches; progress, counts and bad rows are saved after each batch. A job that has
+    already finished is left as it is."""
+    ingester = get_ingester(job.kind)
+    if not jobs.job_start(job=job, reset={"rows_done": 0, "created": 0, "updated": 0,
+                                          "error_count": 0, "errors": []}):
+        return job
+    try:
+        header, total, notes = _header(job, ingester)
+        job.total_rows, job.message = total, " ".join(notes)
+        job.save(update_fields=["total_rows", "message"])
+        _import_rows(job, ingester, header, progress)
+    except ImportFileError as exc:
+        jobs.job_fail(job=job, message=str(exc), fields=COUNTERS)
+    except Exception:
+        # Never leave a job "running" forever: say it failed (the rows written so far stay,
+        # and a rerun of the same file is harmless), then let the worker log the error.
+        logger.exception("import %s failed", job.pk)
+        jobs.job_fail(job=job, message=("The import stopped on an unexpected error after "
+                                        f"{job.rows_done} rows; upload the file again to "
+                                        "finish it."), fields=COUNTERS)
+        raise
+    else:
+        jobs.job_finish(job=job, fields=COUNTERS)
+    finally:
+        job.file.close()
+    return job
+
+
+def _import_rows(job, ingester, header, progress):
+    text = _open_csv(job.file)
+    try:
+        reader = csv.reader(text)
+        next(reader)
+        batch, lines, line, seen = [], [], reader.line_num, {}
+        for values in reader:
+            start_line, line = line + 1, reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) > len(header):
+                job.errors.append({"line": start_line, "errors": {"non_field_errors": [
+                    f"{len(values)} fields but the header has {len(header)}."]}})
+                job.error_count += 1
+                job.rows_done += 1
+                continue
+            batch.append(ingester.from_csv_row(dict(zip(header, values, strict=False))))
+            lines.append(start_line)
+            if len(batch) >= IMPORT_BATCH_SIZE:
+                _import_batch(job, ingester, batch, lines, seen, progress)
+                batch, lines = [], []
+        if batch:
+            _import_batch(job, ingester, batch, lines, seen, progress)
+    finally:
+        text.detach()
+
+
+def _import_batch(job, ingester, batch, lines, seen, progress):
+    result = ingester.ingest(batch, user=job.created_by, positions=lines, position_key="line",
+                             seen=seen)
+    job.created += result.created
+    job.updated += result.updated
+    job.error_count += len(result.errors)
+    room = IMPORT_MAX_STORED_ERRORS - len(job.errors)
+    if room > 0:
+        job.errors.extend(result.errors[:room])
+    job.rows_done += len(batch)
+    job.save(update_fields=["created", "updated", "error_count", "errors", "rows_done"])
+    if progress:
+        progress(job)

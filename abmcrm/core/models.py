@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.db import models
+
+
+def job_progress(done, total, finished):
+    """A background job's progress, 0–1; a job with nothing (or nothing known) to do is
+    complete once it has finished."""
+    if not total:
+        return 1.0 if finished else 0.0
+    return min(1.0, done / total)
+
+
+class Job(models.Model):
+    """A background job run by a Celery task, with readable progress. Its status moves only
+    through `abmcrm.core.jobs` (pending → running → done or failed), so every kind of job
+    has the same lifecycle. Subclasses name their progress counters in `progress_fields`."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.DONE, Status.FAILED)
+    progress_fields = ("done", "total")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(blank=True, help_text="Why the job failed, if it did; notes.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def progress(self):
+        done, total = (getattr(self, name) for name in self.progress_fields)
+        return job_progress(done, total, self.status == self.Status.DONE)
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+
+class ImportJob(Job):
+    """A CSV import run by a Celery task; progress and bad rows are readable while it runs."""
+
+    progress_fields = ("rows_done", "total_rows")
+
+    kind = models.CharField(max_length=40)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta(Job.Meta):
+        verbose_name = "import job"
+
+    def __str__(self):
+        return f"Import #{self.pk} ({self.kind}, {self.status})"

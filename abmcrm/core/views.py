@@ -1,0 +1,44 @@
+"""API of the core's own resources: CSV import jobs."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from . import ingest, selectors
+from .api.serializers import ImportCreateSerializer, ImportJobSerializer
+from .models import ImportJob
+from .permissions import HasAbmRole
+
+
+class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+                    mixins.ListModelMixin, viewsets.GenericViewSet):
+    """CSV imports: `POST` (multipart `kind`, `file`) answers 202 with the job; `GET {id}`
+    shows its progress and each bad row with its line number."""
+
+    permission_classes = [IsAuthenticated, HasAbmRole]
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = ImportJobSerializer
+
+    queryset = ImportJob.objects.none()  # for the schema; get_queryset() filters per user
+
+    def get_queryset(self):
+        return selectors.import_job_list(user=self.request.user)
+
+    @extend_schema(request=ImportCreateSerializer, responses={202: ImportJobSerializer,
+                                                             400: OpenApiResponse()})
+    def create(self, request, *args, **kwargs):
+        form = ImportCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        ingester = ingest.get_ingester(form.validated_data["kind"])
+        if not request.user.has_perm(ingester.permission):
+            self.permission_denied(request, message=f"You may not import {ingester.label}.")
+        job = ingest.import_start(
+            kind=form.validated_data["kind"], file=form.validated_data["file"], user=request.user
+        )
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])

@@ -1,0 +1,124 @@
+"""A recompute: fit, intent and engagement scoring and rule-based tiering, in the database.
+
+A recompute walks the accounts in chunks (by primary key). For each chunk three GROUP BY
+queries compute, in the database, the fit points of every account (one CASE per ICP
+criterion), the 3-week and baseline intent averages per topic, and the decayed, weighted
+engagement; only accounts whose scores changed are written back (`tiers.sql`). Tiers are then
+assigned from the stored scores by the rules (`placement`).
+
+The full recompute and the incremental one (the accounts touched by an ingest) run the very
+same code, the latter on a list of ids: they cannot disagree.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.db.models import TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from ..conf import settings
+from ..models import Account
+from ..sql import SCORE_FIELDS
+from .chunks import account_chunks
+from .engagement import engagement_rows, engagement_score
+from .fit import active_criteria, fit_points_expression, fit_score
+from .intent import intent_rows, intent_summary
+from .overlap import ChunkWriter, can_overlap
+from .placement import active_rules, retier, retier_chunk
+from .windows import Windows
+from .writes import write_chunk
+
+
+@dataclass
+class RecomputeResult:
+    accounts: int = 0
+    scores_changed: int = 0
+    newly_engaged: int = 0
+    tier_changes: int = 0
+    overflow: dict = field(default_factory=dict)
+
+    def as_dict(self):
+        return {"accounts": self.accounts, "scores_changed": self.scores_changed,
+                "newly_engaged": self.newly_engaged, "tier_changes": self.tier_changes,
+                "overflow": self.overflow}
+
+
+def chunk_changes(account_q, rows_q, windows, criteria):
+    """Compute the scores of one chunk of accounts (reads only). Returns (changed, newly
+    engaged): the rows of the accounts whose scores changed, (pk, *SCORE_FIELDS values), and
+    {pk: time of the meaningful event} of those not engaged before that now are."""
+    total_weight = sum(c.weight for c in criteria)
+    engagement = engagement_rows(rows_q, windows)
+    intent = intent_rows(rows_q, windows)
+    # The topics are read as JSON text: decoding 100,000 lists costs more than comparing
+    # their text, and only a row whose text differs is decoded to compare its list. Few
+    # distinct lists occur, so each is encoded once.
+    encoded = {}
+    current = (Account.objects.filter(account_q)
+               .annotate(_fit_points=fit_points_expression(criteria),
+                         _topics=Cast("surging_topics", TextField()))
+               .order_by()
+               .values_list("pk", *SCORE_FIELDS[:3], "_topics", *SCORE_FIELDS[4:],
+                            "_fit_points"))
+    changed, newly_engaged = [], {}
+    for pk, fit, intent_score, engagement_score_, topics, has_intent, has_engagement, points \
+            in current:
+        raw, last_meaningful = engagement.get(pk, (0.0, None))
+        new_intent, new_topics = intent_summary(intent.get(pk, ()), windows)
+        new = (fit_score(points or 0, total_weight), new_intent, engagement_score(raw),
+               new_topics, bool(new_topics), last_meaningful is not None)
+        key = tuple(new_topics)
+        if key not in encoded:
+            encoded[key] = json.dumps(new_topics, ensure_ascii=False)
+        if topics == encoded[key]:
+            topics = new_topics
+        else:
+            topics = json.loads(topics)
+        if new != (fit, intent_score, engagement_score_, topics, has_intent, has_engagement):
+            changed.append((pk, *new))
+            if new[5] and not has_engagement:
+                newly_engaged[pk] = last_meaningful
+    return changed, newly_engaged
+
+
+def recompute(*, account_ids=None, now=None, by=None, progress=None):
+    """Rescore and retier all accounts (account_ids None) or the given ones."""
+    windows = Windows.at(now or timezone.now())
+    chunk_size = settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
+    _, criteria = active_criteria()
+    result = RecomputeResult()
+    total = (Account.objects.count() if account_ids is None
+             else Account.objects.filter(pk__in=list(set(account_ids))).count())
+    if progress:
+        progress(0, total)
+
+    def written(size, counts):
+        result.accounts += size
+        result.scores_changed += counts[0]
+        result.newly_engaged += counts[1]
+        if progress:
+            progress(min(result.accounts, total), total)
+
+    overlap = account_ids is None and can_overlap()
+    # Overlapped, this thread also places each chunk once its scores are committed (while
+    # the next one is written) rather than in a pass of its own afterwards. Only without a
+    # capacity: then a tier depends on the account's own scores, not on the population's.
+    rules = active_rules()
+    by_chunk = overlap and all(rule.tier.capacity is None for rule in rules)
+    committed = None
+    with ChunkWriter(overlap=overlap) as write:
+        for account_q, rows_q, size in account_chunks(account_ids, chunk_size):
+            changed, engaged = chunk_changes(account_q, rows_q, windows, criteria)
+            # Returns once the previous chunk's write has committed.
+            write(lambda counts, size=size: written(size, counts),
+                  write_chunk, account_q, changed, engaged, windows=windows)
+            if committed is not None:
+                result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+            committed = account_q if by_chunk else None
+    if committed is not None:
+        result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+    if not by_chunk:
+        result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by,
+                                                      rules=rules)
+    return result

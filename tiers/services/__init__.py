@@ -1,0 +1,28 @@
+"""Writes of the tiers app, by sub-domain: `accounts` (accounts, contacts, bulk upserts),
+`activity` (intent signals, engagement events), `recompute` (rescoring jobs), `overrides`
+(tiers set by hand) and `icp`."""
+
+from .accounts import (
+    account_bulk_upsert,
+    account_create,
+    account_set_technologies,
+    account_update,
+    contact_bulk_upsert,
+    technologies_get_or_create,
+)
+from .activity import (
+    engagement_dedupe_key,
+    engagement_event_bulk_insert,
+    intent_signal_bulk_upsert,
+)
+from .icp import icp_profile_activate, icp_suggestion_apply
+from .overrides import account_tier_override, account_tier_unlock
+from .recompute import accounts_recompute_queue, recompute_run, recompute_start, tiers_recompute
+
+__all__ = [
+    "account_bulk_upsert", "account_create", "account_set_technologies",
+    "account_tier_override", "account_tier_unlock", "account_update", "accounts_recompute_queue",
+    "contact_bulk_upsert", "engagement_dedupe_key", "engagement_event_bulk_insert",
+    "icp_profile_activate", "icp_suggestion_apply", "intent_signal_bulk_upsert",
+    "recompute_run", "recompute_start", "technologies_get_or_create", "tiers_recompute",
+]

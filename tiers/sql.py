@@ -1,0 +1,97 @@
+"""The tiers app's raw SQL: the set-based writes of a recompute. Table and column names come
+from the models' `_meta`; rows travel as one SQL source (`abmcrm.core.db.rowsets`).
+
+Why not the ORM: Django's bulk_update builds a CASE per field and row, whose compilation
+costs ~30× the database's own work at a recompute's size (tens of thousands of rows a
+chunk), and bulk_create prepares every value of every row in Python. One UPDATE … FROM or
+INSERT … SELECT a batch instead."""
+
+from django.db import connection
+from django.utils import timezone
+
+from abmcrm.core.db import rowsets
+from abmcrm.core.db.names import column, null_safe_equals, table
+
+from .models import Account, TierAssignment
+
+SCORE_FIELDS = ["fit_score", "intent_score", "engagement_score", "surging_topics",
+                "has_recent_intent", "has_recent_engagement"]
+SCORE_COLUMNS = [("id", "int"), ("fit_score", "smallint"), ("intent_score", "smallint"),
+                 ("engagement_score", "smallint"), ("surging_topics", "jsonb"),
+                 ("has_recent_intent", "bool"), ("has_recent_engagement", "bool")]
+MOVE_COLUMNS = [("id", "int"), ("old_tier", "int"), ("old_rule", "int"), ("new_tier", "int"),
+                ("new_rule", "int")]
+HISTORY_COLUMNS = [("id", "int"), ("old_tier", "int"), ("new_tier", "int"), ("rule", "int"),
+                   ("reason", "text")]
+
+
+def write_scores(rows, *, scored_at, engaging=()):
+    """Write the score fields (and scored_at) of many accounts, rows being
+    (pk, *SCORE_FIELDS values). Returns the ids of `engaging` that were written.
+
+    `engaging`: accounts read as not engaged that now are. Their rows are written only where
+    the account is still not engaged, a compare-and-set: of two recomputes racing, one writes
+    the change and announces it (the other then writes the same scores plainly)."""
+    if not rows:
+        return set()
+    accounts, pk = table(Account), column(Account, "id")
+    sets = ", ".join(f"{column(Account, name)} = v.{name}" for name in SCORE_FIELDS)
+    sets += f", {column(Account, 'scored_at')} = %s"
+    engaged = column(Account, "has_recent_engagement")
+    won = set()
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(SCORE_COLUMNS,
+                                           [row for row in rows if row[0] in engaging], 1):
+            cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v WHERE {accounts}.{pk} "
+                           f"= v.id AND NOT {accounts}.{engaged} RETURNING {accounts}.{pk}",
+                           [*params, scored_at])
+            won.update(pk for pk, in cursor.fetchall())
+        for cte, params in rowsets.batches(SCORE_COLUMNS, [
+                row for row in rows if row[0] not in won], 1):
+            cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v "
+                           f"WHERE {accounts}.{pk} = v.id", [*params, scored_at])
+    return won
+
+
+def move_tiers(moves):
+    """Move accounts between tiers: moves = [(pk, old tier id, old rule id, new tier id, new
+    rule id)], each a compare-and-set on (tier, rule, unlocked): an account moved or locked
+    meanwhile is left alone. Returns the ids moved."""
+    accounts, pk = table(Account), column(Account, "id")
+    tier, rule = column(Account, "tier"), column(Account, "tier_rule")
+    locked = column(Account, "tier_locked")
+    same = null_safe_equals()
+    moved = set()
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(MOVE_COLUMNS, moves):
+            cursor.execute(
+                f"{cte} UPDATE {accounts} SET {tier} = v.new_tier, {rule} = v.new_rule "
+                f"FROM v WHERE {accounts}.{pk} = v.id AND NOT {accounts}.{locked} "
+                f"AND {accounts}.{tier} {same} v.old_tier "
+                f"AND {accounts}.{rule} {same} v.old_rule RETURNING {accounts}.{pk}", params)
+            moved.update(row[0] for row in cursor.fetchall())
+    return moved
+
+
+def insert_tier_history(rows, *, cause, by):
+    """One TierAssignment per tier move, rows = [(account id, old tier id, new tier id, rule
+    id, reason)], with the scores the account has as it is written. Returns {account id:
+    assignment id}."""
+    history, accounts = table(TierAssignment), table(Account)
+    names = ("account", "old_tier", "new_tier", "rule", "cause", "reason", "fit_score",
+             "intent_score", "engagement_score", "by", "created_at")
+    insert = ", ".join(column(TierAssignment, name) for name in names)
+    scores = ", ".join(f"a.{column(Account, name)}" for name in
+                       ("fit_score", "intent_score", "engagement_score"))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    written = {}
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(HISTORY_COLUMNS, rows, 3):
+            cursor.execute(
+                f"{cte} INSERT INTO {history} ({insert}) SELECT v.id, v.old_tier, v.new_tier, "
+                f"v.rule, %s, v.reason, {scores}, %s, %s FROM v JOIN {accounts} a "
+                f"ON a.{column(Account, 'id')} = v.id "
+                f"RETURNING {column(TierAssignment, 'id')}, {column(TierAssignment, 'account')}",
+                [*params, cause, by.pk if by else None, now])
+            written.update((account_id, pk) for pk, account_id in cursor.fetchall())
+    return written
