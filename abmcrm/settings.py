@@ -101,7 +101,7 @@ if "postgresql" in DATABASES["default"]["ENGINE"] and env_bool("DATABASE_PREPARE
                                                                   True):
     # Bind parameters on the server and prepare a statement the fifth time a connection runs
     # it: PostgreSQL then skips parsing and planning, which for the short statements of a
-    # fulfilment or an order move costs more than running them (half the database's CPU per
+    # fulfillment or an order move costs more than running them (half the database's CPU per
     # order sent). A pooler that shares connections per transaction (PgBouncer before 1.21)
     # cannot keep prepared statements: set DATABASE_PREPARED_STATEMENTS=0 behind one.
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True,
@@ -161,7 +161,7 @@ EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS")
-# A hung mail server must not hold a worker (mails are sent from fulfilment tasks too).
+# A hung mail server must not hold a worker (mails are sent from fulfillment tasks too).
 EMAIL_TIMEOUT = float(os.environ.get("DJANGO_EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "abmcrm@localhost")
 
@@ -223,7 +223,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fix-up closes the database connection after every task unless this is
-# set, and a new PostgreSQL connection costs more than a whole fulfilment. Keep it open for
+# set, and a new PostgreSQL connection costs more than a whole fulfillment. Keep it open for
 # this many tasks; abmcrm/celery.py still closes it, as Django does between web requests,
 # once CONN_MAX_AGE has passed or when it fails its health check.
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
@@ -263,27 +263,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tiers.tasks.recompute_all",
         "schedule": float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600)),
     },
-    # The fulfilment sweeper: re-queues provider orders approved while the broker was down
-    # and reconciles those stuck in progress (programs/fulfilment.py).
+    # The fulfillment sweeper: re-queues provider orders approved while the broker was down
+    # and reconciles those stuck in progress (programs/fulfillment.py).
     "abmcrm-redrive-fulfillment": {
         "task": "programs.tasks.redrive_fulfillment",
         "schedule": float(os.environ.get("ABMCRM_REDRIVE_EVERY", "300")),
     },
 }
 
-# Fulfilment providers (programs/conf.py has the defaults and the other ABMCRM_FULFILMENT_*
+# Fulfillment providers (programs/conf.py has the defaults and the other ABMCRM_FULFILLMENT_*
 # settings). API keys and webhook secrets are read from the environment variables named here.
 ABMCRM_PROVIDERS = {
-    "manual": {"class": "programs.providers.manual.ManualProvider"},
+    "manual": {"class": "programs.fulfillment.providers.manual.ManualProvider"},
     "gifting": {
-        "class": "programs.providers.gifting.GiftingProvider",
+        "class": "programs.fulfillment.providers.gifting.GiftingProvider",
         "base_url": os.environ.get("ABMCRM_GIFTING_URL", ""),
         "api_key_env": "ABMCRM_GIFTING_API_KEY",
         "webhook_secret_env": "ABMCRM_GIFTING_WEBHOOK_SECRET",
         "timeout": float(os.environ.get("ABMCRM_GIFTING_TIMEOUT", "10")),
     },
     "ad_audience": {
-        "class": "programs.providers.ad_audience.AdAudienceProvider",
+        "class": "programs.fulfillment.providers.ad_audience.AdAudienceProvider",
         "base_url": os.environ.get("ABMCRM_AD_AUDIENCE_URL", ""),
         "api_key_env": "ABMCRM_AD_AUDIENCE_API_KEY",
         "webhook_secret_env": "ABMCRM_AD_AUDIENCE_WEBHOOK_SECRET",

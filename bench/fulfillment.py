@@ -1,10 +1,10 @@
-"""Fulfilment throughput through a real Celery worker (prefork pool, Celery's default, at
+"""Fulfillment throughput through a real Celery worker (prefork pool, Celery's default, at
 concurrency 8; `--pool threads` for the thread pool) on Redis, against the fake provider
 (tests/fake_provider.py) in this process.
 
 1. Provider answering in 50 ms: orders fulfilled per second ÷ the ceiling 8 ÷ 0.05 s =
    160/s (aim ≥ 0.7).
-2. Provider answering at once: fulfilment throughput ÷ the throughput of a no-op task
+2. Provider answering at once: fulfillment throughput ÷ the throughput of a no-op task
    (it appends a timestamp to a Redis list) on the same worker (aim ≥ 0.3).
 
 Each phase fills the queue first (approving the orders publishes their send tasks), then
@@ -135,7 +135,7 @@ def make_orders(n, tag):
     from tiers.models import Account
 
     item = ProgramItemFactory(name=f"Audience {tag}", kind="account_based_ad",
-                              fulfilment_method="ad_audience", unit_cost=10)
+                              fulfillment_method="ad_audience", unit_cost=10)
     rep = RepFactory(username=f"bench-rep-{tag}")
     template = AccountFactory.build()
     accounts = Account.objects.bulk_create([
@@ -150,7 +150,7 @@ def make_orders(n, tag):
     return ProgramOrder.objects.filter(item=item).select_related("item")
 
 
-def fulfilment_phase(fake, n, concurrency, delay, tag):
+def fulfillment_phase(fake, n, concurrency, delay, tag):
     from programs.models import OrderEvent, ProgramOrder
     from programs.services import order_transition
     from tests.factories import MarketerFactory
@@ -189,10 +189,10 @@ def noop_phase(n, concurrency):
 def run(fake, n, concurrency, pool):
     Worker.pool = pool
     ceiling = concurrency / 0.05
-    rate_50, approve_rate = fulfilment_phase(fake, n, concurrency, 0.05, "d50")
-    rate_0, _ = fulfilment_phase(fake, n, concurrency, 0.0, "d0")
+    rate_50, approve_rate = fulfillment_phase(fake, n, concurrency, 0.05, "d50")
+    rate_0, _ = fulfillment_phase(fake, n, concurrency, 0.0, "d0")
     noop_rate = noop_phase(n, concurrency)
-    print(f"\nFulfilment throughput: {n} orders per phase, one worker, {pool} × "
+    print(f"\nFulfillment throughput: {n} orders per phase, one worker, {pool} × "
           f"{concurrency}, Redis broker, {app.conf.broker_url.rsplit('@', 1)[-1]}")
     print(f"  approvals (in-process, each queues a task)   {approve_rate:8.1f} /s")
     print(f"  fulfilled/s, provider 50 ms                  {rate_50:8.1f} /s")

@@ -11,6 +11,7 @@ from tiers.admin import TierAdmin
 from tiers.models import Tier
 
 from . import services
+from .fulfillment import admin as fulfillment_admin  # noqa: F401 - registers its screens
 from .models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 
 
@@ -68,7 +69,7 @@ class ProgramItemAdmin(admin.ModelAdmin):
         ("Cost and timing", {"fields": ["unit_cost", "currency", "lead_time_days"]}),
         ("Availability", {"fields": ["is_active", "active_from", "active_until",
                                      "limit_per_account", "limit_period", "needs_contact"]}),
-        ("Approval and fulfilment", {"fields": ["auto_approve_up_to", "fulfilment_method"]}),
+        ("Approval and fulfillment", {"fields": ["auto_approve_up_to", "fulfillment_method"]}),
     ]
 
     def get_queryset(self, request):

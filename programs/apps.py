@@ -25,9 +25,6 @@ class ProgramsConfig(AppConfig):
     # (label, url name, who sees it): see tiers/hooks.py.
     nav_links = [("Orders", "order-list", "any"),
                  ("Approvals", "order-approvals", "marketer"),
-                 ("Fulfilment", "fulfillment-queue", "marketer")]
+                 ("Fulfillment", "fulfillment-queue", "marketer")]
     account_page_panels = ["programs.pages.account_orders_panel"]
     demo_loaders = ["programs.demo.load"]
-
-    def ready(self):
-        from . import fulfilment_admin  # noqa: F401 - registers the fulfilment admin

@@ -14,20 +14,20 @@ DEFAULTS = {
     "ABMCRM_ORDER_EMAIL_FROM": None,
     # Base URL used for links in e-mails (e.g. "https://abm.example.com"); empty: no links.
     "ABMCRM_SITE_URL": "",
-    # Fulfilment providers by name; `ProgramItem.fulfilment_method` names one. Each entry has
+    # Fulfillment providers by name; `ProgramItem.fulfillment_method` names one. Each entry has
     # the provider's class and its configuration; secrets are named by environment variable,
     # never written into settings.
     "ABMCRM_PROVIDERS": {
-        "manual": {"class": "programs.providers.manual.ManualProvider"},
+        "manual": {"class": "programs.fulfillment.providers.manual.ManualProvider"},
         "gifting": {
-            "class": "programs.providers.gifting.GiftingProvider",
+            "class": "programs.fulfillment.providers.gifting.GiftingProvider",
             "base_url": "",
             "api_key_env": "ABMCRM_GIFTING_API_KEY",
             "webhook_secret_env": "ABMCRM_GIFTING_WEBHOOK_SECRET",
             "timeout": 10,
         },
         "ad_audience": {
-            "class": "programs.providers.ad_audience.AdAudienceProvider",
+            "class": "programs.fulfillment.providers.ad_audience.AdAudienceProvider",
             "base_url": "",
             "api_key_env": "ABMCRM_AD_AUDIENCE_API_KEY",
             "webhook_secret_env": "ABMCRM_AD_AUDIENCE_WEBHOOK_SECRET",
@@ -39,17 +39,21 @@ DEFAULTS = {
     # times, after about RETRY_BACKOFF × 2^n seconds with full jitter, at most
     # RETRY_BACKOFF_MAX; then the order fails with the last error. Keep the broker's
     # visibility timeout above RETRY_BACKOFF_MAX.
-    "ABMCRM_FULFILMENT_MAX_RETRIES": 6,
-    "ABMCRM_FULFILMENT_RETRY_BACKOFF": 5,
-    "ABMCRM_FULFILMENT_RETRY_BACKOFF_MAX": 600,
+    "ABMCRM_FULFILLMENT_MAX_RETRIES": 6,
+    "ABMCRM_FULFILLMENT_RETRY_BACKOFF": 5,
+    "ABMCRM_FULFILLMENT_RETRY_BACKOFF_MAX": 600,
     # The sweeper re-sends an approved order whose send task was never queued (or was queued
     # this long ago and never ran) and an order stuck "sending" this long (seconds).
-    "ABMCRM_FULFILMENT_STUCK_AFTER": 15 * 60,
+    "ABMCRM_FULFILLMENT_STUCK_AFTER": 15 * 60,
     # …and asks the provider about a gift sent but not delivered after this long.
-    "ABMCRM_FULFILMENT_RECONCILE_SENT_AFTER": 6 * 3600,
+    "ABMCRM_FULFILLMENT_RECONCILE_SENT_AFTER": 6 * 3600,
     # How many orders one sweep handles at most (the next sweep takes the rest).
-    "ABMCRM_FULFILMENT_SWEEP_BATCH": 500,
+    "ABMCRM_FULFILLMENT_SWEEP_BATCH": 500,
 }
 
 
-settings = AppSettings("programs", DEFAULTS)
+# The fulfillment settings' old spelling, still read (with a deprecation warning).
+RENAMED = {name.replace("FULFILLMENT", "FULFILMENT"): name for name in DEFAULTS
+           if name.startswith("ABMCRM_FULFILLMENT_")}
+
+settings = AppSettings("programs", DEFAULTS, renamed=RENAMED)

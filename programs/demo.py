@@ -40,7 +40,7 @@ ITEMS = [
     ("Gourmet popcorn gift box", Kind.GIFT, "gifting", 85, 7, [1, 2],
      {"description": "3D mail: a branded popcorn box with a handwritten card.",
       "needs_contact": True, "limit_per_account": 1, "limit_period": "quarter",
-      "fulfilment_method": "manual"}),
+      "fulfillment_method": "manual"}),
     ("Handwritten direct mail", Kind.DIRECT_MAIL, "gifting", 25, 5, [1, 2, 3],
      {"description": "A handwritten letter from the rep's manager.", "needs_contact": True,
       "auto_approve_up_to": 50}),

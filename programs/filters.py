@@ -65,7 +65,7 @@ class ProgramItemFilter(django_filters.FilterSet):
 
 
 class OrderFilter(django_filters.FilterSet):
-    """Used by the API (`GET /api/v1/orders/`) and the fulfilment queue."""
+    """Used by the API (`GET /api/v1/orders/`) and the fulfillment queue."""
 
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     account = django_filters.NumberFilter(field_name="account_id")

@@ -94,7 +94,7 @@ class ProgramItem(models.Model):
     needs_contact = models.BooleanField(
         default=False, help_text="Needs a recipient contact (and so a shipping address)."
     )
-    fulfilment_method = models.CharField(
+    fulfillment_method = models.CharField(
         max_length=50, default="manual",
         help_text="`manual`, or the name of a provider in ABMCRM_PROVIDERS.",
     )
@@ -283,7 +283,7 @@ class OrderEvent(models.Model):
 
 
 class Fulfillment(models.Model):
-    """The sending of one order through one provider (issue: fulfilment).
+    """The sending of one order through one provider (issue: fulfillment).
 
     `idempotency_key` is derived from the order, the provider and the round (a retry of a
     failed order starts a new round), and goes to the provider as the `Idempotency-Key`

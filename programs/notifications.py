@@ -1,6 +1,6 @@
 """E-mails to the rep who requested an order when it is approved, rejected, cancelled,
 fulfilled or failed. `order_status_notify` is called after the transition commits, whatever
-made it (a marketer, auto-approval, the fulfilment of another app), so a rolled-back change
+made it (a marketer, auto-approval, a provider's answer), so a rolled-back change
 never mails anyone and a mail server that is down never undoes a change."""
 
 import logging
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .conf import settings as conf
 from .models import OrderEvent, ProgramOrder
+from .tasks import notify_order_status
 
 logger = logging.getLogger(__name__)
 Status = ProgramOrder.Status
@@ -101,9 +102,7 @@ def order_status_notify_later(*, event):
     wait for SMTP). In a worker already, mail from here: a second task would only add its
     overhead; it is queued only to retry a failed mail. If the broker cannot be reached,
     send it from here rather than lose it. An event created with `notified_at` set was
-    claimed for this process by its transition (`services._transition_apply`)."""
-    from .tasks import notify_order_status
-
+    claimed for this process by its transition (`transitions._transition_apply`)."""
     if mails_here():
         try:
             order_status_notify(event=event, claimed=event.notified_at is not None,

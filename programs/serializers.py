@@ -54,6 +54,10 @@ class ProgramItemSerializer(serializers.ModelSerializer):
     auto_approve_up_to = serializers.DecimalField(**MONEY, required=False, allow_null=True)
     tiers = TierNumbersField(source="menu_entries", required=False)
     order_count = serializers.IntegerField(read_only=True, default=0)
+    # The field's name before the one spelling (fulfillment): still read and written.
+    fulfilment_method = serializers.CharField(
+        source="fulfillment_method", max_length=50, required=False,
+        help_text="Deprecated: the same as fulfillment_method.")
 
     class Meta:
         model = ProgramItem
@@ -61,7 +65,8 @@ class ProgramItemSerializer(serializers.ModelSerializer):
             "id", "name", "kind", "description", "campaign", "unit_cost", "currency",
             "lead_time_days", "tiers", "is_active", "active_from", "active_until",
             "auto_approve_up_to", "limit_per_account", "limit_period", "needs_contact",
-            "fulfilment_method", "order_count", "created_at", "updated_at",
+            "fulfillment_method", "fulfilment_method", "order_count", "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "order_count", "created_at", "updated_at"]
 

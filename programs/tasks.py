@@ -1,12 +1,12 @@
-"""Thin Celery tasks: take ids, call one service, own the retries."""
+"""Thin Celery tasks: take ids, call one service (imported in the body, so that the services
+may import these tasks), own the retries."""
 
 import smtplib
 
 from celery import shared_task
 
-from . import fulfilment, notifications
 from .conf import settings as conf
-from .providers import TransientError
+from .fulfillment.providers import TransientError
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
@@ -16,21 +16,23 @@ def send_fulfillment(self, fulfillment_id, reconcile=False):
     crash is harmless: the service re-reads the state and the idempotency key guards the
     provider. Transient errors retry with exponential backoff and jitter, then fail the
     order with the last error."""
+    from .fulfillment import dispatch, sending
+
     try:
-        return fulfilment.fulfillment_process(fulfillment_id=fulfillment_id,
-                                              reconcile=reconcile)
+        return sending.fulfillment_process(fulfillment_id=fulfillment_id, reconcile=reconcile)
     except TransientError as exc:
-        if self.request.retries >= conf.ABMCRM_FULFILMENT_MAX_RETRIES:
-            return fulfilment.fulfillment_give_up(fulfillment_id=fulfillment_id,
-                                                  error=exc.message)
-        raise self.retry(exc=exc, countdown=fulfilment.retry_delay(self.request.retries)) \
+        if self.request.retries >= conf.ABMCRM_FULFILLMENT_MAX_RETRIES:
+            return sending.fulfillment_give_up(fulfillment_id=fulfillment_id, error=exc.message)
+        raise self.retry(exc=exc, countdown=dispatch.retry_delay(self.request.retries)) \
             from exc
 
 
 @shared_task(ignore_result=True)
 def redrive_fulfillment():
     """The periodic sweeper (see CELERY_BEAT_SCHEDULE)."""
-    return fulfilment.fulfillment_redrive()
+    from .fulfillment import dispatch
+
+    return dispatch.fulfillment_redrive()
 
 
 @shared_task(autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=10,
@@ -38,4 +40,6 @@ def redrive_fulfillment():
 def notify_order_status(event_id):
     """E-mail the requesting rep about one order status change (once; retried while the
     mail server is unreachable)."""
+    from . import notifications
+
     notifications.order_status_notify(event_id=event_id, raise_errors=True)

@@ -1,6 +1,6 @@
 """A fake gifting platform and ad platform: a small real HTTP server on 127.0.0.1.
 
-It speaks the APIs of programs/providers/gifting.py and ad_audience.py, honours the
+It speaks the APIs of programs/fulfillment/providers/gifting.py and ad_audience.py, honours the
 `Idempotency-Key` header like a real provider (a repeated key returns the first answer and
 creates nothing), records every request, and can be told to fail, to answer slowly, or to
 hang past the client's timeout. Used by the tests and by bench/fulfillment.py.

@@ -28,20 +28,20 @@ if os.environ.get("ABMCRM_TEST_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["ABMCRM_TEST_DB_NAME"]
     CELERY_TASK_ALWAYS_EAGER = False
 
-# Fulfilment providers point at the fake provider server the tests start (tests/fake_provider.py);
+# Fulfillment providers point at the fake provider server the tests start (tests/fake_provider.py);
 # its URL reaches a worker process through the environment. Short timeouts and backoff keep
 # the retry tests quick.
 _FAKE_PROVIDER_URL = os.environ.get("ABMCRM_TEST_PROVIDER_URL", "http://127.0.0.1:9")
 ABMCRM_PROVIDERS = {
-    "manual": {"class": "programs.providers.manual.ManualProvider"},
-    "gifting": {"class": "programs.providers.gifting.GiftingProvider",
+    "manual": {"class": "programs.fulfillment.providers.manual.ManualProvider"},
+    "gifting": {"class": "programs.fulfillment.providers.gifting.GiftingProvider",
                 "base_url": _FAKE_PROVIDER_URL, "api_key_env": "ABMCRM_GIFTING_API_KEY",
                 "webhook_secret_env": "ABMCRM_GIFTING_WEBHOOK_SECRET", "timeout": 2},
-    "ad_audience": {"class": "programs.providers.ad_audience.AdAudienceProvider",
+    "ad_audience": {"class": "programs.fulfillment.providers.ad_audience.AdAudienceProvider",
                     "base_url": _FAKE_PROVIDER_URL, "api_key_env": "ABMCRM_AD_AUDIENCE_API_KEY",
                     "webhook_secret_env": "ABMCRM_AD_AUDIENCE_WEBHOOK_SECRET",
                     "audience_id": "tier-1", "timeout": 2},
 }
-ABMCRM_FULFILMENT_RETRY_BACKOFF = 0.2
-ABMCRM_FULFILMENT_RETRY_BACKOFF_MAX = 1
-ABMCRM_FULFILMENT_MAX_RETRIES = 4
+ABMCRM_FULFILLMENT_RETRY_BACKOFF = 0.2
+ABMCRM_FULFILLMENT_RETRY_BACKOFF_MAX = 1
+ABMCRM_FULFILLMENT_MAX_RETRIES = 4

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('funnel', '0002_stages'),
-        ('programs', '0102_orderevent_notified_at'),
+        ('programs', '0004_orderevent_notified_at'),
         ('tiers', '0007_contact_address'),
     ]
 

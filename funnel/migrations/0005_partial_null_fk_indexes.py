@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('funnel', '0004_transition_partial_indexes'),
-        ('programs', '0103_index_diet'),
+        ('programs', '0005_index_diet'),
         ('tiers', '0009_account_index_diet'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -15,7 +15,7 @@ def _writers(name, record):
 
 def test_a_django_record_is_written_once_with_debug_on(settings):
     settings.DEBUG = True  # as in `make demo`, where "Not Found: …" came out twice
-    for name in ("django.request", "django.server", "programs.fulfilment"):
+    for name in ("django.request", "django.server", "programs.fulfillment"):
         record = logging.getLogger(name).makeRecord(name, logging.WARNING, __file__, 1,
                                                     "Not Found: /favicon.ico", (), None)
         assert len(_writers(name, record)) == 1, name

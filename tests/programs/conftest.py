@@ -3,9 +3,32 @@ import json
 import pytest
 from django.conf import settings as django_settings
 
+from programs.models import ProgramOrder
+from programs.services import order_transition
+from tests.factories import AccountFactory, tier
 from tests.fake_provider import FakeProvider, sign
 
 WEBHOOK_SECRET = "test-webhook-secret"
+S = ProgramOrder.Status
+
+
+@pytest.fixture
+def account(rep):
+    """A Tier 1 account the rep owns, with scores the pages show."""
+    return AccountFactory(owner=rep, tier=tier(1), fit_score=87, intent_score=64)
+
+
+@pytest.fixture
+def approve(django_capture_on_commit_callbacks, marketer):
+    """approve(order): approve and run what is queued on commit (the task runs eagerly)."""
+
+    def do(order, by=marketer):
+        with django_capture_on_commit_callbacks(execute=True):
+            order_transition(order=order, to=S.APPROVED, by=by)
+        order.refresh_from_db()
+        return order
+
+    return do
 
 
 def providers_at(url):

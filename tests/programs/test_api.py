@@ -19,11 +19,6 @@ S = ProgramOrder.Status
 ORDERS = "/api/v1/orders/"
 
 
-@pytest.fixture
-def account(rep):
-    return AccountFactory(owner=rep, tier=tier(1))
-
-
 class TestCreateOrders:
     def test_rep_orders_two_items_gets_a_list(self, api, rep, account):
         a, b = ProgramItemFactory(menu_tiers=[1]), ProgramItemFactory(menu_tiers=[1])

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from programs.fulfilment_selectors import fulfilment_counts
+from programs.fulfillment.selectors import fulfillment_counts
 from programs.models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def test_demo_loads_every_kind_and_statuses_and_is_idempotent():
     assert {"requested", "approved", "rejected", "cancelled", "fulfilled", "failed"} <= statuses
     assert all(order.account.owner.username == "rep" for order in ProgramOrder.objects.all())
     # The queue has an overdue order to find (its filter and count have something to show).
-    assert fulfilment_counts()["overdue"] == 1
+    assert fulfillment_counts()["overdue"] == 1
     first = _snapshot()
     call_command("load_demo", verbosity=0)
     assert _snapshot() == first

@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 S = ProgramOrder.Status
 
 
-@pytest.fixture
-def account(rep):
-    return AccountFactory(owner=rep, tier=tier(1), fit_score=87, intent_score=64)
-
-
 def url(account):
     return f"/accounts/{account.pk}/programs/"
 

@@ -83,10 +83,10 @@ def test_concurrent_submits_respect_the_per_account_limit(rep):
 def test_cancel_racing_the_send_task_never_cancels_a_sent_order(fake_provider):
     """The rep cancels while the worker starts sending: either the cancel wins and nothing
     reaches the provider, or the send wins and the cancel is refused. Never both."""
-    from programs.fulfilment import fulfillment_process
+    from programs.fulfillment.sending import fulfillment_process
     from programs.models import Fulfillment
 
-    item = ProgramItemFactory(fulfilment_method="ad_audience", unit_cost=10)
+    item = ProgramItemFactory(fulfillment_method="ad_audience", unit_cost=10)
     outcomes = set()
     for _ in range(12):
         rep = RepFactory()

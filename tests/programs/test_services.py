@@ -23,11 +23,6 @@ pytestmark = pytest.mark.django_db
 S = ProgramOrder.Status
 
 
-@pytest.fixture
-def account(rep):
-    return AccountFactory(owner=rep, tier=tier(1))
-
-
 def submit(account, items, rep, **kwargs):
     return services.order_submit(account=account, items=items, requested_by=rep, **kwargs)
 
@@ -199,7 +194,7 @@ class TestTransitionsByActor:
         order.refresh_from_db()
         assert order.status == S.REJECTED and order.reason == "Over budget this quarter"
 
-    def test_requesting_rep_cancels_until_fulfilment_starts(self, rep, other_rep, marketer):
+    def test_requesting_rep_cancels_until_fulfillment_starts(self, rep, other_rep, marketer):
         BudgetFactory(limit=10_000)
         requested = ProgramOrderFactory(requested_by=rep)
         with pytest.raises(NotAllowed):
@@ -303,7 +298,7 @@ class TestNotifications:
         assert order.item.name in message.subject and to.label.split()[0] in message.subject
 
     @pytest.mark.parametrize("to", [S.FULFILLED, S.FAILED])
-    def test_fulfilment_outcomes_are_mailed_too(self, rep, marketer, to,
+    def test_fulfillment_outcomes_are_mailed_too(self, rep, marketer, to,
                                                 django_capture_on_commit_callbacks):
         order = ProgramOrderFactory(requested_by=rep)
         services.order_approve(order=order, by=marketer)

@@ -11,7 +11,7 @@ from tiers.conf import settings as tiers_settings
 
 @pytest.mark.parametrize("app_settings, name, default", [
     (tiers_settings, "ABMCRM_SURGE_THRESHOLD", 60),
-    (programs_settings, "ABMCRM_FULFILMENT_SWEEP_BATCH", 500),
+    (programs_settings, "ABMCRM_FULFILLMENT_SWEEP_BATCH", 500),
     (funnel_settings, "ABMCRM_FUNNEL_DEFAULT_PERIOD_DAYS", 365),
 ])
 def test_default_then_the_hosts_value(app_settings, name, default):
@@ -25,4 +25,4 @@ def test_an_unknown_name_is_an_error_not_none():
     with pytest.raises(AttributeError, match="Unknown programs setting 'ABMCRM_NOPE'"):
         programs_settings.ABMCRM_NOPE  # noqa: B018
     with pytest.raises(AttributeError):
-        tiers_settings.ABMCRM_FULFILMENT_SWEEP_BATCH  # noqa: B018 (another app's)
+        tiers_settings.ABMCRM_FULFILLMENT_SWEEP_BATCH  # noqa: B018 (another app's)

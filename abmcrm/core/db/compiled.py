@@ -2,7 +2,7 @@
 every task of a hot path.
 
 Django compiles a queryset's SQL on every evaluation. For a `select_related` join of five
-tables that costs more CPU than the database takes to run it: in the fulfilment send task it
+tables that costs more CPU than the database takes to run it: in the fulfillment send task it
 was about a third of the task's own CPU per order. A `CompiledGet` compiles its queryset
 once per thread and database alias and then only binds the primary key, executes the same
 SQL text (which PostgreSQL's server-side binding also prepares once) and builds the

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from programs.fulfilment import fulfillment_redrive
+from programs.fulfillment.dispatch import fulfillment_redrive
 
 
 class Command(BaseCommand):
@@ -11,11 +11,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--older-than", type=float, default=None, metavar="SECONDS",
             help="Treat as stuck what has not moved for this long (default: "
-                 "ABMCRM_FULFILMENT_STUCK_AFTER). 0 takes everything in flight.",
+                 "ABMCRM_FULFILLMENT_STUCK_AFTER). 0 takes everything in flight.",
         )
 
     def handle(self, *args, older_than=None, **options):
         counts = fulfillment_redrive(older_than=older_than)
-        self.stdout.write(f"Queued {counts['queued']} fulfilment(s); "
+        self.stdout.write(f"Queued {counts['queued']} fulfillment(s); "
                           f"{counts['not_queued']} could not be queued.")
         return None

@@ -1,4 +1,4 @@
-"""The marketers' fulfilment queue page, `/fulfillment/`."""
+"""The marketers' fulfillment queue page, `/fulfillment/`."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,48 +13,48 @@ from django.views.decorators.http import require_POST
 from abmcrm.core import roles
 from abmcrm.core.exceptions import Conflict, InvalidInput
 
-from . import fulfilment, fulfilment_selectors
-from .fulfilment_filters import FulfilmentQueueFilter
-from .models import ProgramOrder
+from ..models import ProgramOrder
+from . import queue, selectors
+from .filters import FulfillmentQueueFilter
 
 PAGE_SIZE = 50
 
 
 def _require_marketer(user):
     if not roles.is_marketer(user):
-        raise PermissionDenied("Only marketers and ABM admins work the fulfilment queue.")
+        raise PermissionDenied("Only marketers and ABM admins work the fulfillment queue.")
 
 
 @login_required
-def fulfilment_queue(request):
+def fulfillment_queue(request):
     _require_marketer(request.user)
-    filterset = FulfilmentQueueFilter(request.GET, request=request,
-                                      queryset=fulfilment_selectors.fulfilment_queue())
+    filterset = FulfillmentQueueFilter(request.GET, request=request,
+                                      queryset=selectors.fulfillment_queue())
     orders = filterset.qs if filterset.is_valid() else ProgramOrder.objects.none()
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     for order in page:
         order.is_overdue = bool(order.due_at and order.due_at < now
-                                and order.status in fulfilment_selectors.QUEUE_STATUSES)
+                                and order.status in selectors.QUEUE_STATUSES)
         order.current_fulfillment = next(iter(order.fulfillments.all()), None)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "programs/fulfilment_queue.html", {
+    return render(request, "programs/fulfillment_queue.html", {
         "filter": filterset, "page": page, "query": query.urlencode(), "now": now,
-        "counts": fulfilment_selectors.fulfilment_counts(now=now),
-        "assignees": fulfilment_selectors.fulfilment_assignees(),
+        "counts": selectors.fulfillment_counts(now=now),
+        "assignees": selectors.fulfillment_assignees(),
         "assignee": request.GET.get("assignee", ""),
     })
 
 
 ACTIONS = {
-    "claim": lambda order, user, data: fulfilment.order_claim(order=order, by=user),
-    "complete": lambda order, user, data: fulfilment.order_complete(
+    "claim": lambda order, user, data: queue.order_claim(order=order, by=user),
+    "complete": lambda order, user, data: queue.order_complete(
         order=order, by=user, external_reference=data.get("external_reference", ""),
         note=data.get("note", "")),
-    "fail": lambda order, user, data: fulfilment.order_fail(order=order, by=user,
+    "fail": lambda order, user, data: queue.order_fail(order=order, by=user,
                                                            reason=data.get("reason", "")),
-    "retry": lambda order, user, data: fulfilment.order_retry(order=order, by=user,
+    "retry": lambda order, user, data: queue.order_retry(order=order, by=user,
                                                               note=data.get("note", "")),
 }
 DONE = {"claim": "claimed", "complete": "marked fulfilled", "fail": "marked failed",
@@ -63,10 +63,10 @@ DONE = {"claim": "claimed", "complete": "marked fulfilled", "fail": "marked fail
 
 @login_required
 @require_POST
-def fulfilment_action(request, pk, action):
+def fulfillment_action(request, pk, action):
     _require_marketer(request.user)
     if action not in ACTIONS:
-        raise Http404("No such fulfilment action.")
+        raise Http404("No such fulfillment action.")
     order = get_object_or_404(ProgramOrder.objects.select_related("item", "account"), pk=pk)
     what = f"Order #{order.pk} ({order.item} for {order.account})"  # the page lists many
     try:

@@ -5,9 +5,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    replaces = [('programs', '0103_index_diet')]
 
     dependencies = [
-        ('programs', '0102_orderevent_notified_at'),
+        ('programs', '0004_orderevent_notified_at'),
         ('tiers', '0007_contact_address'),
     ]
 

@@ -1,4 +1,4 @@
-"""Fulfilment end to end with a real Celery worker process, the configured broker and the
+"""Fulfillment end to end with a real Celery worker process, the configured broker and the
 fake provider (a real HTTP server). The Redis-stopped test runs its own redis-server."""
 
 import shutil
@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from abmcrm.core.exceptions import Conflict
-from programs.fulfilment import order_claim
+from programs.fulfillment.queue import order_claim
 from programs.models import Fulfillment, OrderEvent, ProgramOrder, ProviderEvent
 from programs.services import order_cancel, order_transition
 from tests.conftest import wait_for
@@ -22,7 +22,7 @@ F = Fulfillment.State
 
 
 def gift_order(cost=100):
-    item = ProgramItemFactory(fulfilment_method="gifting", needs_contact=True, unit_cost=cost)
+    item = ProgramItemFactory(fulfillment_method="gifting", needs_contact=True, unit_cost=cost)
     contact = ContactFactory()
     return ProgramOrderFactory(item=item, account=contact.account, contact=contact, cost=cost)
 
@@ -73,7 +73,7 @@ def test_approve_to_fulfilled_end_to_end(fake_provider, worker, marketer, webhoo
 
 def test_audience_member_fulfilled_in_one_task_with_one_email(fake_provider, worker,
                                                               marketer):
-    item = ProgramItemFactory(fulfilment_method="ad_audience", unit_cost=10)
+    item = ProgramItemFactory(fulfillment_method="ad_audience", unit_cost=10)
     order = ProgramOrderFactory(item=item, cost=10)
     order_transition(order=order, to=S.APPROVED, by=marketer)
     wait_for(lambda: ProgramOrder.objects.filter(pk=order.pk, status=S.FULFILLED).exists())
@@ -233,7 +233,7 @@ def test_worker_keeps_its_database_connection_between_tasks(fake_provider, worke
             return {pid for (pid,) in cursor.fetchall()}
 
     def fulfil_one():
-        item = ProgramItemFactory(fulfilment_method="ad_audience", unit_cost=10)
+        item = ProgramItemFactory(fulfillment_method="ad_audience", unit_cost=10)
         order = ProgramOrderFactory(item=item, cost=10)
         order_transition(order=order, to=S.APPROVED, by=marketer)
         wait_for(lambda: ProgramOrder.objects.filter(pk=order.pk, status=S.FULFILLED).exists())

@@ -2,7 +2,7 @@ from .base import Provider
 
 
 class ManualProvider(Provider):
-    """Nothing is sent: the order waits in the fulfilment queue for a marketer."""
+    """Nothing is sent: the order waits in the fulfillment queue for a marketer."""
 
     automatic = False
 

@@ -18,7 +18,7 @@ def test_marketer_claims_and_fulfils_then_the_rep_sees_it(page, login, rep, mark
         order_transition(order=each, to=S.APPROVED, by=marketer)
 
     login("marketer1")
-    page.click("text=Fulfilment")
+    page.click("text=Fulfillment")
     page.wait_for_url("**/fulfillment/")
     row = page.locator(f"tr[data-order='{order.pk}']")
     assert "Globex" in row.inner_text() and "Hank Scorpio" in row.inner_text()
@@ -45,11 +45,11 @@ def test_marketer_claims_and_fulfils_then_the_rep_sees_it(page, login, rep, mark
     assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == [
         "approved", "in_progress", "fulfilled"]
 
-    # The rep: no fulfilment queue for them; their account page shows the order fulfilled,
+    # The rep: no fulfillment queue for them; their account page shows the order fulfilled,
     # with its history.
     page.get_by_role("button", name="Log out").click()
     login("rep1")
-    assert page.locator("header a", has_text="Fulfilment").count() == 0
+    assert page.locator("header a", has_text="Fulfillment").count() == 0
     response = page.goto("/fulfillment/")
     assert response.status == 403
     page.goto(f"/accounts/{account.pk}/")

@@ -3,12 +3,12 @@ from django.utils import timezone
 
 from tiers.filters import StrictBooleanFilter
 
-from .filters import AssigneeFilter
-from .fulfilment_selectors import FILTER_STATUSES, QUEUE_STATUSES
-from .models import Campaign, ProgramItem, ProgramOrder
+from ..filters import AssigneeFilter
+from ..models import Campaign, ProgramItem, ProgramOrder
+from .selectors import FILTER_STATUSES, QUEUE_STATUSES
 
 
-class FulfilmentQueueFilter(django_filters.FilterSet):
+class FulfillmentQueueFilter(django_filters.FilterSet):
     """The queue page's filters. No status: approved and in progress (the queue)."""
 
     status = django_filters.ChoiceFilter(

@@ -48,7 +48,7 @@ class TestAccess:
         client.force_login(request.getfixturevalue(who))
         response = client.get(QUEUE)
         assert response.status_code == 200
-        assert b'href="/fulfillment/">Fulfilment</a>' in response.content
+        assert b'href="/fulfillment/">Fulfillment</a>' in response.content
 
     def test_reps_have_no_nav_link(self, client, rep):
         client.force_login(rep)
@@ -112,7 +112,7 @@ class TestQueue:
             assert message in response.content.decode().replace("&#x60;", "`"), query
 
     def test_shows_provider_state_and_last_error(self, client, marketer):
-        order = queued(item=ProgramItemFactory(fulfilment_method="gifting"))
+        order = queued(item=ProgramItemFactory(fulfillment_method="gifting"))
         Fulfillment.objects.create(order=order, provider="gifting", idempotency_key="k1",
                                    last_error="Could not be queued (will be resent): down")
         client.force_login(marketer)
@@ -133,7 +133,7 @@ class TestQueue:
             return len(captured)
 
         client.force_login(marketer)
-        queued(contact=ContactFactory(), item=ProgramItemFactory(fulfilment_method="gifting"))
+        queued(contact=ContactFactory(), item=ProgramItemFactory(fulfillment_method="gifting"))
         one = one_page_queries()
         for _ in range(49):
             queued(contact=ContactFactory(), tier=tier(2), assignee=marketer)
@@ -211,7 +211,7 @@ def test_admin_lists_fulfillments_and_queues_again(client, fake_provider,
     from django.contrib.auth import get_user_model
 
     superuser = get_user_model().objects.create_superuser("root", "r@example.com", "pw-pw-pw-1")
-    orders = [queued(item=ProgramItemFactory(fulfilment_method="ad_audience"))
+    orders = [queued(item=ProgramItemFactory(fulfillment_method="ad_audience"))
               for _ in range(3)]
     for order in orders:
         Fulfillment.objects.create(order=order, provider="ad_audience",
@@ -228,7 +228,7 @@ def test_admin_lists_fulfillments_and_queues_again(client, fake_provider,
 
 class TestBeingSent:
     def test_an_order_being_sent_offers_no_manual_action(self, client, marketer):
-        item = ProgramItemFactory(fulfilment_method="ad_audience")
+        item = ProgramItemFactory(fulfillment_method="ad_audience")
         sending = queued(item=item)
         Fulfillment.objects.create(order=sending, provider="ad_audience", state="sending",
                                    idempotency_key="k-sending", attempts=1)

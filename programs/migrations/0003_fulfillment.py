@@ -5,9 +5,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Numbered 0100 before the renumbering; a database that applied it keeps its state.
+    replaces = [('programs', '0100_fulfilment')]
 
     dependencies = [
-        ('programs', '0001_initial'),
+        ('programs', '0002_order_approve_permission'),
     ]
 
     operations = [

@@ -1,10 +1,9 @@
-"""Admin for fulfilments and provider webhook events (registered from ProgramsConfig.ready,
-so that it doesn't depend on who writes programs/admin.py)."""
+"""Admin for fulfillments and provider webhook events."""
 
 from django.contrib import admin, messages
 
-from . import fulfilment
-from .models import Fulfillment, ProviderEvent
+from ..models import Fulfillment, ProviderEvent
+from . import dispatch
 
 
 @admin.register(Fulfillment)
@@ -21,7 +20,7 @@ class FulfillmentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Queue the send task again (the provider is asked first)")
     def queue_again(self, request, queryset):
-        queued = sum(bool(fulfilment.fulfillment_dispatch(fulfillment_id=pk))
+        queued = sum(bool(dispatch.fulfillment_dispatch(fulfillment_id=pk))
                      for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, f"Queued {queued} of {queryset.count()}.", messages.INFO)
 

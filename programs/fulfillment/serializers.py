@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import Fulfillment, ProgramOrder
+from ..models import Fulfillment, ProgramOrder
 
 
 class FulfillmentSerializer(serializers.ModelSerializer):
@@ -10,8 +10,8 @@ class FulfillmentSerializer(serializers.ModelSerializer):
                   "last_error", "dispatched_at", "sent_at"]
 
 
-class FulfilmentOrderSerializer(serializers.ModelSerializer):
-    """An order as the fulfilment actions answer it."""
+class FulfillmentOrderSerializer(serializers.ModelSerializer):
+    """An order as the fulfillment actions answer it."""
 
     fulfillments = FulfillmentSerializer(many=True, read_only=True)
 

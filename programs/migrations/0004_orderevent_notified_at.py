@@ -4,9 +4,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    replaces = [('programs', '0101_merge_0002_order_approve_permission_0100_fulfilment'),
+                ('programs', '0102_orderevent_notified_at')]
 
     dependencies = [
-        ('programs', '0101_merge_0002_order_approve_permission_0100_fulfilment'),
+        ('programs', '0003_fulfillment'),
     ]
 
     operations = [

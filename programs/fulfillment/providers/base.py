@@ -1,5 +1,5 @@
 """The provider interface, and an HTTP JSON client with the error classification the
-fulfilment task relies on: transient errors are retried, permanent ones fail the order."""
+fulfillment task relies on: transient errors are retried, permanent ones fail the order."""
 
 import hashlib
 import hmac
@@ -164,7 +164,7 @@ _pools = {}
 
 def _pool():
     """This process's connection pool: connections to a provider are kept alive between
-    sends (a TLS handshake per order would cost more than the rest of its fulfilment). Per
+    sends (a TLS handshake per order would cost more than the rest of its fulfillment). Per
     process, so that a forked worker child never shares its parent's sockets."""
     pid = os.getpid()
     if pid not in _pools:

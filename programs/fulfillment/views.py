@@ -1,4 +1,4 @@
-"""API: the fulfilment actions on orders, and provider webhooks."""
+"""API: the fulfillment actions on orders, and provider webhooks."""
 
 import json
 
@@ -12,17 +12,17 @@ from rest_framework.views import APIView
 from abmcrm.core.exceptions import InvalidInput
 from abmcrm.core.permissions import IsMarketer
 
-from . import fulfilment
-from .fulfilment_serializers import (
+from ..models import ProgramOrder
+from ..views import order_from_url
+from . import queue, webhooks
+from .providers import PermanentError, get_provider
+from .serializers import (
     CompleteSerializer,
     FailSerializer,
-    FulfilmentOrderSerializer,
+    FulfillmentOrderSerializer,
     RetrySerializer,
     WebhookResultSerializer,
 )
-from .models import ProgramOrder
-from .providers import PermanentError, get_provider
-from .views import order_from_url
 
 ERRORS = {400: OpenApiResponse(description="Bad input, with field errors"),
           403: OpenApiResponse(description="Not a marketer or ABM admin"),
@@ -31,12 +31,12 @@ ERRORS = {400: OpenApiResponse(description="Bad input, with field errors"),
                                            "someone else changed it first")}
 
 
-class OrderFulfilmentViewSet(viewsets.GenericViewSet):
+class OrderFulfillmentViewSet(viewsets.GenericViewSet):
     """`POST /api/v1/orders/{id}/claim/`, `/complete/`, `/fail/`, `/retry/`: the marketers'
-    fulfilment moves, each one compare-and-set transition with its OrderEvent."""
+    fulfillment moves, each one compare-and-set transition with its OrderEvent."""
 
     permission_classes = [IsMarketer]
-    serializer_class = FulfilmentOrderSerializer
+    serializer_class = FulfillmentOrderSerializer
     queryset = ProgramOrder.objects.none()  # for the schema only: get_object reads the order
 
     def get_object(self):
@@ -44,16 +44,16 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
 
     def _answer(self, order):
         order = ProgramOrder.objects.prefetch_related("fulfillments").get(pk=order.pk)
-        return Response(FulfilmentOrderSerializer(order).data)
+        return Response(FulfillmentOrderSerializer(order).data)
 
-    @extend_schema(request=None, responses={200: FulfilmentOrderSerializer, **ERRORS},
+    @extend_schema(request=None, responses={200: FulfillmentOrderSerializer, **ERRORS},
                    description="Assign an approved order to me and start it (→ in progress).")
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
         order = self.get_object()
-        return self._answer(fulfilment.order_claim(order=order, by=request.user))
+        return self._answer(queue.order_claim(order=order, by=request.user))
 
-    @extend_schema(request=CompleteSerializer, responses={200: FulfilmentOrderSerializer,
+    @extend_schema(request=CompleteSerializer, responses={200: FulfillmentOrderSerializer,
                                                           **ERRORS},
                    description="Mark fulfilled, with an optional external reference and note.")
     @action(detail=True, methods=["post"])
@@ -61,20 +61,20 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
         order = self.get_object()  # a missing order is a 404 whatever the body
         form = CompleteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        return self._answer(fulfilment.order_complete(order=order, by=request.user,
+        return self._answer(queue.order_complete(order=order, by=request.user,
                                                       **form.validated_data))
 
-    @extend_schema(request=FailSerializer, responses={200: FulfilmentOrderSerializer, **ERRORS},
+    @extend_schema(request=FailSerializer, responses={200: FulfillmentOrderSerializer, **ERRORS},
                    description="Mark failed; `reason` is required.")
     @action(detail=True, methods=["post"])
     def fail(self, request, pk=None):
         order = self.get_object()  # a missing order is a 404 whatever the body
         form = FailSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        return self._answer(fulfilment.order_fail(order=order, by=request.user,
+        return self._answer(queue.order_fail(order=order, by=request.user,
                                                   reason=form.validated_data["reason"]))
 
-    @extend_schema(request=RetrySerializer, responses={200: FulfilmentOrderSerializer,
+    @extend_schema(request=RetrySerializer, responses={200: FulfillmentOrderSerializer,
                                                        **ERRORS},
                    description="Put a failed order back to approved (a provider order is "
                                "sent again).")
@@ -83,7 +83,7 @@ class OrderFulfilmentViewSet(viewsets.GenericViewSet):
         order = self.get_object()  # a missing order is a 404 whatever the body
         form = RetrySerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        return self._answer(fulfilment.order_retry(order=order, by=request.user,
+        return self._answer(queue.order_retry(order=order, by=request.user,
                                                    note=form.validated_data["note"]))
 
 
@@ -100,7 +100,7 @@ class ProviderWebhookView(APIView):
         responses={200: WebhookResultSerializer,
                    400: OpenApiResponse(description="Not a webhook event"),
                    401: OpenApiResponse(description="Missing or bad signature"),
-                   404: OpenApiResponse(description="Unknown provider or fulfilment")},
+                   404: OpenApiResponse(description="Unknown provider or fulfillment")},
     )
     def post(self, request, name):
         try:
@@ -119,7 +119,7 @@ class ProviderWebhookView(APIView):
             return Response({"detail": str(exc) or "The body is not JSON."},
                             status=status.HTTP_400_BAD_REQUEST)
         try:
-            result = fulfilment.webhook_receive(provider=provider, event=event, payload=payload)
+            result = webhooks.webhook_receive(provider=provider, event=event, payload=payload)
         except InvalidInput as exc:
             return Response({"detail": exc.message, "code": exc.code},
                             status=status.HTTP_404_NOT_FOUND)

@@ -1,4 +1,4 @@
-"""Reads for the fulfilment queue (page and API)."""
+"""Reads for the fulfillment queue (page and API)."""
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q
@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from abmcrm.core import roles
 
-from .models import Fulfillment, ProgramOrder
+from ..models import Fulfillment, ProgramOrder
 
 Status = ProgramOrder.Status
 QUEUE_STATUSES = (Status.APPROVED, Status.IN_PROGRESS)
@@ -14,9 +14,9 @@ QUEUE_STATUSES = (Status.APPROVED, Status.IN_PROGRESS)
 FILTER_STATUSES = (Status.APPROVED, Status.IN_PROGRESS, Status.FAILED)
 
 
-def fulfilment_queue():
+def fulfillment_queue():
     """Orders with everything a queue row shows, in a fixed number of queries: one for the
-    rows and one for their fulfilments. Oldest due first."""
+    rows and one for their fulfillments. Oldest due first."""
     return (
         ProgramOrder.objects.select_related(
             "account", "tier", "item", "item__campaign", "contact", "requested_by", "assignee"
@@ -32,7 +32,7 @@ def fulfilment_queue():
     )
 
 
-def fulfilment_counts(*, now=None):
+def fulfillment_counts(*, now=None):
     """{status: count} for the queue's statuses, plus overdue and waiting to be sent, in two
     queries whatever the size of the queue."""
     now = now or timezone.now()
@@ -47,7 +47,7 @@ def fulfilment_counts(*, now=None):
     return counts
 
 
-def fulfilment_assignees():
+def fulfillment_assignees():
     """The people who may work the queue: marketers and admins."""
     return (
         get_user_model().objects.filter(

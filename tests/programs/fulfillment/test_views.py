@@ -174,7 +174,7 @@ def test_a_refused_move_says_which_orders_could(api, marketer, rep, status, acti
     assert ProgramOrder.objects.get(pk=order.pk).status == status
 
 
-def test_a_rep_cancels_only_before_fulfilment_starts(api, rep):
+def test_a_rep_cancels_only_before_fulfillment_starts(api, rep):
     order = ProgramOrderFactory(status=S.IN_PROGRESS, requested_by=rep)
     response = api.as_user(rep).post(url(order, "cancel"), {}, format="json")
     assert response.status_code == 409
