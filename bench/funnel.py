@@ -152,7 +152,8 @@ REPORT_PARAMS = {"start": "2023-01-01", "end": "2025-12-31", "mode": "cohort",
 def time_report(client):
     from django.db import connection
 
-    from funnel import reports, selectors
+    from funnel import selectors
+    from funnel.sql import report as report_sql
     from funnel.views import report_query
 
     def api():
@@ -161,7 +162,8 @@ def time_report(client):
 
     query = report_query(REPORT_PARAMS)
     stages = selectors.stages()
-    statements = [reports.side_sql(query, side, stages)[:2] for side in query.sides]
+    statements = [report_sql.side_sql(query, side, selectors.side_path(side, stages), stages)
+                  for side in query.sides]
 
     def floor():
         with connection.cursor() as cursor:

@@ -21,7 +21,7 @@ class FunnelConfig(AppConfig):
         from tiers import signals
 
         from . import receivers
-        from .services import LeadIngester, TransitionIngester
+        from .ingesters import LeadIngester, TransitionIngester
 
         ingest.register(LeadIngester())
         ingest.register(TransitionIngester())

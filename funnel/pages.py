@@ -76,7 +76,6 @@ def dashboard(request):
         "modes": [("cohort", "Cohort (entered in the period)"),
                   ("period", "Period (what happened in it)")],
         "csv_query": csv_query, "roi_rows": roi_rows,
-        "lift_available": roi.engagement_event_model() is not None,
         "form": ReportQuerySerializer,
     })
 

@@ -1,11 +1,6 @@
-"""The dual-funnel report, computed in the database.
-
-One SQL statement per side: per entity, the first time it reached each stage of its path
-("reaching a stage implies having passed the earlier ones": the first time at that stage *or
-any later one*) is a conditional MIN over its transitions; the per-stage figures are then
-aggregates over entities, and the median / 90th percentile of the days to the next stage are
-picked with ROW_NUMBER() and COUNT() windows (percentile_cont's interpolation, done the same
-way on SQLite and PostgreSQL). Nothing but the per-stage result rows reaches Python.
+"""The dual-funnel report, computed in the database: one SQL statement per side
+(`sql.report`); nothing but the per-stage result rows reaches Python, which this module turns
+into the report's figures.
 
 Cohort mode: the entities that entered the funnel (their first transition) in [start, end),
 followed to today. Period mode: what happened in [start, end): entities that first reached
@@ -17,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection
 from django.utils import timezone
 
 from programs.models import Campaign
 from tiers.models import Tier
 
 from . import selectors
-from .models import AccountFunnel, Channel, Lead, Stage, StageTransition
+from .models import Channel
+from .sql import report as report_sql
 
 SIDES = ("abm", "demand_gen")
 MODES = ("cohort", "period")
@@ -48,164 +43,6 @@ class ReportQuery:
         start = timezone.make_aware(datetime.combine(self.start, time.min), tz)
         end = timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min), tz)
         return start, end
-
-
-def _days(later, earlier):
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
-    return f"(julianday({later}) - julianday({earlier}))"
-
-
-def _month(column):
-    if connection.vendor == "postgresql":
-        return f"to_char({column}, 'YYYY-MM')"
-    return f"strftime('%%Y-%%m', {column})"
-
-
-def _ids(stages):
-    return ", ".join(str(s.pk) for s in stages) or "NULL"
-
-
-def _entity_sql(side, group_by):
-    """FROM clause, entity id, entry time and group expression of one side's entities."""
-    tier_join = "LEFT JOIN {account} a ON a.id = e.{fk}"
-    if side == Stage.Side.ABM:
-        table, eid, fk = AccountFunnel._meta.db_table, "e.account_id", "account_id"
-        groups = {"channel": "e.entry_channel", "campaign": "e.entry_campaign_id",
-                  "tier": "a.tier_id"}
-        join = tier_join.format(account="tiers_account", fk="account_id")
-    else:
-        table, eid, fk = Lead._meta.db_table, "e.id", "lead_id"
-        groups = {"channel": "e.channel", "campaign": "e.campaign_id", "tier": "a.tier_id"}
-        join = tier_join.format(account="tiers_account", fk="account_id")
-    groups["month"] = _month("e.entered_at")
-    grp = groups[group_by] if group_by else "0"
-    source = f"{table} e {join}" if group_by == "tier" else f"{table} e"
-    return source, eid, fk, grp
-
-
-class _Sql:
-    """SQL text and its positional parameters, built together so they stay in order."""
-
-    def __init__(self):
-        self.parts, self.params = [], []
-
-    def add(self, text, *params):
-        self.parts.append(text)
-        self.params.extend(params)
-        return self
-
-    def extend(self, other):
-        self.parts += other.parts
-        self.params += other.params
-        return self
-
-    @property
-    def text(self):
-        return "".join(self.parts)
-
-
-def side_sql(query, side, stages):
-    """(sql, params, path) of one side's report. Rows are ("c", total, grp, then reached,
-    converted, lost for each stage of the path, then won amount) — the counts — and ("p",
-    total, grp, idx, n, median low, median high, p90 low, p90 high, NULL…) — the day
-    percentiles, picked from the entities that converted only (the window sorts stay small).
-    `total` is 1 on the overall rows when grouping."""
-    path = selectors.side_path(side, stages)
-    lost = [s for s in stages if s.is_lost]
-    won = [s for s in path if s.is_won]
-    start, end = (connection.ops.adapt_datetimefield_value(b) for b in query.bounds())
-    source, eid, fk, grp = _entity_sql(side, query.group_by)
-    transitions = StageTransition._meta.db_table
-    period = query.mode == "period"
-    grouped = bool(query.group_by)
-    k = len(path)
-    sql = _Sql()
-
-    # ent: the entities of the report, with their group and current state.
-    sql.add(f"WITH ent AS (SELECT {eid} AS eid, {grp} AS grp, e.stage_id AS cur, "
-            f"e.previous_stage_id AS prev FROM {source} WHERE ")
-    if period:
-        sql.add(f"EXISTS (SELECT 1 FROM {transitions} w WHERE w.{fk} = {eid} "
-                "AND w.occurred_at >= %s AND w.occurred_at < %s)", start, end)
-    else:
-        sql.add("e.entered_at >= %s AND e.entered_at < %s", start, end)
-    # pe: per entity, when it first reached each stage (at or beyond it), whether it was
-    # lost from it, and its won amount.
-    sql.add("), pe AS (SELECT ent.eid, ent.grp")
-    for i, stage in enumerate(path):
-        at_or_beyond = [s for s in path if s.position >= stage.position]
-        sql.add(f", MIN(CASE WHEN t.to_stage_id IN ({_ids(at_or_beyond)}) "
-                f"THEN t.occurred_at END) AS r{i}")
-        if period:
-            sql.add(f", MAX(CASE WHEN t.to_stage_id IN ({_ids(lost)}) AND t.from_stage_id = "
-                    f"{stage.pk} AND t.occurred_at >= %s AND t.occurred_at < %s "
-                    f"THEN 1 ELSE 0 END) AS l{i}", start, end)
-        else:
-            sql.add(f", MAX(CASE WHEN ent.cur IN ({_ids(lost)}) AND ent.prev = {stage.pk} "
-                    f"THEN 1 ELSE 0 END) AS l{i}")
-    sql.add(f", SUM(CASE WHEN t.to_stage_id IN ({_ids(won)})")
-    if period:
-        sql.add(" AND t.occurred_at >= %s AND t.occurred_at < %s", start, end)
-    sql.add(f" THEN t.amount ELSE 0 END) AS won_amount FROM ent JOIN {transitions} t "
-            f"ON t.{fk} = ent.eid GROUP BY ent.eid, ent.grp)")
-
-    def reached(i):
-        if period:
-            return _Sql().add(f"(r{i} >= %s AND r{i} < %s)", start, end)
-        return _Sql().add(f"(r{i} IS NOT NULL)")
-
-    def converted(i):
-        cond = reached(i).add(f" AND r{i + 1} IS NOT NULL")
-        if period:
-            cond.add(f" AND r{i + 1} < %s", end)
-        return cond
-
-    def counts(total):
-        out = _Sql().add(f"SELECT 'c' AS kind, {1 if total else 0} AS total, "
-                         f"{'NULL' if total else 'grp'} AS grp")
-        for i in range(k):
-            out.add(", SUM(CASE WHEN ").extend(reached(i)).add(" THEN 1 ELSE 0 END)")
-            if i + 1 < k:
-                out.add(", SUM(CASE WHEN ").extend(converted(i)).add(" THEN 1 ELSE 0 END)")
-            else:
-                out.add(", 0")
-            out.add(f", SUM(l{i})")
-        out.add(", SUM(won_amount) FROM pe")
-        return out.add("" if total else " GROUP BY grp")
-
-    # dd: the days from each stage to the next, for the entities that converted.
-    sql.add(", dd AS (")
-    for i in range(k - 1):
-        if i:
-            sql.add(" UNION ALL ")
-        sql.add(f"SELECT grp, {i} AS idx, {_days(f'r{i + 1}', f'r{i}')} AS d FROM pe WHERE ")
-        sql.extend(converted(i))
-    sql.add(")")
-    windows = ("ROW_NUMBER() OVER (PARTITION BY grp, idx ORDER BY d) AS rn, "
-               "COUNT(*) OVER (PARTITION BY grp, idx) AS nd")
-    if grouped:
-        windows += (", ROW_NUMBER() OVER (PARTITION BY idx ORDER BY d) AS rn_t, "
-                    "COUNT(*) OVER (PARTITION BY idx) AS nd_t")
-    sql.add(f", ranked AS (SELECT grp, idx, d, {windows} FROM dd) ")
-
-    pad = ", NULL" * (3 * k + 1 - 6)
-
-    def picks(rn, nd):
-        return (f"MAX({nd}), "
-                f"MIN(CASE WHEN {rn} = ({nd} - 1) / 2 + 1 THEN d END), "
-                f"MIN(CASE WHEN {rn} = {nd} / 2 + 1 THEN d END), "
-                f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1)) / 10 + 1 THEN d END), "
-                f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1) + 9) / 10 + 1 THEN d END)")
-
-    sql.extend(counts(total=False))
-    sql.add(f" UNION ALL SELECT 'p', 0, grp, idx, {picks('rn', 'nd')}{pad} FROM ranked "
-            "GROUP BY grp, idx")
-    if grouped:
-        sql.add(" UNION ALL ").extend(counts(total=True))
-        sql.add(f" UNION ALL SELECT 'p', 1, NULL, idx, {picks('rn_t', 'nd_t')}{pad} "
-                "FROM ranked GROUP BY idx")
-    return sql.text, sql.params, path
 
 
 def _percentile(lo, hi, n, tenths):
@@ -319,11 +156,9 @@ def funnel_report(query):
     stages = selectors.stages()
     sides, summary, per_group, paths = {}, {}, {}, {}
     for side in query.sides:
-        sql, params, path = side_sql(query, side, stages)
-        paths[side] = path
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            parsed = _parse(path, cursor.fetchall(), bool(query.group_by))
+        path = paths[side] = selectors.side_path(side, stages)
+        rows = report_sql.side_rows(query, side, path, stages)
+        parsed = _parse(path, rows, bool(query.group_by))
         total = parsed.pop("total", None)
         sides[side] = _stage_rows(path, total)
         summary[side] = _summary(path, sides[side], total)

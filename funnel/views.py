@@ -11,12 +11,15 @@ from rest_framework.views import APIView
 
 from abmcrm.core.api.mixins import BulkIngestMixin
 from abmcrm.core.exceptions import Conflict, InvalidInput
-from abmcrm.core.permissions import HasAbmRole, IsAbmAdmin
+from abmcrm.core.permissions import (
+    HasAbmRole,
+    IsAbmAdmin,
+    ReadForRolesWriteForMarketersDeleteForAdmins,
+)
 from programs.models import Campaign
 
-from . import conf, reports, roi, selectors, services
+from . import conf, ingesters, reports, roi, selectors, services
 from .filters import LeadFilter, TransitionFilter
-from .permissions import ReadForRolesWriteForMarketers
 from .serializers import (
     LeadSerializer,
     PipelineQuotaSerializer,
@@ -42,7 +45,7 @@ class LeadViewSet(BulkIngestMixin, viewsets.ModelViewSet):
     given) and enters the demand-gen side's first stage at its `created_at`."""
 
     serializer_class = LeadSerializer
-    permission_classes = [ReadForRolesWriteForMarketers]
+    permission_classes = [ReadForRolesWriteForMarketersDeleteForAdmins]
     filterset_class = LeadFilter
     ordering_fields = ["created_at", "email", "company"]
     bulk_kind = "leads"
@@ -64,7 +67,7 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     """Stage transitions: append-only. `POST` takes one transition or a list of up to 10,000."""
 
     serializer_class = TransitionSerializer
-    permission_classes = [ReadForRolesWriteForMarketers]
+    permission_classes = [ReadForRolesWriteForMarketersDeleteForAdmins]
     filterset_class = TransitionFilter
 
     def get_queryset(self):
@@ -84,7 +87,7 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def create(self, request, *args, **kwargs):
         single = isinstance(request.data, dict)
         items = [request.data] if single else request.data
-        batch = services.transitions_record(items=items, user=request.user)
+        batch = ingesters.transitions_record(items=items, user=request.user)
         if not single:
             return Response(batch.as_dict())
         if batch.errors:

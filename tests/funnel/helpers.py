@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime, timedelta
 
-from funnel import reports, services
+from funnel import ingesters, reports, services
 from funnel.reports import ReportQuery
 from tests import factories
 
@@ -11,7 +11,7 @@ def day(n, hour=12):
 
 
 def record(items, user=None):
-    batch = services.transitions_record(items=items, user=user)
+    batch = ingesters.transitions_record(items=items, user=user)
     assert not batch.errors, batch.errors
     return batch
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnel import services
+from funnel import ingesters, services
 from funnel.models import AccountFunnel, Lead, StageTransition
 from tests import factories
 from tests.funnel.helpers import day, jan, reached, report
@@ -64,7 +64,7 @@ def _build(accounts, leads):
         # Leads are already at inquiry: their moves start from there.
         items += _items("lead", lead.email, ["inquiry", *DG], 1, entry, jumps, gaps, lost,
                         channel)
-    batch = services.transitions_record(items=items, user=None)
+    batch = ingesters.transitions_record(items=items, user=None)
     assert not batch.errors, batch.errors
 
 

@@ -9,11 +9,7 @@ from funnel import roi
 from tests import factories
 from tests.funnel.helpers import day, record
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(roi.engagement_event_model() is None,
-                       reason="needs tiers.EngagementEvent (the tiering issue)"),
-]
+pytestmark = pytest.mark.django_db
 
 
 def event(account, kind, at, source):

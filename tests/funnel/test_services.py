@@ -2,7 +2,7 @@
 import pytest
 from django.db import connection, transaction
 
-from funnel import services
+from funnel import ingesters, services
 from funnel.models import AccountFunnel, Lead, StageTransition
 from tests import factories
 from tests.conftest import fire_together
@@ -19,7 +19,7 @@ def move(entity, stage, n, **extra):
 
 
 def errors_of(items):
-    batch = services.transitions_record(items=items, user=None)
+    batch = ingesters.transitions_record(items=items, user=None)
     return batch, {e["index"]: e["errors"] for e in batch.errors}
 
 

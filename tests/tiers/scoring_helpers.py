@@ -4,8 +4,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from tests.factories import AccountFactory
+from tiers import services
 from tiers.models import EngagementEvent, EngagementKind, IcpCriterion, IcpProfile, IntentSignal
 from tiers.services import engagement_dedupe_key
+
+NOW = timezone.now()
 
 
 def monday(day):
@@ -40,3 +44,20 @@ def event(account, kind, at, contact=None, source="web"):
                                          occurred_at=at, contact_id=None, source=source,
                                          external_id=external_id),
     )
+
+
+def recompute(**kwargs):
+    return services.tiers_recompute(now=kwargs.pop("now", NOW), **kwargs)
+
+def fresh(account):
+    account.refresh_from_db()
+    return account
+
+
+def goldilocks(acv, *, intent, engagement, fit_industry="software"):
+    account = AccountFactory(estimated_acv=acv, industry=fit_industry)
+    if intent:
+        signal(account, "abm", 90, 0, NOW)
+    if engagement:
+        event(account, "demo_request", NOW)
+    return account

@@ -1,8 +1,11 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import timezone
 
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, tier
+from tests.tiers.scoring_helpers import event, icp, signal
+from tiers import services
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +43,58 @@ def test_account_page_says_when_scores_last_changed(client, rep):
     assert "Scores last changed 2026-03-04 05:06." in client.get(
         f"/accounts/{scored.pk}/").content.decode()  # one period, not "a.m.."
     assert "Scores last changed never." in client.get(f"/accounts/{never.pk}/").content.decode()
+
+
+@pytest.fixture
+def hot_account(rep):
+    icp(("industry", {"values": ["software"]}, 3), ("country", {"values": ["Japan"]}, 1))
+    account = AccountFactory(owner=rep, estimated_acv=90_000)
+    signal(account, "account-based marketing", 88, 0)
+    event(account, "demo_request", timezone.now())
+    event(account, "ad_impression", timezone.now())
+    services.tiers_recompute()
+    return account
+
+
+def test_rep_sees_tier_scores_explanations_topics_and_engagement(client, rep, hot_account):
+    client.force_login(rep)
+    html = client.get(f"/accounts/{hot_account.pk}/").content.decode()
+    assert "Tier 1 · Just right" in html
+    assert "✓ Industry in software" in html and "✗ Country in Japan" in html
+    assert "account-based marketing" in html
+    assert "Demo request" in html and "Ad impression" not in html
+    assert "Rule #10" in html
+    assert "Override and lock" not in html  # reps may not override
+
+
+def test_marketer_overrides_then_unlocks(client, marketer, hot_account):
+    client.force_login(marketer)
+    url = f"/accounts/{hot_account.pk}/tier/"
+    response = client.post(url, {"action": "override", "tier": "3", "reason": "Budget"},
+                           follow=True)
+    assert "Tier overridden and locked." in response.content.decode()
+    hot_account.refresh_from_db()
+    assert hot_account.tier == tier(3) and hot_account.tier_locked
+    missing = client.post(url, {"action": "override", "tier": "2", "reason": ""}, follow=True)
+    assert "Say why" in missing.content.decode()
+    client.post(url, {"action": "unlock"})
+    hot_account.refresh_from_db()
+    assert hot_account.tier == tier(1) and not hot_account.tier_locked
+
+
+def test_rep_cannot_post_an_override(client, rep, hot_account):
+    client.force_login(rep)
+    response = client.post(f"/accounts/{hot_account.pk}/tier/",
+                           {"action": "override", "tier": "3", "reason": "x"})
+    assert response.status_code == 403
+    hot_account.refresh_from_db()
+    assert hot_account.tier == tier(1)
+
+
+def test_account_list_filters_by_tier_and_shows_scores(client, rep):
+    AccountFactory(name="Hot One", tier=tier(1), fit_score=91, owner=rep)
+    AccountFactory(name="Cold One", owner=rep)
+    client.force_login(rep)
+    html = client.get("/accounts/?tier=1").content.decode()
+    assert "Hot One" in html and "Cold One" not in html and "91 / 0 / 0" in html
+    assert "Cold One" in client.get("/accounts/?tier=none").content.decode()

@@ -7,6 +7,8 @@ import hashlib
 from django.db import transaction
 from django.utils import timezone
 
+from abmcrm.core import ingest
+
 from ..models import EngagementEvent, IntentSignal
 from .recompute import accounts_recompute_queue
 
@@ -14,31 +16,28 @@ from .recompute import accounts_recompute_queue
 def intent_signal_bulk_upsert(*, rows):
     """Upsert weekly intent signals by (account, topic, source, week). Returns (created,
     updated, unchanged, errors); the affected accounts are rescored after commit."""
-    errors, seen, unique_rows = [], {}, []
-    for pos, data in rows:
-        key = (data["account"].pk, data["topic"], data["source"], data["week"])
-        if key in seen:
-            errors.append((pos, {"non_field_errors": [
-                f"Duplicate signal in this batch (first at {seen[key]}): same account, "
-                "topic, source and week."]}))
-            continue
-        seen[key] = pos
-        unique_rows.append((pos, data))
+    def key(data):
+        return data["account"].pk, data["topic"], data["source"], data["week"]
+
+    unique_rows, errors = ingest.dedupe(rows, key=key, message=lambda first: {
+        "non_field_errors": [f"Duplicate signal in this batch (first at {first}): same "
+                             "account, topic, source and week."]})
+    keys = [key(data) for _, data in unique_rows]
     existing = {
         (s.account_id, s.topic, s.source, s.week): s
         for s in IntentSignal.objects.filter(
-            account_id__in={k[0] for k in seen}, week__in={k[3] for k in seen},
-            topic__in={k[1] for k in seen},
+            account_id__in={k[0] for k in keys}, week__in={k[3] for k in keys},
+            topic__in={k[1] for k in keys},
         ).only("id", "account_id", "topic", "source", "week", "score")
     }
     to_create, to_update, unchanged = [], [], 0
     now = timezone.now()
     for _, data in unique_rows:
-        key = (data["account"].pk, data["topic"], data["source"], data["week"])
-        signal = existing.get(key)
+        account_id, topic, source, week = key(data)
+        signal = existing.get((account_id, topic, source, week))
         if signal is None:
-            to_create.append(IntentSignal(account_id=key[0], topic=key[1], source=key[2],
-                                          week=key[3], score=data["score"]))
+            to_create.append(IntentSignal(account_id=account_id, topic=topic, source=source,
+                                          week=week, score=data["score"]))
         elif signal.score != data["score"]:
             signal.score, signal.updated_at = data["score"], now
             to_update.append(signal)

@@ -1,0 +1,101 @@
+"""Demand-gen leads: created and upserted, matched to an account by e-mail domain, entering
+the demand-gen side's first stage."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from abmcrm.core import ingest
+from tiers.domains import domain_of_email
+from tiers.models import Account
+
+from .. import conf, selectors
+from ..models import Lead, Stage, StageTransition
+
+LEAD_FIELDS = ("first_name", "last_name", "company", "account", "channel", "campaign",
+               "external_id")
+
+
+def _entry_stage():
+    path = selectors.side_path(Stage.Side.DEMAND_GEN)
+    return path[0] if path and conf.settings.ABMCRM_FUNNEL_LEAD_ENTERS_FIRST_STAGE else None
+
+
+def _match_accounts(emails):
+    """{e-mail: account} by e-mail domain, one query."""
+    domains = {email: domain_of_email(email) for email in emails}
+    accounts = {a.domain: a for a in Account.objects.filter(
+        domain__in={d for d in domains.values() if d}).only("id", "domain")}
+    return {email: accounts[d] for email, d in domains.items() if d in accounts}
+
+
+def _enter_leads(leads, user):
+    """New leads enter the demand-gen side's first stage at their creation time."""
+    stage = _entry_stage()
+    if stage is None or not leads:
+        return
+    StageTransition.objects.bulk_create([
+        StageTransition(lead=lead, to_stage=stage, occurred_at=lead.created_at,
+                        channel=lead.channel, campaign=lead.campaign,
+                        recorded_by=user if getattr(user, "pk", None) else None)
+        for lead in leads
+    ], batch_size=2000)
+
+
+def _lead_entry_fields(created_at):
+    stage = _entry_stage()
+    if stage is None:
+        return {}
+    return {"stage": stage, "version": 1, "entered_at": created_at,
+            "stage_changed_at": created_at}
+
+
+@transaction.atomic
+def lead_create(*, email, created_at=None, user=None, **fields):
+    email = email.strip().lower()
+    created_at = created_at or timezone.now()
+    if fields.get("account") is None:
+        fields["account"] = _match_accounts([email]).get(email)
+    lead = Lead.objects.create(email=email, created_at=created_at,
+                               **_lead_entry_fields(created_at), **fields)
+    _enter_leads([lead], user)
+    return lead
+
+
+def lead_update(*, lead, **fields):
+    if "email" in fields:
+        fields["email"] = fields["email"].strip().lower()
+        if "account" not in fields and fields["email"] != lead.email:
+            fields["account"] = _match_accounts([fields["email"]]).get(fields["email"])
+    for name, value in fields.items():
+        setattr(lead, name, value)
+    lead.save()
+    return lead
+
+
+def lead_bulk_upsert(*, rows, user=None):
+    """Upsert leads by e-mail. New leads are matched to an account by e-mail domain (unless
+    given) and enter the funnel. Returns (created, updated, unchanged, errors)."""
+    def key(data):
+        return data["email"]
+
+    unique, errors = ingest.dedupe(rows, key=key, message=lambda first: {"email": [
+        f"Duplicate e-mail in this batch (first at {first})."]})
+    existing = {lead.email: lead for lead in Lead.objects.filter(
+        email__in=[key(d) for _, d in unique])}
+    matched = _match_accounts([d["email"] for _, d in unique
+                               if d["email"] not in existing and not d.get("account")])
+    now = timezone.now()
+
+    def build(data):
+        created_at = data.get("created_at") or now
+        fields = {f: data[f] for f in LEAD_FIELDS if f in data}
+        fields.setdefault("account", matched.get(data["email"]))
+        return Lead(email=data["email"], created_at=created_at,
+                    **_lead_entry_fields(created_at), **fields)
+
+    upsert = ingest.Upsert().match(unique, existing=existing, key=key, fields=LEAD_FIELDS,
+                                   build=build, now=now)
+    with transaction.atomic():
+        upsert.write(Lead)
+        _enter_leads(upsert.created, user)
+    return len(upsert.created), upsert.updated, upsert.unchanged, errors

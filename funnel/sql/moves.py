@@ -1,0 +1,104 @@
+"""The funnel's set-based writes: compare-and-set of many entities' states, accounts entering
+the funnel and transitions appended, one statement a batch. A first recompute moves tens of
+thousands of accounts at once; model instances a row would cost more than the database's
+own work. Table and column names come from the models' `_meta`."""
+
+from django.db import connection
+from django.utils import timezone
+
+from abmcrm.core.db import rowsets
+from abmcrm.core.db.names import column, columns, table
+
+from ..models import AccountFunnel, Lead, StageTransition
+
+STATE_FIELDS = ("stage", "previous_stage", "version", "entered_at", "stage_changed_at")
+ACCOUNT_ENTRY_FIELDS = ("entry_channel", "entry_campaign")
+TRANSITION_FIELDS = ("account", "lead", "from_stage", "to_stage", "occurred_at", "channel",
+                     "campaign", "amount", "is_reopen", "recorded_by", "external_id",
+                     "created_at")
+_TYPES = {"stage": "int", "previous_stage": "int", "version": "int", "entered_at": "ts",
+          "stage_changed_at": "ts", "entry_channel": "text", "entry_campaign": "int"}
+
+
+def cas_update(kind, rows):
+    """Compare-and-set the funnel state of many entities of `kind` ("account" or "lead"):
+    rows = [(entity id, stage id as read or 0, version as read, stage id, previous stage id,
+    version, entered_at, stage_changed_at[, entry channel, entry campaign id])]. A row is
+    updated only if its stage and version are still what was read. Returns the ids updated."""
+    model = AccountFunnel if kind == "account" else Lead
+    names = [*STATE_FIELDS, *(ACCOUNT_ENTRY_FIELDS if kind == "account" else ())]
+    spec = [("id", "int"), ("old_stage", "int"), ("old_version", "int"),
+            *((name, _TYPES[name]) for name in names)]
+    target, pk = table(model), column(model, model._meta.pk.name)
+    sets = ", ".join(f"{column(model, name)} = v.{name}" for name in names)
+    version, stage = column(model, "version"), column(model, "stage")
+    updated = set()
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(spec, rows):
+            cursor.execute(
+                f"{cte} UPDATE {target} SET {sets} FROM v WHERE {target}.{pk} = v.id "
+                f"AND {target}.{version} = v.old_version "
+                f"AND COALESCE({target}.{stage}, 0) = v.old_stage RETURNING {target}.{pk}",
+                params)
+            updated.update(row[0] for row in cursor.fetchall())
+    return updated
+
+
+def _entry_insert():
+    """INSERT of entering accounts' state rows from `v(id, at)`; parameters: stage id, entry
+    channel, entry campaign id."""
+    names = columns(AccountFunnel, "account", *STATE_FIELDS, *ACCOUNT_ENTRY_FIELDS)
+    return (f"INSERT INTO {table(AccountFunnel)} ({names}) "
+            "SELECT v.id, %s, NULL, 1, v.at, v.at, %s, %s FROM v")
+
+
+def enter_accounts(entries, *, stage_id, entry_channel, campaign_id):
+    """Insert the funnel state of accounts entering it at a stage: entries = [(account id,
+    occurred_at)]. Returns the ids inserted (an account whose row someone else created
+    meanwhile is left out: it lost the race)."""
+    account = column(AccountFunnel, "account")
+    inserted = set()
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries, 3):
+            cursor.execute(f"{cte} {_entry_insert()} WHERE true ON CONFLICT ({account}) "
+                           f"DO NOTHING RETURNING {account}",
+                           [*params, stage_id, entry_channel, campaign_id])
+            inserted.update(row[0] for row in cursor.fetchall())
+    return inserted
+
+
+def enter_accounts_recorded(entries, *, stage_id, entry_channel, channel, campaign_id,
+                            recorded_by):
+    """`enter_accounts` and `append_transitions` of the accounts entered, as one statement
+    (PostgreSQL: the INSERT of the state rows feeds the INSERT of the transitions): the rows
+    then travel and are parsed once. Returns the ids of the accounts entered."""
+    account, entered_at = column(AccountFunnel, "account"), column(AccountFunnel, "entered_at")
+    transitions = columns(StageTransition, *TRANSITION_FIELDS)
+    entered = []
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries):
+            cursor.execute(
+                f"{cte}, entered AS ({_entry_insert()} ON CONFLICT ({account}) DO NOTHING "
+                f"RETURNING {account}, {entered_at}) "
+                f"INSERT INTO {table(StageTransition)} ({transitions}) "
+                f"SELECT e.{account}, NULL, NULL, %s, e.{entered_at}, %s, %s, NULL, false, %s, "
+                f"NULL, %s FROM entered e RETURNING {column(StageTransition, 'account')}",
+                [*params, stage_id, entry_channel, campaign_id, stage_id, channel, campaign_id,
+                 recorded_by, timezone.now()])
+            entered += [row[0] for row in cursor.fetchall()]
+    return entered
+
+
+def append_transitions(rows, *, stage_id, channel, campaign_id, recorded_by):
+    """Append the transitions of accounts moved to a stage: rows = [(account id, from stage
+    id, occurred_at)], in one INSERT … SELECT a batch."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    transitions = columns(StageTransition, *TRANSITION_FIELDS)
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches([("id", "int"), ("from_stage", "int"),
+                                            ("at", "ts")], rows, 6):
+            cursor.execute(
+                f"{cte} INSERT INTO {table(StageTransition)} ({transitions}) "
+                "SELECT v.id, NULL, v.from_stage, %s, v.at, %s, %s, NULL, %s, %s, NULL, %s "
+                "FROM v",
+                [*params, stage_id, channel, campaign_id, False, recorded_by, now])
