@@ -7,7 +7,7 @@ DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev lint bench clean
+.PHONY: demo test install install-dev lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

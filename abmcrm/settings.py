@@ -264,7 +264,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600)),
     },
     # The fulfillment sweeper: re-queues provider orders approved while the broker was down
-    # and reconciles those stuck in progress (programs/fulfillment.py).
+    # and reconciles those stuck in progress (programs/fulfillment/dispatch.py).
     "abmcrm-redrive-fulfillment": {
         "task": "programs.tasks.redrive_fulfillment",
         "schedule": float(os.environ.get("ABMCRM_REDRIVE_EVERY", "300")),

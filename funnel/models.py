@@ -120,7 +120,7 @@ class Lead(FunnelState):
 
 class StageTransition(models.Model):
     """One move of an account or a lead. Append-only: recorded by
-    `services.transitions_record`, never changed."""
+    `services.transitions_apply` (via the API or a CSV import), never changed."""
 
     # account, lead, to_stage and campaign have no index of their own: the (…, occurred_at)
     # indexes below lead with them and serve the same lookups, and every index is paid on

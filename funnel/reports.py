@@ -152,7 +152,7 @@ NONE_LABELS = {"channel": "No channel", "campaign": "No campaign", "tier": "Unti
 
 
 def funnel_report(query):
-    """The report as a dict: {sides, summary, groups, …} (see docs/funnel.md)."""
+    """The report as a dict: {sides, summary, groups, …} (see docs/apps/funnel.md)."""
     stages = selectors.stages()
     sides, summary, per_group, paths = {}, {}, {}, {}
     for side in query.sides:

@@ -134,7 +134,7 @@ def report_query(params):
 
 
 class ReportView(APIView):
-    """The dual-funnel report (see docs/funnel.md for the definitions)."""
+    """The dual-funnel report (see docs/apps/funnel.md for the definitions)."""
 
     permission_classes = [HasAbmRole]
 

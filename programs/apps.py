@@ -22,7 +22,7 @@ class ProgramsConfig(AppConfig):
             "programs.approve_programorder",
         ],
     }
-    # (label, url name, who sees it): see tiers/hooks.py.
+    # (label, url name, who sees it): see abmcrm/core/hooks.py.
     nav_links = [("Orders", "order-list", "any"),
                  ("Approvals", "order-approvals", "marketer"),
                  ("Fulfillment", "fulfillment-queue", "marketer")]

@@ -187,7 +187,7 @@ class Budget(models.Model):
 
 class ProgramOrder(models.Model):
     """One ticked item for one account. Its status changes only through
-    `services.order_transition`, along `TRANSITIONS`."""
+    `transitions.order_transition`, along `TRANSITIONS`."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"

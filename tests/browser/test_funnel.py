@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from funnel import services
+from funnel import ingesters, services
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,7 +14,7 @@ def test_marketer_changes_period_and_grouping_and_downloads_csv(page, login, mar
     today = date.today()
     recent = today - timedelta(days=10)
     account = factories.AccountFactory(domain="browser.example.com")
-    services.transitions_record(items=[
+    ingesters.transitions_record(items=[
         {"account": account.domain, "to_stage": "target", "channel": "events",
          "occurred_at": f"{recent.isoformat()}T10:00:00Z"},
         {"account": account.domain, "to_stage": "engaged",
