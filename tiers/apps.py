@@ -24,6 +24,7 @@ class TiersConfig(AppConfig):
             "tiers.add_tierassignment", "tiers.add_recomputejob",
         ],
     }
+    nav_links = [("Accounts", "account-list", "any")]
     demo_loaders = ["tiers.demo.load", "tiers.demo_scoring.load"]
 
     def ready(self):

@@ -12,6 +12,8 @@ class CoreConfig(AppConfig):
     abm_managed = True
     # The demo users (one per role) come first: the apps' demo loaders build on them.
     demo_loaders = ["abmcrm.core.demo.load_users"]
+    # After every app's own links (see hooks.py).
+    nav_links = [("Admin", "admin:index", "staff", 100), ("API", "api-docs", "any", 100)]
 
     def ready(self):
         from . import checks, roles  # noqa: F401 - checks registers the system checks

@@ -51,6 +51,9 @@ DEFAULTS = {
     "ABMCRM_MAX_FUTURE_SKEW_HOURS": 24,
     # Largest CSV file the import endpoint accepts.
     "ABMCRM_IMPORT_MAX_BYTES": 200 * 1024 * 1024,
+    # The template abmcrm's pages extend: the package's own, or a host's base with the blocks
+    # `title`, `extra_head` and `content` that includes "abmcrm/head.html".
+    "ABMCRM_BASE_TEMPLATE": "abmcrm/base.html",
 }
 
 settings = AppSettings("abmcrm", DEFAULTS)

@@ -1,8 +1,12 @@
 from . import hooks, roles
+from .conf import settings
 
 
 def abm(request):
+    """What every abmcrm page needs: the configured base template, and for a signed-in user
+    their role and navigation."""
+    context = {"abm_base_template": settings.ABMCRM_BASE_TEMPLATE}
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    return {"abm_role": roles.role_of(user), "abm_nav": hooks.nav_links(user)}
+    if user is not None and user.is_authenticated:
+        context.update(abm_role=roles.role_of(user), abm_nav=hooks.nav_links(user))
+    return context

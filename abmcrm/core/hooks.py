@@ -2,8 +2,9 @@
 shared pages without the lower apps importing the higher ones.
 
 An AppConfig may declare:
-- `nav_links`: [(label, url name, required role check name)], where the check is one of
-  "any", "marketer", "admin" — shown in the top navigation;
+- `nav_links`: [(label, url name, required role check name[, order])], where the check is one
+  of "any", "marketer", "admin", "staff" — shown in the top navigation, by `order` (default
+  0), then in the order of INSTALLED_APPS; a link whose URL name is not routed is left out;
 - `account_page_panels`: dotted paths of functions `(request, account) -> HTML string`,
   rendered in order on the account page.
 """
@@ -18,19 +19,21 @@ _CHECKS = {
     "any": lambda user: roles.has_role(user, *roles.ROLES),
     "marketer": roles.is_marketer,
     "admin": roles.is_abm_admin,
+    "staff": lambda user: user.is_staff,
 }
 
 
 def nav_links(user):
     links = []
     for config in apps.get_app_configs():
-        for label, url_name, check in getattr(config, "nav_links", ()):
+        for label, url_name, check, *order in getattr(config, "nav_links", ()):
             if _CHECKS[check](user):
                 try:
-                    links.append({"label": label, "url": reverse(url_name)})
+                    links.append((order[0] if order else 0, len(links),
+                                  {"label": label, "url": reverse(url_name)}))
                 except NoReverseMatch:
                     continue
-    return links
+    return [link for *_, link in sorted(links, key=lambda entry: entry[:2])]
 
 
 def account_panels(request, account):
