@@ -11,6 +11,9 @@ import warnings
 from django.conf import settings as django_settings
 
 
+_UNSET = object()
+
+
 class AppSettings:
     """One app's settings: each name is read from the host project's settings at every access
     (so `override_settings` applies), else its default.
@@ -31,8 +34,9 @@ class AppSettings:
             name = self._renamed[name]
         if name.startswith("_") or name not in self._defaults:
             raise AttributeError(f"Unknown {self._app} setting {name!r}")
-        if hasattr(django_settings, name):
-            return getattr(django_settings, name)
+        value = getattr(django_settings, name, _UNSET)
+        if value is not _UNSET:
+            return value
         old = self._old_names.get(name)
         if old is not None and hasattr(django_settings, old):
             warnings.warn(f"The setting {old} is deprecated: rename it {name}.",
