@@ -4,13 +4,13 @@ table with its CSV download, and the campaign ROI columns. Plain GET forms, no J
 import csv
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
 from abmcrm.core import roles
+from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import InvalidInput
 
 from . import reports, roi, selectors, svg

@@ -16,6 +16,7 @@ from abmcrm.core.permissions import (
     IsAbmAdmin,
     ReadForRolesWriteForMarketersDeleteForAdmins,
 )
+from abmcrm.core.throttling import UserRateThrottle
 from programs.models import Campaign
 
 from . import conf, ingesters, reports, roi, selectors, services
@@ -137,6 +138,11 @@ class ReportView(APIView):
     """The dual-funnel report (see docs/apps/funnel.md for the definitions)."""
 
     permission_classes = [HasAbmRole]
+
+    def get_throttles(self):
+        # Each report aggregates every transition in its window: per-user rate
+        # ABMCRM_THROTTLE_RATES["funnel_report"].
+        return [UserRateThrottle("funnel_report")]
 
     @extend_schema(parameters=[ReportQuerySerializer], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):

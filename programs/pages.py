@@ -2,7 +2,6 @@
 account page, and the marketers' approval page."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from abmcrm.core import roles
+from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import AbmError, InvalidInput
 from abmcrm.core.ids import ids_in
 from tiers import selectors as tier_selectors

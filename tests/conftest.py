@@ -15,6 +15,16 @@ from tests import factories
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    """Throttle counts (failed log-ins, per-user rates) do not carry over between tests."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+    yield
+
+
 @pytest.fixture
 def rep(db):
     return factories.RepFactory(username="rep1")

@@ -1,7 +1,6 @@
 """Server-rendered pages for reps: the account list and the account page."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from abmcrm.core import hooks, roles
+from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import AbmError
 
 from . import selectors, services
