@@ -225,6 +225,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "abmcrm.core.api.errors.api_exception_handler",
+    # The proxies in front of Django: the throttles take the client's address from
+    # X-Forwarded-For, as the last of them saw it (not the proxy's own address, which every
+    # client would share). Unset without a proxy: the header is then the client's to forge.
+    "NUM_PROXIES": (int(os.environ["DJANGO_NUM_PROXIES"]) if os.environ.get("DJANGO_NUM_PROXIES")
+                    else 1 if env_bool("DJANGO_BEHIND_PROXY") else None),
 }
 
 SPECTACULAR_SETTINGS = {
