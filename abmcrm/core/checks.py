@@ -8,9 +8,10 @@
 | abmcrm.E002 | abmcrm's apps are out of order in INSTALLED_APPS |
 | abmcrm.E003 | the context processor is missing |
 | abmcrm.E004–E008 | a REST_FRAMEWORK setting the API relies on is missing or different |
+| abmcrm.E009 | no login page: abmcrm's is not routed and LOGIN_URL is Django's default |
 | abmcrm.E010 / W010 | no Celery broker configured (an error outside DEBUG) |
 | abmcrm.E011–E012, W012–W013 | ABMCRM_BASE_TEMPLATE: missing, no block, no stylesheet |
-| abmcrm.W014 / E015 | the throttles' cache is not shared between processes, or keeps nothing |
+| abmcrm.W014 / E015 | the throttles' cache is not shared, keeps nothing, or does not exist |
 | abmcrm.W016 | no Content-Security-Policy middleware |
 """
 
@@ -196,6 +197,27 @@ def rest_framework_settings(app_configs=None, **kwargs):
     return found
 
 
+@checks.register(checks.Tags.urls)
+def login_page(app_configs=None, **kwargs):
+    """abmcrm's pages send anonymous users to abmcrm's login page unless the host set a
+    LOGIN_URL (auth.login_url): one of the two must exist."""
+    from django.conf import global_settings
+    from django.urls import NoReverseMatch, reverse
+
+    if django_settings.LOGIN_URL != global_settings.LOGIN_URL:
+        return []
+    try:
+        reverse("abmcrm-login")
+    except NoReverseMatch:
+        return [checks.Error(
+            "abmcrm's login page is not routed and LOGIN_URL is Django's default "
+            "(/accounts/login/, which falls among abmcrm's accounts/ pages): anonymous "
+            "users would have nowhere to log in.",
+            hint='Include "abmcrm.urls_plugin" (or "abmcrm.core.page_urls"), or set LOGIN_URL '
+                 "to your own login page.", id="abmcrm.E009")]
+    return []
+
+
 @checks.register()
 def celery_broker(app_configs=None, **kwargs):
     """abmcrm queues its work: without a broker nothing is imported, recomputed, sent or
@@ -298,10 +320,15 @@ def base_template(app_configs=None, **kwargs):
 def throttle_cache(app_configs=None, **kwargs):
     """Failed log-ins and the per-user rates are counted in this cache: it must be shared by
     every web process (not checked with DEBUG on: one development server is one process)."""
+    alias = settings.ABMCRM_THROTTLE_CACHE
+    if alias not in django_settings.CACHES:
+        return [checks.Error(
+            f"ABMCRM_THROTTLE_CACHE names {alias!r}, which is not in CACHES: every log-in "
+            "would fail.", hint=f"Name one of {sorted(django_settings.CACHES)} or add "
+                                f'CACHES["{alias}"].', id="abmcrm.E015")]
+    backend = django_settings.CACHES[alias].get("BACKEND", "")
     if django_settings.DEBUG:
         return []
-    alias = settings.ABMCRM_THROTTLE_CACHE
-    backend = django_settings.CACHES.get(alias, {}).get("BACKEND", "")
     hint = (f'Give CACHES["{alias}"] a cache every web process shares, e.g. '
             '{"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": '
             '"redis://localhost:6379/1"} (or name one in ABMCRM_THROTTLE_CACHE).')

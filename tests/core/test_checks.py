@@ -143,6 +143,23 @@ class TestRestFramework:
             "abmcrm.E004", "abmcrm.E005", "abmcrm.E006", "abmcrm.E007", "abmcrm.E008"]
 
 
+class TestLoginPage:
+    def test_quiet_with_abmcrms_login_page_routed(self):
+        assert checks.login_page() == []
+
+    def test_no_login_page_at_all(self, settings, tmp_path, monkeypatch):
+        (tmp_path / "pages_only.py").write_text(
+            "from django.urls import include, path\n"
+            "urlpatterns = [path('', include('tiers.page_urls'))]\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        settings.ROOT_URLCONF = "pages_only"
+        settings.LOGIN_URL = "/accounts/login/"
+        found = checks.login_page()
+        assert ids(found) == ["abmcrm.E009"] and "abmcrm.core.page_urls" in found[0].hint
+        settings.LOGIN_URL = "/sso/"
+        assert checks.login_page() == []
+
+
 class TestCeleryBroker:
     @pytest.fixture
     def unconfigured(self, monkeypatch):
@@ -249,6 +266,12 @@ class TestThrottleCache:
         assert ids(checks.throttle_cache()) == ["abmcrm.E015"]
         settings.ABMCRM_THROTTLE_CACHE = "shared"
         assert checks.throttle_cache() == []
+
+    def test_a_cache_that_is_not_there(self, settings):
+        settings.DEBUG = True
+        settings.ABMCRM_THROTTLE_CACHE = "throttles"
+        found = checks.throttle_cache()
+        assert ids(found) == ["abmcrm.E015"] and "not in CACHES" in found[0].msg
 
 
 class TestContentSecurityPolicy:
