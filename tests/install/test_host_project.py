@@ -31,7 +31,6 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.install
 
 GUIDE = ROOT / "docs" / "guide" / "install.md"
-CHROMIUM = "/usr/bin/chromium"
 BLOCK = re.compile(r"^```(\w+) install:(\w+)\n(.*?)^```", re.M | re.S)
 # Not part of the package: left out of the copy the wheel is built from.
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "var", "build", "dist", "*.egg-info",
@@ -205,9 +204,7 @@ def serving(port):
         return False
 
 
-def test_install_as_documented_then_a_rep_orders_and_a_marketer_approves(tmp_path):
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is missing: `apt-get install chromium` (.ci/run does it)")
+def test_install_as_documented_then_a_rep_orders_and_a_marketer_approves(tmp_path, browser):
     site = build_and_install(tmp_path)
     host = Host(tmp_path / "host", site)
     host.folder.mkdir()
@@ -257,51 +254,46 @@ def test_install_as_documented_then_a_rep_orders_and_a_marketer_approves(tmp_pat
             wait_until(lambda: b"ready." in worker_log.read_bytes(), "the worker",
                        process_logs=logs)
             wait_until(lambda: serving(port), "runserver", process_logs=logs)
-            order_and_approve(f"http://127.0.0.1:{port}", tmp_path, logs)
+            order_and_approve(browser, f"http://127.0.0.1:{port}", tmp_path, logs)
         finally:
             host.stop()
 
 
-def order_and_approve(base_url, tmp_path, logs):
-    from playwright.sync_api import sync_playwright
+def order_and_approve(browser, base_url, tmp_path, logs):
+    context = browser.new_context(base_url=base_url)
+    try:
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        failed, csp_errors = [], []
+        page.on("response", lambda response: response.status >= 400 and failed.append(
+            f"{response.status} {response.url}"))
+        page.on("console", lambda message: "Content Security Policy" in message.text
+                and csp_errors.append(message.text))
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        try:
-            context = browser.new_context(base_url=base_url)
-            context.set_default_timeout(30_000)
-            page = context.new_page()
-            failed, csp_errors = [], []
-            page.on("response", lambda response: response.status >= 400 and failed.append(
-                f"{response.status} {response.url}"))
-            page.on("console", lambda message: "Content Security Policy" in message.text
-                    and csp_errors.append(message.text))
+        # An anonymous visitor is sent to abmcrm's login page (not /accounts/login/).
+        response = page.goto("/")
+        assert "/login/?next=/" in page.url
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        log_in(page, "rep", "rep-demo")
+        assert page.url.endswith("/accounts/")
+        assert "Sales rep" in page.inner_text("header")
+        # The package's stylesheet is served: the page is styled.
+        assert page.evaluate("getComputedStyle(document.body).margin") == "0px"
 
-            # An anonymous visitor is sent to abmcrm's login page (not /accounts/login/).
-            response = page.goto("/")
-            assert "/login/?next=/" in page.url
-            assert "script-src 'self'" in response.headers["content-security-policy"]
-            log_in(page, "rep", "rep-demo")
-            assert page.url.endswith("/accounts/")
-            assert "Sales rep" in page.inner_text("header")
-            # The package's stylesheet is served: the page is styled.
-            assert page.evaluate("getComputedStyle(document.body).margin") == "0px"
+        placed = order_two_programs(page)
 
-            placed = order_two_programs(page)
+        page.click("button:has-text('Log out')")
+        page.wait_for_load_state()
+        log_in(page, "marketer", "marketer-demo")
+        page.goto("/orders/approvals/")
+        page.check(f"#order-{placed[0]}")
+        page.click("button:has-text('Approve selected')")
+        page.wait_for_load_state()
+        assert "1 order approved" in page.inner_text(".messages")
 
-            page.click("button:has-text('Log out')")
-            page.wait_for_load_state()
-            log_in(page, "marketer", "marketer-demo")
-            page.goto("/orders/approvals/")
-            page.check(f"#order-{placed[0]}")
-            page.click("button:has-text('Approve selected')")
-            page.wait_for_load_state()
-            assert "1 order approved" in page.inner_text(".messages")
-
-            assert failed == [] and csp_errors == []
-        finally:
-            browser.close()
+        assert failed == [] and csp_errors == []
+    finally:
+        context.close()
 
     # The worker (not the web process) mailed the rep about the approval.
     wait_until(lambda: any("Approved:" in mail.read_text()
