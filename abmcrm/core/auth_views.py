@@ -1,8 +1,10 @@
 """Signing in: the login and logout pages, API tokens (issue and revoke), the API schema and
 its docs page."""
 
+from django.conf import settings as django_settings
 from django.contrib.auth import views
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import resolve_url
 from django.templatetags.static import static
 from django.urls import path
 from django.utils.translation import ngettext
@@ -57,7 +59,13 @@ class LoginView(views.LoginView):
 
 
 class LogoutView(views.LogoutView):
-    next_page = "abmcrm-login"
+    """Django's logout, landing on the host's LOGOUT_REDIRECT_URL if it set one, else on the
+    login page."""
+
+    def get_default_redirect_url(self):
+        if django_settings.LOGOUT_REDIRECT_URL:
+            return resolve_url(django_settings.LOGOUT_REDIRECT_URL)
+        return login_url()
 
 
 class TokenObtainView(APIView):

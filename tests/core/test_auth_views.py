@@ -65,10 +65,17 @@ class TestLogin:
         client.force_login(rep)
         assert client.get("/login/")["Location"] == "/"
 
-    def test_logout_returns_to_login(self, client, rep):
+    def test_logout_returns_to_login(self, client, rep, host_defaults):
+        host_defaults.LOGOUT_REDIRECT_URL = None  # Django's default
         client.force_login(rep)
         response = client.post("/logout/")
         assert response["Location"] == "/login/"
+        assert "_auth_user_id" not in client.session
+
+    def test_logout_to_the_hosts_logout_redirect_url(self, client, rep, settings):
+        settings.LOGOUT_REDIRECT_URL = "/goodbye/"
+        client.force_login(rep)
+        assert client.post("/logout/")["Location"] == "/goodbye/"
 
 
 class TestSchemaAndDocs:
