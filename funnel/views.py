@@ -16,7 +16,7 @@ from abmcrm.core.permissions import (
     IsAbmAdmin,
     ReadForRolesWriteForMarketersDeleteForAdmins,
 )
-from abmcrm.core.throttling import UserRateThrottle
+from abmcrm.core.throttling import THROTTLED, UserRateThrottle
 from programs.models import Campaign
 
 from . import conf, ingesters, reports, roi, selectors, services
@@ -144,7 +144,8 @@ class ReportView(APIView):
         # ABMCRM_THROTTLE_RATES["funnel_report"].
         return [UserRateThrottle("funnel_report")]
 
-    @extend_schema(parameters=[ReportQuerySerializer], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[ReportQuerySerializer],
+                   responses={200: OpenApiTypes.OBJECT, 429: THROTTLED})
     def get(self, request):
         return Response(_plain(reports.funnel_report(report_query(request.query_params))))
 

@@ -12,7 +12,7 @@ from abmcrm.core.permissions import (
     ReadForRolesWriteForAdmins,
     ReadForRolesWriteForMarketers,
 )
-from abmcrm.core.throttling import UserRateThrottle
+from abmcrm.core.throttling import THROTTLED, UserRateThrottle
 
 from . import selectors, services
 from .filters import AccountFilter, ContactFilter, EngagementEventFilter, IntentSignalFilter
@@ -220,7 +220,8 @@ class RecomputeJobViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
             return [UserRateThrottle("recompute")]
         return super().get_throttles()
 
-    @extend_schema(request=RecomputeStartSerializer, responses={202: RecomputeJobSerializer})
+    @extend_schema(request=RecomputeStartSerializer,
+                   responses={202: RecomputeJobSerializer, 429: THROTTLED})
     def create(self, request, *args, **kwargs):
         form = RecomputeStartSerializer(data=request.data)
         form.is_valid(raise_exception=True)

@@ -17,9 +17,15 @@ import time
 from collections.abc import Mapping
 
 from django.core.cache import caches
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import throttling
 
 from .conf import DEFAULTS, settings
+
+# The schema's entry for a throttled endpoint's 429.
+THROTTLED = OpenApiResponse(description="Throttled: too many requests by this user "
+                                        "(ABMCRM_THROTTLE_RATES); Retry-After says when to "
+                                        "try again.")
 
 
 def _cache():

@@ -11,7 +11,7 @@ from . import ingest, selectors
 from .api.serializers import ImportCreateSerializer, ImportJobSerializer
 from .models import ImportJob
 from .permissions import HasAbmRole
-from .throttling import UserRateThrottle
+from .throttling import THROTTLED, UserRateThrottle
 
 
 class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
@@ -35,7 +35,8 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
         return super().get_throttles()
 
     @extend_schema(request=ImportCreateSerializer, responses={202: ImportJobSerializer,
-                                                             400: OpenApiResponse()})
+                                                             400: OpenApiResponse(),
+                                                             429: THROTTLED})
     def create(self, request, *args, **kwargs):
         form = ImportCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
