@@ -2,12 +2,16 @@
 and per address on the token endpoint and the login page (one rule), and the per-user rates
 of the funnel report, recompute start and imports."""
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from abmcrm.core import throttling
+from tests.conftest import ROOT, fire_together
 from tests.factories import RepFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +195,60 @@ def test_different_users_count_apart(api, settings):
     assert api.as_user(first).get("/api/v1/funnel/report/").status_code == 200
     assert api.as_user(second).get("/api/v1/funnel/report/").status_code == 200
     assert api.as_user(first).get("/api/v1/funnel/report/").status_code == 429
+
+
+def _shared_cache(kind, tmp_path):
+    """A cache a deployment shares between processes: the reference project's file cache,
+    or Redis where this run has one (the PostgreSQL + Redis leg)."""
+    if kind == "file":
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(tmp_path / "cache")}
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://"):
+        pytest.skip("no Redis in this run (CELERY_BROKER_URL is not redis://)")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": broker,
+            "KEY_PREFIX": f"test{os.getpid()}"}
+
+
+@pytest.mark.parametrize("kind", ["file", "redis"])
+def test_failures_counted_in_another_process_hold_here(client, rep, settings, tmp_path, kind):
+    """Two web processes share the counts through the cache: failures made by another
+    process (a real one) refuse the right password here."""
+    cache = _shared_cache(kind, tmp_path)
+    settings.CACHES = {"default": cache}
+    settings.ABMCRM_LOGIN_FAILURES_PER_USERNAME = 3
+    script = ("import django; django.setup()\n"
+              "from django.conf import settings\n"
+              f"settings.CACHES = {{'default': {cache!r}}}\n"
+              "from abmcrm.core import throttling\n"
+              "for n in range(3):\n"
+              "    throttling.login_failed(username='rep1', address=f'10.9.0.{n}')\n")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
+           "ABMCRM_VAR_DIR": str(tmp_path / "var")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    try:
+        refused = token_attempt(client, "rep1", "pass-word-1", address="10.9.9.9")
+        assert refused.status_code == 429
+        assert int(refused["Retry-After"]) > 15 * 60 - 60
+    finally:  # only our keys: clearing a Redis cache would flush the broker's database too
+        from django.core.cache import caches
+
+        keys = [throttling._key("username", "rep1")] + [
+            throttling._key("address", f"10.9.0.{n}") for n in range(3)]
+        caches["default"].delete_many([name for key in keys for name in (key, f"{key}:since")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_failures_are_each_counted(rep, settings):
+    """Guesses sent at once are all counted (an atomic increment), so a burst cannot slip
+    past the limit."""
+    settings.ABMCRM_LOGIN_FAILURES_PER_USERNAME = 1000
+    results = fire_together([
+        lambda n=n: throttling.login_failed(username="rep1", address=f"10.8.0.{n}")
+        for n in range(20)])
+    assert results == [None] * 20
+    from django.core.cache import cache
+
+    assert cache.get(throttling._key("username", "rep1")) == 20
