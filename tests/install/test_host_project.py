@@ -6,8 +6,9 @@ a project with `django-admin startproject proj` in a temporary folder outside th
 and applies the guide's code blocks marked for it (`install:settings`, `install:urls`,
 `install:celery`, `install:init`), runs its `install:run` commands (migrate, check,
 load_demo) and starts its `install:serve` processes (a real Celery worker with beat, and
-runserver). Then, in Chromium, a sales rep logs in, orders two programs by ticking boxes,
-and a marketer approves one; the worker mails the rep. A documented step that is missing or
+runserver). Then, over real HTTP, the rep gets an API token, uses it and revokes it; in
+Chromium the rep logs in (sent there from the home page), opens the API docs and comes back,
+orders two programs by ticking boxes, and a marketer approves one; the worker mails the rep. A documented step that is missing or
 wrong fails it: the guide's blocks are the only set-up the project gets, besides what this
 machine needs (its database, broker and a mail folder: `harness()`).
 """
@@ -254,9 +255,37 @@ def test_install_as_documented_then_a_rep_orders_and_a_marketer_approves(tmp_pat
             wait_until(lambda: b"ready." in worker_log.read_bytes(), "the worker",
                        process_logs=logs)
             wait_until(lambda: serving(port), "runserver", process_logs=logs)
+            api_token_round_trip(f"http://127.0.0.1:{port}")
             order_and_approve(browser, f"http://127.0.0.1:{port}", tmp_path, logs)
         finally:
             host.stop()
+
+
+def api_token_round_trip(base_url):
+    """Over real HTTP: a token for the rep, the API with it, and its revocation."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    def call(method, path, body=None, token=None):
+        request = urllib.request.Request(
+            base_url + path, method=method, data=json.dumps(body).encode() if body else None,
+            headers={"Content-Type": "application/json",
+                     **({"Authorization": f"Token {token}"} if token else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    status, body = call("POST", "/api/v1/auth/token/",
+                        {"username": "rep", "password": "rep-demo"})
+    assert status == 200, body
+    token = json.loads(body)["token"]
+    status, body = call("GET", "/api/v1/accounts/?page_size=1", token=token)
+    assert status == 200 and json.loads(body)["count"] > 0
+    assert call("POST", "/api/v1/auth/token/revoke/", token=token)[0] == 204
+    assert call("GET", "/api/v1/accounts/", token=token)[0] == 401
 
 
 def order_and_approve(browser, base_url, tmp_path, logs):
@@ -279,6 +308,12 @@ def order_and_approve(browser, base_url, tmp_path, logs):
         assert "Sales rep" in page.inner_text("header")
         # The package's stylesheet is served: the page is styled.
         assert page.evaluate("getComputedStyle(document.body).margin") == "0px"
+
+        # The API docs: Swagger UI from the sidecar's files, under the CSP.
+        page.goto("/api/v1/docs/")
+        page.wait_for_selector(".opblock-tag")
+        page.click("text=Back to abmcrm")
+        page.wait_for_load_state()
 
         placed = order_two_programs(page)
 
