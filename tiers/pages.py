@@ -57,12 +57,16 @@ def account_detail(request, pk):
         selectors.account_list(user=request.user).select_related("tier_rule__tier"), pk=pk)
     contacts = account.contacts.all()
     panels = [mark_safe(html) for html in hooks.account_panels(request, account)]
+    scores = selectors.account_scores(account=account)
+    rule_checks = selectors.tier_rule_checks(account=account)
     return render(request, "tiers/account_detail.html", {
-        "account": account, "contacts": contacts, "panels": panels,
-        "scores": selectors.account_scores(account=account),
+        "account": account, "contacts": contacts, "panels": panels, "scores": scores,
         "history": selectors.tier_assignment_list(account=account)[:5],
         "can_override": roles.is_marketer(request.user),
         "tiers": Tier.objects.all(),
+        "rule_checks": rule_checks,
+        "placing_rule": next((check for check in rule_checks
+                              if check["rule"].pk == account.tier_rule_id), None),
     })
 
 

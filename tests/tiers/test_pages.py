@@ -40,9 +40,11 @@ def test_account_page_says_when_scores_last_changed(client, rep):
     scored = AccountFactory(scored_at=datetime(2026, 3, 4, 5, 6, tzinfo=UTC))
     never = AccountFactory(scored_at=None)
     client.force_login(rep)
-    assert "Scores last changed 2026-03-04 05:06." in client.get(
-        f"/accounts/{scored.pk}/").content.decode()  # one period, not "a.m.."
-    assert "Scores last changed never." in client.get(f"/accounts/{never.pk}/").content.decode()
+    html = client.get(f"/accounts/{scored.pk}/").content.decode()
+    # The locale's date-and-time format, the one every date on the page uses.
+    assert ('Scores last changed: <time datetime="2026-03-04T05:06:00+00:00">March 4, 2026, '
+            '5:06 a.m.</time></p>') in html  # one period, not "a.m.."
+    assert "Scores last changed: never" in client.get(f"/accounts/{never.pk}/").content.decode()
 
 
 @pytest.fixture
