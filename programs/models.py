@@ -97,7 +97,7 @@ class ProgramItem(models.Model):
     )
     fulfillment_method = models.CharField(
         max_length=50, default="manual",
-        help_text="`manual`, or the name of a provider in ABMCRM_PROVIDERS.",
+        help_text="Who sends it: a marketer by hand, or a connected gifting or ad platform.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

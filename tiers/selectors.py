@@ -324,6 +324,45 @@ def tier_rule_checks(*, account, rules=None):
     return out
 
 
+# The ICP editor ----------------------------------------------------------------------------
+
+def icp_attribute_values(attribute):
+    """The values an ICP criterion on `attribute` can pick from: those present in the data
+    (or the field's choices), each with how many accounts have it, [(value, label, count)]
+    in label order. One query."""
+    if attribute == IcpCriterion.Attribute.TECHNOLOGY:
+        rows = (Technology.objects.annotate(n=Count("accounts")).order_by("name")
+                .values_list("name", "n"))
+        return [(name, name, n) for name, n in rows]
+    if attribute not in IcpCriterion.SET_ATTRIBUTES:
+        return []
+    counts = dict(Account.objects.exclude(**{attribute: ""}).order_by().values(attribute)
+                  .annotate(n=Count("pk")).values_list(attribute, "n"))
+    field = Account._meta.get_field(attribute)
+    if field.choices:
+        return [(value, str(label), counts.get(value, 0)) for value, label in field.choices]
+    return sorted(((value, value[:1].upper() + value[1:], n) for value, n in counts.items()),
+                  key=lambda row: row[1].lower())
+
+
+def icp_criterion_match_count(criterion):
+    """How many accounts meet one criterion (saved or not): the editor's live count."""
+    from .scoring import criterion_q
+
+    return Account.objects.filter(criterion_q(criterion)).count()
+
+
+def icp_criteria_match_counts(criteria):
+    """{criterion id: accounts meeting it} for saved criteria, in one query."""
+    from .scoring import criterion_q
+
+    if not criteria:
+        return {}
+    totals = Account.objects.order_by().aggregate(**{
+        f"c{criterion.pk}": Count("pk", filter=criterion_q(criterion)) for criterion in criteria})
+    return {criterion.pk: totals[f"c{criterion.pk}"] for criterion in criteria}
+
+
 # ICP discovery -----------------------------------------------------------------------------
 
 RANGE_BANDS = {

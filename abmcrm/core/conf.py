@@ -10,7 +10,6 @@ import warnings
 
 from django.conf import settings as django_settings
 
-
 _UNSET = object()
 
 

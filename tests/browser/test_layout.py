@@ -3,8 +3,10 @@
 under var/screenshots/ for a reviewer (CI keeps them)."""
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 
+from abmcrm.core import ingest
 from programs.models import ProgramOrder
 from tests.browser.conftest import SIZES, open_menu, overflow, screenshot
 from tiers.models import Account
@@ -12,9 +14,21 @@ from tiers.models import Account
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def _import_with_a_warning_and_a_bad_row():
+    from django.contrib.auth import get_user_model
+
+    csv = ("domain,name,employees,notes\n"
+           "layout-one.example.com,Layout One,120,unknown column\n"
+           "layout-two.example.com,Layout Two,not-a-number,\n")
+    return ingest.import_start(kind="accounts", file=ContentFile(csv.encode(), name="a.csv"),
+                               user=get_user_model().objects.get(username="admin"))
+
+
 def _pages():
     """(name, who, path) of every page, on the demo's data."""
     account = Account.objects.filter(owner__username="rep", tier__number=1).order_by("pk")[0]
+    job = _import_with_a_warning_and_a_bad_row()
+    industry = account.industry
     order = (ProgramOrder.objects.filter(requested_by__username="rep", contact__isnull=False)
              .order_by("pk")[0])
     return [
@@ -28,6 +42,10 @@ def _pages():
         ("approvals", "marketer", "/orders/approvals/"),
         ("fulfillment-queue", "marketer", "/fulfillment/"),
         ("funnel", "marketer", "/funnel/"),
+        ("icp-editor", "admin", f"/icp/?attribute=industry&values={industry}&count=1"),
+        ("icp-editor-range", "admin", "/icp/?attribute=annual_revenue&min_value=5000000&count=1"),
+        ("imports", "admin", "/imports/"),
+        ("import-page", "admin", f"/imports/{job.pk}/"),
         ("admin-account-edit", "admin", f"/admin/tiers/account/{account.pk}/change/"),
     ]
 
