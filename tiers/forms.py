@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from abmcrm.core.formats import number
+
 from .models import IcpCriterion
 
 # What the editor calls each attribute (the model's labels read "Industry in", "Employees
@@ -34,7 +36,9 @@ class IcpCriterionForm(forms.Form):
 
     def __init__(self, *args, value_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["values"].choices = [(value, label) for value, label, _n in value_choices]
+        # Each value with how many accounts have it: "Software (42)".
+        self.fields["values"].choices = [(value, f"{label} ({number(count)})")
+                                         for value, label, count in value_choices]
 
     @property
     def is_range(self):

@@ -1,6 +1,7 @@
-// The program menu: a recipient chosen for one item becomes the default of the other
-// recipient pickers the rep has not touched yet ("the last one chosen"). Without this
-// script each picker keeps its own default.
+// The program menu: a recipient chosen for one item becomes the choice of the other
+// recipient pickers that are still empty and untouched ("the last one chosen"); a picker
+// that already shows someone keeps them. Without this script each picker keeps its own
+// default (the account's last recipient).
 document.addEventListener("DOMContentLoaded", () => {
   const pickers = Array.from(document.querySelectorAll("select[data-recipient]"));
   const touched = new Set();
@@ -8,7 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
     picker.addEventListener("change", () => {
       touched.add(picker);
       pickers.forEach((other) => {
-        if (!touched.has(other)) other.value = picker.value;
+        if (!touched.has(other) && other.value === "") other.value = picker.value;
       });
     });
   });
