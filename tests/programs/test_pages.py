@@ -252,3 +252,67 @@ class TestOrderList:
         with django_assert_max_num_queries(9):
             response = client.get("/orders/")
         assert response.content.decode().count("data-order=") == min(rows, 50)
+
+
+class TestOrderPageAndCancel:
+    def test_a_rep_sees_their_order_and_not_anothers(self, client, rep, other_rep):
+        mine = ProgramOrderFactory(requested_by=rep)
+        theirs = ProgramOrderFactory(requested_by=other_rep)
+        client.force_login(rep)
+        response = client.get(f"/orders/{mine.pk}/")
+        assert response.status_code == 200 and "Cancel this order" in response.content.decode()
+        assert client.get(f"/orders/{theirs.pk}/").status_code == 404  # as the API
+
+    def test_the_requester_cancels_with_a_reason_and_goes_back(self, client, rep):
+        order = ProgramOrderFactory(requested_by=rep)
+        client.force_login(rep)
+        response = client.post(f"/orders/{order.pk}/cancel/",
+                               {"reason": "Event postponed", "next": "/orders/"})
+        assert response.status_code == 302 and response.url == "/orders/"
+        order.refresh_from_db()
+        assert (order.status, order.reason) == (S.CANCELLED, "Event postponed")
+
+    def test_someone_elses_order_is_not_theirs_to_cancel(self, client, rep, other_rep):
+        order = ProgramOrderFactory(requested_by=other_rep)
+        client.force_login(rep)
+        assert client.post(f"/orders/{order.pk}/cancel/").status_code == 403
+        assert client.post("/orders/999999999/cancel/").status_code == 404
+        assert ProgramOrder.objects.get(pk=order.pk).status == S.REQUESTED
+
+    def test_a_finished_order_says_why_it_cannot_be_cancelled(self, client, rep):
+        order = ProgramOrderFactory(requested_by=rep, status=S.FULFILLED)
+        client.force_login(rep)
+        response = client.post(f"/orders/{order.pk}/cancel/", follow=True)
+        assert "can cancel it only while it is requested or approved" in (
+            response.content.decode())
+        assert "Cancel this order" not in response.content.decode()  # none offered
+
+    def test_an_unsafe_next_goes_to_the_order_page(self, client, rep):
+        order = ProgramOrderFactory(requested_by=rep)
+        client.force_login(rep)
+        response = client.post(f"/orders/{order.pk}/cancel/", {"next": "https://evil.example"})
+        assert response.url == f"/orders/{order.pk}/"
+
+    def test_my_orders_flags_the_overdue_order(self, client, rep):
+        late = ProgramOrderFactory(requested_by=rep, status=S.APPROVED,
+                                   due_at=datetime(2020, 1, 1, tzinfo=UTC))
+        client.force_login(rep)
+        html = client.get("/orders/").content.decode()
+        row = html.split(f'data-order="{late.pk}"')[1].split("</tr>")[0]
+        assert 'class="badge overdue"' in row
+
+
+class TestApprovalsKeepsWhatWasTyped:
+    def test_ticks_and_reasons_come_back_with_the_errors(self, client, marketer):
+        a, b = ProgramOrderFactory(), ProgramOrderFactory()
+        client.force_login(marketer)
+        response = client.post("/orders/approvals/", {
+            "orders": [a.pk, b.pk], "decision": "reject", f"reason_{a.pk}": "Duplicate"})
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert f'value="{a.pk}" id="order-{a.pk}" checked' in html
+        assert f'value="{b.pk}" id="order-{b.pk}" checked' in html
+        assert 'value="Duplicate"' in html
+        row_b = html.split(f'data-order="{b.pk}"')[1].split("</tr>")[0]
+        assert "A reason is required to reject this order." in row_b
+        assert set(ProgramOrder.objects.values_list("status", flat=True)) == {S.REQUESTED}
