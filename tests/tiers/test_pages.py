@@ -155,3 +155,25 @@ def test_the_placing_rule_is_said_once(client, rep, hot_account):
     assert reason.count(f"“{rule.name}”") == 1 and "Placed by rule" in reason
     # The scores line is the assignment's reason, shown in the history only.
     assert html.split('data-testid="tier-history"')[0].count(f"“{rule.name}”") == 1
+
+
+@pytest.mark.parametrize("rows", [1, 60])
+def test_account_list_page_runs_a_fixed_number_of_queries(client, marketer, rows,
+                                                          django_assert_max_num_queries):
+    for _ in range(rows):
+        AccountFactory(owner=marketer, tier=tier(1))
+    client.force_login(marketer)
+    with django_assert_max_num_queries(8):
+        response = client.get("/accounts/")
+    assert response.content.decode().count("data-account=") == min(rows, 50)
+
+
+@pytest.mark.parametrize("criteria", [1, 12])
+def test_icp_editor_runs_a_fixed_number_of_queries(client, abm_admin, criteria,
+                                                   django_assert_max_num_queries):
+    icp(*[("industry", {"values": [f"industry {n}"]}, 1) for n in range(criteria)])
+    AccountFactory()
+    client.force_login(abm_admin)
+    with django_assert_max_num_queries(40):
+        response = client.get("/icp/")
+    assert response.content.decode().count("data-criterion=") == criteria
