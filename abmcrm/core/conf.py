@@ -57,6 +57,9 @@ DEFAULTS = {
     # The template abmcrm's pages extend: the package's own, or a host's base with the blocks
     # `title`, `extra_head` and `content` that includes "abmcrm/head.html".
     "ABMCRM_BASE_TEMPLATE": "abmcrm/base.html",
+    # The currency of amounts that carry none of their own on the pages: annual revenue,
+    # estimated ACV, budgets, pipeline and won revenue (program items and orders have theirs).
+    "ABMCRM_CURRENCY": "USD",
 }
 
 settings = AppSettings("abmcrm", DEFAULTS)
