@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_migrate, post_save, pre_save
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -14,7 +15,8 @@ class CoreConfig(AppConfig):
     # The demo users (one per role) come first: the apps' demo loaders build on them.
     demo_loaders = ["abmcrm.core.demo.load_users"]
     # After every app's own links (see hooks.py).
-    nav_links = [("Admin", "admin:index", "staff", 100), ("API", "api-docs", "any", 100)]
+    nav_links = [(_("Imports"), "imports", "any", 90), (_("Admin"), "admin:index", "staff", 100),
+                 (_("API"), "api-docs", "any", 100)]
 
     def ready(self):
         from . import celery_app, checks, roles, tokens  # noqa: F401 - checks registers

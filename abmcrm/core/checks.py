@@ -29,6 +29,7 @@ REQUIRED_APPS = {
     "django.contrib.sessions": "logging in to the pages",
     "django.contrib.messages": "the pages' messages",
     "django.contrib.staticfiles": "the stylesheet and the API docs' assets",
+    "django.contrib.humanize": "the pages' dates (\"approved 3 days ago\")",
     "rest_framework": "the API",
     "django_filters": "the API's filters",
     "drf_spectacular": "the API schema",

@@ -82,6 +82,9 @@ DEFAULTS = {
     "ABMCRM_THROTTLE_CACHE": "default",
     # False: the API schema and its docs page need a signed-in user; True: open to anyone.
     "ABMCRM_API_DOCS_PUBLIC": False,
+    # The currency of amounts that carry none of their own on the pages: annual revenue,
+    # estimated ACV, budgets, pipeline and won revenue (program items and orders have theirs).
+    "ABMCRM_CURRENCY": "USD",
 }
 
 settings = AppSettings("abmcrm", DEFAULTS)

@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 
 REFERENCE_APPS = ["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
                   "django.contrib.sessions", "django.contrib.messages",
-                  "django.contrib.staticfiles", "rest_framework", "knox", "django_filters",
+                  "django.contrib.staticfiles", "django.contrib.humanize", "rest_framework",
+                  "knox", "django_filters",
                   "drf_spectacular", "drf_spectacular_sidecar", "abmcrm.core", "tiers",
                   "programs", "funnel"]
 
@@ -43,7 +44,7 @@ class TestInstalledApps:
 
     @pytest.mark.parametrize("missing", ["rest_framework", "django_filters", "drf_spectacular",
                                          "drf_spectacular_sidecar", "knox", "abmcrm.core",
-                                         "django.contrib.sessions"])
+                                         "django.contrib.sessions", "django.contrib.humanize"])
     def test_a_missing_app(self, missing):
         found = checks.installed_apps_problems([a for a in REFERENCE_APPS if a != missing])
         assert ids(found) == ["abmcrm.E001"]

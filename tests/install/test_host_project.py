@@ -8,9 +8,10 @@ and applies the guide's code blocks marked for it (`install:settings`, `install:
 load_demo) and starts its `install:serve` processes (a real Celery worker with beat, and
 runserver). Then, over real HTTP, the rep gets an API token, uses it and revokes it; in
 Chromium the rep logs in (sent there from the home page), opens the API docs and comes back,
-orders two programs by ticking boxes, and a marketer approves one; the worker mails the rep. A documented step that is missing or
-wrong fails it: the guide's blocks are the only set-up the project gets, besides what this
-machine needs (its database, broker and a mail folder: `harness()`).
+orders two programs by ticking boxes, and a marketer approves one; the worker mails the rep.
+A documented step that is missing or wrong fails it: the guide's blocks are the only set-up
+the project gets, besides what this machine needs (its database, broker and a mail folder:
+`harness()`).
 """
 
 import os
