@@ -356,14 +356,18 @@ def order_two_programs(page):
     assert accounts, "the rep has no Tier 1 account"
     for account in dict.fromkeys(accounts):
         page.goto(f"{account}programs/")
-        rows = page.locator("tr.menu-item:not(.disabled)").filter(
+        rows = page.locator("form.menu tr.menu-item:not(.disabled)").filter(
             has_not_text="approved at once")
         if rows.count() < 2:
             continue
         for index in range(2):
-            rows.nth(index).locator("input[type=checkbox]").check()
-        if page.locator("#contact").count():
-            page.select_option("#contact", index=1)
+            row = rows.nth(index)
+            row.locator("input[type=checkbox]").check()
+            recipient = row.locator("select[data-recipient]")
+            if recipient.count():  # a program sent to a person: one with an address
+                names = recipient.locator("option").all_inner_texts()
+                recipient.select_option(index=next(
+                    i for i, name in enumerate(names) if i and "no address" not in name))
         page.fill("#note", "Ordered by the install test")
         page.click("button:has-text('Order selected programs')")
         page.wait_for_load_state()
