@@ -5,10 +5,16 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the test
 # itself (fixtures, assertions) are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Wait for what a page shows with expect(), which polls with Playwright's selector engine:
+# page.wait_for_function() evaluates a string in the page, which the Content-Security-Policy
+# forbids (no 'unsafe-eval'). As long as the pages' own default timeout.
+expect.set_options(timeout=15_000)
 
 
 # The two sizes every page is checked at: a laptop, and a phone (iPhone 12-14 CSS pixels).
