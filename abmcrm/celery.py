@@ -1,14 +1,26 @@
+"""abmcrm's Celery app: the reference project's, and the one abmcrm's tasks are sent with in
+a host project that made no Celery app of its own (`abmcrm.core.celery_app.configure`).
+
+Configured from the Django settings' `CELERY_*` names, whichever settings module
+DJANGO_SETTINGS_MODULE names: `celery -A abmcrm worker` runs the reference project, and with
+DJANGO_SETTINGS_MODULE=host.settings a host project's. This is the same set-up
+docs/guide/install.md gives a host's own `celery.py`.
+"""
+
 import os
 import time
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+import abmcrm
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "abmcrm.settings")
 
 app = Celery("abmcrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.conf.beat_schedule.update(abmcrm.beat_schedule())
 
 
 # A connection that served the previous task and passed the after-task check less than this

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -50,7 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "abmcrm.urls"
@@ -180,10 +182,42 @@ if env_bool("DJANGO_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy on every response (django-csp): scripts, styles, fonts and images
+# from this site only, no inline script or style, no plugins, no framing, forms post here.
+# The pages have no script; the API docs' Swagger UI loads its set-up script as a file.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# The throttles (failed log-ins, the expensive endpoints) count in the default cache, which
+# every web process must share: DJANGO_CACHE_URL=redis://host:6379/2 in production. Without
+# it, a file cache under var/ that the processes of one host share.
+_cache_url = os.environ.get("DJANGO_CACHE_URL", "")
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": _cache_url}}
+elif _cache_url:
+    raise ImproperlyConfigured(
+        f"DJANGO_CACHE_URL must be a redis:// (or rediss://, unix://) URL, not {_cache_url!r}.")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an API client with a bad token gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "abmcrm.core.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -195,6 +229,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "abmcrm.core.api.errors.api_exception_handler",
+    # The proxies in front of Django: the throttles take the client's address from
+    # X-Forwarded-For, as the last of them saw it (not the proxy's own address, which every
+    # client would share). Unset without a proxy: the header is then the client's to forge.
+    "NUM_PROXIES": (int(os.environ["DJANGO_NUM_PROXIES"]) if os.environ.get("DJANGO_NUM_PROXIES")
+                    else 1 if env_bool("DJANGO_BEHIND_PROXY") else None),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -260,20 +299,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 if not CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
-CELERY_BEAT_SCHEDULE = {
-    # Rescore and retier every account nightly: engagement decays and the intent and
-    # engagement windows move even when no new data arrives.
-    "abmcrm-recompute-tiers": {
-        "task": "tiers.tasks.recompute_all",
-        "schedule": float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600)),
-    },
-    # The fulfillment sweeper: re-queues provider orders approved while the broker was down
-    # and reconciles those stuck in progress (programs/fulfillment/dispatch.py).
-    "abmcrm-redrive-fulfillment": {
-        "task": "programs.tasks.redrive_fulfillment",
-        "schedule": float(os.environ.get("ABMCRM_REDRIVE_EVERY", "300")),
-    },
-}
+# The periodic jobs (abmcrm/celery.py adds abmcrm.beat_schedule() to the beat schedule).
+ABMCRM_RECOMPUTE_EVERY = float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600))
+ABMCRM_REDRIVE_EVERY = float(os.environ.get("ABMCRM_REDRIVE_EVERY", "300"))
 
 # Fulfillment providers (programs/conf.py has the defaults and the other ABMCRM_FULFILLMENT_*
 # settings). API keys and webhook secrets are read from the environment variables named here.

@@ -2,7 +2,8 @@
 
     path("", include("abmcrm.urls_plugin")),
 
-- the API under `api/v1/`: token, schema and docs, then each installed app's endpoints;
+- the API under `api/v1/`: token (and its revocation), schema and docs, then each installed
+  app's endpoints;
 - the pages (accounts, programs, the fulfillment queue, orders, the funnel dashboard);
 - login and logout pages at `login/` and `logout/`, which cannot clash with abmcrm's own
   `accounts/` pages (Django's default LOGIN_URL, `/accounts/login/`, would).
@@ -16,18 +17,11 @@ Hosts that want other prefixes include the parts themselves: `abmcrm.core.urls`,
 from django.apps import apps
 from django.urls import include, path
 
-from abmcrm.core import auth_views
+APPS = ["abmcrm.core", "tiers", "programs", "funnel"]
 
-API_APPS = ["abmcrm.core", "tiers", "programs", "funnel"]
-PAGE_APPS = ["abmcrm.core", "tiers", "programs", "funnel"]
-
-api_v1 = [
-    *auth_views.api_urlpatterns,
-    *(path("", include(f"{app}.urls")) for app in API_APPS if apps.is_installed(app)),
-]
+api_v1 = [path("", include(f"{app}.urls")) for app in APPS if apps.is_installed(app)]
 
 urlpatterns = [
-    *auth_views.page_urlpatterns,
     path("api/v1/", include(api_v1)),
-    *(path("", include(f"{app}.page_urls")) for app in PAGE_APPS if apps.is_installed(app)),
+    *(path("", include(f"{app}.page_urls")) for app in APPS if apps.is_installed(app)),
 ]

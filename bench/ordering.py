@@ -70,7 +70,7 @@ def build_data(accounts_n, menu_n):
     django.setup()
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from abmcrm.core import roles
     from programs.models import Budget, Campaign, MenuEntry, ProgramItem
@@ -78,7 +78,7 @@ def build_data(accounts_n, menu_n):
 
     rep = get_user_model().objects.create_user("bench-rep", "bench-rep@example.com", "x")
     rep.groups.add(Group.objects.get(name=roles.SALES_REP))
-    token = Token.objects.create(user=rep).key
+    token = AuthToken.objects.create(user=rep)[1]
     tier1 = Tier.objects.get(number=1)
     Account.objects.bulk_create([
         Account(name=f"Bench account {i}", domain=f"bench{i}.example.com", owner=rep,

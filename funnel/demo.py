@@ -13,19 +13,20 @@ import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from programs.models import Campaign
+from tiers import demo as tiers_demo
 from tiers.models import Account
 
 from . import selectors, services
 from .models import AccountFunnel, Lead, PipelineQuota, StageTransition
 
-DATA = Path(__file__).resolve().parent.parent / "tiers" / "demo_data"
+# The data set ships with tiers (package data): next to tiers wherever it is installed.
+DATA = tiers_demo.DATA
 DATA_END = date(2017, 12, 31)
 
 CAMPAIGNS = [

@@ -4,7 +4,6 @@ table with its CSV download, and the campaign ROI columns. Plain GET forms, no J
 import csv
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -12,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core import roles
+from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import InvalidInput
 
 from . import reports, roi, selectors, svg

@@ -16,6 +16,7 @@ from abmcrm.core.permissions import (
     IsAbmAdmin,
     ReadForRolesWriteForMarketersDeleteForAdmins,
 )
+from abmcrm.core.throttling import THROTTLED, UserRateThrottle
 from programs.models import Campaign
 
 from . import conf, ingesters, reports, roi, selectors, services
@@ -138,7 +139,13 @@ class ReportView(APIView):
 
     permission_classes = [HasAbmRole]
 
-    @extend_schema(parameters=[ReportQuerySerializer], responses={200: OpenApiTypes.OBJECT})
+    def get_throttles(self):
+        # Each report aggregates every transition in its window: per-user rate
+        # ABMCRM_THROTTLE_RATES["funnel_report"].
+        return [UserRateThrottle("funnel_report")]
+
+    @extend_schema(parameters=[ReportQuerySerializer],
+                   responses={200: OpenApiTypes.OBJECT, 429: THROTTLED})
     def get(self, request):
         return Response(_plain(reports.funnel_report(report_query(request.query_params))))
 

@@ -3,7 +3,6 @@ account page, the order list and order page (with Cancel), and the marketers' ap
 page."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from abmcrm.core import roles
+from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import AbmError, InvalidInput, NotAllowed
 from abmcrm.core.ids import ids_in
 from tiers import selectors as tier_selectors

@@ -29,7 +29,7 @@ def send_fulfillment(self, fulfillment_id, reconcile=False):
 
 @shared_task(ignore_result=True)
 def redrive_fulfillment():
-    """The periodic sweeper (see CELERY_BEAT_SCHEDULE)."""
+    """The periodic sweeper (abmcrm.beat_schedule())."""
     from .fulfillment import dispatch
 
     return dispatch.fulfillment_redrive()

@@ -15,6 +15,16 @@ from tests import factories
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    """Throttle counts (failed log-ins, per-user rates) do not carry over between tests."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+    yield
+
+
 @pytest.fixture
 def rep(db):
     return factories.RepFactory(username="rep1")
@@ -129,6 +139,37 @@ def _purge_broker(app):
     else:
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge("celery")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser(_serialized_db_contents):
+    """Debian's Chromium driven by Playwright's sync API, one for the whole run (the pages'
+    tests in tests/browser/ and the install test share it: a second sync Playwright cannot
+    start while one runs)."""
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Debian's chromium is missing: `apt-get install chromium` (.ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        # From here on the test runs in Playwright's context, whose connection object is not
+        # the one Django gave the serialized database contents to. This session fixture is
+        # set up before the first browser test's database fixture, which restores the
+        # reference rows a previous transactional test flushed: it needs them here.
+        from django.db import connections
+
+        if _serialized_db_contents is not None:
+            connections["default"]._test_serialized_contents = _serialized_db_contents
+        yield browser
+        browser.close()
 
 
 def fire_together(calls):

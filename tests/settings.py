@@ -45,3 +45,6 @@ ABMCRM_PROVIDERS = {
 ABMCRM_FULFILLMENT_RETRY_BACKOFF = 0.2
 ABMCRM_FULFILLMENT_RETRY_BACKOFF_MAX = 1
 ABMCRM_FULFILLMENT_MAX_RETRIES = 4
+
+# One process's own cache: each test starts with empty throttle counts (tests/conftest.py).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

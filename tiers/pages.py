@@ -1,7 +1,6 @@
 """Server-rendered pages: the account list, the account page and the ICP editor."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import JsonResponse
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from abmcrm.core import hooks, roles
+from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import AbmError
 
 from . import scoring, selectors, services

@@ -30,7 +30,7 @@ def recompute_accounts(account_ids):
 
 @shared_task(acks_late=True)
 def recompute_all():
-    """The periodic full recompute (CELERY_BEAT_SCHEDULE): engagement decays and windows
+    """The periodic full recompute (abmcrm.beat_schedule()): engagement decays and windows
     move even when no new data arrives."""
     from . import services
 

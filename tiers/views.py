@@ -12,6 +12,7 @@ from abmcrm.core.permissions import (
     ReadForRolesWriteForAdmins,
     ReadForRolesWriteForMarketers,
 )
+from abmcrm.core.throttling import THROTTLED, UserRateThrottle
 
 from . import selectors, services
 from .filters import AccountFilter, ContactFilter, EngagementEventFilter, IntentSignalFilter
@@ -213,7 +214,14 @@ class RecomputeJobViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         return selectors.recompute_job_list(user=self.request.user)
 
-    @extend_schema(request=RecomputeStartSerializer, responses={202: RecomputeJobSerializer})
+    def get_throttles(self):
+        # Starting one rescores every account: per-user rate ABMCRM_THROTTLE_RATES["recompute"].
+        if self.action == "create":
+            return [UserRateThrottle("recompute")]
+        return super().get_throttles()
+
+    @extend_schema(request=RecomputeStartSerializer,
+                   responses={202: RecomputeJobSerializer, 429: THROTTLED})
     def create(self, request, *args, **kwargs):
         form = RecomputeStartSerializer(data=request.data)
         form.is_valid(raise_exception=True)

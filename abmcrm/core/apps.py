@@ -1,5 +1,6 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_migrate, post_save, pre_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -18,6 +19,15 @@ class CoreConfig(AppConfig):
                  (_("API"), "api-docs", "any", 100)]
 
     def ready(self):
-        from . import checks, roles  # noqa: F401 - checks registers the system checks
+        from . import celery_app, checks, roles, tokens  # noqa: F401 - checks registers
 
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="abmcrm.sync_roles")
+        # A changed password or a deactivation revokes the user's API tokens.
+        user_model = get_user_model()
+        pre_save.connect(tokens.user_pre_save, sender=user_model,
+                         dispatch_uid="abmcrm.tokens.pre_save")
+        post_save.connect(tokens.user_post_save, sender=user_model,
+                          dispatch_uid="abmcrm.tokens.post_save")
+        # abmcrm's tasks are sent with the host's Celery app, or abmcrm's own: never with
+        # Celery's built-in default broker.
+        celery_app.configure()

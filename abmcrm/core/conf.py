@@ -7,6 +7,7 @@ apply and `override_settings` is seen at every access.
 """
 
 import warnings
+from datetime import timedelta
 
 from django.conf import settings as django_settings
 
@@ -57,6 +58,30 @@ DEFAULTS = {
     # The template abmcrm's pages extend: the package's own, or a host's base with the blocks
     # `title`, `extra_head` and `content` that includes "abmcrm/head.html".
     "ABMCRM_BASE_TEMPLATE": "abmcrm/base.html",
+    # How often Celery beat runs the periodic jobs (seconds; abmcrm.beat_schedule()).
+    "ABMCRM_RECOMPUTE_EVERY": 24 * 3600,
+    "ABMCRM_REDRIVE_EVERY": 300,
+    # API tokens expire this long after they are issued: a timedelta, seconds, or None for
+    # never. Changing it applies to tokens issued from then on.
+    "ABMCRM_TOKEN_TTL": timedelta(days=30),
+    # Failed log-ins (the login page and the token endpoint alike) allowed per username and
+    # per client address within ABMCRM_LOGIN_FAILURE_WINDOW seconds; then 429 until the
+    # window ends. None switches a rule off.
+    "ABMCRM_LOGIN_FAILURES_PER_USERNAME": 10,
+    "ABMCRM_LOGIN_FAILURES_PER_ADDRESS": 50,
+    "ABMCRM_LOGIN_FAILURE_WINDOW": 15 * 60,
+    # Per-user rates of the expensive API endpoints ("number/second|minute|hour|day"; None:
+    # unlimited). A host's dict is merged over these.
+    "ABMCRM_THROTTLE_RATES": {
+        "funnel_report": "60/minute",   # GET funnel/report/
+        "recompute": "10/hour",         # POST tiers/recompute/
+        "imports": "60/hour",           # POST imports/
+    },
+    # The cache the throttles count in. It must be shared by every web process (Redis,
+    # Memcached, a database cache), or each process counts on its own.
+    "ABMCRM_THROTTLE_CACHE": "default",
+    # False: the API schema and its docs page need a signed-in user; True: open to anyone.
+    "ABMCRM_API_DOCS_PUBLIC": False,
     # The currency of amounts that carry none of their own on the pages: annual revenue,
     # estimated ACV, budgets, pipeline and won revenue (program items and orders have theirs).
     "ABMCRM_CURRENCY": "USD",

@@ -2,13 +2,13 @@
 import's API resource; without JavaScript it reloads itself until the import ends)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from . import ingest, roles, selectors
+from .auth import login_required
 from .forms import ImportForm, importable_kinds
 from .models import ImportJob
 

@@ -11,6 +11,7 @@ from . import ingest, selectors
 from .api.serializers import ImportCreateSerializer, ImportJobSerializer
 from .models import ImportJob
 from .permissions import HasAbmRole
+from .throttling import THROTTLED, UserRateThrottle
 
 
 class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
@@ -27,8 +28,15 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         return selectors.import_job_list(user=self.request.user)
 
+    def get_throttles(self):
+        # An import parses and upserts a whole file: per-user rate ABMCRM_THROTTLE_RATES["imports"].
+        if self.action == "create":
+            return [UserRateThrottle("imports")]
+        return super().get_throttles()
+
     @extend_schema(request=ImportCreateSerializer, responses={202: ImportJobSerializer,
-                                                             400: OpenApiResponse()})
+                                                             400: OpenApiResponse(),
+                                                             429: THROTTLED})
     def create(self, request, *args, **kwargs):
         form = ImportCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)

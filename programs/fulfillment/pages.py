@@ -1,7 +1,6 @@
 """The marketers' fulfillment queue page, `/fulfillment/`."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -11,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from abmcrm.core import roles
+from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import Conflict, InvalidInput
 
 from ..models import ProgramOrder

@@ -1,41 +1,20 @@
-"""Playwright (sync API) driving Debian's Chromium against pytest-django's live server."""
+"""Playwright (sync API) driving Debian's Chromium (the `browser` fixture, in
+tests/conftest.py) against pytest-django's live server."""
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the test
 # itself (fixtures, assertions) are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="session")
-def browser(_serialized_db_contents):
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is missing: `apt-get install chromium` (.ci/run does it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        # From here on the test runs in Playwright's context, whose connection object is not
-        # the one Django gave the serialized database contents to. This session fixture is
-        # set up before the first browser test's database fixture, which restores the
-        # reference rows a previous transactional test flushed: it needs them here.
-        from django.db import connections
-
-        if _serialized_db_contents is not None:
-            connections["default"]._test_serialized_contents = _serialized_db_contents
-        yield browser
-        browser.close()
+# Wait for what a page shows with expect(), which polls with Playwright's selector engine:
+# page.wait_for_function() evaluates a string in the page, which the Content-Security-Policy
+# forbids (no 'unsafe-eval'). As long as the pages' own default timeout.
+expect.set_options(timeout=15_000)
 
 
 # The two sizes every page is checked at: a laptop, and a phone (iPhone 12-14 CSS pixels).

@@ -3,6 +3,7 @@ present in the data (or types a minimum), sees the number of matching accounts c
 adds it, and adds a suggestion with one click. At desktop and phone size."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import SIZES, overflow, screenshot
 from tests.factories import AccountFactory
@@ -26,11 +27,9 @@ def test_admin_builds_a_criterion_and_sees_the_matching_count(page, login, abm_a
     assert [text.strip() for text in values.all_inner_texts()] == [
         "Finance (1)", "Retail (1)", "Software (2)"]
     page.check("#values input[value=software]")
-    page.wait_for_function(
-        "document.getElementById('match-count').textContent.includes('2 of 4')")
+    expect(page.locator("#match-count")).to_contain_text("2 of 4")
     page.check("#values input[value=finance]")
-    page.wait_for_function(
-        "document.getElementById('match-count').textContent.includes('3 of 4')")
+    expect(page.locator("#match-count")).to_contain_text("3 of 4")
     page.fill("#weight", "3")
     screenshot(page, "icp-builder")
     page.click("#add-criterion")
@@ -43,8 +42,7 @@ def test_admin_builds_a_criterion_and_sees_the_matching_count(page, login, abm_a
     page.select_option("#attribute", "employees")
     page.wait_for_selector("#min_value")
     page.fill("#min_value", "500")
-    page.wait_for_function(
-        "document.getElementById('match-count').textContent.includes('2 of 4')")
+    expect(page.locator("#match-count")).to_contain_text("2 of 4")
     page.click("#add-criterion")
     page.wait_for_load_state()
     assert page.locator("#criteria tr", has_text="Employees ≥ 500").count() == 1

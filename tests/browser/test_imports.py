@@ -3,6 +3,7 @@ the upload form starts one. At desktop and phone size."""
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from abmcrm.core.models import ImportJob
 from tests.browser.conftest import SIZES, overflow, screenshot
@@ -21,8 +22,7 @@ def test_progress_moves_without_a_reload(page, login, abm_admin, size):
 
     ImportJob.objects.filter(pk=job.pk).update(status="running", started_at=timezone.now(),
                                                total_rows=200, rows_done=80, created=80)
-    page.wait_for_function(
-        "document.querySelector('[data-field=rows_done]').textContent === '80'")
+    expect(page.locator("[data-field=rows_done]")).to_have_text("80")
     assert page.inner_text("[data-field=status]") == "Running"
     assert page.get_attribute("[data-field=progress]", "value") == "40"
 
@@ -30,8 +30,7 @@ def test_progress_moves_without_a_reload(page, login, abm_admin, size):
         status="done", finished_at=timezone.now(), rows_done=200, created=199, error_count=1,
         message="Ignored unknown column(s): notes.",
         errors=[{"line": 7, "errors": {"employees": ["A valid integer is required."]}}])
-    page.wait_for_function(
-        "document.querySelector('[data-field=status]').textContent === 'Done'")
+    expect(page.locator("[data-field=status]")).to_have_text("Done")
     assert page.evaluate("window.stillTheSamePage") is True  # no reload happened
     warning = page.locator(".messages li.warning")
     assert "Ignored unknown column(s): notes." in warning.inner_text()
@@ -55,7 +54,6 @@ def test_upload_starts_an_import_and_lands_on_its_page(page, login, abm_admin, s
     page.wait_for_load_state()
     assert "/imports/" in page.url and "queued" in page.inner_text(".messages")
     # The import ran in the worker (eagerly here): one created, the bad row reported.
-    page.wait_for_function(
-        "document.querySelector('[data-field=status]').textContent === 'Done'")
+    expect(page.locator("[data-field=status]")).to_have_text("Done")
     assert page.inner_text("[data-field=created]") == "1"
     assert "line" in page.inner_text("#bad-rows").lower() or "3" in page.inner_text("#bad-rows")

@@ -38,3 +38,15 @@ def test_pages_load_without_failed_requests(page, login, rep):
     # The icon is linked from every page: no stray /favicon.ico 404 in the server's log.
     assert page.locator("link[rel=icon]").count() == 1
     assert failed == []
+
+
+def test_too_many_failed_log_ins_are_refused_with_a_clear_message(page, login, rep, settings):
+    settings.ABMCRM_LOGIN_FAILURES_PER_USERNAME = 3
+    for _ in range(3):
+        login("rep1", "wrong")
+        assert "didn't match" in page.inner_text("main")
+    login("rep1")  # the right password, too late
+    assert "/login/" in page.url
+    message = page.inner_text("#throttled")
+    assert message == "Too many failed log-ins. Try again in 15 minutes."
+    assert "Log out" not in page.inner_text("header")

@@ -1,5 +1,11 @@
 """The API's translation of service errors to HTTP (`REST_FRAMEWORK["EXCEPTION_HANDLER"]`)."""
 
+from django.conf import settings as django_settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404
@@ -19,6 +25,21 @@ def _body(exc):
     return body
 
 
+def _too_large(exc):
+    """Django refuses a body over its limits with a SuspiciousOperation, which would be an
+    HTML 400: say which limit in the API's error body."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return {"detail": f"The request body is larger than the {limit} bytes this server "
+                          "accepts: send fewer rows at a time.",
+                "code": "request_too_large"}
+    if isinstance(exc, TooManyFilesSent):
+        return {"detail": f"More than {django_settings.DATA_UPLOAD_MAX_NUMBER_FILES} files "
+                          "in one request.", "code": "too_many_files"}
+    return {"detail": f"More than {django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields in "
+                      "one request.", "code": "too_many_fields"}
+
+
 def api_exception_handler(exc, context):
     """The API's error bodies: {"detail", "code"} (and field errors) for the app's own
     exceptions; every 404 is DRF's plain "Not found." (Django's message names the model)."""
@@ -34,6 +55,8 @@ def api_exception_handler(exc, context):
         return Response({"detail": f"It is still referenced by {', '.join(names)}: it stays "
                                    "for the record.", "code": "protected"},
                         status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return Response(_too_large(exc), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoValidationError):

@@ -64,11 +64,12 @@ class TestSweeper:
         assert ProgramOrder.objects.get(pk=done.pk).status == S.FULFILLED
 
 def test_the_sweeper_is_on_the_beat_schedule_and_a_command(fake_provider, capsys):
-    from django.conf import settings
-
+    import abmcrm
+    from abmcrm.celery import app
     from programs import tasks
 
-    entry = settings.CELERY_BEAT_SCHEDULE["abmcrm-redrive-fulfillment"]
+    entry = abmcrm.beat_schedule()["abmcrm-redrive-fulfillment"]
+    assert app.conf.beat_schedule["abmcrm-redrive-fulfillment"] == entry
     assert entry["task"] == tasks.redrive_fulfillment.name and entry["schedule"] > 0
     waiting = provider_order(method="ad_audience", status=S.APPROVED)
     call_command("redrive_fulfillment")
