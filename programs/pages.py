@@ -73,8 +73,8 @@ def account_programs(request, pk):
         errors.append(refusal if not item_errors or set(item_errors) - shown else
                       "Nothing was ordered: see the reasons next to the items.")
     placed_ids = ids_in(request.GET.get("placed", "").split(","))
-    placed = (list(selectors.orders_by_ids(placed_ids).filter(account=account))
-              if placed_ids else [])
+    placed = (list(selectors.order_list(user=request.user).filter(
+        account=account, pk__in=placed_ids).order_by("pk")) if placed_ids else [])
     return render(request, "programs/account_programs.html", {
         "account": account, "contacts": contacts, "lines": lines, "may_order": may_order,
         "errors": errors, "item_errors": item_errors, "form": form, "placed": placed,
@@ -83,11 +83,13 @@ def account_programs(request, pk):
 
 
 def account_orders_panel(request, account):
-    """The account page's panel: every order of the account with its status and history."""
-    orders = list(selectors.account_orders(account=account))
+    """The account page's panel: the account's orders the user may see (a rep's own; every
+    order for marketers and admins) with their status and history."""
+    orders = list(selectors.account_orders(account=account, user=request.user))
     return render_to_string("programs/account_orders_panel.html", {
         "account": account, "orders": orders,
         "may_order": services.may_order_for(request.user, account),
+        "mine_only": not roles.is_marketer(request.user),
     }, request=request)
 
 

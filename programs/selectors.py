@@ -216,9 +216,10 @@ def _with_related(queryset):
     )
 
 
-def order_list(*, user):
-    """Orders the user may see: reps their own, marketers and admins all."""
-    queryset = _with_related(ProgramOrder.objects.all())
+def orders_visible(queryset, *, user):
+    """The one visibility rule for orders, shared by the API, the pages and the panels: reps
+    see the orders they requested (a note, a reject reason or a history is between the rep
+    and marketing), marketers and admins see all, anyone else none."""
     if roles.is_marketer(user):
         return queryset
     if roles.has_role(user, *roles.ROLES):
@@ -226,9 +227,14 @@ def order_list(*, user):
     return queryset.none()
 
 
-def account_orders(*, account):
-    """Every order of one account, with its history (for the account page)."""
-    return _with_related(ProgramOrder.objects.filter(account=account))
+def order_list(*, user):
+    """Orders the user may see (`orders_visible`), with what a list shows."""
+    return orders_visible(_with_related(ProgramOrder.objects.all()), user=user)
+
+
+def account_orders(*, account, user):
+    """The orders of one account the user may see, with their history (the account page)."""
+    return order_list(user=user).filter(account=account)
 
 
 def attach_events(orders):
