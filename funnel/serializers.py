@@ -1,10 +1,9 @@
-from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from abmcrm.core.conf import settings as core_conf
+from abmcrm.core.api.validators import not_in_future
 from tiers import selectors as tier_selectors
 
 from . import selectors
@@ -65,11 +64,8 @@ class TransitionRowSerializer(serializers.Serializer):
 
     def validate_occurred_at(self, value):
         # A date in the future would block every real move of the entity after it.
-        latest = timezone.now() + timedelta(hours=core_conf.ABMCRM_MAX_FUTURE_SKEW_HOURS)
-        if value > latest:
-            raise serializers.ValidationError(
-                f"{value.isoformat()} is in the future; record a transition once it happened.")
-        return value
+        return not_in_future(value, what="The time",
+                             hint="Record a transition once it has happened.")
 
     def validate(self, attrs):
         attrs.setdefault("occurred_at", timezone.now())
@@ -173,6 +169,10 @@ class LeadRowSerializer(serializers.Serializer):
     def validate_email(self, value):
         return value.strip().lower()
 
+    def validate_created_at(self, value):
+        # The lead enters the funnel at this time: a time far ahead would block its moves.
+        return not_in_future(value, what="The creation time")
+
     def validate_account(self, value):
         if value in (None, ""):
             return None
@@ -203,6 +203,10 @@ class LeadSerializer(serializers.ModelSerializer):
         extra_kwargs = {"created_at": {"required": False},
                         "account": {"required": False, "allow_null": True}}
 
+    def validate_created_at(self, value):
+        # The lead enters the funnel at this time: a time far ahead would block its moves.
+        return not_in_future(value, what="The creation time")
+
     def validate_email(self, value):
         value = value.strip().lower()
         clash = Lead.objects.filter(email=value)
@@ -218,6 +222,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
 class PipelineQuotaSerializer(serializers.ModelSerializer):
     month = serializers.DateField(help_text="Any day of the month; stored as its first day.")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
 
     class Meta:
         model = PipelineQuota

@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from abmcrm.core.api.fields import IdField
 from tiers.models import Account, Contact, Tier
 
 from .models import Budget, Campaign, OrderEvent, ProgramItem, ProgramOrder
@@ -33,7 +34,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 class TierNumbersField(serializers.ListField):
     """The tiers whose menu the item is on, as tier numbers: [1, 2]."""
 
-    child = serializers.IntegerField(min_value=1)
+    # A tier number is a small integer; a larger one is a field error, not an overflow.
+    child = serializers.IntegerField(min_value=1, max_value=32767)
 
     def to_internal_value(self, data):
         numbers = super().to_internal_value(data)
@@ -142,7 +144,7 @@ class ProgramOrderSerializer(serializers.ModelSerializer):
 
 class OrderCreateSerializer(serializers.Serializer):
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
-    items = serializers.ListField(child=serializers.IntegerField(min_value=1),
+    items = serializers.ListField(child=IdField(),
                                   allow_empty=False, max_length=100)
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(),
                                                  required=False, allow_null=True)

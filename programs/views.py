@@ -1,4 +1,3 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -6,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from abmcrm.core.ids import object_or_404
 from abmcrm.core.permissions import HasAbmRole, ReadForRolesWriteForAdmins
 from tiers import selectors as tier_selectors
 
@@ -79,9 +79,9 @@ class AccountMenuView(APIView):
 
     @extend_schema(responses={200: MenuLineSerializer(many=True)})
     def get(self, request, pk):
-        account = get_object_or_404(
+        account = object_or_404(
             tier_selectors.account_list(user=request.user).select_related(None)
-            .select_related("tier").prefetch_related(None), pk=pk)
+            .select_related("tier").prefetch_related(None), pk)
         lines = selectors.menu_lines(account=account)
         if not services.may_order_for(request.user, account):
             for line in lines:

@@ -369,3 +369,31 @@ def test_list_query_counts_are_fixed(api, rep, rows, path, make,
     with django_assert_max_num_queries(5):
         response = client.get(f"{path}{separator}page_size=100")
     assert response.json()["count"] == rows
+
+
+class TestIdsOutOfRange:
+    """Numbers past a column's range are field errors or empty results, never a database
+    error (OverflowError on SQLite, out of range on PostgreSQL)."""
+
+    @pytest.mark.parametrize("number", [2**63, 2**63 - 1, 32768, 10**30])
+    def test_an_item_on_a_tier_that_cannot_exist(self, api, abm_admin, number):
+        campaign = CampaignFactory()
+        response = api.as_user(abm_admin).post("/api/v1/program-items/", {
+            "name": "Mug", "kind": "gift", "campaign": campaign.pk, "unit_cost": "5.00",
+            "tiers": [number]}, format="json")
+        assert response.status_code == 400 and "tiers" in response.json()
+
+    @pytest.mark.parametrize("number", [2**63, 10**30])
+    def test_filters_and_orders_with_huge_ids(self, api, abm_admin, rep, number):
+        client = api.as_user(abm_admin)
+        assert client.get("/api/v1/program-items/", {"tier": number}).status_code in (200, 400)
+        assert client.get("/api/v1/orders/", {"account": number}).json()["count"] == 0
+        response = api.as_user(rep).post("/api/v1/orders/", {
+            "account": AccountFactory(owner=rep, tier=tier(1)).pk, "items": [number]},
+            format="json")
+        assert response.status_code == 400 and "items" in response.json()
+
+    def test_a_recompute_of_accounts_that_cannot_exist(self, api, marketer):
+        response = api.as_user(marketer).post("/api/v1/tiers/recompute/", {
+            "accounts": [2**63]}, format="json")
+        assert response.status_code == 400 and "accounts" in response.json()

@@ -3,6 +3,8 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from abmcrm.core.api.fields import IdField, StorableJSONField
+
 from ..filters import AccountFilter
 from ..models import (
     Account,
@@ -119,6 +121,8 @@ class EngagementKindSerializer(serializers.ModelSerializer):
 
 class IcpCriterionSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
+    values = StorableJSONField(required=False, help_text="For set attributes: the values "
+                                                         "that match.")
 
     class Meta:
         model = IcpCriterion
@@ -229,19 +233,22 @@ class RecomputeJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RecomputeJob
-        fields = ["id", "status", "account_ids", "total", "done", "progress", "result",
-                  "message", "created_at", "started_at", "finished_at"]
+        fields = ["id", "status", "trigger", "account_ids", "total", "done", "progress",
+                  "result", "message", "attempts", "created_at", "started_at",
+                  "finished_at"]
         read_only_fields = fields
 
 
 class RecomputeStartSerializer(serializers.Serializer):
-    accounts = serializers.ListField(child=serializers.IntegerField(min_value=1),
+    accounts = serializers.ListField(child=IdField(),
                                      required=False, allow_null=True, max_length=100_000,
                                      help_text="Account ids; leave out to recompute all.")
 
 
 class SegmentSerializer(serializers.ModelSerializer):
     account_count = serializers.IntegerField(read_only=True, allow_null=True)
+    filters = StorableJSONField(required=False,
+                                help_text='The account list filters, e.g. {"tier": "1"}.')
 
     class Meta:
         model = Segment
