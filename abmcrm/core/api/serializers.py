@@ -15,15 +15,26 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
+    """One import job, with its bad rows (the first 1,000; `error_count` counts them all)."""
+
     progress = serializers.FloatField(read_only=True)
 
     class Meta:
         model = ImportJob
         fields = [
             "id", "kind", "original_name", "status", "total_rows", "rows_done", "progress",
-            "created", "updated", "error_count", "errors", "message", "created_at",
-            "started_at", "finished_at",
+            "created", "updated", "error_count", "errors", "message", "attempts",
+            "created_at", "started_at", "finished_at",
         ]
+        read_only_fields = fields
+
+
+class ImportJobListSerializer(ImportJobSerializer):
+    """An import job in a list: without its bad rows (up to 1,000 each; read them from the
+    job itself), so that a page of jobs stays small."""
+
+    class Meta(ImportJobSerializer.Meta):
+        fields = [name for name in ImportJobSerializer.Meta.fields if name != "errors"]
         read_only_fields = fields
 
 
