@@ -183,6 +183,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, with a JSON parser that answers 400 (not 500) to any body it can't take.
+    "DEFAULT_PARSER_CLASSES": [
+        "abmcrm.core.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # DRF's renderers, with a JSON renderer that can write any text a request sent.
+    "DEFAULT_RENDERER_CLASSES": [
+        "abmcrm.core.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "abmcrm.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -263,11 +274,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tiers.tasks.recompute_all",
         "schedule": float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600)),
     },
-    # The fulfillment sweeper: re-queues provider orders approved while the broker was down
-    # and reconciles those stuck in progress (programs/fulfillment/dispatch.py).
-    "abmcrm-redrive-fulfillment": {
-        "task": "programs.tasks.redrive_fulfillment",
-        "schedule": float(os.environ.get("ABMCRM_REDRIVE_EVERY", "300")),
+    # Every sweeper (`manage.py redrive`): re-queues the jobs, fulfillments and rescoring
+    # whose task never ran (the broker was down) or whose worker died, and reconciles sends
+    # stuck in flight. Its interval adds to how long a dead worker's send stays "sending".
+    "abmcrm-redrive": {
+        "task": "abmcrm.core.tasks.redrive",
+        "schedule": float(os.environ.get("ABMCRM_REDRIVE_EVERY", "60")),
     },
 }
 

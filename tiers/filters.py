@@ -9,7 +9,7 @@ from django.db.models.functions import Cast
 
 from abmcrm.core.api.filters import StrictBooleanFilter
 
-from .models import Account, Contact, EngagementEvent, IntentSignal, Technology
+from .models import Account, Contact, EngagementEvent, IntentSignal, RecomputeJob, Technology
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -105,3 +105,17 @@ class ContactFilter(django_filters.FilterSet):
             Q(first_name__icontains=value) | Q(last_name__icontains=value)
             | Q(email__icontains=value) | Q(title__icontains=value)
         )
+
+
+class RecomputeJobFilter(django_filters.FilterSet):
+    trigger = django_filters.ChoiceFilter(
+        choices=[*RecomputeJob.Trigger.choices, ("all", "All")], method="filter_trigger",
+        label="What started it; by default requested and scheduled recomputes")
+    status = django_filters.ChoiceFilter(choices=RecomputeJob.Status.choices)
+
+    class Meta:
+        model = RecomputeJob
+        fields = []
+
+    def filter_trigger(self, queryset, name, value):
+        return queryset if value == "all" else queryset.filter(trigger=value)

@@ -396,8 +396,18 @@ class TierAssignment(models.Model):
 
 
 class RecomputeJob(Job):
-    """A rescoring and retiering run, with readable progress."""
+    """A rescoring and retiering run, with readable progress: started by someone (the API,
+    the admin, `manage.py recompute_tiers`), by the schedule, or by a change to accounts'
+    data (an ingest of signals or events, an account edited), which rescores those accounts."""
 
+    class Trigger(models.TextChoices):
+        REQUEST = "request", "Requested"
+        SCHEDULE = "schedule", "Scheduled"
+        CHANGE = "change", "Accounts' data changed"
+
+    task = "tiers.tasks.run_recompute"
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
     account_ids = models.JSONField(null=True, blank=True,
                                    help_text="The accounts to recompute; empty: all.")
     total = models.PositiveIntegerField(null=True, blank=True)

@@ -14,6 +14,8 @@ class CoreConfig(AppConfig):
     demo_loaders = ["abmcrm.core.demo.load_users"]
     # After every app's own links (see hooks.py).
     nav_links = [("Admin", "admin:index", "staff", 100), ("API", "api-docs", "any", 100)]
+    # Every kind of background job (imports, recomputes…): see abmcrm/core/jobs.py.
+    sweepers = [("jobs", "abmcrm.core.jobs.jobs_redrive")]
 
     def ready(self):
         from . import checks, roles  # noqa: F401 - checks registers the system checks

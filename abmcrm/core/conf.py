@@ -10,7 +10,6 @@ import warnings
 
 from django.conf import settings as django_settings
 
-
 _UNSET = object()
 
 
@@ -58,6 +57,16 @@ DEFAULTS = {
     # The template abmcrm's pages extend: the package's own, or a host's base with the blocks
     # `title`, `extra_head` and `content` that includes "abmcrm/head.html".
     "ABMCRM_BASE_TEMPLATE": "abmcrm/base.html",
+    # Background jobs (imports, recomputes; abmcrm/core/jobs.py). A running job's worker
+    # renews its lease with each progress save; a job whose heartbeat is older than this
+    # (seconds) is presumed abandoned by a dead worker and may be started over. Keep it above
+    # the longest step of a job between two progress saves.
+    "ABMCRM_JOB_LEASE_SECONDS": 600,
+    # The sweeper queues again a pending job whose task was queued this long ago (seconds)
+    # and never started (a job whose task could not be queued at all, at once).
+    "ABMCRM_JOB_STUCK_AFTER": 15 * 60,
+    # A job started this many times without ending (its worker died each time) is failed.
+    "ABMCRM_JOB_MAX_ATTEMPTS": 3,
 }
 
 settings = AppSettings("abmcrm", DEFAULTS)
