@@ -126,8 +126,11 @@ class StageSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
-    from_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    from_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True,
+                                              allow_null=True)  # null: entered the funnel
     to_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Declared: a read-only model field loses allow_blank, and "" (no channel) is common.
+    channel = serializers.ChoiceField(Channel.choices, allow_blank=True, read_only=True)
     side = serializers.SerializerMethodField()
 
     class Meta:
@@ -190,7 +193,7 @@ class LeadRowSerializer(serializers.Serializer):
 
 
 class LeadSerializer(serializers.ModelSerializer):
-    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     campaign = serializers.PrimaryKeyRelatedField(
         queryset=selectors.Campaign.objects.all(), required=False, allow_null=True)
 

@@ -103,7 +103,7 @@ class ProgramOrderSerializer(serializers.ModelSerializer):
     item_name = serializers.CharField(source="item.name", read_only=True)
     kind = serializers.CharField(source="item.kind", read_only=True)
     campaign = serializers.IntegerField(source="item.campaign_id", read_only=True)
-    tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     requested_by_name = serializers.CharField(source="requested_by.username", read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
 
@@ -180,8 +180,10 @@ class MenuLineSerializer(serializers.Serializer):
     lead_time_days = serializers.IntegerField(source="item.lead_time_days")
     needs_contact = serializers.BooleanField(source="item.needs_contact")
     auto_approve_up_to = serializers.DecimalField(source="item.auto_approve_up_to",
-                                                  max_digits=12, decimal_places=2)
-    limit_per_account = serializers.IntegerField(source="item.limit_per_account")
+                                                  max_digits=12, decimal_places=2,
+                                                  allow_null=True)
+    limit_per_account = serializers.IntegerField(source="item.limit_per_account",
+                                                 allow_null=True)
     limit_period = serializers.CharField(source="item.limit_period")
     ordered_in_period = serializers.IntegerField()
     can_order = serializers.BooleanField()

@@ -31,7 +31,7 @@ class AccountSerializer(serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, allow_null=True
     )
-    tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
 
     class Meta:
         model = Account
@@ -200,9 +200,10 @@ class TierRuleSerializer(serializers.ModelSerializer):
 
 
 class TierAssignmentSerializer(serializers.ModelSerializer):
-    old_tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    new_tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null: untiered (old_tier: first placed; new_tier: taken out), by the system (by).
+    old_tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    new_tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = TierAssignment
