@@ -169,7 +169,7 @@ def queries_per_page(token, path):
 
 def measure(port, token, make_path, requests, rng):
     client = Client(port, token)
-    for _ in range(10):  # warm the connection and the worker
+    for _ in range(30):  # warm both workers: each prepares a statement on its 6th run
         client.request("GET", make_path(rng))
     latencies = []
     for _ in range(requests):

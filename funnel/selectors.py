@@ -87,9 +87,9 @@ def lead_list():
 
 
 def transition_list():
-    return StageTransition.objects.select_related(
-        "account", "lead", "from_stage", "to_stage", "campaign", "recorded_by"
-    )
+    """Transitions as the API lists them: the stages by slug, everything else by id (so no
+    other table is joined)."""
+    return StageTransition.objects.select_related("from_stage", "to_stage")
 
 
 def quota_list(*, month=None):

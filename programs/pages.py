@@ -4,7 +4,6 @@ account page, and the marketers' approval page."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.urls import reverse
 from abmcrm.core import roles
 from abmcrm.core.exceptions import AbmError, InvalidInput
 from abmcrm.core.ids import ids_in
+from abmcrm.core.paginator import ListPaginator
 from tiers import selectors as tier_selectors
 
 from . import selectors, services
@@ -112,7 +112,7 @@ def order_list(request):
         orders = orders.filter(status__in=[ProgramOrder.Status.REQUESTED, *ProgramOrder.COMMITTED])
     elif status:
         orders = orders.filter(status=status)
-    page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    page = ListPaginator(orders, 50).get_page(request.GET.get("page"))
     return render(request, "programs/order_list.html", {
         "page": page, "status": status, "statuses": ORDER_LIST_STATUSES,
         "mine_only": not roles.is_marketer(request.user),
@@ -146,7 +146,7 @@ def order_approvals(request):
         return redirect("order-approvals")
 
     # Oldest first, a page at a time: the queue can be long after a campaign launch.
-    page = Paginator(selectors.orders_pending_approval(), 100).get_page(request.GET.get("page"))
+    page = ListPaginator(selectors.orders_pending_approval(), 100).get_page(request.GET.get("page"))
     budgets = selectors.budgets_active()
     left = selectors.budget_left_for_orders(page.object_list, budgets=budgets)
     rows = [{"order": order, "budget": left[order.pk]} for order in page.object_list]

@@ -100,7 +100,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     ordering_fields = ["created_at", "cost", "due_at", "status"]
 
     def get_queryset(self):
-        return selectors.order_list(user=self.request.user)
+        return selectors.order_rows(user=self.request.user)
 
     def _order(self):
         # Any role may address any order by id; the service says whether they may act on it

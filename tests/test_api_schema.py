@@ -93,3 +93,4 @@ def test_the_api_keeps_to_its_schema(request, live_server, role):
                 break
     assert operations > 100
     assert not failures, f"{len(failures)} operation(s) failed:\n\n" + "\n\n".join(failures)
+

@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 
-from abmcrm.core.api.filters import StrictBooleanFilter
+from abmcrm.core.api.filters import StableOrderingFilter, StrictBooleanFilter
 
 from .models import Account, Contact, EngagementEvent, IntentSignal, RecomputeJob, Technology
 
@@ -37,7 +37,7 @@ class AccountFilter(django_filters.FilterSet):
     engaged = StrictBooleanFilter(field_name="has_recent_engagement",
                                   label="Recent meaningful engagement")
     tier_locked = StrictBooleanFilter()
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=("name", "domain", "employees", "annual_revenue", "estimated_acv", "created_at",
                 "updated_at", "country", "industry", "fit_score", "intent_score",
                 "engagement_score")

@@ -67,6 +67,12 @@ DEFAULTS = {
     "ABMCRM_JOB_STUCK_AFTER": 15 * 60,
     # A job started this many times without ending (its worker died each time) is failed.
     "ABMCRM_JOB_MAX_ATTEMPTS": 3,
+    # Lists (API and pages) count their rows only when a page does not tell the count. A
+    # count of at least ABMCRM_LIST_COUNT_CACHE_ABOVE rows is kept this long (seconds) in
+    # the cache: paging a list of 100,000 accounts then costs no COUNT a page, and the
+    # count it shows is at most this old. 0: count every time.
+    "ABMCRM_LIST_COUNT_CACHE_SECONDS": 30,
+    "ABMCRM_LIST_COUNT_CACHE_ABOVE": 10_000,
 }
 
 settings = AppSettings("abmcrm", DEFAULTS)

@@ -387,7 +387,7 @@ class TestIdsOutOfRange:
     def test_filters_and_orders_with_huge_ids(self, api, abm_admin, rep, number):
         client = api.as_user(abm_admin)
         assert client.get("/api/v1/program-items/", {"tier": number}).status_code in (200, 400)
-        assert client.get("/api/v1/orders/", {"account": number}).json()["count"] == 0
+        assert client.get("/api/v1/orders/", {"account": number}).status_code == 400
         response = api.as_user(rep).post("/api/v1/orders/", {
             "account": AccountFactory(owner=rep, tier=tier(1)).pk, "items": [number]},
             format="json")
