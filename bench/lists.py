@@ -6,7 +6,9 @@ number of queries a page.
 Measured: the account list (page 1 at sizes 20 and 100, a filter, a search, page 2,000, a
 rep's own accounts) and the contacts, orders and transitions lists. The app runs under
 gunicorn with production settings on PostgreSQL (a scratch database created next to the one
-in DATABASE_URL and dropped afterwards); one client sends the requests one after another.
+in DATABASE_URL and dropped afterwards); one client sends the requests one after another,
+the figures in turn (one request of each per round), so that every figure and its floor see
+the same load.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/lists .venv/bin/python bench/lists.py
     (--scale 0.1 for a quick run; --requests N per figure; --keep keeps the database)
@@ -167,16 +169,20 @@ def queries_per_page(token, path):
     return len(captured)
 
 
-def measure(port, token, make_path, requests, rng):
-    client = Client(port, token)
-    for _ in range(30):  # warm both workers: each prepares a statement on its 6th run
-        client.request("GET", make_path(rng))
-    latencies = []
-    for _ in range(requests):
-        status, payload, elapsed = client.request("GET", make_path(rng))
-        if status != 200:
-            raise SystemExit(f"{status}: {payload[:300]}")
-        latencies.append(elapsed * 1000)
+def measure(port, measured, requests):
+    """Latencies (ms) of each figure, the figures taken in turn, one request each per round:
+    on a machine shared with other work every figure then sees the same load as its floor."""
+    clients = {token: Client(port, token) for _, token, _, _ in measured}
+    rngs = [random.Random(3 + index) for index in range(len(measured))]
+    latencies = [[] for _ in measured]
+    # The first rounds warm both workers: each prepares a statement on its sixth run.
+    for round_ in range(30 + requests):
+        for index, (_, token, make_path, _) in enumerate(measured):
+            status, payload, elapsed = clients[token].request("GET", make_path(rngs[index]))
+            if status != 200:
+                raise SystemExit(f"{status}: {payload[:300]}")
+            if round_ >= 30:
+                latencies[index].append(elapsed * 1000)
     return latencies
 
 
@@ -203,10 +209,10 @@ def main():
         queries = [None if size is None else queries_per_page(token, make(random.Random(1)))
                    for _, token, make, size in measured]
         with gunicorn(env, workers=2) as port:
-            for (label, token, make, size), count in zip(measured, queries, strict=True):
-                latencies = measure(port, token, make, args.requests, random.Random(3))
-                rows.append((label, size, count, percentile(latencies, 50),
-                             percentile(latencies, 95)))
+            latencies = measure(port, measured, args.requests)
+        for (label, _, _, size), count, figure in zip(measured, queries, latencies,
+                                                     strict=True):
+            rows.append((label, size, count, percentile(figure, 50), percentile(figure, 95)))
     finally:
         from django.db import connections
 

@@ -1,5 +1,6 @@
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -65,8 +66,8 @@ class TransitionRowSerializer(serializers.Serializer):
 
     def validate_occurred_at(self, value):
         # A date in the future would block every real move of the entity after it.
-        return not_in_future(value, what="The time",
-                             hint="Record a transition once it has happened.")
+        return not_in_future(value, what=_("The time"),
+                             hint=_("Record a transition once it has happened."))
 
     def validate(self, attrs):
         attrs.setdefault("occurred_at", timezone.now())
@@ -190,7 +191,7 @@ class LeadRowSerializer(serializers.Serializer):
 
     def validate_created_at(self, value):
         # The lead enters the funnel at this time: a time far ahead would block its moves.
-        return not_in_future(value, what="The creation time")
+        return not_in_future(value, what=_("The creation time"))
 
     def validate_account(self, value):
         if value in (None, ""):
@@ -224,7 +225,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
     def validate_created_at(self, value):
         # The lead enters the funnel at this time: a time far ahead would block its moves.
-        return not_in_future(value, what="The creation time")
+        return not_in_future(value, what=_("The creation time"))
 
     def validate_email(self, value):
         value = value.strip().lower()

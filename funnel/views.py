@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -177,8 +178,9 @@ def _month(raw):
     match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", raw.strip())
     year, month = (int(match[1]), int(match[2])) if match else (0, 0)
     if not (1 <= month <= 12) or not (2 <= year <= 9998):
-        raise InvalidInput("Invalid month.", detail={"month": [
-            f"“{raw}” is not a month from 0002-01 to 9998-12; use YYYY-MM, e.g. 2025-03."]})
+        raise InvalidInput(_("Invalid month."), detail={"month": [
+            _("“%(raw)s” is not a month from 0002-01 to 9998-12; use YYYY-MM, e.g. 2025-03.")
+            % {"raw": raw}]})
     return date(year, month, 1)
 
 

@@ -119,26 +119,41 @@ class ProgramOrderSerializer(serializers.ModelSerializer):
 
     def to_representation(self, order):
         """The same fields DRF would produce, built by hand: orders are listed 500 at a
-        time and returned by every POST, and DRF's generic field machinery dominated."""
+        time and returned by every POST, and DRF's generic field machinery dominated.
+        Reads an order loaded as a list row (`selectors.order_rows`: its related values
+        annotated, its history attached as `event_rows`) or with its related objects."""
         when = _DATETIME.to_representation
+        row = order.__dict__
+        if "row_account_name" in row:
+            account_name, item_name, kind = (row["row_account_name"], row["row_item_name"],
+                                             row["row_item_kind"])
+            campaign, tier, requested_by_name = (row["row_campaign"], row["row_tier_number"],
+                                                 row["row_requested_by_name"])
+        else:
+            account_name, item_name, kind = order.account.name, order.item.name, order.item.kind
+            campaign = order.item.campaign_id
+            tier = order.tier.number if order.tier_id else None
+            requested_by_name = order.requested_by.username
+        if "event_rows" in row:
+            events = [{**event, "at": when(event["at"])} for event in row["event_rows"]]
+        else:
+            events = [{
+                "from_status": event.from_status, "to_status": event.to_status,
+                "by": event.by.get_username() if event.by_id else None, "note": event.note,
+                "at": when(event.at),
+            } for event in order.events.all()]
         return {
-            "id": order.pk, "account": order.account_id, "account_name": order.account.name,
-            "item": order.item_id, "item_name": order.item.name, "kind": order.item.kind,
-            "campaign": order.item.campaign_id,
-            "tier": order.tier.number if order.tier_id else None,
+            "id": order.pk, "account": order.account_id, "account_name": account_name,
+            "item": order.item_id, "item_name": item_name, "kind": kind,
+            "campaign": campaign, "tier": tier,
             "contact": order.contact_id, "note": order.note, "cost": f"{order.cost:.2f}",
             "currency": order.currency, "status": order.status,
-            "requested_by": order.requested_by_id,
-            "requested_by_name": order.requested_by.username,
+            "requested_by": order.requested_by_id, "requested_by_name": requested_by_name,
             "assignee": order.assignee_id, "approved_at": when(order.approved_at),
             "due_at": when(order.due_at), "closed_at": when(order.closed_at),
             "reason": order.reason, "external_reference": order.external_reference,
             "created_at": when(order.created_at), "updated_at": when(order.updated_at),
-            "events": [{
-                "from_status": event.from_status, "to_status": event.to_status,
-                "by": event.by.get_username() if event.by_id else None, "note": event.note,
-                "at": when(event.at),
-            } for event in order.events.all()],
+            "events": events,
         }
 
 

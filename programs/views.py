@@ -102,6 +102,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         return selectors.order_rows(user=self.request.user)
 
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        selectors.attach_event_rows(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        order = selectors.attach_event_rows([self.get_object()])[0]
+        return Response(self.get_serializer(order).data)
+
     def _order(self):
         # Any role may address any order by id; the service says whether they may act on it
         # (403), rather than a rep getting 404 for an order they can't see.

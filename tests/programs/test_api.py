@@ -397,3 +397,23 @@ class TestIdsOutOfRange:
         response = api.as_user(marketer).post("/api/v1/tiers/recompute/", {
             "accounts": [2**63]}, format="json")
         assert response.status_code == 400 and "accounts" in response.json()
+
+
+def test_an_order_listed_as_a_row_reads_as_the_order_with_its_objects(api, marketer, rep):
+    """The list's rows (annotated values, attached history) and an order loaded with its
+    related objects (what every POST answers) are represented alike."""
+    from programs import selectors, services
+    from programs.serializers import ProgramOrderSerializer
+
+    account = AccountFactory(owner=rep, tier=tier(1))
+    untiered = AccountFactory(owner=rep, tier=None)
+    orders = [ProgramOrderFactory(account=account, requested_by=rep, note="n"),
+              ProgramOrderFactory(account=untiered, requested_by=rep)]
+    services.order_reject(order=orders[0], by=marketer, reason="Not now")
+    client = api.as_user(marketer)
+    listed = {row["id"]: row for row in client.get(ORDERS).json()["results"]}
+    for order in orders:
+        expected = ProgramOrderSerializer(selectors.orders_by_ids([order.pk]).get()).data
+        assert listed[order.pk] == expected
+        assert client.get(f"{ORDERS}{order.pk}/").json() == expected
+    assert [e["to_status"] for e in listed[orders[0].pk]["events"]] == ["rejected"]

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from ..conf import settings as conf
@@ -21,7 +22,7 @@ def not_in_future(value, *, what, hint=""):
     else:
         future = value > timezone.localdate(latest)
     if future:
-        raise serializers.ValidationError(
-            f"{what} {value.isoformat()} is in the future; at most {hours} hours ahead is "
-            f"accepted.{' ' + hint if hint else ''}")
+        message = _("%(what)s %(value)s is in the future; at most %(hours)s hours ahead is "
+                    "accepted.") % {"what": what, "value": value.isoformat(), "hours": hours}
+        raise serializers.ValidationError(f"{message} {hint}" if hint else message)
     return value
