@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from abmcrm.core import jobs
@@ -150,3 +151,24 @@ def test_progress_reads_each_kinds_counters():
     imported = ImportJob(total_rows=200, rows_done=50)
     recompute = RecomputeJob(total=10, done=10, status=Status.RUNNING)
     assert imported.progress == 0.25 and recompute.progress == 1.0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="Races need concurrent writers; SQLite serialises them (run on "
+                           "PostgreSQL).")
+@pytest.mark.parametrize("kind", ["import", "recompute"])
+def test_two_deliveries_starting_one_job_at_once_start_it_once(kind):
+    """A task redelivered while the first delivery starts: one run holds the lease."""
+    from tests.conftest import fire_together
+
+    model = ImportJob if kind == "import" else RecomputeJob
+    job = model.objects.create(**_same_kind(ImportJob(kind="accounts")) if kind == "import"
+                               else {})
+
+    def start():
+        return jobs.job_start(job=model.objects.get(pk=job.pk))
+
+    results = fire_together([start] * 6)
+    assert sorted(results) == [False] * 5 + [True]
+    assert model.objects.get(pk=job.pk).attempts == 1
