@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -129,6 +130,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Numbers on the pages are grouped as the reader's locale groups them (1,502,613). Ids in
+# the templates' attributes and links are written unlocalized.
+USE_THOUSAND_SEPARATOR = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
@@ -307,7 +311,9 @@ ABMCRM_PROVIDERS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+                "client_errors_without_traceback": {
+                    "()": "abmcrm.core.log.ClientErrorsWithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
         "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
@@ -316,5 +322,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     # Django's own console handler (with DEBUG on) would write each django.* record a second
     # time, beside the root's; errors still mail ADMINS as by default.
-    "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True}},
+    "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
+                # A 403 or 404 is one line ("Forbidden (Permission denied): /orders/…"),
+                # not a traceback (abmcrm/core/log.py).
+                "django.request": {"filters": ["client_errors_without_traceback"]}},
 }

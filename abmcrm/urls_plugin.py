@@ -8,8 +8,9 @@
   `accounts/` pages (Django's default LOGIN_URL, `/accounts/login/`, would).
 
 Hosts that want other prefixes include the parts themselves: `abmcrm.core.urls`,
-`tiers.urls`, `programs.urls` and `funnel.urls` for the API, `tiers.page_urls`,
-`programs.page_urls` and `funnel.page_urls` for the pages (docs/guide/install.md).
+`tiers.urls`, `programs.urls` and `funnel.urls` for the API, `abmcrm.core.page_urls`,
+`tiers.page_urls`, `programs.page_urls` and `funnel.page_urls` for the pages
+(docs/guide/install.md).
 """
 
 from django.apps import apps
@@ -18,7 +19,7 @@ from django.urls import include, path
 from abmcrm.core import auth_views
 
 API_APPS = ["abmcrm.core", "tiers", "programs", "funnel"]
-PAGE_APPS = ["tiers", "programs", "funnel"]
+PAGE_APPS = ["abmcrm.core", "tiers", "programs", "funnel"]
 
 api_v1 = [
     *auth_views.api_urlpatterns,

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FunnelConfig(AppConfig):
@@ -10,7 +11,7 @@ class FunnelConfig(AppConfig):
     # ABM admins hold every permission of this app's models, marketers view them.
     abm_managed = True
 
-    nav_links = [("Funnel", "funnel-dashboard", "marketer")]
+    nav_links = [(_("Funnel"), "funnel-dashboard", "marketer")]
     role_permissions = {
         "Marketer": ["funnel.add_lead", "funnel.change_lead", "funnel.add_stagetransition"],
     }

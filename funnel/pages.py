@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core import roles
 from abmcrm.core.exceptions import InvalidInput
@@ -16,13 +17,15 @@ from abmcrm.core.exports import csv_writer
 from . import reports, roi, selectors, svg
 from .views import ReportQuerySerializer, report_query
 
-GROUP_CHOICES = [("", "No grouping"), ("channel", "Channel"), ("campaign", "Campaign"),
-                 ("tier", "Tier"), ("month", "Month of entry")]
+GROUP_CHOICES = [("", _("No grouping")), ("channel", _("Channel")),
+                 ("campaign", _("Campaign")), ("tier", _("Tier")), ("month", _("Month of entry"))]
+MODES = [("cohort", _("Cohort (entered in the period)")),
+         ("period", _("Period (what happened in it)"))]
 
 
 def _require_marketer(user):
     if not roles.is_marketer(user):
-        raise PermissionDenied("The funnel dashboard is for marketers and ABM admins.")
+        raise PermissionDenied(_("The funnel dashboard is for marketers and ABM admins."))
 
 
 def _query(request):
@@ -72,9 +75,10 @@ def dashboard(request):
     return render(request, "funnel/dashboard.html", {
         "query": query, "errors": errors, "report": report, "values": values,
         "svg": mark_safe(svg.dual_funnel(report["sides"], paths)),  # noqa: S308 (escaped)
-        "table": _group_table(report), "group_choices": GROUP_CHOICES,
-        "modes": [("cohort", "Cohort (entered in the period)"),
-                  ("period", "Period (what happened in it)")],
+        "table": _group_table(report), "group_choices": GROUP_CHOICES, "modes": MODES,
+        "mode_label": dict(MODES)[query.mode],
+        "group_label": dict(GROUP_CHOICES).get(query.group_by or "", ""),
+        "stage_names": {stage.slug: stage.name for stage in stages},
         "csv_query": csv_query, "roi_rows": roi_rows,
         "form": ReportQuerySerializer,
     })

@@ -4,14 +4,17 @@ with committed / spent / remaining, orders with their history. Actions call serv
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.exceptions import AbmError
+from abmcrm.core.formats import money
 from tiers.admin import TierAdmin
 from tiers.models import Tier
 
 from . import services
 from .fulfillment import admin as fulfillment_admin  # noqa: F401 - registers its screens
+from .fulfillment.providers import provider_names
 from .models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
 
 
@@ -53,8 +56,38 @@ def deactivate_items(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{count} item(s) deactivated.", messages.SUCCESS)
 
 
+# How each configured provider is named in the admin; others by their configured name.
+PROVIDER_LABELS = {"manual": _("By hand (a marketer works the fulfillment queue)"),
+                   "gifting": _("Gifting platform"), "ad_audience": _("Ad audience platform")}
+
+
+class ProgramItemForm(forms.ModelForm):
+    """The fulfillment method picked from the configured providers, not typed."""
+
+    fulfillment_method = forms.ChoiceField(label=_("Fulfillment method"), help_text=_(
+        "Who sends it: a marketer by hand, or a connected gifting or ad platform (set up by "
+        "your developers)."))
+
+    class Meta:
+        model = ProgramItem
+        fields = ["name", "kind", "description", "campaign", "unit_cost", "currency",
+                  "lead_time_days", "is_active", "active_from", "active_until",
+                  "limit_per_account", "limit_period", "needs_contact", "auto_approve_up_to",
+                  "fulfillment_method"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = provider_names()
+        current = self.instance.fulfillment_method if self.instance.pk else None
+        if current and current not in names:
+            names.append(current)  # a provider removed from the settings stays visible
+        self.fields["fulfillment_method"].choices = [
+            (name, PROVIDER_LABELS.get(name, name)) for name in names]
+
+
 @admin.register(ProgramItem)
 class ProgramItemAdmin(admin.ModelAdmin):
+    form = ProgramItemForm
     list_display = ["name", "kind", "campaign", "unit_cost", "currency", "lead_time_days",
                     "menus", "is_active", "auto_approve_up_to", "limit_per_account",
                     "limit_period", "order_count"]
@@ -152,8 +185,29 @@ if admin.site.is_registered(Tier):
 admin.site.register(Tier, TierWithMenuAdmin)
 
 
+class BudgetForm(forms.ModelForm):
+    """A limit below what is already booked is refused on the field, with what was typed
+    kept (the save then re-checks it against approvals made meanwhile)."""
+
+    class Meta:
+        model = Budget
+        fields = ["name", "start_date", "end_date", "scope", "tier", "item", "campaign",
+                  "limit"]
+
+    def clean_limit(self):
+        limit = self.cleaned_data["limit"]
+        if self.instance.pk and limit is not None:
+            used = self.instance.committed + self.instance.spent
+            if limit < used:
+                raise forms.ValidationError(
+                    _("%(used)s is already committed or spent in this budget: the limit "
+                      "cannot be lower.") % {"used": money(used)})
+        return limit
+
+
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
+    form = BudgetForm
     list_display = ["name", "scope", "target", "start_date", "end_date", "limit", "committed",
                     "spent", "remaining"]
     list_filter = ["scope", "tier", "start_date"]
@@ -178,10 +232,27 @@ class BudgetAdmin(admin.ModelAdmin):
                 services.budget_update(budget=obj, **{name: form.cleaned_data[name]
                                                       for name in form.changed_data})
             except AbmError as exc:
-                # The admin goes on to say "changed successfully"; this error says otherwise.
-                messages.error(request, f"Not saved: {exc.message}")
+                # An approval committed money between the form's check and this save: say
+                # so once, and send the admin back to the form (see response_change).
+                request._abm_budget_refused = exc.message
             return
         super().save_model(request, obj, form, change)
+
+    def message_user(self, request, message, *args, **kwargs):
+        if getattr(request, "_abm_budget_refused", None):
+            return  # no "changed successfully" beside the refusal
+        super().message_user(request, message, *args, **kwargs)
+
+    def response_change(self, request, obj):
+        refused = getattr(request, "_abm_budget_refused", None)
+        if refused:
+            messages.error(request, _("Not saved: %(reason)s") % {"reason": refused})
+            return redirect(request.path)
+        return super().response_change(request, obj)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "_abm_budget_refused", None):
+            super().log_change(request, obj, message)
 
 
 class OrderEventInline(admin.TabularInline):

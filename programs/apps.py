@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProgramsConfig(AppConfig):
@@ -23,9 +24,9 @@ class ProgramsConfig(AppConfig):
         ],
     }
     # (label, url name, who sees it): see abmcrm/core/hooks.py.
-    nav_links = [("Orders", "order-list", "any"),
-                 ("Approvals", "order-approvals", "marketer"),
-                 ("Fulfillment", "fulfillment-queue", "marketer")]
+    nav_links = [(_("Orders"), "order-list", "any"),
+                 (_("Approvals"), "order-approvals", "marketer"),
+                 (_("Fulfillment"), "fulfillment-queue", "marketer")]
     account_page_panels = ["programs.pages.account_orders_panel"]
     # Provider orders approved while the broker was down, or stuck in flight.
     sweepers = [("fulfillment", "programs.fulfillment.dispatch.fulfillment_redrive")]

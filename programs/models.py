@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from tiers.models import Account, Contact, Tier
 
@@ -96,7 +97,7 @@ class ProgramItem(models.Model):
     )
     fulfillment_method = models.CharField(
         max_length=50, default="manual",
-        help_text="`manual`, or the name of a provider in ABMCRM_PROVIDERS.",
+        help_text="Who sends it: a marketer by hand, or a connected gifting or ad platform.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -257,6 +258,12 @@ class ProgramOrder(models.Model):
 
     def __str__(self):
         return f"Order #{self.pk}: {self.item} for {self.account}"
+
+    @property
+    def is_overdue(self):
+        """Approved or in progress and past its due time: the rep and the queue flag it."""
+        return bool(self.due_at and self.status in self.COMMITTED
+                    and self.due_at < timezone.now())
 
 
 class OrderEvent(models.Model):

@@ -280,6 +280,21 @@ def order_for_action(pk):
     return ProgramOrder.objects.select_related("item").filter(pk=pk).first() if pk else None
 
 
+def last_recipient(*, account):
+    """The contact the account's latest order went to: the default of the menu's recipient
+    pickers (one query)."""
+    order = (ProgramOrder.objects.filter(account=account, contact__isnull=False)
+             .select_related("contact").order_by("-created_at", "-id").first())
+    return order.contact if order else None
+
+
+def order_detail(*, user, pk):
+    """One order the user may see (the rule of `order_list`), with its history; None if
+    there is none for them."""
+    pk = as_id(pk)
+    return order_list(user=user).filter(pk=pk).first() if pk else None
+
+
 def orders_by_ids(ids):
     return _with_related(ProgramOrder.objects.filter(pk__in=ids)).order_by("pk")
 

@@ -161,10 +161,25 @@ class OrderCreateSerializer(serializers.Serializer):
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
     items = serializers.ListField(child=IdField(),
                                   allow_empty=False, max_length=100)
-    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(),
-                                                 required=False, allow_null=True)
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(), required=False, allow_null=True,
+        help_text="The recipient of every item that needs one and has none in `contacts`.")
+    contacts = serializers.DictField(
+        child=serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all()),
+        required=False, default=dict,
+        help_text='Per-item recipients: {"<item id>": <contact id>}. An item that needs no '
+                  "recipient gets a contact only when named here.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000,
                                  default="")
+
+    def validate_contacts(self, value):
+        mapped = {}
+        for key, contact in value.items():
+            if not str(key).isdigit() or int(key) < 1:
+                raise serializers.ValidationError(
+                    f"“{key}” is not an item id: the keys are the ids of ordered items.")
+            mapped[int(key)] = contact
+        return mapped
 
 
 class OrderApproveSerializer(serializers.Serializer):

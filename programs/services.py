@@ -45,14 +45,28 @@ def may_cancel(user, order):
     return may_approve(user) or (order.requested_by_id == user.pk and may_order(user))
 
 
+def may_cancel_now(user, order):
+    """Whether `user` may cancel `order` in its present status: the pages offer Cancel only
+    then (`order_cancel` still decides, e.g. while a provider call is under way)."""
+    if Status.CANCELLED not in ProgramOrder.TRANSITIONS.get(order.status, set()):
+        return False
+    if not may_cancel(user, order):
+        return False
+    return may_approve(user) or order.status in (Status.REQUESTED, Status.APPROVED)
+
+
 # Ordering --------------------------------------------------------------------------------
 
 def _item_error(item, code, reason):
     return {"item": item.pk, "name": item.name, "code": code, "reason": reason}
 
 
-def order_submit(*, account, items, contact=None, note="", requested_by):
+def order_submit(*, account, items, contact=None, contacts=None, note="", requested_by):
     """Place one order per ticked item for `account`: all of them or none.
+
+    Recipients: `contacts` maps an item (or its id) to the contact it goes to; `contact` is
+    the recipient of every item that needs one and has none in `contacts`. An item that
+    needs no recipient (an ad, an SDR brief) gets one only when `contacts` names it.
 
     Refuses (InvalidInput, with each bad item and why) items that are unknown, listed twice,
     off the account's tier menu, inactive, at their per-account limit, or that need a
@@ -73,6 +87,16 @@ def order_submit(*, account, items, contact=None, note="", requested_by):
     if not ids:
         raise InvalidInput("Tick at least one program.", code="no_items",
                            detail={"items": ["Tick at least one program."]})
+    contacts = {getattr(item, "pk", item): chosen_contact
+                for item, chosen_contact in (contacts or {}).items()}
+    strays = sorted(set(contacts) - set(ids))
+    if strays:
+        raise InvalidInput(
+            f"Recipients are given for program(s) {', '.join(map(str, strays))}, which are "
+            "not among the items ordered.",
+            code="contacts_for_other_items",
+            detail={"contacts": [f"Item {i} is not among the items ordered." for i in strays]},
+        )
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         raise InvalidInput(
@@ -100,14 +124,25 @@ def order_submit(*, account, items, contact=None, note="", requested_by):
                 code="contact_of_other_account",
                 detail={"contact": ["Choose a contact of this account."]},
             )
+        foreign = {i: c for i, c in contacts.items() if c.account_id != account.pk}
+        if foreign:
+            raise InvalidInput(
+                "These recipients are contacts of another account: " + ", ".join(
+                    str(c) for c in foreign.values()) + ".",
+                code="contact_of_other_account",
+                detail={"contacts": {str(i): ["Choose a contact of this account."]
+                                     for i in foreign}},
+            )
         chosen = [found[i] for i in ids]
+        recipients = {item.pk: contacts.get(item.pk, contact if item.needs_contact else None)
+                      for item in chosen}
         lines = selectors.menu_lines(account=account, items=chosen, has_contacts=True,
                                      check_budgets=False)
         errors = []
         for line in lines:
             for code, reason in line.reasons:
                 errors.append(_item_error(line.item, code, reason))
-            if line.item.needs_contact and contact is None:
+            if line.item.needs_contact and recipients[line.item.pk] is None:
                 errors.append(_item_error(
                     line.item, "needs_contact",
                     f"“{line.item.name}” is sent to a person: choose a recipient contact",
@@ -120,7 +155,8 @@ def order_submit(*, account, items, contact=None, note="", requested_by):
                 detail={"items": errors},
             )
         orders = [
-            ProgramOrder(account=account, item=item, tier=account.tier, contact=contact,
+            ProgramOrder(account=account, item=item, tier=account.tier,
+                         contact=recipients[item.pk],
                          note=note or "", cost=item.unit_cost, currency=item.currency,
                          requested_by=requested_by)
             for item in chosen
@@ -188,19 +224,31 @@ def order_cancel(*, order, by, reason=""):
                                 fields={"reason": reason})
 
 
-def orders_bulk_decide(*, order_ids, decision, by, reason=""):
+def orders_bulk_decide(*, order_ids, decision, by, reason="", reasons=None):
     """Approve or reject several orders, each on its own: one refusal (a budget short, a
-    concurrent change) does not undo the others. Returns (done, [(order id, message)])."""
+    concurrent change) does not undo the others. Returns (done, [(order id, message)]).
+
+    A rejection needs a reason per order: its own in `reasons` ({order id: text}), else the
+    shared `reason`. If any rejected order has neither, nothing is decided (InvalidInput
+    naming those orders)."""
     if decision not in ("approve", "reject"):
         raise InvalidInput("Choose approve or reject.", code="bad_decision",
                            detail={"decision": ["Choose approve or reject."]})
     if not may_approve(by):
         raise NotAllowed("Only marketers and ABM admins approve or reject orders.",
                          code="not_allowed")
-    if decision == "reject" and not (reason or "").strip():
-        raise InvalidInput("Say why the orders are rejected: the reps read the reason.",
-                           code="reason_required",
-                           detail={"reason": ["A reason is required to reject orders."]})
+    reasons = {order_id: (text or "").strip() for order_id, text in (reasons or {}).items()}
+    shared = (reason or "").strip()
+    if decision == "reject":
+        missing = [order_id for order_id in order_ids if not (reasons.get(order_id) or shared)]
+        if missing:
+            raise InvalidInput(
+                "Say why each order is rejected: the reps read the reason. Missing for "
+                + ", ".join(f"#{order_id}" for order_id in missing) + ".",
+                code="reason_required",
+                detail={"reason": ["A reason is required to reject orders."],
+                        "reasons": {str(order_id): ["A reason is required to reject this "
+                                                    "order."] for order_id in missing}})
     orders = ProgramOrder.objects.select_related("item").in_bulk(list(order_ids))
     done, failed = [], []
     for order_id in order_ids:
@@ -212,7 +260,7 @@ def orders_bulk_decide(*, order_ids, decision, by, reason=""):
             if decision == "approve":
                 order_approve(order=order, by=by)
             else:
-                order_reject(order=order, by=by, reason=reason)
+                order_reject(order=order, by=by, reason=reasons.get(order_id) or shared)
             done.append(order)
         except Conflict as exc:
             failed.append((order_id, exc.message))

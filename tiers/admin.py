@@ -1,5 +1,8 @@
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.exceptions import AbmError
 
@@ -25,6 +28,12 @@ class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
     fields = ["first_name", "last_name", "email", "title", "buying_role"]
+    # Narrow inputs: five admin-wide text fields in a row made the account page 1,718 px
+    # wide.
+    formfield_overrides = {
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
+        models.EmailField: {"widget": forms.EmailInput(attrs={"size": 24})},
+    }
 
 
 class TierAssignmentInline(admin.TabularInline):
@@ -34,9 +43,11 @@ class TierAssignmentInline(admin.TabularInline):
     fk_name = "account"
     extra = 0
     can_delete = False
-    fields = ["created_at", "old_tier", "new_tier", "cause", "rule", "reason", "fit_score",
-              "intent_score", "engagement_score", "by"]
+    # The reason names the rule and the scores; the rows stay short.
+    fields = ["created_at", "old_tier", "new_tier", "cause", "reason", "by"]
     readonly_fields = fields
+    verbose_name = _("tier change")
+    verbose_name_plural = _("tier history")
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self, request):
@@ -59,14 +70,14 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "domain", "external_id"]
     autocomplete_fields = ["owner", "technologies"]
     readonly_fields = ["created_at", "updated_at", "tier", "tier_rule", "tier_locked",
-                       "fit_score", "intent_score", "engagement_score", "surging_topics",
+                       "fit_score", "intent_score", "engagement_score", "topics",
                        "has_recent_intent", "has_recent_engagement", "scored_at"]
     inlines = [ContactInline, TierAssignmentInline]
     actions = ["recompute_selected", "unlock_tiers"]
     fieldsets = [
         (None, {"fields": ["name", "domain", "external_id", "owner"]}),
         ("Tier and scores", {"fields": ["tier", "tier_rule", "tier_locked", "fit_score",
-                                        "intent_score", "engagement_score", "surging_topics",
+                                        "intent_score", "engagement_score", "topics",
                                         "has_recent_intent", "has_recent_engagement",
                                         "scored_at"]}),
         ("Firmographics", {"fields": ["industry", "country", "region", "employees",
@@ -77,6 +88,10 @@ class AccountAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
+
+    @admin.display(description=_("surging topics"))
+    def topics(self, obj):
+        return ", ".join(obj.surging_topics) or "—"
 
     @admin.action(description="Rescore and retier the selected accounts")
     def recompute_selected(self, request, queryset):

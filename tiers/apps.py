@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TiersConfig(AppConfig):
@@ -24,7 +25,7 @@ class TiersConfig(AppConfig):
             "tiers.add_tierassignment", "tiers.add_recomputejob",
         ],
     }
-    nav_links = [("Accounts", "account-list", "any")]
+    nav_links = [(_("Accounts"), "account-list", "any"), (_("ICP"), "icp-editor", "marketer", 50)]
     demo_loaders = ["tiers.demo.load", "tiers.demo_scoring.load"]
 
     def ready(self):

@@ -3,8 +3,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
+from django.utils.translation import gettext, gettext_lazy
 
 from abmcrm.core.db.indexes import TrigramIndex
+from abmcrm.core.formats import money, number
 from abmcrm.core.models import Job
 
 
@@ -222,6 +224,12 @@ class IcpProfile(models.Model):
         return f"{self.name}{' (active)' if self.is_active else ''}"
 
 
+# How a range criterion's attribute is named in its label ("Employees 200–5,000").
+RANGE_NAMES = {"employees": gettext_lazy("Employees"),
+               "annual_revenue": gettext_lazy("Annual revenue"),
+               "customer_count": gettext_lazy("Customer base")}
+
+
 class IcpCriterion(models.Model):
     """One weighted test on an account: a set of values, a range, or a technology used."""
 
@@ -261,12 +269,20 @@ class IcpCriterion(models.Model):
 
     @property
     def label(self):
-        name = self.get_attribute_display()
+        """The criterion as people read it: "Industry in Software, Finance", "Employees
+        200–5,000", "Annual revenue ≥ 5,000,000 USD"."""
         if self.attribute in self.SET_ATTRIBUTES:
-            return f"{name} {', '.join(map(str, self.values))}"
-        low = "…" if self.min_value is None else f"{self.min_value.normalize():f}"
-        high = "…" if self.max_value is None else f"{self.max_value.normalize():f}"
-        return f"{name} {low} and {high}"
+            values = ", ".join(str(value)[:1].upper() + str(value)[1:] for value in self.values)
+            return f"{self.get_attribute_display()} {values}"
+        name = RANGE_NAMES.get(self.attribute, self.attribute)
+        amount = money if self.attribute == self.Attribute.ANNUAL_REVENUE else number
+        if self.min_value is not None and self.max_value is not None:
+            return f"{name} {number(self.min_value)}–{amount(self.max_value)}"
+        if self.min_value is not None:
+            return f"{name} ≥ {amount(self.min_value)}"
+        if self.max_value is not None:
+            return f"{name} ≤ {amount(self.max_value)}"
+        return f"{name}: {gettext('any value')}"
 
 
 class IntentSignal(models.Model):
@@ -411,7 +427,11 @@ class TierAssignment(models.Model):
         indexes = [models.Index(fields=["account", "-created_at"])]
 
     def __str__(self):
-        return f"{self.account_id}: {self.old_tier_id} → {self.new_tier_id}"
+        def tier(value):
+            return gettext("Tier %(number)s") % {"number": value.number} if value else \
+                gettext("untiered")
+
+        return f"{self.account}: {tier(self.old_tier)} → {tier(self.new_tier)}"
 
 
 class RecomputeJob(Job):

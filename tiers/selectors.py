@@ -3,8 +3,10 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Count, Prefetch, Q, Value, When
+from django.utils.translation import gettext as _
 
 from abmcrm.core import roles
+from abmcrm.core.formats import money
 from abmcrm.core.ids import ids_in
 from abmcrm.core.text import lookup_keys
 
@@ -276,6 +278,90 @@ def account_scores(*, account, now=None):
             },
         },
     }
+
+
+# Why an account is (or is not) in a tier ---------------------------------------------------
+
+def tier_rule_checks(*, account, rules=None):
+    """Each active tier rule, in priority order, with each of its conditions and whether the
+    account's stored scores meet it: the account page says which rule placed the account,
+    or, for an untiered one, what every rule misses. (The same conditions as
+    `TierRule.matches_q`, checked on the account in hand: no query beyond the rules.)"""
+    if rules is None:
+        rules = TierRule.objects.filter(is_active=True).select_related("tier").order_by(
+            "priority", "id")
+    Requirement = TierRule.Requirement
+    acv = account.estimated_acv
+    out = []
+    for rule in rules:
+        checks = [{"label": _("fit at least %(min)s") % {"min": rule.min_fit},
+                   "met": account.fit_score >= rule.min_fit,
+                   "has": _("fit %(fit)s") % {"fit": account.fit_score}}]
+        if rule.min_acv is not None or rule.max_acv is not None:
+            if rule.max_acv is None:
+                label = _("ACV at least %(min)s") % {"min": money(rule.min_acv)}
+            elif rule.min_acv is None:
+                label = _("ACV under %(max)s") % {"max": money(rule.max_acv)}
+            else:
+                label = _("ACV from %(min)s to under %(max)s") % {
+                    "min": money(rule.min_acv), "max": money(rule.max_acv)}
+            checks.append({
+                "label": label,
+                "met": acv is not None and (rule.min_acv is None or acv >= rule.min_acv)
+                and (rule.max_acv is None or acv < rule.max_acv),
+                "has": _("ACV %(acv)s") % {"acv": money(acv)} if acv is not None
+                else _("no ACV estimate")})
+        for requirement, flag, yes, no in (
+                (rule.recent_intent, account.has_recent_intent, _("recent intent"),
+                 _("no recent intent")),
+                (rule.recent_engagement, account.has_recent_engagement,
+                 _("recent engagement"), _("no recent engagement"))):
+            if requirement != Requirement.ANY:
+                wanted = requirement == Requirement.YES
+                checks.append({"label": yes if wanted else no, "met": flag == wanted,
+                               "has": yes if flag else no})
+        out.append({"rule": rule, "checks": checks,
+                    "met": all(check["met"] for check in checks)})
+    return out
+
+
+# The ICP editor ----------------------------------------------------------------------------
+
+def icp_attribute_values(attribute):
+    """The values an ICP criterion on `attribute` can pick from: those present in the data
+    (or the field's choices), each with how many accounts have it, [(value, label, count)]
+    in label order. One query."""
+    if attribute == IcpCriterion.Attribute.TECHNOLOGY:
+        rows = (Technology.objects.annotate(n=Count("accounts")).order_by("name")
+                .values_list("name", "n"))
+        return [(name, name, n) for name, n in rows]
+    if attribute not in IcpCriterion.SET_ATTRIBUTES:
+        return []
+    counts = dict(Account.objects.exclude(**{attribute: ""}).order_by().values(attribute)
+                  .annotate(n=Count("pk")).values_list(attribute, "n"))
+    field = Account._meta.get_field(attribute)
+    if field.choices:
+        return [(value, str(label), counts.get(value, 0)) for value, label in field.choices]
+    return sorted(((value, value[:1].upper() + value[1:], n) for value, n in counts.items()),
+                  key=lambda row: row[1].lower())
+
+
+def icp_criterion_match_count(criterion):
+    """How many accounts meet one criterion (saved or not): the editor's live count."""
+    from .scoring import criterion_q
+
+    return Account.objects.filter(criterion_q(criterion)).count()
+
+
+def icp_criteria_match_counts(criteria):
+    """{criterion id: accounts meeting it} for saved criteria, in one query."""
+    from .scoring import criterion_q
+
+    if not criteria:
+        return {}
+    totals = Account.objects.order_by().aggregate(**{
+        f"c{criterion.pk}": Count("pk", filter=criterion_q(criterion)) for criterion in criteria})
+    return {criterion.pk: totals[f"c{criterion.pk}"] for criterion in criteria}
 
 
 # ICP discovery -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -13,7 +14,8 @@ class CoreConfig(AppConfig):
     # The demo users (one per role) come first: the apps' demo loaders build on them.
     demo_loaders = ["abmcrm.core.demo.load_users"]
     # After every app's own links (see hooks.py).
-    nav_links = [("Admin", "admin:index", "staff", 100), ("API", "api-docs", "any", 100)]
+    nav_links = [(_("Imports"), "imports", "any", 90), (_("Admin"), "admin:index", "staff", 100),
+                 (_("API"), "api-docs", "any", 100)]
     # Every kind of background job (imports, recomputes…): see abmcrm/core/jobs.py.
     sweepers = [("jobs", "abmcrm.core.jobs.jobs_redrive")]
 

@@ -57,6 +57,9 @@ DEFAULTS = {
     # The template abmcrm's pages extend: the package's own, or a host's base with the blocks
     # `title`, `extra_head` and `content` that includes "abmcrm/head.html".
     "ABMCRM_BASE_TEMPLATE": "abmcrm/base.html",
+    # The currency of amounts that carry none of their own on the pages: annual revenue,
+    # estimated ACV, budgets, pipeline and won revenue (program items and orders have theirs).
+    "ABMCRM_CURRENCY": "USD",
     # Background jobs (imports, recomputes; abmcrm/core/jobs.py). A running job's worker
     # renews its lease with each progress save; a job whose heartbeat is older than this
     # (seconds) is presumed abandoned by a dead worker and may be started over. Keep it above

@@ -14,15 +14,24 @@ DEMO_USERS = [
 
 
 def load_users(stdout=None):
-    """Create (or reset) the demo users; returns {username: user}."""
+    """Create (or reset) the demo users; returns {username: user}.
+
+    A password already right is not set again: a new hash (new salt) would change the
+    session hash Django keeps in every session, and log out whoever is using the demo."""
     User = get_user_model()
     users = {}
     for username, role, password, is_staff in DEMO_USERS:
         user, _ = User.objects.get_or_create(username=username,
                                              defaults={"email": f"{username}@example.com"})
-        user.set_password(password)
-        user.is_staff = is_staff
-        user.save()
+        changed = []
+        if not user.check_password(password):
+            user.set_password(password)
+            changed.append("password")
+        if user.is_staff != is_staff or not user.is_active:
+            user.is_staff, user.is_active = is_staff, True
+            changed += ["is_staff", "is_active"]
+        if changed:
+            user.save(update_fields=changed)
         user.groups.add(Group.objects.get(name=role))
         users[username] = user
     if stdout:

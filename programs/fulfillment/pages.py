@@ -34,8 +34,6 @@ def fulfillment_queue(request):
     page = ListPaginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     for order in page:
-        order.is_overdue = bool(order.due_at and order.due_at < now
-                                and order.status in selectors.QUEUE_STATUSES)
         order.current_fulfillment = next(iter(order.fulfillments.all()), None)
     query = request.GET.copy()
     query.pop("page", None)

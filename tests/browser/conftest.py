@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -37,11 +38,21 @@ def browser(_serialized_db_contents):
         browser.close()
 
 
+# The two sizes every page is checked at: a laptop, and a phone (iPhone 12-14 CSS pixels).
+SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, accept_downloads=True)
+def page(request, browser, live_server):
+    """A fresh browser tab; a test parametrized with `size` (a key of SIZES) gets that
+    viewport, others Playwright's default."""
+    size = getattr(getattr(request.node, "callspec", None), "params", {}).get("size")
+    options = {"viewport": SIZES[size]} if size else {}
+    context = browser.new_context(base_url=live_server.url, accept_downloads=True, **options)
     context.set_default_timeout(15_000)
     page = context.new_page()
+    page.abm_size = size
     yield page
     context.close()
 
@@ -59,3 +70,35 @@ def login(page):
         return page
 
     return do_login
+
+
+@pytest.fixture
+def logout(page):
+    """Log out through the header (opening the phone menu first where it is folded)."""
+
+    def do_logout():
+        open_menu(page)
+        page.click("button:has-text('Log out')")
+        page.wait_for_load_state()
+
+    return do_logout
+
+
+def open_menu(page):
+    """On a phone the navigation folds behind "Menu": open it (no-op where it shows)."""
+    toggle = page.locator("label.nav-toggle-label")
+    if toggle.count() and toggle.is_visible() and not page.locator("#nav-toggle").is_checked():
+        toggle.click()
+
+
+def overflow(page):
+    """How many CSS pixels the page is wider than the window (0: it fits)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def screenshot(page, name):
+    """Save the whole page as var/screenshots/<name>-<size>.png (CI keeps them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{page.abm_size or 'default'}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -2,6 +2,7 @@ import csv
 import io
 
 import pytest
+from django.utils.formats import date_format
 
 from tests import factories
 from tests.funnel.helpers import build_hand_funnel
@@ -26,8 +27,10 @@ def test_marketers_and_admins_see_the_dashboard(client, request, role, hand):
     assert "<svg" in html and "ABM (accounts)" in html and "Demand gen (leads)" in html
     assert 'class="count">4</text>' in html  # 4 target accounts entered in January
     assert "Events" in html and "Content syndication" in html  # one table row per channel
-    assert "Summit" in html and "500.00" in html
+    assert "Summit" in html and "500\xa0USD" in html
     assert 'href="/funnel/"' in html  # the nav link
+    # People's labels, not codes: the stage where the work starts, by name.
+    assert "Worked (from “Engaged account”)" in html and "(from abm" not in html
 
 
 @pytest.mark.parametrize("role", ["rep", "nobody"])
@@ -55,7 +58,8 @@ def test_bad_parameters_show_errors_not_500(client, marketer):
     assert '<option value="period" selected>' in html
     assert '<option value="channel" selected>' in html
     query = response.context["query"]
-    assert f"Showing the default period ({query.start} – {query.end})" in html
+    assert (f"Showing the default period ({date_format(query.start)} – "
+            f"{date_format(query.end)})") in html
     # The CSV link downloads what the page shows, so it works.
     csv_url = response.context["csv_query"]
     assert f"start={query.start.isoformat()}" in csv_url

@@ -97,3 +97,64 @@ def test_reorder_menu_in_place(client, abm_admin):
     assert response.status_code == 302
     assert list(MenuEntry.objects.filter(tier__number=1).values_list("item", flat=True)) == [
         b.pk, a.pk]
+
+
+class TestBudgetLimitBelowBooked:
+    def _post(self, client, budget, limit):
+        return client.post(f"/admin/programs/budget/{budget.pk}/change/", {
+            "name": "Renamed", "start_date": budget.start_date, "end_date": budget.end_date,
+            "scope": "all", "limit": limit})
+
+    def test_one_error_on_the_field_and_the_form_kept(self, client, abm_admin):
+        from programs.models import Budget
+
+        budget = BudgetFactory(name="Q3", limit=1000, committed=600, spent=100)
+        client.force_login(abm_admin)
+        response = self._post(client, budget, "500")
+        assert response.status_code == 200  # the form again, not the list
+        html = response.content.decode()
+        assert "700\xa0USD is already committed or spent" in html
+        assert 'value="Renamed"' in html and 'value="500"' in html  # what was typed
+        assert "changed successfully" not in html and "Not saved" not in html
+        assert Budget.objects.get(pk=budget.pk).limit == 1000
+
+    def test_an_approval_meanwhile_gives_one_message_and_back_to_the_form(
+            self, client, abm_admin, monkeypatch):
+        from django.contrib.messages import get_messages
+
+        from programs import services
+        from programs.models import Budget
+
+        budget = BudgetFactory(name="Q3", limit=1000, committed=0)
+        real_update = services.budget_update
+
+        def approval_first(*, budget, **fields):
+            # Money committed between the form's check and the save.
+            Budget.objects.filter(pk=budget.pk).update(committed=900)
+            return real_update(budget=budget, **fields)
+
+        monkeypatch.setattr(services, "budget_update", approval_first)
+        client.force_login(abm_admin)
+        response = self._post(client, budget, "500")
+        assert response.status_code == 302
+        assert response.url == f"/admin/programs/budget/{budget.pk}/change/"
+        texts = [str(m) for m in get_messages(response.wsgi_request)]
+        assert len(texts) == 1 and texts[0].startswith("Not saved: Budget “Q3” has 900")
+        assert Budget.objects.get(pk=budget.pk).limit == 1000
+
+
+def test_the_admin_is_branded_and_leads_back_to_the_app(client, abm_admin):
+    client.force_login(abm_admin)
+    html = client.get("/admin/").content.decode()
+    assert "abmcrm administration" in html and "Django administration" not in html
+    assert 'href="/"' in html  # View site: the pages
+    assert "abmcrm/admin.css" in html
+
+
+def test_program_item_fulfillment_method_is_picked_not_typed(client, abm_admin):
+    item = ProgramItemFactory()
+    client.force_login(abm_admin)
+    html = client.get(f"/admin/programs/programitem/{item.pk}/change/").content.decode()
+    assert '<select name="fulfillment_method"' in html
+    assert "By hand (a marketer works the fulfillment queue)" in html
+    assert "ABMCRM_PROVIDERS" not in html

@@ -40,6 +40,9 @@ class TestCreateOrders:
         ({"items": [-3]}, "items"),
         ({"items": "1"}, "items"),
         ({"items": [1], "contact": 999999}, "contact"),
+        ({"items": [1], "contacts": {"1": 999999}}, "contacts"),
+        ({"items": [1], "contacts": {"tin": 1}}, "contacts"),
+        ({"items": [1], "contacts": [1]}, "contacts"),
     ])
     def test_malformed_input_is_a_400_with_field_errors(self, api, rep, account, payload,
                                                         field):
@@ -48,6 +51,23 @@ class TestCreateOrders:
         assert response.status_code == 400
         assert field in response.json()
         assert not ProgramOrder.objects.exists()
+
+    def test_per_item_recipients_and_the_single_contact_both_work(self, api, rep, account):
+        tin = ProgramItemFactory(menu_tiers=[1], needs_contact=True)
+        book = ProgramItemFactory(menu_tiers=[1], needs_contact=True)
+        ads = ProgramItemFactory(menu_tiers=[1], kind="account_based_ad")
+        bill, peter = ContactFactory(account=account), ContactFactory(account=account)
+        client = api.as_user(rep)
+        response = client.post(ORDERS, {
+            "account": account.pk, "items": [tin.pk, book.pk, ads.pk], "contact": bill.pk,
+            "contacts": {str(book.pk): peter.pk}}, format="json")
+        assert response.status_code == 201, response.json()
+        assert [o["contact"] for o in response.json()] == [bill.pk, peter.pk, None]
+        # Today's single `contact` alone still places the order.
+        ProgramOrder.objects.all().delete()
+        response = client.post(ORDERS, {"account": account.pk, "items": [tin.pk],
+                                        "contact": bill.pk}, format="json")
+        assert response.status_code == 201 and response.json()[0]["contact"] == bill.pk
 
     def test_unknown_other_tier_and_duplicate_items_name_the_item(self, api, rep, account):
         ok = ProgramItemFactory(menu_tiers=[1])

@@ -34,7 +34,7 @@ class TestProgramsPage:
         client.force_login(rep)
         html = client.get(url(account)).content.decode()
         assert "Tier 1" in html and "87" in html and "64" in html
-        assert f'name="items" value="{ok.pk}"' in html and "400.00 USD" in html
+        assert f'name="items" value="{ok.pk}"' in html and "400\xa0USD" in html
         assert "14 days" in html
         assert "needs a recipient contact" in html
         gift_box = html.split(f'value="{gift.pk}"')[1].split(">")[0]
@@ -45,11 +45,12 @@ class TestProgramsPage:
         b = ProgramItemFactory(menu_tiers=[1], name="Gift", needs_contact=True)
         contact = ContactFactory(account=account)
         client.force_login(rep)
-        response = client.post(url(account), {"items": [a.pk, b.pk], "contact": contact.pk,
+        response = client.post(url(account), {"items": [a.pk, b.pk], f"contact_{b.pk}": contact.pk,
                                                "note": "for the board"}, follow=True)
         assert response.status_code == 200
         orders = ProgramOrder.objects.filter(account=account)
-        assert orders.count() == 2 and {o.contact for o in orders} == {contact}
+        # Only the gift goes to a person; the landing page has no recipient.
+        assert {o.item_id: o.contact for o in orders} == {a.pk: None, b.pk: contact}
         html = response.content.decode()
         assert "Orders just placed" in html and html.count("Requested") >= 2
 
@@ -84,7 +85,10 @@ class TestProgramsPage:
         item = ProgramItemFactory(menu_tiers=[1])
         client.force_login(other_rep)
         page = client.get(url(account)).content.decode()
-        assert "only for the accounts you own" in page
+        assert "Read only" in page and "only rep1 or a marketer orders programs" in page
+        # Nothing on the read-only menu looks orderable: no boxes, pickers, note or button.
+        assert 'name="items"' not in page and "<textarea" not in page
+        assert "Order selected programs" not in page
         assert client.post(url(account), {"items": [item.pk]}).status_code == 403
         assert not ProgramOrder.objects.exists()
 
@@ -145,7 +149,7 @@ class TestAccountPanel:
         client.force_login(rep)
         html = client.get(f"/accounts/{account.pk}/").content.decode()
         row = html.split(f'data-order="{order.pk}"')[1].split("</tr>")[0]
-        assert "due 2026-12-01" in row and f"{marketer.username} is on it" in row
+        assert "due Dec. 1, 2026" in row and f"{marketer.username} is on it" in row
 
     @pytest.mark.parametrize("rows", [1, 30])
     def test_account_page_queries_fixed(self, client, rep, account, rows,
@@ -182,15 +186,15 @@ class TestApprovalsPage:
                                 for _ in range(3))
         client.force_login(marketer)
         html = client.get("/orders/approvals/").content.decode()
-        assert "Q budget" in html and "1000.00" in html and f'value="{third.pk}"' in html
+        assert "Q budget" in html and "1,000\xa0USD" in html and f'value="{third.pk}"' in html
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post("/orders/approvals/", {
                 "orders": [first.pk, second.pk], "decision": "approve"}, follow=True)
         assert "2 orders approved" in response.content.decode()
-        assert "800.00" in response.content.decode()  # budget left after the approvals
+        assert "800\xa0USD" in response.content.decode()  # budget left after the approvals
         response = client.post("/orders/approvals/", {"orders": [third.pk],
                                                       "decision": "reject"}, follow=True)
-        assert "Say why the orders are rejected" in response.content.decode()
+        assert "Say why each order is rejected" in response.content.decode()
         client.post("/orders/approvals/", {"orders": [third.pk], "decision": "reject",
                                            "reason": "Not a fit"})
         statuses = dict(ProgramOrder.objects.values_list("pk", "status"))
@@ -271,3 +275,67 @@ class TestOrderList:
         with django_assert_max_num_queries(9):
             response = client.get("/orders/")
         assert response.content.decode().count("data-order=") == min(rows, 50)
+
+
+class TestOrderPageAndCancel:
+    def test_a_rep_sees_their_order_and_not_anothers(self, client, rep, other_rep):
+        mine = ProgramOrderFactory(requested_by=rep)
+        theirs = ProgramOrderFactory(requested_by=other_rep)
+        client.force_login(rep)
+        response = client.get(f"/orders/{mine.pk}/")
+        assert response.status_code == 200 and "Cancel this order" in response.content.decode()
+        assert client.get(f"/orders/{theirs.pk}/").status_code == 404  # as the API
+
+    def test_the_requester_cancels_with_a_reason_and_goes_back(self, client, rep):
+        order = ProgramOrderFactory(requested_by=rep)
+        client.force_login(rep)
+        response = client.post(f"/orders/{order.pk}/cancel/",
+                               {"reason": "Event postponed", "next": "/orders/"})
+        assert response.status_code == 302 and response.url == "/orders/"
+        order.refresh_from_db()
+        assert (order.status, order.reason) == (S.CANCELLED, "Event postponed")
+
+    def test_someone_elses_order_is_not_theirs_to_cancel(self, client, rep, other_rep):
+        order = ProgramOrderFactory(requested_by=other_rep)
+        client.force_login(rep)
+        assert client.post(f"/orders/{order.pk}/cancel/").status_code == 403
+        assert client.post("/orders/999999999/cancel/").status_code == 404
+        assert ProgramOrder.objects.get(pk=order.pk).status == S.REQUESTED
+
+    def test_a_finished_order_says_why_it_cannot_be_cancelled(self, client, rep):
+        order = ProgramOrderFactory(requested_by=rep, status=S.FULFILLED)
+        client.force_login(rep)
+        response = client.post(f"/orders/{order.pk}/cancel/", follow=True)
+        assert "can cancel it only while it is requested or approved" in (
+            response.content.decode())
+        assert "Cancel this order" not in response.content.decode()  # none offered
+
+    def test_an_unsafe_next_goes_to_the_order_page(self, client, rep):
+        order = ProgramOrderFactory(requested_by=rep)
+        client.force_login(rep)
+        response = client.post(f"/orders/{order.pk}/cancel/", {"next": "https://evil.example"})
+        assert response.url == f"/orders/{order.pk}/"
+
+    def test_my_orders_flags_the_overdue_order(self, client, rep):
+        late = ProgramOrderFactory(requested_by=rep, status=S.APPROVED,
+                                   due_at=datetime(2020, 1, 1, tzinfo=UTC))
+        client.force_login(rep)
+        html = client.get("/orders/").content.decode()
+        row = html.split(f'data-order="{late.pk}"')[1].split("</tr>")[0]
+        assert 'class="badge overdue"' in row
+
+
+class TestApprovalsKeepsWhatWasTyped:
+    def test_ticks_and_reasons_come_back_with_the_errors(self, client, marketer):
+        a, b = ProgramOrderFactory(), ProgramOrderFactory()
+        client.force_login(marketer)
+        response = client.post("/orders/approvals/", {
+            "orders": [a.pk, b.pk], "decision": "reject", f"reason_{a.pk}": "Duplicate"})
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert f'value="{a.pk}" id="order-{a.pk}" checked' in html
+        assert f'value="{b.pk}" id="order-{b.pk}" checked' in html
+        assert 'value="Duplicate"' in html
+        row_b = html.split(f'data-order="{b.pk}"')[1].split("</tr>")[0]
+        assert "A reason is required to reject this order." in row_b
+        assert set(ProgramOrder.objects.values_list("status", flat=True)) == {S.REQUESTED}

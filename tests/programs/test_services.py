@@ -327,3 +327,75 @@ class TestNotifications:
         assert event.notified_at is not None
         notify_order_status.delay(event.pk)  # redelivered
         assert len(mail.outbox) == 1
+
+
+class TestRecipients:
+    def test_each_item_gets_its_own_recipient(self, account, rep):
+        tin = ProgramItemFactory(menu_tiers=[1], needs_contact=True)
+        book = ProgramItemFactory(menu_tiers=[1], needs_contact=True)
+        ads = ProgramItemFactory(menu_tiers=[1], kind="account_based_ad")
+        bill, peter = ContactFactory(account=account), ContactFactory(account=account)
+        orders = submit(account, [tin.pk, book.pk, ads.pk], rep,
+                        contacts={tin.pk: bill, book: peter})
+        assert [o.contact for o in orders] == [bill, peter, None]
+
+    def test_one_contact_goes_to_the_items_that_need_one_only(self, account, rep):
+        tin = ProgramItemFactory(menu_tiers=[1], needs_contact=True)
+        ads = ProgramItemFactory(menu_tiers=[1], kind="account_based_ad")
+        bill = ContactFactory(account=account)
+        orders = submit(account, [tin.pk, ads.pk], rep, contact=bill)
+        assert [o.contact for o in orders] == [bill, None]
+
+    def test_an_item_without_its_recipient_is_refused(self, account, rep):
+        tin = ProgramItemFactory(menu_tiers=[1], needs_contact=True, name="Tin")
+        book = ProgramItemFactory(menu_tiers=[1], needs_contact=True, name="Book")
+        with pytest.raises(InvalidInput) as error:
+            submit(account, [tin.pk, book.pk], rep,
+                   contacts={tin.pk: ContactFactory(account=account)})
+        assert [(e["item"], e["code"]) for e in error.value.detail["items"]] == [
+            (book.pk, "needs_contact")]
+        assert not ProgramOrder.objects.exists()
+
+    def test_recipients_of_another_account_or_item_are_refused(self, account, rep):
+        tin = ProgramItemFactory(menu_tiers=[1], needs_contact=True)
+        stranger = ContactFactory()
+        with pytest.raises(InvalidInput) as error:
+            submit(account, [tin.pk], rep, contacts={tin.pk: stranger})
+        assert error.value.code == "contact_of_other_account"
+        with pytest.raises(InvalidInput) as error:
+            submit(account, [tin.pk], rep,
+                   contacts={tin.pk: ContactFactory(account=account), 999: stranger})
+        assert error.value.code == "contacts_for_other_items"
+        assert not ProgramOrder.objects.exists()
+
+
+class TestBulkDecideReasons:
+    def test_each_rejected_order_gets_its_own_reason_or_the_shared_one(self, marketer):
+        a, b, c = (ProgramOrderFactory() for _ in range(3))
+        done, failed = services.orders_bulk_decide(
+            order_ids=[a.pk, b.pk, c.pk], decision="reject", by=marketer,
+            reason="Not this quarter", reasons={a.pk: "Duplicate", b.pk: "  "})
+        assert failed == [] and len(done) == 3
+        reasons = dict(ProgramOrder.objects.values_list("pk", "reason"))
+        assert reasons == {a.pk: "Duplicate", b.pk: "Not this quarter",
+                           c.pk: "Not this quarter"}
+
+    def test_a_missing_reason_decides_nothing_and_names_the_orders(self, marketer):
+        a, b = ProgramOrderFactory(), ProgramOrderFactory()
+        with pytest.raises(InvalidInput) as error:
+            services.orders_bulk_decide(order_ids=[a.pk, b.pk], decision="reject",
+                                        by=marketer, reasons={a.pk: "Duplicate"})
+        assert error.value.detail["reasons"] == {
+            str(b.pk): ["A reason is required to reject this order."]}
+        assert set(ProgramOrder.objects.values_list("status", flat=True)) == {S.REQUESTED}
+
+
+class TestMayCancelNow:
+    @pytest.mark.parametrize("status,rep_may,marketer_may", [
+        (S.REQUESTED, True, True), (S.APPROVED, True, True), (S.IN_PROGRESS, False, False),
+        (S.FULFILLED, False, False), (S.CANCELLED, False, False)])
+    def test_by_status_and_role(self, rep, other_rep, marketer, status, rep_may, marketer_may):
+        order = ProgramOrderFactory(requested_by=rep, status=status)
+        assert services.may_cancel_now(rep, order) is rep_may
+        assert services.may_cancel_now(marketer, order) is marketer_may
+        assert services.may_cancel_now(other_rep, order) is False

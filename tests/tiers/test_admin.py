@@ -65,3 +65,17 @@ def test_import_from_admin_page(admin_client_abm, django_capture_on_commit_callb
     assert (job.status, job.created, job.error_count) == ("done", 1, 1)
     page = admin_client_abm.get(f"/admin/abmcore/importjob/{job.pk}/change/").content.decode()
     assert "bad domain" in page
+
+
+def test_tier_history_reads_as_tiers_not_ids(client, abm_admin):
+    from tests.factories import AccountFactory, tier
+    from tiers.models import TierAssignment
+
+    account = AccountFactory(name="Initech", surging_topics=["intent data", "crm"])
+    change = TierAssignment.objects.create(account=account, old_tier=None, new_tier=tier(1),
+                                           reason="Rule #1")
+    assert str(change) == "Initech: untiered → Tier 1"
+    client.force_login(abm_admin)
+    html = client.get(f"/admin/tiers/account/{account.pk}/change/").content.decode()
+    assert "Tier history" in html and "Initech: untiered → Tier 1" in html
+    assert "intent data, crm" in html and '["intent data"' not in html

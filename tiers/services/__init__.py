@@ -15,7 +15,12 @@ from .activity import (
     engagement_event_bulk_insert,
     intent_signal_bulk_upsert,
 )
-from .icp import icp_profile_activate, icp_suggestion_apply
+from .icp import (
+    icp_criterion_add,
+    icp_criterion_delete,
+    icp_profile_activate,
+    icp_suggestion_apply,
+)
 from .overrides import account_tier_override, account_tier_unlock
 from .recompute import accounts_recompute_queue, recompute_run, recompute_start, tiers_recompute
 
@@ -23,6 +28,7 @@ __all__ = [
     "account_bulk_upsert", "account_create", "account_set_technologies",
     "account_tier_override", "account_tier_unlock", "account_update", "accounts_recompute_queue",
     "contact_bulk_upsert", "engagement_dedupe_key", "engagement_event_bulk_insert",
-    "icp_profile_activate", "icp_suggestion_apply", "intent_signal_bulk_upsert",
+    "icp_criterion_add", "icp_criterion_delete", "icp_profile_activate",
+    "icp_suggestion_apply", "intent_signal_bulk_upsert",
     "recompute_run", "recompute_start", "technologies_get_or_create", "tiers_recompute",
 ]

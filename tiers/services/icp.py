@@ -23,6 +23,44 @@ def icp_profile_activate(*, profile):
     return profile
 
 
+def _active_profile_for_update():
+    """The active profile, locked; created (as "ICP") when there is none."""
+    profile = IcpProfile.objects.select_for_update().filter(is_active=True).first()
+    if profile is None:
+        profile = IcpProfile.objects.create(name="ICP", is_active=True)
+    return profile
+
+
+def icp_criterion_add(*, attribute, values=(), min_value=None, max_value=None, weight=1):
+    """Add a criterion to the active ICP profile (created if missing): a set of values for a
+    set attribute, a range (either end open) for a number."""
+    if attribute in IcpCriterion.SET_ATTRIBUTES:
+        values = [str(value).strip() for value in values if str(value).strip()]
+        if not values:
+            raise InvalidInput("Choose at least one value.",
+                               detail={"values": ["Choose at least one value."]})
+        min_value = max_value = None
+    elif attribute in IcpCriterion.RANGE_ATTRIBUTES:
+        if min_value is None and max_value is None:
+            raise InvalidInput("Give a minimum, a maximum or both.",
+                               detail={"min_value": ["Give a minimum, a maximum or both."]})
+        if min_value is not None and max_value is not None and min_value > max_value:
+            raise InvalidInput("The minimum is above the maximum.",
+                               detail={"max_value": ["The maximum is below the minimum."]})
+        values = []
+    else:
+        raise InvalidInput(f"Unknown attribute “{attribute}”.",
+                           detail={"attribute": ["Choose an attribute from the list."]})
+    with transaction.atomic():
+        return IcpCriterion.objects.create(
+            profile=_active_profile_for_update(), attribute=attribute, values=list(values),
+            min_value=min_value, max_value=max_value, weight=weight)
+
+
+def icp_criterion_delete(*, criterion):
+    criterion.delete()
+
+
 def icp_suggestion_apply(*, attribute, value, weight=1):
     """Turn an ICP suggestion into a criterion of the active profile (created if missing)."""
     suggestion = next((s for s in selectors.icp_suggestions(limit=10_000)
@@ -32,9 +70,7 @@ def icp_suggestion_apply(*, attribute, value, weight=1):
             f"“{value}” is not a current suggestion for “{attribute}”; "
             "see GET /api/v1/icp/suggestions/."]})
     with transaction.atomic():
-        profile = IcpProfile.objects.select_for_update().filter(is_active=True).first()
-        if profile is None:
-            profile = IcpProfile.objects.create(name="ICP", is_active=True)
+        profile = _active_profile_for_update()
         if attribute in IcpCriterion.SET_ATTRIBUTES:
             criterion = IcpCriterion.objects.create(profile=profile, attribute=attribute,
                                                     values=[value], weight=weight)

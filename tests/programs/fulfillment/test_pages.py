@@ -48,7 +48,7 @@ class TestAccess:
         client.force_login(request.getfixturevalue(who))
         response = client.get(QUEUE)
         assert response.status_code == 200
-        assert b'href="/fulfillment/">Fulfillment</a>' in response.content
+        assert b'href="/fulfillment/" aria-current="page">Fulfillment</a>' in response.content
 
     def test_reps_have_no_nav_link(self, client, rep):
         client.force_login(rep)
