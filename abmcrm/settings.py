@@ -221,11 +221,22 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, with a JSON parser that answers 400 (not 500) to any body it can't take.
+    "DEFAULT_PARSER_CLASSES": [
+        "abmcrm.core.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # DRF's renderers, with a JSON renderer that can write any text a request sent.
+    "DEFAULT_RENDERER_CLASSES": [
+        "abmcrm.core.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "abmcrm.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "abmcrm.core.api.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "abmcrm.core.api.errors.api_exception_handler",
@@ -301,7 +312,9 @@ if not CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
 # The periodic jobs (abmcrm/celery.py adds abmcrm.beat_schedule() to the beat schedule).
 ABMCRM_RECOMPUTE_EVERY = float(os.environ.get("ABMCRM_RECOMPUTE_EVERY_SECONDS", 24 * 3600))
-ABMCRM_REDRIVE_EVERY = float(os.environ.get("ABMCRM_REDRIVE_EVERY", "300"))
+# Every sweeper (`manage.py redrive`); its interval adds to how long a dead worker's send
+# stays "sending".
+ABMCRM_REDRIVE_EVERY = float(os.environ.get("ABMCRM_REDRIVE_EVERY", "60"))
 
 # Fulfillment providers (programs/conf.py has the defaults and the other ABMCRM_FULFILLMENT_*
 # settings). API keys and webhook secrets are read from the environment variables named here.

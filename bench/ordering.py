@@ -10,57 +10,14 @@ DATABASE_URL and dropped afterwards), on a free local port; 20 client threads hi
 """
 
 import argparse
-import http.client
-import json
 import os
 import random
-import socket
-import statistics
-import subprocess
 import sys
 import threading
-import time
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from _http import ROOT, Client, gunicorn, migrate, percentile, scratch_database, server_env
+
 sys.path.insert(0, str(ROOT))
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def scratch_database(url):
-    """A fresh database on the same server as DATABASE_URL: (its url, a drop function)."""
-    import psycopg
-
-    parsed = urlparse(url)
-    name = f"{parsed.path.lstrip('/') or 'postgres'}_bench_ordering"
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunparse(parsed._replace(path=f"/{name}")), drop
-
-
-def server_env(database_url):
-    return {
-        **os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "abmcrm.settings",
-        "DJANGO_SECRET_KEY": "bench-only-not-a-secret", "DJANGO_DEBUG": "",
-        "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_LOG_LEVEL": "WARNING",
-        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "DATABASE_CONN_MAX_AGE": "600", "CELERY_TASK_ALWAYS_EAGER": "1",
-        "PYTHONPATH": str(ROOT),
-    }
 
 
 def build_data(accounts_n, menu_n):
@@ -110,21 +67,6 @@ def build_data(accounts_n, menu_n):
     return token, accounts, items
 
 
-class Client:
-    def __init__(self, port, token):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-
-    def request(self, method, path, body=None):
-        start = time.perf_counter()
-        self.conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                          headers=self.headers)
-        response = self.conn.getresponse()
-        payload = response.read()
-        elapsed = time.perf_counter() - start
-        return response.status, payload, elapsed
-
-
 def load(port, token, clients, requests, make_request):
     """`requests` calls spread over `clients` threads; returns the latencies in ms."""
     latencies, errors = [], []
@@ -154,10 +96,6 @@ def load(port, token, clients, requests, make_request):
     return latencies
 
 
-def percentile(values, p):
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0,
@@ -173,31 +111,12 @@ def main():
     requests = args.requests or max(args.clients * 5, int(2000 * args.scale))
     accounts_n = max(50, int(1000 * args.scale))
 
-    bench_url, drop = scratch_database(url)
+    bench_url, drop = scratch_database(url, "bench_ordering")
     env = server_env(bench_url)
-    server = None
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
-                       env=env, check=True)
+        migrate(env)
         os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
         token, accounts, items = build_data(accounts_n, menu_n=12)
-
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "abmcrm.wsgi:application", "--bind",
-             f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", "gthread",
-             "--threads", "4", "--log-level", "warning"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
 
         def get_account(rng, index, n):
             return "GET", f"/api/v1/accounts/{rng.choice(accounts)}/", None, 200
@@ -207,16 +126,14 @@ def main():
                 "account": rng.choice(accounts), "items": rng.sample(items, 3),
                 "contact": None, "note": "bench"}, 201
 
-        # Warm every worker and connection, then measure each endpoint.
-        load(port, token, args.clients, args.clients * 3, get_account)
-        load(port, token, args.clients, args.clients * 3, post_order)
-        gets = load(port, token, args.clients, requests, get_account)
-        posts = load(port, token, args.clients, requests, post_order)
-        gets += load(port, token, args.clients, requests // 2, get_account)
+        with gunicorn(env, workers=args.workers, threads=4) as port:
+            # Warm every worker and connection, then measure each endpoint.
+            load(port, token, args.clients, args.clients * 3, get_account)
+            load(port, token, args.clients, args.clients * 3, post_order)
+            gets = load(port, token, args.clients, requests, get_account)
+            posts = load(port, token, args.clients, requests, post_order)
+            gets += load(port, token, args.clients, requests // 2, get_account)
     finally:
-        if server is not None:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
         from django.db import connections
 
         connections.close_all()

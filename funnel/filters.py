@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from tiers.filters import StrictBooleanFilter
+from abmcrm.core.api.filters import StableOrderingFilter, StrictBooleanFilter
 
 from .models import Channel, Lead, Stage, StageTransition
 
@@ -15,7 +15,7 @@ class LeadFilter(django_filters.FilterSet):
                                       exclude=True)
     search = django_filters.CharFilter(method="filter_search",
                                        label="E-mail, name or company contains")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=("created_at", "email", "company", "entered_at", "stage_changed_at"))
 
     class Meta:
@@ -41,7 +41,7 @@ class TransitionFilter(django_filters.FilterSet):
                                                       lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at",
                                                        lookup_expr="lt")
-    ordering = django_filters.OrderingFilter(fields=("occurred_at", "created_at", "id"))
+    ordering = StableOrderingFilter(fields=("occurred_at", "created_at", "id"))
 
     class Meta:
         model = StageTransition

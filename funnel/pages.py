@@ -1,7 +1,6 @@
 """The funnel dashboard (marketers and ABM admins): the dual funnel as SVG, the group-by
 table with its CSV download, and the campaign ROI columns. Plain GET forms, no JavaScript."""
 
-import csv
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -13,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from abmcrm.core import roles
 from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import InvalidInput
+from abmcrm.core.exports import csv_writer
 
 from . import reports, roi, selectors, svg
 from .views import ReportQuerySerializer, report_query
@@ -116,7 +116,7 @@ def table_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"funnel-{query.mode}-{query.group_by or 'all'}-{query.start}-{query.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(CSV_COLUMNS)
     for row in _table_rows(report):
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])

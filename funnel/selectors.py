@@ -3,6 +3,7 @@
 from django.db.models import Q
 
 from abmcrm.core.ids import ids_in
+from abmcrm.core.text import lookup_keys
 from programs.models import Campaign
 
 from .models import Lead, PipelineQuota, Stage, StageTransition
@@ -30,7 +31,7 @@ def leads_by_ref(refs, *, only=None):
     """{lower-cased ref: lead} for refs that are ids, external ids or e-mails. An id wins
     over an external id that looks like one. Ids first (one indexed query), then the refs
     still unresolved by external id or e-mail (one more query, only if any)."""
-    refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
+    refs = lookup_keys(refs)
     if not refs:
         return {}
 
@@ -60,7 +61,7 @@ def leads_by_ref(refs, *, only=None):
 
 def campaigns_by_ref(refs):
     """{lower-cased ref: campaign} for ids, names or codes, one query."""
-    refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
+    refs = lookup_keys(refs)
     if not refs:
         return {}
     ids = ids_in(refs)
@@ -86,9 +87,9 @@ def lead_list():
 
 
 def transition_list():
-    return StageTransition.objects.select_related(
-        "account", "lead", "from_stage", "to_stage", "campaign", "recorded_by"
-    )
+    """Transitions as the API lists them: the stages by slug, everything else by id (so no
+    other table is joined)."""
+    return StageTransition.objects.select_related("from_stage", "to_stage")
 
 
 def quota_list(*, month=None):

@@ -1,10 +1,11 @@
-from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from abmcrm.core.conf import settings as core_conf
+from abmcrm.core.api.serializers import datetime_text, decimal_text
+from abmcrm.core.api.validators import not_in_future
 from tiers import selectors as tier_selectors
 
 from . import selectors
@@ -65,11 +66,8 @@ class TransitionRowSerializer(serializers.Serializer):
 
     def validate_occurred_at(self, value):
         # A date in the future would block every real move of the entity after it.
-        latest = timezone.now() + timedelta(hours=core_conf.ABMCRM_MAX_FUTURE_SKEW_HOURS)
-        if value > latest:
-            raise serializers.ValidationError(
-                f"{value.isoformat()} is in the future; record a transition once it happened.")
-        return value
+        return not_in_future(value, what=_("The time"),
+                             hint=_("Record a transition once it has happened."))
 
     def validate(self, attrs):
         attrs.setdefault("occurred_at", timezone.now())
@@ -130,8 +128,11 @@ class StageSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
-    from_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    from_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True,
+                                              allow_null=True)  # null: entered the funnel
     to_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Declared: a read-only model field loses allow_blank, and "" (no channel) is common.
+    channel = serializers.ChoiceField(Channel.choices, allow_blank=True, read_only=True)
     side = serializers.SerializerMethodField()
 
     class Meta:
@@ -144,6 +145,21 @@ class TransitionSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ChoiceField(["abm", "demand_gen"]))
     def get_side(self, obj):
         return Stage.Side.ABM if obj.account_id else Stage.Side.DEMAND_GEN
+
+    def to_representation(self, transition):
+        """The fields DRF would produce, built by hand: transitions are listed 500 at a time,
+        and DRF's per-field machinery was most of a list's time."""
+        return {
+            "id": transition.pk, "account": transition.account_id, "lead": transition.lead_id,
+            "side": self.get_side(transition),
+            "from_stage": transition.from_stage.slug if transition.from_stage_id else None,
+            "to_stage": transition.to_stage.slug, "occurred_at":
+                datetime_text(transition.occurred_at),
+            "channel": transition.channel, "campaign": transition.campaign_id,
+            "amount": decimal_text(transition.amount), "is_reopen": transition.is_reopen,
+            "recorded_by": transition.recorded_by_id, "external_id": transition.external_id,
+            "created_at": datetime_text(transition.created_at),
+        }
 
 
 class TransitionBatchResultSerializer(serializers.Serializer):
@@ -173,6 +189,10 @@ class LeadRowSerializer(serializers.Serializer):
     def validate_email(self, value):
         return value.strip().lower()
 
+    def validate_created_at(self, value):
+        # The lead enters the funnel at this time: a time far ahead would block its moves.
+        return not_in_future(value, what=_("The creation time"))
+
     def validate_account(self, value):
         if value in (None, ""):
             return None
@@ -190,7 +210,7 @@ class LeadRowSerializer(serializers.Serializer):
 
 
 class LeadSerializer(serializers.ModelSerializer):
-    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     campaign = serializers.PrimaryKeyRelatedField(
         queryset=selectors.Campaign.objects.all(), required=False, allow_null=True)
 
@@ -202,6 +222,10 @@ class LeadSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "stage", "entered_at", "stage_changed_at", "updated_at"]
         extra_kwargs = {"created_at": {"required": False},
                         "account": {"required": False, "allow_null": True}}
+
+    def validate_created_at(self, value):
+        # The lead enters the funnel at this time: a time far ahead would block its moves.
+        return not_in_future(value, what=_("The creation time"))
 
     def validate_email(self, value):
         value = value.strip().lower()
@@ -218,6 +242,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
 class PipelineQuotaSerializer(serializers.ModelSerializer):
     month = serializers.DateField(help_text="Any day of the month; stored as its first day.")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
 
     class Meta:
         model = PipelineQuota

@@ -1,8 +1,9 @@
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from abmcrm.core.api.mixins import BulkIngestMixin
 from abmcrm.core.exceptions import Conflict, InvalidInput
+from abmcrm.core.ids import object_or_404
 from abmcrm.core.permissions import (
     HasAbmRole,
     IsAbmAdmin,
@@ -174,12 +176,19 @@ class QuotaViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
     )
     def list(self, request):
         raw = request.query_params.get("month") or f"{timezone.localdate():%Y-%m}"
-        try:
-            month = timezone.datetime.strptime(raw[:7], "%Y-%m").date()
-        except ValueError as exc:
-            raise InvalidInput("Invalid month.", detail={"month": [
-                f"“{raw}” is not a month; use YYYY-MM, e.g. 2025-03."]}) from exc
-        return Response(_plain(roi.quota_attainment(month=month)))
+        return Response(_plain(roi.quota_attainment(month=_month(raw))))
+
+
+def _month(raw):
+    """The first day of the month `raw` ("YYYY-MM") names; InvalidInput if it names none the
+    report can count (its end is the first day of the next month, which must exist)."""
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", raw.strip())
+    year, month = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not (1 <= month <= 12) or not (2 <= year <= 9998):
+        raise InvalidInput(_("Invalid month."), detail={"month": [
+            _("“%(raw)s” is not a month from 0002-01 to 9998-12; use YYYY-MM, e.g. 2025-03.")
+            % {"raw": raw}]})
+    return date(year, month, 1)
 
 
 class CampaignRoiView(APIView):
@@ -189,5 +198,5 @@ class CampaignRoiView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = object_or_404(Campaign.objects.all(), pk)
         return Response(_plain(roi.campaign_roi(campaigns=[campaign])[campaign.pk]))

@@ -28,4 +28,9 @@ class ProgramsConfig(AppConfig):
                  (_("Approvals"), "order-approvals", "marketer"),
                  (_("Fulfillment"), "fulfillment-queue", "marketer")]
     account_page_panels = ["programs.pages.account_orders_panel"]
+    # Provider orders approved while the broker was down, or stuck in flight.
+    sweepers = [("fulfillment", "programs.fulfillment.dispatch.fulfillment_redrive")]
     demo_loaders = ["programs.demo.load"]
+
+    def ready(self):
+        from . import checks  # noqa: F401 - registers the system checks

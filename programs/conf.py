@@ -42,11 +42,20 @@ DEFAULTS = {
     "ABMCRM_FULFILLMENT_MAX_RETRIES": 6,
     "ABMCRM_FULFILLMENT_RETRY_BACKOFF": 5,
     "ABMCRM_FULFILLMENT_RETRY_BACKOFF_MAX": 600,
-    # The sweeper re-sends an approved order whose send task was never queued (or was queued
-    # this long ago and never ran) and an order stuck "sending" this long (seconds).
-    "ABMCRM_FULFILLMENT_STUCK_AFTER": 15 * 60,
+    # The sweeper reconciles a fulfillment stuck "sending" this long (seconds): its worker
+    # died mid-call. A live worker holds "sending" for at most two provider calls (a lookup
+    # and a send), each cut off at the provider's `timeout`, so keep this above twice the
+    # longest timeout (`manage.py check` warns otherwise, programs.W001). An order stays
+    # "sending" after its worker died for at most this plus the sweep interval.
+    "ABMCRM_FULFILLMENT_STUCK_AFTER": 60,
+    # …and re-sends an approved order whose send task was never queued, or was queued this
+    # long ago (seconds) and never ran: a long queue is not a lost message.
+    "ABMCRM_FULFILLMENT_QUEUED_STUCK_AFTER": 15 * 60,
     # …and asks the provider about a gift sent but not delivered after this long.
     "ABMCRM_FULFILLMENT_RECONCILE_SENT_AFTER": 6 * 3600,
+    # A provider webhook signs its timestamp with its body; one whose timestamp is further
+    # than this from our clock (seconds) is refused, so a captured request can't be replayed.
+    "ABMCRM_WEBHOOK_TOLERANCE_SECONDS": 5 * 60,
     # How many orders one sweep handles at most (the next sweep takes the rest).
     "ABMCRM_FULFILLMENT_SWEEP_BATCH": 500,
 }
@@ -54,6 +63,7 @@ DEFAULTS = {
 
 # The fulfillment settings' old spelling, still read (with a deprecation warning).
 RENAMED = {name.replace("FULFILLMENT", "FULFILMENT"): name for name in DEFAULTS
-           if name.startswith("ABMCRM_FULFILLMENT_")}
+           if name.startswith("ABMCRM_FULFILLMENT_")
+           and name != "ABMCRM_FULFILLMENT_QUEUED_STUCK_AFTER"}  # new since the rename
 
 settings = AppSettings("programs", DEFAULTS, renamed=RENAMED)

@@ -3,8 +3,8 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from abmcrm.core.api.filters import IdFilter, StableOrderingFilter, StrictBooleanFilter
 from abmcrm.core.ids import as_id
-from tiers.filters import StrictBooleanFilter
 
 from .models import Budget, Campaign, ProgramItem, ProgramOrder
 
@@ -68,17 +68,17 @@ class OrderFilter(django_filters.FilterSet):
     """Used by the API (`GET /api/v1/orders/`) and the fulfillment queue."""
 
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    account = django_filters.NumberFilter(field_name="account_id")
-    item = django_filters.NumberFilter(field_name="item_id")
+    account = IdFilter(field_name="account_id")
+    item = IdFilter(field_name="item_id")
     tier = django_filters.NumberFilter(field_name="tier__number", label="Tier number")
-    requested_by = django_filters.NumberFilter(field_name="requested_by_id")
-    campaign = django_filters.NumberFilter(field_name="item__campaign_id")
+    requested_by = IdFilter(field_name="requested_by_id")
+    campaign = IdFilter(field_name="item__campaign_id")
     created_after = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="lt")
     assignee = AssigneeFilter(label="A user id, `me`, or `none` (unassigned)")
     overdue = StrictBooleanFilter(
         method="filter_overdue", label="Approved or in progress, and past its due date")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=("created_at", "cost", "due_at", "status", "approved_at", "id"))
 
     class Meta:

@@ -4,7 +4,6 @@ page."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -18,6 +17,7 @@ from abmcrm.core import roles
 from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import AbmError, InvalidInput, NotAllowed
 from abmcrm.core.ids import ids_in
+from abmcrm.core.paginator import ListPaginator
 from tiers import selectors as tier_selectors
 
 from . import selectors, services
@@ -105,8 +105,8 @@ def account_programs(request, pk):
     elif item_errors and not errors:
         errors.append(_("Nothing was ordered: see the reasons next to the items."))
     placed_ids = ids_in(request.GET.get("placed", "").split(","))
-    placed = (list(selectors.orders_by_ids(placed_ids).filter(account=account))
-              if placed_ids else [])
+    placed = (list(selectors.order_list(user=request.user).filter(
+        account=account, pk__in=placed_ids).order_by("pk")) if placed_ids else [])
     for order in placed:
         order.can_cancel = services.may_cancel_now(request.user, order)
     return render(request, "programs/account_programs.html", {
@@ -125,11 +125,14 @@ def _with_actions(user, orders):
 
 
 def account_orders_panel(request, account):
-    """The account page's panel: every order of the account with its status and history."""
-    orders = _with_actions(request.user, list(selectors.account_orders(account=account)))
+    """The account page's panel: the account's orders the user may see (a rep's own; every
+    order for marketers and admins) with their status and history."""
+    orders = _with_actions(request.user, list(selectors.account_orders(account=account,
+                                                                       user=request.user)))
     return render_to_string("programs/account_orders_panel.html", {
         "account": account, "orders": orders,
         "may_order": services.may_order_for(request.user, account),
+        "mine_only": not roles.is_marketer(request.user),
     }, request=request)
 
 
@@ -154,7 +157,7 @@ def order_list(request):
         orders = orders.filter(status__in=[ProgramOrder.Status.REQUESTED, *ProgramOrder.COMMITTED])
     elif status:
         orders = orders.filter(status=status)
-    page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    page = ListPaginator(orders, 50).get_page(request.GET.get("page"))
     _with_actions(request.user, page.object_list)
     return render(request, "programs/order_list.html", {
         "page": page, "status": status, "statuses": ORDER_LIST_STATUSES,
@@ -214,7 +217,7 @@ def order_approvals(request):
     if not services.may_approve(request.user):
         raise PermissionDenied(_("Only marketers and ABM admins approve orders."))
     # Oldest first, a page at a time: the queue can be long after a campaign launch.
-    page = Paginator(selectors.orders_pending_approval(), 100).get_page(request.GET.get("page"))
+    page = ListPaginator(selectors.orders_pending_approval(), 100).get_page(request.GET.get("page"))
     budgets = selectors.budgets_active()
     if request.method != "POST":
         return render(request, "programs/order_approvals.html", {
@@ -254,7 +257,8 @@ def order_approvals(request):
     if not failed:
         return redirect("order-approvals")
     # Those refused (a budget short, a change meanwhile) stay ticked, to retry or reject.
-    page = Paginator(selectors.orders_pending_approval(), 100).get_page(request.GET.get("page"))
+    page = ListPaginator(selectors.orders_pending_approval(), 100).get_page(
+        request.GET.get("page"))
     budgets = selectors.budgets_active()
     return render(request, "programs/order_approvals.html", {
         "rows": _approval_rows(page, budgets, {order_id for order_id, _m in failed}, reasons),

@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from abmcrm.core.api.fields import IdField
 from tiers.models import Account, Contact, Tier
 
 from .models import Budget, Campaign, OrderEvent, ProgramItem, ProgramOrder
@@ -33,7 +34,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 class TierNumbersField(serializers.ListField):
     """The tiers whose menu the item is on, as tier numbers: [1, 2]."""
 
-    child = serializers.IntegerField(min_value=1)
+    # A tier number is a small integer; a larger one is a field error, not an overflow.
+    child = serializers.IntegerField(min_value=1, max_value=32767)
 
     def to_internal_value(self, data):
         numbers = super().to_internal_value(data)
@@ -101,7 +103,7 @@ class ProgramOrderSerializer(serializers.ModelSerializer):
     item_name = serializers.CharField(source="item.name", read_only=True)
     kind = serializers.CharField(source="item.kind", read_only=True)
     campaign = serializers.IntegerField(source="item.campaign_id", read_only=True)
-    tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     requested_by_name = serializers.CharField(source="requested_by.username", read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
 
@@ -117,32 +119,47 @@ class ProgramOrderSerializer(serializers.ModelSerializer):
 
     def to_representation(self, order):
         """The same fields DRF would produce, built by hand: orders are listed 500 at a
-        time and returned by every POST, and DRF's generic field machinery dominated."""
+        time and returned by every POST, and DRF's generic field machinery dominated.
+        Reads an order loaded as a list row (`selectors.order_rows`: its related values
+        annotated, its history attached as `event_rows`) or with its related objects."""
         when = _DATETIME.to_representation
+        row = order.__dict__
+        if "row_account_name" in row:
+            account_name, item_name, kind = (row["row_account_name"], row["row_item_name"],
+                                             row["row_item_kind"])
+            campaign, tier, requested_by_name = (row["row_campaign"], row["row_tier_number"],
+                                                 row["row_requested_by_name"])
+        else:
+            account_name, item_name, kind = order.account.name, order.item.name, order.item.kind
+            campaign = order.item.campaign_id
+            tier = order.tier.number if order.tier_id else None
+            requested_by_name = order.requested_by.username
+        if "event_rows" in row:
+            events = [{**event, "at": when(event["at"])} for event in row["event_rows"]]
+        else:
+            events = [{
+                "from_status": event.from_status, "to_status": event.to_status,
+                "by": event.by.get_username() if event.by_id else None, "note": event.note,
+                "at": when(event.at),
+            } for event in order.events.all()]
         return {
-            "id": order.pk, "account": order.account_id, "account_name": order.account.name,
-            "item": order.item_id, "item_name": order.item.name, "kind": order.item.kind,
-            "campaign": order.item.campaign_id,
-            "tier": order.tier.number if order.tier_id else None,
+            "id": order.pk, "account": order.account_id, "account_name": account_name,
+            "item": order.item_id, "item_name": item_name, "kind": kind,
+            "campaign": campaign, "tier": tier,
             "contact": order.contact_id, "note": order.note, "cost": f"{order.cost:.2f}",
             "currency": order.currency, "status": order.status,
-            "requested_by": order.requested_by_id,
-            "requested_by_name": order.requested_by.username,
+            "requested_by": order.requested_by_id, "requested_by_name": requested_by_name,
             "assignee": order.assignee_id, "approved_at": when(order.approved_at),
             "due_at": when(order.due_at), "closed_at": when(order.closed_at),
             "reason": order.reason, "external_reference": order.external_reference,
             "created_at": when(order.created_at), "updated_at": when(order.updated_at),
-            "events": [{
-                "from_status": event.from_status, "to_status": event.to_status,
-                "by": event.by.get_username() if event.by_id else None, "note": event.note,
-                "at": when(event.at),
-            } for event in order.events.all()],
+            "events": events,
         }
 
 
 class OrderCreateSerializer(serializers.Serializer):
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
-    items = serializers.ListField(child=serializers.IntegerField(min_value=1),
+    items = serializers.ListField(child=IdField(),
                                   allow_empty=False, max_length=100)
     contact = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.all(), required=False, allow_null=True,
@@ -193,8 +210,10 @@ class MenuLineSerializer(serializers.Serializer):
     lead_time_days = serializers.IntegerField(source="item.lead_time_days")
     needs_contact = serializers.BooleanField(source="item.needs_contact")
     auto_approve_up_to = serializers.DecimalField(source="item.auto_approve_up_to",
-                                                  max_digits=12, decimal_places=2)
-    limit_per_account = serializers.IntegerField(source="item.limit_per_account")
+                                                  max_digits=12, decimal_places=2,
+                                                  allow_null=True)
+    limit_per_account = serializers.IntegerField(source="item.limit_per_account",
+                                                 allow_null=True)
     limit_period = serializers.CharField(source="item.limit_period")
     ordered_in_period = serializers.IntegerField()
     can_order = serializers.BooleanField()

@@ -23,13 +23,15 @@ def send_fulfillment(self, fulfillment_id, reconcile=False):
     except TransientError as exc:
         if self.request.retries >= conf.ABMCRM_FULFILLMENT_MAX_RETRIES:
             return sending.fulfillment_give_up(fulfillment_id=fulfillment_id, error=exc.message)
-        raise self.retry(exc=exc, countdown=dispatch.retry_delay(self.request.retries)) \
-            from exc
+        delay = dispatch.retry_delay(self.request.retries)
+        dispatch.fulfillment_retry_later(fulfillment_id=fulfillment_id, delay=delay)
+        raise self.retry(exc=exc, countdown=delay) from exc
 
 
 @shared_task(ignore_result=True)
 def redrive_fulfillment():
-    """The periodic sweeper (abmcrm.beat_schedule())."""
+    """The fulfillment sweeper alone. `abmcrm.core.tasks.redrive` runs it with every other
+    sweeper; this task stays for beat schedules that still name it."""
     from .fulfillment import dispatch
 
     return dispatch.fulfillment_redrive()

@@ -1,4 +1,3 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -6,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from abmcrm.core.ids import object_or_404
 from abmcrm.core.permissions import HasAbmRole, ReadForRolesWriteForAdmins
 from tiers import selectors as tier_selectors
 
@@ -79,9 +79,9 @@ class AccountMenuView(APIView):
 
     @extend_schema(responses={200: MenuLineSerializer(many=True)})
     def get(self, request, pk):
-        account = get_object_or_404(
+        account = object_or_404(
             tier_selectors.account_list(user=request.user).select_related(None)
-            .select_related("tier").prefetch_related(None), pk=pk)
+            .select_related("tier").prefetch_related(None), pk)
         lines = selectors.menu_lines(account=account)
         if not services.may_order_for(request.user, account):
             for line in lines:
@@ -100,7 +100,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     ordering_fields = ["created_at", "cost", "due_at", "status"]
 
     def get_queryset(self):
-        return selectors.order_list(user=self.request.user)
+        return selectors.order_rows(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        selectors.attach_event_rows(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        order = selectors.attach_event_rows([self.get_object()])[0]
+        return Response(self.get_serializer(order).data)
 
     def _order(self):
         # Any role may address any order by id; the service says whether they may act on it

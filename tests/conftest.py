@@ -222,6 +222,14 @@ def _serialized_db_contents(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (lists cache their long counts)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _share_serialized_db_contents(request, _serialized_db_contents):
     """Django keeps the serialized contents on the connection object, which is per context;
     Playwright's sync API runs the test in another context, whose connection lacks them."""

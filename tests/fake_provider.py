@@ -210,6 +210,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(*self.provider.find(kind, key))
 
 
-def sign(body, secret):
-    """The signature header value a provider sends with a webhook body (bytes)."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body, secret, timestamp):
+    """The signature header value a provider sends with a webhook body (bytes) at
+    `timestamp` (Unix seconds): HMAC-SHA256 of `<timestamp>.<body>`."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def webhook_headers(body, secret, timestamp=None):
+    """The headers a provider sends with a webhook body, signed now (or at `timestamp`), as
+    {header name: value}."""
+    timestamp = int(time.time()) if timestamp is None else int(timestamp)
+    return {"X-Abmcrm-Timestamp": str(timestamp),
+            "X-Abmcrm-Signature": sign(body, secret, timestamp)}

@@ -90,3 +90,30 @@ def test_no_fulfilment_spelling_left_in_code():
     spelled = [str(path.relative_to(ROOT)) for path in MODULES.values()
                if "fulfilment" in path.name]
     assert not spelled
+
+
+CSV_WRITERS = {"writer", "DictWriter"}
+
+
+def _csv_writer_uses(path):
+    tree = ast.parse(path.read_text())
+    uses = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr in CSV_WRITERS
+                and isinstance(node.value, ast.Name) and node.value.id == "csv"):
+            uses.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "csv" and any(
+                alias.name in CSV_WRITERS for alias in node.names):
+            uses.append(node.lineno)
+    return uses
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_csv_is_written_only_through_the_safe_writer(module):
+    """Every CSV export neutralises formula cells: it writes through
+    `abmcrm.core.exports.csv_writer`, never `csv.writer` directly."""
+    if module == "abmcrm.core.exports":
+        return
+    uses = _csv_writer_uses(MODULES[module])
+    assert not uses, (f"{module} writes CSV with the csv module (line {uses}): use "
+                      "abmcrm.core.exports.csv_writer")

@@ -233,12 +233,13 @@ class TierAssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(RecomputeJob)
 class RecomputeJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "status", "done", "total", "created_by", "created_at",
+    list_display = ["id", "status", "trigger", "done", "total", "created_by", "created_at",
                     "finished_at"]
-    list_filter = ["status"]
+    list_filter = ["status", "trigger"]
     list_select_related = ["created_by"]
-    readonly_fields = ["status", "account_ids", "total", "done", "result", "message",
-                       "created_by", "created_at", "started_at", "finished_at"]
+    readonly_fields = ["status", "trigger", "account_ids", "total", "done", "result",
+                       "message", "attempts", "created_by", "created_at", "queued_at",
+                       "started_at", "heartbeat_at", "finished_at"]
 
     def has_add_permission(self, request):
         return False

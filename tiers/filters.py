@@ -7,9 +7,9 @@ from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 
-from abmcrm.core.api.filters import StrictBooleanFilter
+from abmcrm.core.api.filters import StableOrderingFilter, StrictBooleanFilter
 
-from .models import Account, Contact, EngagementEvent, IntentSignal, Technology
+from .models import Account, Contact, EngagementEvent, IntentSignal, RecomputeJob, Technology
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -37,7 +37,7 @@ class AccountFilter(django_filters.FilterSet):
     engaged = StrictBooleanFilter(field_name="has_recent_engagement",
                                   label="Recent meaningful engagement")
     tier_locked = StrictBooleanFilter()
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=("name", "domain", "employees", "annual_revenue", "estimated_acv", "created_at",
                 "updated_at", "country", "industry", "fit_score", "intent_score",
                 "engagement_score")
@@ -105,3 +105,17 @@ class ContactFilter(django_filters.FilterSet):
             Q(first_name__icontains=value) | Q(last_name__icontains=value)
             | Q(email__icontains=value) | Q(title__icontains=value)
         )
+
+
+class RecomputeJobFilter(django_filters.FilterSet):
+    trigger = django_filters.ChoiceFilter(
+        choices=[*RecomputeJob.Trigger.choices, ("all", "All")], method="filter_trigger",
+        label="What started it; by default requested and scheduled recomputes")
+    status = django_filters.ChoiceFilter(choices=RecomputeJob.Status.choices)
+
+    class Meta:
+        model = RecomputeJob
+        fields = []
+
+    def filter_trigger(self, queryset, name, value):
+        return queryset if value == "all" else queryset.filter(trigger=value)

@@ -2,9 +2,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Upper
 from django.utils.translation import gettext, gettext_lazy
 
+from abmcrm.core.db.indexes import TrigramIndex
 from abmcrm.core.formats import money, number
 from abmcrm.core.models import Job
 
@@ -125,9 +126,19 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        # The list's default and offered orderings, each with the id that breaks ties (so a
+        # page is read from the index, not sorted from the whole table), and the search.
+        # Not the scores: a recompute rewrites them, and it stays fast because no index
+        # holds them (HOT updates; see docs/internals/performance.md).
         indexes = [
-            models.Index(Lower("name"), name="tiers_account_name_lower"),
+            models.Index(fields=["name", "id"], name="tiers_account_name_id"),
             models.Index(fields=["owner", "name"]),
+            models.Index(fields=["employees", "id"], name="tiers_account_employees_id"),
+            models.Index(fields=["annual_revenue", "id"], name="tiers_account_revenue_id"),
+            models.Index(fields=["estimated_acv", "id"], name="tiers_account_acv_id"),
+            models.Index(fields=["created_at", "id"], name="tiers_account_created_id"),
+            TrigramIndex(Upper("name"), name="tiers_account_name_search"),
+            TrigramIndex(Upper("domain"), name="tiers_account_domain_search"),
         ]
 
     def __str__(self):
@@ -163,6 +174,14 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        # The list's default and offered orderings, with the id that breaks ties.
+        indexes = [
+            models.Index(fields=["last_name", "first_name", "id"],
+                         name="tiers_contact_name_id"),
+            models.Index(fields=["first_name", "id"], name="tiers_contact_first_name_id"),
+            models.Index(fields=["email", "id"], name="tiers_contact_email_id"),
+            models.Index(fields=["created_at", "id"], name="tiers_contact_created_id"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["account", "email"], name="contact_email_per_account")
         ]
@@ -416,8 +435,18 @@ class TierAssignment(models.Model):
 
 
 class RecomputeJob(Job):
-    """A rescoring and retiering run, with readable progress."""
+    """A rescoring and retiering run, with readable progress: started by someone (the API,
+    the admin, `manage.py recompute_tiers`), by the schedule, or by a change to accounts'
+    data (an ingest of signals or events, an account edited), which rescores those accounts."""
 
+    class Trigger(models.TextChoices):
+        REQUEST = "request", "Requested"
+        SCHEDULE = "schedule", "Scheduled"
+        CHANGE = "change", "Accounts' data changed"
+
+    task = "tiers.tasks.run_recompute"
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
     account_ids = models.JSONField(null=True, blank=True,
                                    help_text="The accounts to recompute; empty: all.")
     total = models.PositiveIntegerField(null=True, blank=True)

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 from abmcrm.core import hooks, roles
 from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import AbmError
+from abmcrm.core.paginator import ListPaginator
 
 from . import scoring, selectors, services
 from .filters import AccountFilter
@@ -45,7 +45,7 @@ def account_list(request):
         rows = valid.qs if valid.is_valid() else valid.queryset
     else:
         rows = filterset.qs
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = ListPaginator(rows, 50).get_page(request.GET.get("page"))
     query = params.copy()
     query.pop("page", None)
     return render(request, "tiers/account_list.html", {

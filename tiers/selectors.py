@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from abmcrm.core import roles
 from abmcrm.core.formats import money
 from abmcrm.core.ids import ids_in
+from abmcrm.core.text import lookup_keys
 
 from .models import (
     Account,
@@ -27,7 +28,7 @@ from .models import (
 
 def users_by_ref(refs):
     """{ref: user} for refs that are user ids or usernames, in one query."""
-    refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
+    refs = lookup_keys(refs)
     if not refs:
         return {}
     ids = ids_in(refs)
@@ -45,7 +46,7 @@ def accounts_by_ref(refs, *, only=None):
     An id wins over an external id that looks like one, which wins over a domain."""
     from .domains import normalise_domain
 
-    refs = {str(ref).strip() for ref in refs if ref not in (None, "")}
+    refs = lookup_keys(refs)
     if not refs:
         return {}
     ids = ids_in(refs)
@@ -108,7 +109,7 @@ def engagement_kinds_by_key():
 
 def contacts_by_ref(refs):
     """{(account id, lower-cased ref): contact} for refs that are contact ids or e-mails."""
-    refs = {str(ref).strip().lower() for ref in refs if ref not in (None, "")}
+    refs = {ref.lower() for ref in lookup_keys(refs)}
     if not refs:
         return {}
     ids = ids_in(refs)

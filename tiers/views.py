@@ -1,10 +1,10 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from abmcrm.core.api.mixins import BulkIngestMixin
+from abmcrm.core.ids import object_or_404
 from abmcrm.core.permissions import (
     AccountPermission,
     HasAbmRole,
@@ -15,8 +15,14 @@ from abmcrm.core.permissions import (
 from abmcrm.core.throttling import THROTTLED, UserRateThrottle
 
 from . import selectors, services
-from .filters import AccountFilter, ContactFilter, EngagementEventFilter, IntentSignalFilter
-from .models import EngagementKind, IcpCriterion, IcpProfile
+from .filters import (
+    AccountFilter,
+    ContactFilter,
+    EngagementEventFilter,
+    IntentSignalFilter,
+    RecomputeJobFilter,
+)
+from .models import EngagementKind, IcpCriterion, IcpProfile, RecomputeJob
 from .serializers import (
     AccountRowSerializer,
     AccountScoresSerializer,
@@ -73,8 +79,8 @@ class AccountViewSet(BulkIngestMixin, viewsets.ModelViewSet):
                                "rule that placed it, and the explanation of each.")
     @action(detail=True, methods=["get"])
     def scores(self, request, pk=None):
-        account = get_object_or_404(
-            selectors.account_list(user=request.user).select_related("tier_rule__tier"), pk=pk)
+        account = object_or_404(
+            selectors.account_list(user=request.user).select_related("tier_rule__tier"), pk)
         return Response(selectors.account_scores(account=account))
 
     @extend_schema(responses={200: TierAssignmentSerializer(many=True)})
@@ -205,14 +211,19 @@ class TierRuleViewSet(viewsets.ModelViewSet):
 class RecomputeJobViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
                           mixins.ListModelMixin, viewsets.GenericViewSet):
     """`POST` starts a rescoring and retiering of all accounts (or `accounts`: ids) and
-    answers 202 with the job; `GET {id}` shows its progress and result."""
+    answers 202 with the job; `GET {id}` shows its progress and result. The list shows the
+    requested and scheduled recomputes; `?trigger=change` the rescoring of accounts whose
+    data changed, `?trigger=all` every job."""
 
     serializer_class = RecomputeJobSerializer
     permission_classes = [IsMarketer]
-    filterset_class = None
+    filterset_class = RecomputeJobFilter
 
     def get_queryset(self):
-        return selectors.recompute_job_list(user=self.request.user)
+        queryset = selectors.recompute_job_list(user=self.request.user)
+        if self.action == "list" and not self.request.query_params.get("trigger"):
+            queryset = queryset.exclude(trigger=RecomputeJob.Trigger.CHANGE)
+        return queryset
 
     def get_throttles(self):
         # Starting one rescores every account: per-user rate ABMCRM_THROTTLE_RATES["recompute"].

@@ -16,8 +16,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     list_select_related = ["created_by"]
     readonly_fields = ["status", "total_rows", "rows_done", "created", "updated",
-                       "error_count", "bad_rows", "message", "created_by", "started_at",
-                       "finished_at", "original_name"]
+                       "error_count", "bad_rows", "message", "attempts", "created_by",
+                       "queued_at", "started_at", "heartbeat_at", "finished_at",
+                       "original_name"]
 
     def get_fields(self, request, obj=None):
         if obj is None:

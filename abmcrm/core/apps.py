@@ -17,6 +17,8 @@ class CoreConfig(AppConfig):
     # After every app's own links (see hooks.py).
     nav_links = [(_("Imports"), "imports", "any", 90), (_("Admin"), "admin:index", "staff", 100),
                  (_("API"), "api-docs", "any", 100)]
+    # Every kind of background job (imports, recomputes…): see abmcrm/core/jobs.py.
+    sweepers = [("jobs", "abmcrm.core.jobs.jobs_redrive")]
 
     def ready(self):
         from . import celery_app, checks, roles, tokens  # noqa: F401 - checks registers

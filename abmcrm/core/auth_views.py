@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from . import throttling, tokens
 from .api.authentication import TokenAuthentication
+from .api.parsers import PARSER_CLASSES
 from .auth import login_redirect_url, login_url
 from .conf import settings
 
@@ -75,6 +76,7 @@ class TokenObtainView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [throttling.LoginFailureThrottle]
+    parser_classes = PARSER_CLASSES  # 400 for a body it can't take, also without settings
     serializer_class = AuthTokenSerializer
 
     @extend_schema(

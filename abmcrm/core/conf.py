@@ -60,7 +60,7 @@ DEFAULTS = {
     "ABMCRM_BASE_TEMPLATE": "abmcrm/base.html",
     # How often Celery beat runs the periodic jobs (seconds; abmcrm.beat_schedule()).
     "ABMCRM_RECOMPUTE_EVERY": 24 * 3600,
-    "ABMCRM_REDRIVE_EVERY": 300,
+    "ABMCRM_REDRIVE_EVERY": 60,
     # API tokens expire this long after they are issued: a timedelta, seconds, or None for
     # never. Changing it applies to tokens issued from then on.
     "ABMCRM_TOKEN_TTL": timedelta(days=30),
@@ -85,6 +85,22 @@ DEFAULTS = {
     # The currency of amounts that carry none of their own on the pages: annual revenue,
     # estimated ACV, budgets, pipeline and won revenue (program items and orders have theirs).
     "ABMCRM_CURRENCY": "USD",
+    # Background jobs (imports, recomputes; abmcrm/core/jobs.py). A running job's worker
+    # renews its lease with each progress save; a job whose heartbeat is older than this
+    # (seconds) is presumed abandoned by a dead worker and may be started over. Keep it above
+    # the longest step of a job between two progress saves.
+    "ABMCRM_JOB_LEASE_SECONDS": 600,
+    # The sweeper queues again a pending job whose task was queued this long ago (seconds)
+    # and never started (a job whose task could not be queued at all, at once).
+    "ABMCRM_JOB_STUCK_AFTER": 15 * 60,
+    # A job started this many times without ending (its worker died each time) is failed.
+    "ABMCRM_JOB_MAX_ATTEMPTS": 3,
+    # Lists (API and pages) count their rows only when a page does not tell the count. A
+    # count of at least ABMCRM_LIST_COUNT_CACHE_ABOVE rows is kept this long (seconds) in
+    # the cache: paging a list of 100,000 accounts then costs no COUNT a page, and the
+    # count it shows is at most this old. 0: count every time.
+    "ABMCRM_LIST_COUNT_CACHE_SECONDS": 30,
+    "ABMCRM_LIST_COUNT_CACHE_ABOVE": 10_000,
 }
 
 settings = AppSettings("abmcrm", DEFAULTS)

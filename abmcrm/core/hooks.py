@@ -6,7 +6,10 @@ An AppConfig may declare:
   of "any", "marketer", "admin", "staff" — shown in the top navigation, by `order` (default
   0), then in the order of INSTALLED_APPS; a link whose URL name is not routed is left out;
 - `account_page_panels`: dotted paths of functions `(request, account) -> HTML string`,
-  rendered in order on the account page.
+  rendered in order on the account page;
+- `sweepers`: [(name, dotted path of a function taking no arguments)]: what
+  `manage.py redrive` (and the periodic `abmcrm.core.tasks.redrive`) runs to queue again the
+  work whose task never ran. Each returns {what: how many} (e.g. {"queued": 2}).
 """
 
 from django.apps import apps
@@ -42,3 +45,12 @@ def account_panels(request, account):
         for path in getattr(config, "account_page_panels", ()):
             panels.append(import_string(path)(request, account))
     return panels
+
+
+def sweepers():
+    """[(name, function)] of every installed app's sweepers, in INSTALLED_APPS order."""
+    found = []
+    for config in apps.get_app_configs():
+        for name, path in getattr(config, "sweepers", ()):
+            found.append((name, import_string(path)))
+    return found

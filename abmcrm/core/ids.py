@@ -19,3 +19,15 @@ def as_id(value):
 def ids_in(values):
     """The values that are ids, as ints (the others are dropped)."""
     return [number for number in map(as_id, values) if number is not None]
+
+
+def object_or_404(queryset, pk):
+    """The row of `queryset` that `pk` (from a URL) names, else Http404: also when `pk` is no
+    id at all (Django's `get_object_or_404` lets "abc" escape as a ValueError, a 500)."""
+    from django.http import Http404
+
+    number = as_id(pk)
+    found = queryset.filter(pk=number).first() if number is not None else None
+    if found is None:
+        raise Http404(f"No {queryset.model._meta.verbose_name} with id “{pk}”.")
+    return found

@@ -13,7 +13,9 @@ def job_progress(done, total, finished):
 class Job(models.Model):
     """A background job run by a Celery task, with readable progress. Its status moves only
     through `abmcrm.core.jobs` (pending → running → done or failed), so every kind of job
-    has the same lifecycle. Subclasses name their progress counters in `progress_fields`."""
+    has the same lifecycle. Subclasses name their progress counters in `progress_fields`
+    and the task that runs them in `task` (a dotted path; the task takes the job's id), which
+    is how the sweeper (`jobs.jobs_redrive`) queues again a job whose task never ran."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -23,6 +25,7 @@ class Job(models.Model):
 
     FINISHED = (Status.DONE, Status.FAILED)
     progress_fields = ("done", "total")
+    task = ""
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     message = models.TextField(blank=True, help_text="Why the job failed, if it did; notes.")
@@ -31,10 +34,26 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When its task was last queued; empty: not queued (the broker could not be "
+                  "reached), the sweeper queues it.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="While running: the last sign of life of the worker running it. Another "
+                  "worker takes the job over only once this is older than the lease.")
+    lease = models.CharField(max_length=32, blank=True, editable=False,
+                             help_text="The run that holds the job (new at every start).")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times it was started.")
 
     class Meta:
         abstract = True
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweeper's scan: only the few jobs not finished are in it.
+            models.Index(fields=["status"], name="%(app_label)s_%(class)s_open",
+                         condition=models.Q(status__in=["pending", "running"])),
+        ]
 
     @property
     def progress(self):
@@ -50,6 +69,7 @@ class ImportJob(Job):
     """A CSV import run by a Celery task; progress and bad rows are readable while it runs."""
 
     progress_fields = ("rows_done", "total_rows")
+    task = "abmcrm.core.tasks.run_import"
 
     kind = models.CharField(max_length=40)
     file = models.FileField(upload_to="imports/%Y/%m/")

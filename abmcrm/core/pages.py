@@ -3,7 +3,6 @@ import's API resource; without JavaScript it reloads itself until the import end
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -11,6 +10,7 @@ from . import ingest, roles, selectors
 from .auth import login_required
 from .forms import ImportForm, importable_kinds
 from .models import ImportJob
+from .paginator import ListPaginator
 
 
 def _require_role(user):
@@ -40,7 +40,7 @@ def import_list(request):
         messages.success(request, _("Import #%(pk)s queued: this page follows it.")
                          % {"pk": job.pk})
         return redirect("import-page", pk=job.pk)
-    page = Paginator(selectors.import_job_list(user=request.user), 25).get_page(
+    page = ListPaginator(selectors.import_job_list(user=request.user), 25).get_page(
         request.GET.get("page"))
     labels = dict(importable_kinds(request.user))
     for job in page:

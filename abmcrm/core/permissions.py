@@ -93,7 +93,12 @@ class AccountPermission(permissions.BasePermission):
             return False
         if request.method in permissions.SAFE_METHODS:
             return True
-        return user.has_perm(self._perm(request, view, self.perms[request.method]))
+        action = self.perms.get(request.method)
+        if action is None:
+            # A method no handler takes (TRACE, FOO): let the view answer 405, as it does
+            # for every other resource. DRF checks permissions before it looks for a handler.
+            return not hasattr(view, request.method.lower())
+        return user.has_perm(self._perm(request, view, action))
 
     def has_object_permission(self, request, view, obj):
         if request.method in permissions.SAFE_METHODS or roles.is_abm_admin(request.user):

@@ -14,10 +14,10 @@ JOBS = [
     # Rescore and retier every account: engagement decays and the intent and engagement
     # windows move even when no new data arrives.
     ("tiers", "abmcrm-recompute-tiers", "tiers.tasks.recompute_all", "ABMCRM_RECOMPUTE_EVERY"),
-    # The fulfillment sweeper: re-queues provider orders approved while the broker was down
-    # and reconciles those stuck in progress (programs/fulfillment/dispatch.py).
-    ("programs", "abmcrm-redrive-fulfillment", "programs.tasks.redrive_fulfillment",
-     "ABMCRM_REDRIVE_EVERY"),
+    # Every sweeper (`manage.py redrive`, AppConfig.sweepers): re-queues the jobs,
+    # fulfillments and rescoring whose task never ran (the broker was down) or whose worker
+    # died, and reconciles sends stuck in flight.
+    ("abmcrm.core", "abmcrm-redrive", "abmcrm.core.tasks.redrive", "ABMCRM_REDRIVE_EVERY"),
 ]
 
 

@@ -1,6 +1,5 @@
 """API of the core's own resources: CSV import jobs."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -8,7 +7,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from . import ingest, selectors
-from .api.serializers import ImportCreateSerializer, ImportJobSerializer
+from .api.serializers import ImportCreateSerializer, ImportJobListSerializer, ImportJobSerializer
+from .ids import object_or_404
 from .models import ImportJob
 from .permissions import HasAbmRole
 from .throttling import THROTTLED, UserRateThrottle
@@ -17,7 +17,8 @@ from .throttling import THROTTLED, UserRateThrottle
 class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
                     mixins.ListModelMixin, viewsets.GenericViewSet):
     """CSV imports: `POST` (multipart `kind`, `file`) answers 202 with the job; `GET {id}`
-    shows its progress and each bad row with its line number."""
+    shows its progress and each bad row with its line number (the list leaves the bad rows
+    out)."""
 
     permission_classes = [IsAuthenticated, HasAbmRole]
     parser_classes = [MultiPartParser, FormParser]
@@ -34,6 +35,9 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
             return [UserRateThrottle("imports")]
         return super().get_throttles()
 
+    def get_serializer_class(self):
+        return ImportJobListSerializer if self.action == "list" else ImportJobSerializer
+
     @extend_schema(request=ImportCreateSerializer, responses={202: ImportJobSerializer,
                                                              400: OpenApiResponse(),
                                                              429: THROTTLED})
@@ -49,4 +53,4 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     def get_object(self):
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return object_or_404(self.get_queryset(), self.kwargs["pk"])

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from abmcrm.core.queueing import publish
+
 from ..conf import settings as conf
 from ..models import Fulfillment, ProgramOrder
 from ..tasks import send_fulfillment
@@ -55,16 +57,12 @@ def fulfillment_dispatch(*, fulfillment_id, reconcile=False):
     publish retry policy in settings), the row stays waiting and the sweeper queues it.
     `reconcile`: also ask the provider about a gift already sent (the sweeper's check)."""
     Fulfillment.objects.filter(pk=fulfillment_id).update(dispatched_at=timezone.now())
-    try:
-        send_fulfillment.apply_async((fulfillment_id,),
-                                     {"reconcile": True} if reconcile else {})
-    except Exception as exc:  # noqa: BLE001 - any broker failure: leave it to the sweeper
-        logger.warning("Fulfillment %s not queued, the sweeper will: %s", fulfillment_id, exc)
-        Fulfillment.objects.filter(pk=fulfillment_id).update(
-            dispatched_at=None, last_error=f"Could not be queued (will be resent): {exc}"
-        )
-        return False
-    return True
+    if publish(send_fulfillment, fulfillment_id, **({"reconcile": True} if reconcile else {})):
+        return True
+    Fulfillment.objects.filter(pk=fulfillment_id).update(
+        dispatched_at=None, last_error="Could not be queued (will be resent): the broker "
+                                       "could not be reached.")
+    return False
 
 
 def retry_delay(retries):
@@ -75,21 +73,37 @@ def retry_delay(retries):
     return random.uniform(delay / 2, delay)
 
 
+def fulfillment_retry_later(*, fulfillment_id, delay):
+    """Note that the send is retried in `delay` seconds (`dispatched_at` is then the retry's
+    due time). The fulfillment stays "sending" meanwhile, since the provider may have the
+    failed attempt, so the sweeper tells a send waiting for its retry from one a dead worker
+    left behind by this time, not by its state."""
+    Fulfillment.objects.filter(pk=fulfillment_id, state=State.SENDING).update(
+        dispatched_at=timezone.now() + timedelta(seconds=delay))
+
+
 # The sweeper ------------------------------------------------------------------------------
 
 def fulfillment_redrive(*, older_than=None, now=None):
     """Queue again what should be moving and isn't:
     - approved provider orders that have no Fulfillment, or whose task was never queued
-      (the broker was down) or was queued more than `older_than` seconds ago and never ran;
-    - fulfillments stuck "sending" for `older_than` seconds (a worker died mid-call): the
-      task asks the provider by idempotency key before sending anything;
+      (the broker was down) or was queued more than ABMCRM_FULFILLMENT_QUEUED_STUCK_AFTER
+      seconds ago and never ran;
+    - fulfillments stuck "sending" for ABMCRM_FULFILLMENT_STUCK_AFTER seconds (a worker died
+      mid-call; a live one holds "sending" for one provider call or two, each within the
+      provider's timeout) and not waiting for a retry: the task asks the provider by
+      idempotency key before sending anything;
     - gifts sent but not delivered after the reconcile delay: the task asks the provider.
-    Returns {"queued": n, "not_queued": n}."""
+    `older_than` (seconds) replaces the first two delays. Returns {"queued", "not_queued"}."""
     now = now or timezone.now()
-    older_than = conf.ABMCRM_FULFILLMENT_STUCK_AFTER if older_than is None else older_than
-    stuck = now - timedelta(seconds=older_than)
-    sent_stuck = now - timedelta(
-        seconds=min(older_than, conf.ABMCRM_FULFILLMENT_RECONCILE_SENT_AFTER))
+    if older_than is None:
+        queued_stuck = now - timedelta(seconds=conf.ABMCRM_FULFILLMENT_QUEUED_STUCK_AFTER)
+        stuck = now - timedelta(seconds=conf.ABMCRM_FULFILLMENT_STUCK_AFTER)
+        sent_stuck = now - timedelta(seconds=conf.ABMCRM_FULFILLMENT_RECONCILE_SENT_AFTER)
+    else:
+        queued_stuck = stuck = now - timedelta(seconds=older_than)
+        sent_stuck = now - timedelta(
+            seconds=min(older_than, conf.ABMCRM_FULFILLMENT_RECONCILE_SENT_AFTER))
     batch = conf.ABMCRM_FULFILLMENT_SWEEP_BATCH
 
     methods = ProgramOrder.objects.filter(status__in=ACTIVE).values_list(
@@ -107,8 +121,10 @@ def fulfillment_redrive(*, older_than=None, now=None):
             )
 
     due = Fulfillment.objects.filter(order__status__in=ACTIVE).filter(
-        Q(state=State.PENDING) & (Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stuck))
-        | Q(state=State.SENDING, updated_at__lt=stuck)
+        Q(state=State.PENDING) & (Q(dispatched_at__isnull=True)
+                                  | Q(dispatched_at__lt=queued_stuck))
+        | Q(state=State.SENDING, updated_at__lt=stuck) & (Q(dispatched_at__isnull=True)
+                                                          | Q(dispatched_at__lt=stuck))
         | Q(state=State.SENT, updated_at__lt=sent_stuck)
     ).order_by("updated_at").values_list("pk", "state")
     counts = {"queued": 0, "not_queued": 0}

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 from abmcrm.core import roles
 from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import Conflict, InvalidInput
+from abmcrm.core.paginator import ListPaginator
 
 from ..models import ProgramOrder
 from . import queue, selectors
@@ -31,7 +31,7 @@ def fulfillment_queue(request):
     filterset = FulfillmentQueueFilter(request.GET, request=request,
                                       queryset=selectors.fulfillment_queue())
     orders = filterset.qs if filterset.is_valid() else ProgramOrder.objects.none()
-    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = ListPaginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     for order in page:
         order.current_fulfillment = next(iter(order.fulfillments.all()), None)

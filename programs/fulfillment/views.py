@@ -1,7 +1,5 @@
 """API: the fulfillment actions on orders, and provider webhooks."""
 
-import json
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -11,11 +9,12 @@ from rest_framework.views import APIView
 
 from abmcrm.core.exceptions import InvalidInput
 from abmcrm.core.permissions import IsMarketer
+from abmcrm.core.text import json_problem, parse_json
 
 from ..models import ProgramOrder
 from ..views import order_from_url
 from . import queue, webhooks
-from .providers import PermanentError, get_provider
+from .providers import PermanentError, WebhookRefused, get_provider
 from .serializers import (
     CompleteSerializer,
     FailSerializer,
@@ -88,9 +87,11 @@ class OrderFulfillmentViewSet(viewsets.GenericViewSet):
 
 
 class ProviderWebhookView(APIView):
-    """`POST /api/v1/providers/{name}/webhook/`: a provider's status update, signed with
-    HMAC-SHA256 of the raw body (header `X-Abmcrm-Signature: sha256=<hex>`) with the shared
-    secret from the provider's `webhook_secret_env`."""
+    """`POST /api/v1/providers/{name}/webhook/`: a provider's status update. Header
+    `X-Abmcrm-Timestamp: <Unix seconds>` and `X-Abmcrm-Signature: sha256=<hex>`, the
+    HMAC-SHA256 of `<timestamp>.<raw body>` keyed with the shared secret from the provider's
+    `webhook_secret_env`; a timestamp further than ABMCRM_WEBHOOK_TOLERANCE_SECONDS from now
+    is refused."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -109,14 +110,20 @@ class ProviderWebhookView(APIView):
             return Response({"detail": f"No provider “{name}”."},
                             status=status.HTTP_404_NOT_FOUND)
         body = request.body
-        if not provider.verify_signature(body, request.headers):
-            return Response({"detail": "Missing or bad signature."},
+        try:
+            provider.check_signature(body, request.headers)
+        except WebhookRefused as exc:
+            return Response({"detail": exc.message, "code": exc.code},
                             status=status.HTTP_401_UNAUTHORIZED)
         try:
-            payload = json.loads(body)
+            payload = parse_json(body)
+            # The event and its payload are stored: refuse what the database can't take.
+            problem = json_problem(payload)
+            if problem:
+                raise ValueError(problem)
             event = provider.parse_webhook(payload)
-        except ValueError as exc:
-            return Response({"detail": str(exc) or "The body is not JSON."},
+        except ValueError as exc:  # JSONDocumentError is one
+            return Response({"detail": str(exc) or "The body is not a webhook event."},
                             status=status.HTTP_400_BAD_REQUEST)
         try:
             result = webhooks.webhook_receive(provider=provider, event=event, payload=payload)

@@ -109,15 +109,14 @@ class TestBeatSchedule:
         assert abmcrm.beat_schedule() == {
             "abmcrm-recompute-tiers": {"task": "tiers.tasks.recompute_all",
                                        "schedule": 86400.0},
-            "abmcrm-redrive-fulfillment": {"task": "programs.tasks.redrive_fulfillment",
-                                           "schedule": 60.0},
+            "abmcrm-redrive": {"task": "abmcrm.core.tasks.redrive", "schedule": 60.0},
         }
 
     def test_only_for_installed_apps(self, installed_apps):
         installed_apps(["abmcrm.core", "tiers"])
-        assert list(abmcrm.beat_schedule()) == ["abmcrm-recompute-tiers"]
+        assert list(abmcrm.beat_schedule()) == ["abmcrm-recompute-tiers", "abmcrm-redrive"]
         installed_apps(["abmcrm.core"])
-        assert abmcrm.beat_schedule() == {}
+        assert list(abmcrm.beat_schedule()) == ["abmcrm-redrive"]
 
     def test_each_task_is_registered(self):
         from abmcrm.celery import app
@@ -148,4 +147,4 @@ def installed_apps(monkeypatch):
 @pytest.mark.parametrize("entry", ["tiers", "tiers.apps.TiersConfig"])
 def test_an_app_config_path_counts_as_installed(installed_apps, entry):
     installed_apps(["abmcrm.core", entry, "tiersx"])
-    assert list(abmcrm.beat_schedule()) == ["abmcrm-recompute-tiers"]
+    assert list(abmcrm.beat_schedule()) == ["abmcrm-recompute-tiers", "abmcrm-redrive"]

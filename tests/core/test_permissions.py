@@ -46,3 +46,24 @@ def test_the_refusal_says_who_may():
     assert ReadForRolesWriteForAdmins().message == "Only ABM admins may change this."
     assert ReadForRolesWriteForMarketersDeleteForAdmins().message == (
         "Only marketers and ABM admins may change this.")
+
+
+@pytest.mark.parametrize("method", ["FOO", "TRACE", "PROPFIND", "CONNECT"])
+@pytest.mark.parametrize("role", ["rep", "marketer", "abm_admin"])
+@pytest.mark.parametrize("path", ["/api/v1/accounts/", "/api/v1/accounts/{account}/",
+                                  "/api/v1/contacts/", "/api/v1/contacts/{contact}/"])
+def test_an_unknown_method_is_405_for_every_role(api, request, method, role, path):
+    """AccountPermission used to look the method up in its table (KeyError: a 500)."""
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory()
+    client = api.as_user(request.getfixturevalue(role))
+    response = client.generic(method, path.format(account=contact.account_id,
+                                                  contact=contact.pk))
+    assert response.status_code == 405
+
+
+def test_an_unknown_method_anonymously_is_401():
+    from rest_framework.test import APIClient
+
+    assert APIClient().generic("FOO", "/api/v1/accounts/").status_code == 401

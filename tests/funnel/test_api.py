@@ -285,3 +285,66 @@ def test_future_transition_is_refused_and_time_defaults_to_now(api, marketer):
     ok = client.post("/api/v1/funnel/transitions/", {"account": account.pk,
                                                      "to_stage": "target"}, format="json")
     assert ok.status_code in (200, 201), ok.json()
+
+
+@pytest.mark.parametrize("month", ["9999-12", "9999-13", "0000-01", "0001-01", "2025-00",
+                                   "2025-3", "abcd-ef", "2025-03x", "99999-01", "٢٠٢٥-٠٣"])
+def test_quota_month_out_of_range_or_malformed_is_400(api, rep, month):
+    response = api.as_user(rep).get("/api/v1/funnel/quotas/", {"month": month})
+    assert response.status_code == 400 and "month" in response.json()["errors"]
+
+
+def test_quota_months_at_the_edges_answer(api, rep):
+    for month in ("0002-01", "9998-12"):
+        assert api.as_user(rep).get("/api/v1/funnel/quotas/",
+                                    {"month": month}).status_code == 200
+
+
+def test_a_negative_quota_is_a_field_error(api, abm_admin):
+    response = api.as_user(abm_admin).post("/api/v1/funnel/quotas/", {
+        "month": "2025-03-01", "channel": "inbound", "amount": "-1.00"}, format="json")
+    assert response.status_code == 400 and "amount" in response.json()
+
+
+class TestLeadCreatedAt:
+    """A lead's creation time far ahead would block every later move of the lead: refused,
+    as transitions are, beyond the clock skew allowed."""
+
+    def test_api_refuses_a_future_creation_time(self, api, marketer):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        client = api.as_user(marketer)
+        future = (timezone.now() + timedelta(days=3650)).isoformat()
+        response = client.post("/api/v1/funnel/leads/", {"email": "f@x.com",
+                                                          "created_at": future}, format="json")
+        assert response.status_code == 400 and "in the future" in response.json()[
+            "created_at"][0]
+        soon = (timezone.now() + timedelta(hours=1)).isoformat()
+        assert client.post("/api/v1/funnel/leads/", {"email": "s@x.com", "created_at": soon},
+                           format="json").status_code == 201
+
+    def test_bulk_and_update_refuse_it_per_item(self, api, marketer):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        client = api.as_user(marketer)
+        future = (timezone.now() + timedelta(days=400)).isoformat()
+        body = client.post("/api/v1/funnel/leads/bulk/", [
+            {"email": "a@x.com", "created_at": future}, {"email": "b@x.com"}],
+            format="json").json()
+        assert body["created"] == 1 and body["errors"][0]["index"] == 0
+        lead = client.get("/api/v1/funnel/leads/").json()["results"][0]
+        response = client.patch(f"/api/v1/funnel/leads/{lead['id']}/",
+                                {"created_at": future}, format="json")
+        assert response.status_code == 400
+
+    def test_a_lead_created_now_can_move(self, api, marketer):
+        client = api.as_user(marketer)
+        client.post("/api/v1/funnel/leads/", {"email": "m@x.com"}, format="json")
+        response = client.post("/api/v1/funnel/transitions/", {"lead": "m@x.com",
+                                                                "to_stage": "mql"},
+                               format="json")
+        assert response.status_code == 201

@@ -103,3 +103,23 @@ def test_dashboard_query_count(client, marketer, hand, django_assert_max_num_que
     client.force_login(marketer)
     with django_assert_max_num_queries(14):
         client.get("/funnel/", {**PARAMS, "group_by": "tier"})
+
+
+@pytest.mark.parametrize("name", ["=cmd|'/c calc'!A1", "+1+cmd|' /C calc'!A0",
+                                  "-2+3+cmd|'/c calc'!A1", "@SUM(1+1)*cmd|'/c calc'!A1",
+                                  "\t=1+1", "\r=1+1"])
+def test_csv_cells_cannot_start_a_formula(client, marketer, name):
+    """A campaign named like a formula is written as text (OWASP: a leading quote)."""
+    from tests.funnel.helpers import day, record
+
+    campaign = factories.CampaignFactory(name=name, code="evil")
+    account = factories.AccountFactory(domain="victim.example.com")
+    record([{"account": account.domain, "to_stage": "target", "occurred_at": day(3),
+             "campaign": campaign.code}])
+    client.force_login(marketer)
+    response = client.get("/funnel/table.csv", {**PARAMS, "group_by": "campaign"})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    groups = {row["group"] for row in rows}
+    assert "'" + name in groups and name not in groups
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+               for row in rows for cell in row.values() if cell)

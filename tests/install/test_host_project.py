@@ -237,7 +237,7 @@ def test_install_as_documented_then_a_rep_orders_and_a_marketer_approves(tmp_pat
 
         schedule = host.run(["python", "-c", "from proj.celery import app; "
                                              "print(sorted(app.conf.beat_schedule))"]).stdout
-        assert "abmcrm-recompute-tiers" in schedule and "abmcrm-redrive-fulfillment" in schedule
+        assert "abmcrm-recompute-tiers" in schedule and "abmcrm-redrive" in schedule
 
         port = free_port()
         worker_log, web_log = tmp_path / "worker.log", tmp_path / "web.log"

@@ -6,7 +6,7 @@ from django.conf import settings as django_settings
 from programs.models import ProgramOrder
 from programs.services import order_transition
 from tests.factories import AccountFactory, tier
-from tests.fake_provider import FakeProvider, sign
+from tests.fake_provider import FakeProvider, webhook_headers
 
 WEBHOOK_SECRET = "test-webhook-secret"
 S = ProgramOrder.Status
@@ -59,13 +59,19 @@ def fake_provider(settings, monkeypatch):
 
 @pytest.fixture
 def webhook(client):
-    """webhook(provider, payload, secret=…) posts a signed webhook like a provider would."""
+    """webhook(provider, payload, secret=…) posts a webhook signed now with real HMAC, like a
+    provider would; `timestamp` signs it at another time, `signature` replaces the
+    signature (False: none), `body` sends these bytes instead of the payload's JSON."""
 
-    def post(provider, payload, secret=WEBHOOK_SECRET, signature=None):
-        body = json.dumps(payload).encode()
-        headers = {}
-        if signature is not False:
-            headers["HTTP_X_ABMCRM_SIGNATURE"] = signature or sign(body, secret)
+    def post(provider, payload=None, secret=WEBHOOK_SECRET, signature=None, timestamp=None,
+             body=None):
+        body = json.dumps(payload).encode() if body is None else body
+        headers = {f"HTTP_{name.upper().replace('-', '_')}": value
+                   for name, value in webhook_headers(body, secret, timestamp).items()}
+        if signature is False:
+            del headers["HTTP_X_ABMCRM_SIGNATURE"]
+        elif signature is not None:
+            headers["HTTP_X_ABMCRM_SIGNATURE"] = signature
         return client.post(f"/api/v1/providers/{provider}/webhook/", data=body,
                            content_type="application/json", **headers)
 

@@ -389,3 +389,51 @@ def test_list_query_counts_are_fixed(api, rep, rows, path, make,
     with django_assert_max_num_queries(5):
         response = client.get(f"{path}{separator}page_size=100")
     assert response.json()["count"] == rows
+
+
+class TestIdsOutOfRange:
+    """Numbers past a column's range are field errors or empty results, never a database
+    error (OverflowError on SQLite, out of range on PostgreSQL)."""
+
+    @pytest.mark.parametrize("number", [2**63, 2**63 - 1, 32768, 10**30])
+    def test_an_item_on_a_tier_that_cannot_exist(self, api, abm_admin, number):
+        campaign = CampaignFactory()
+        response = api.as_user(abm_admin).post("/api/v1/program-items/", {
+            "name": "Mug", "kind": "gift", "campaign": campaign.pk, "unit_cost": "5.00",
+            "tiers": [number]}, format="json")
+        assert response.status_code == 400 and "tiers" in response.json()
+
+    @pytest.mark.parametrize("number", [2**63, 10**30])
+    def test_filters_and_orders_with_huge_ids(self, api, abm_admin, rep, number):
+        client = api.as_user(abm_admin)
+        assert client.get("/api/v1/program-items/", {"tier": number}).status_code in (200, 400)
+        assert client.get("/api/v1/orders/", {"account": number}).status_code == 400
+        response = api.as_user(rep).post("/api/v1/orders/", {
+            "account": AccountFactory(owner=rep, tier=tier(1)).pk, "items": [number]},
+            format="json")
+        assert response.status_code == 400 and "items" in response.json()
+
+    def test_a_recompute_of_accounts_that_cannot_exist(self, api, marketer):
+        response = api.as_user(marketer).post("/api/v1/tiers/recompute/", {
+            "accounts": [2**63]}, format="json")
+        assert response.status_code == 400 and "accounts" in response.json()
+
+
+def test_an_order_listed_as_a_row_reads_as_the_order_with_its_objects(api, marketer, rep):
+    """The list's rows (annotated values, attached history) and an order loaded with its
+    related objects (what every POST answers) are represented alike."""
+    from programs import selectors, services
+    from programs.serializers import ProgramOrderSerializer
+
+    account = AccountFactory(owner=rep, tier=tier(1))
+    untiered = AccountFactory(owner=rep, tier=None)
+    orders = [ProgramOrderFactory(account=account, requested_by=rep, note="n"),
+              ProgramOrderFactory(account=untiered, requested_by=rep)]
+    services.order_reject(order=orders[0], by=marketer, reason="Not now")
+    client = api.as_user(marketer)
+    listed = {row["id"]: row for row in client.get(ORDERS).json()["results"]}
+    for order in orders:
+        expected = ProgramOrderSerializer(selectors.orders_by_ids([order.pk]).get()).data
+        assert listed[order.pk] == expected
+        assert client.get(f"{ORDERS}{order.pk}/").json() == expected
+    assert [e["to_status"] for e in listed[orders[0].pk]["events"]] == ["rejected"]

@@ -105,18 +105,41 @@ class TestProgramsPage:
 
 
 class TestAccountPanel:
-    def test_lists_all_orders_with_history_and_links_to_programs(self, client, rep,
-                                                                 other_rep, marketer, account):
+    def test_marketers_see_every_order_with_history_and_links_to_programs(
+            self, client, rep, other_rep, marketer, account):
         from programs import services
 
         mine = ProgramOrderFactory(account=account, requested_by=rep)
         theirs = ProgramOrderFactory(account=account, requested_by=other_rep)
         services.order_reject(order=theirs, by=marketer, reason="Duplicate of #1")
-        client.force_login(rep)
+        client.force_login(marketer)
         html = client.get(f"/accounts/{account.pk}/").content.decode()
         assert f'href="/accounts/{account.pk}/programs/"' in html
         assert f'data-order="{mine.pk}"' in html and f'data-order="{theirs.pk}"' in html
         assert "Duplicate of #1" in html and "Rejected" in html
+
+    def test_a_rep_sees_only_their_own_orders_as_the_api_does(self, client, api, rep,
+                                                              other_rep, marketer):
+        """Another rep's orders on an account (their notes, reject reasons and history) are
+        theirs: the page shows a rep what the API lets them read, one rule for both."""
+        from programs import services
+
+        account = AccountFactory(owner=other_rep, tier=tier(1))
+        mine = ProgramOrderFactory(account=account, requested_by=rep, note="my own note")
+        theirs = ProgramOrderFactory(account=account, requested_by=other_rep,
+                                     note="private note of rep2")
+        services.order_reject(order=theirs, by=marketer, reason="Not this quarter, rep2")
+        client.force_login(rep)
+        html = client.get(f"/accounts/{account.pk}/").content.decode()
+        assert f'data-order="{mine.pk}"' in html and f'data-order="{theirs.pk}"' not in html
+        assert "Not this quarter, rep2" not in html and "private note" not in html
+        client_api = api.as_user(rep)
+        assert client_api.get(f"/api/v1/orders/{theirs.pk}/").status_code == 404
+        assert client_api.get(f"/api/v1/orders/{mine.pk}/").status_code == 200
+        # Nor through the programs page's confirmation of placed orders.
+        programs = client.get(f"/accounts/{account.pk}/programs/?placed={theirs.pk},{mine.pk}")
+        placed = programs.content.decode().split('id="placed"')[1].split("</section>")[0]
+        assert f'data-order="{mine.pk}"' in placed and f'data-order="{theirs.pk}"' not in placed
 
     def test_an_open_order_shows_when_it_is_due_and_who_is_on_it(self, client, rep, marketer,
                                                                  account):

@@ -280,3 +280,9 @@ def test_account_edits_are_rescored(api, abm_admin, django_capture_on_commit_cal
     assert response.status_code == 200
     account.refresh_from_db()
     assert account.scored_at is not None
+
+
+@pytest.mark.parametrize("pk", ["abc", "1.5", "-3", "99999999999999999999", "0x10"])
+@pytest.mark.parametrize("suffix", ["scores/", "tier-history/", ""])
+def test_an_account_id_that_is_no_id_is_404(api, rep, pk, suffix):
+    assert api.as_user(rep).get(f"/api/v1/accounts/{pk}/{suffix}").status_code == 404

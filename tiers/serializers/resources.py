@@ -3,6 +3,9 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from abmcrm.core.api.fields import IdField, StorableJSONField
+from abmcrm.core.api.serializers import datetime_text, decimal_text
+
 from ..filters import AccountFilter
 from ..models import (
     Account,
@@ -29,7 +32,7 @@ class AccountSerializer(serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, allow_null=True
     )
-    tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
 
     class Meta:
         model = Account
@@ -44,6 +47,31 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "tier", "tier_locked", "fit_score", "intent_score",
                             "engagement_score", "surging_topics", "has_recent_intent",
                             "has_recent_engagement", "scored_at", "created_at", "updated_at"]
+
+    def to_representation(self, account):
+        """The fields DRF would produce, built by hand: accounts are listed 500 at a time,
+        and DRF's per-field machinery was most of a list's time."""
+        return {
+            "id": account.pk, "name": account.name, "domain": account.domain,
+            "external_id": account.external_id, "industry": account.industry,
+            "country": account.country, "region": account.region,
+            "employees": account.employees,
+            "annual_revenue": decimal_text(account.annual_revenue),
+            "funding_stage": account.funding_stage,
+            "technologies": [technology.name for technology in account.technologies.all()],
+            "customer_count": account.customer_count, "maturity": account.maturity,
+            "estimated_acv": decimal_text(account.estimated_acv), "owner": account.owner_id,
+            "is_customer": account.is_customer, "renewal_count": account.renewal_count,
+            "tier": account.tier.number if account.tier_id else None,
+            "tier_locked": account.tier_locked, "fit_score": account.fit_score,
+            "intent_score": account.intent_score, "engagement_score": account.engagement_score,
+            "surging_topics": account.surging_topics,
+            "has_recent_intent": account.has_recent_intent,
+            "has_recent_engagement": account.has_recent_engagement,
+            "scored_at": datetime_text(account.scored_at),
+            "created_at": datetime_text(account.created_at),
+            "updated_at": datetime_text(account.updated_at),
+        }
 
     def validate_domain(self, value):
         clash = Account.objects.filter(domain=value)
@@ -119,6 +147,8 @@ class EngagementKindSerializer(serializers.ModelSerializer):
 
 class IcpCriterionSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
+    values = StorableJSONField(required=False, help_text="For set attributes: the values "
+                                                         "that match.")
 
     class Meta:
         model = IcpCriterion
@@ -196,9 +226,10 @@ class TierRuleSerializer(serializers.ModelSerializer):
 
 
 class TierAssignmentSerializer(serializers.ModelSerializer):
-    old_tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    new_tier = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null: untiered (old_tier: first placed; new_tier: taken out), by the system (by).
+    old_tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    new_tier = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = TierAssignment
@@ -229,19 +260,22 @@ class RecomputeJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RecomputeJob
-        fields = ["id", "status", "account_ids", "total", "done", "progress", "result",
-                  "message", "created_at", "started_at", "finished_at"]
+        fields = ["id", "status", "trigger", "account_ids", "total", "done", "progress",
+                  "result", "message", "attempts", "created_at", "started_at",
+                  "finished_at"]
         read_only_fields = fields
 
 
 class RecomputeStartSerializer(serializers.Serializer):
-    accounts = serializers.ListField(child=serializers.IntegerField(min_value=1),
+    accounts = serializers.ListField(child=IdField(),
                                      required=False, allow_null=True, max_length=100_000,
                                      help_text="Account ids; leave out to recompute all.")
 
 
 class SegmentSerializer(serializers.ModelSerializer):
     account_count = serializers.IntegerField(read_only=True, allow_null=True)
+    filters = StorableJSONField(required=False,
+                                help_text='The account list filters, e.g. {"tier": "1"}.')
 
     class Meta:
         model = Segment

@@ -2,12 +2,11 @@
 engagement event, validated by the ingesters (`tiers.ingesters`). Stateless checks only; the
 services match rows to what is stored."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.utils import timezone
 from rest_framework import serializers
 
-from abmcrm.core.conf import settings as conf
+from abmcrm.core.api.validators import not_in_future
 
 from .. import selectors
 from ..models import Account, Contact
@@ -69,20 +68,6 @@ class ContactRowSerializer(serializers.Serializer):
         return value.strip().lower()
 
 
-def _not_in_future(value, *, what):
-    skew = timedelta(hours=conf.ABMCRM_MAX_FUTURE_SKEW_HOURS)
-    now = timezone.now()
-    if isinstance(value, datetime):
-        if value > now + skew:
-            raise serializers.ValidationError(
-                f"{what} {value.isoformat()} is in the future; at most "
-                f"{conf.ABMCRM_MAX_FUTURE_SKEW_HOURS} hours ahead is accepted."
-            )
-    elif value > timezone.localdate(now) + skew:
-        raise serializers.ValidationError(f"{what} {value.isoformat()} is in the future.")
-    return value
-
-
 class IntentSignalRowSerializer(serializers.Serializer):
     account = AccountRefField()
     topic = serializers.CharField(max_length=200)
@@ -96,7 +81,7 @@ class IntentSignalRowSerializer(serializers.Serializer):
 
     def validate_week(self, value):
         value = value - timedelta(days=value.weekday())
-        return _not_in_future(value, what="The week")
+        return not_in_future(value, what="The week")
 
 
 class EngagementEventRowSerializer(serializers.Serializer):
@@ -121,7 +106,7 @@ class EngagementEventRowSerializer(serializers.Serializer):
         return kind
 
     def validate_occurred_at(self, value):
-        return _not_in_future(value, what="The time")
+        return not_in_future(value, what="The time")
 
     def validate_external_id(self, value):
         return (value or "").strip() or None

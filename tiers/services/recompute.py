@@ -1,20 +1,28 @@
 """Rescoring and retiering: queued after an ingest, run as a job on demand or nightly."""
 
-from django.db import transaction
+import logging
+
+from django.db import OperationalError
 
 from abmcrm.core import jobs
 from abmcrm.core.exceptions import InvalidInput
 
 from .. import scoring
 from ..models import Account, RecomputeJob
-from ..tasks import recompute_accounts, run_recompute
+
+logger = logging.getLogger(__name__)
 
 
 def accounts_recompute_queue(*, account_ids):
-    """Rescore and retier these accounts in the worker once the current transaction commits."""
+    """Rescore and retier these accounts in the worker once the current transaction commits:
+    a recompute job (trigger "change") written in the caller's transaction, so that the
+    sweeper queues it again if its task could not be queued or never ran."""
     ids = sorted({int(pk) for pk in account_ids})
-    if ids:
-        transaction.on_commit(lambda: recompute_accounts.delay(ids))
+    if not ids:
+        return None
+    job = RecomputeJob.objects.create(account_ids=ids, trigger=RecomputeJob.Trigger.CHANGE)
+    jobs.job_enqueue(job=job)
+    return job
 
 
 def tiers_recompute(*, account_ids=None, now=None, by=None, progress=None):
@@ -23,7 +31,8 @@ def tiers_recompute(*, account_ids=None, now=None, by=None, progress=None):
 
 
 def recompute_start(*, user, account_ids=None):
-    """Create a recompute job and queue it once committed."""
+    """Create a recompute job and queue it once committed (if the broker cannot be reached,
+    the job stays pending and `manage.py redrive` queues it)."""
     if account_ids is not None:
         account_ids = sorted(set(account_ids))
         found = set(Account.objects.filter(pk__in=account_ids).values_list("pk", flat=True))
@@ -32,24 +41,31 @@ def recompute_start(*, user, account_ids=None):
             raise InvalidInput("Unknown account ids.", detail={"accounts": [
                 f"No account with id {', '.join(map(str, missing[:20]))}."]})
     job = RecomputeJob.objects.create(account_ids=account_ids, created_by=user)
-    transaction.on_commit(lambda: run_recompute.delay(job.pk))
+    jobs.job_enqueue(job=job)
     return job
 
 
 def recompute_run(*, job, progress=None):
-    """Run a recompute job, saving its progress after each chunk. A job that has already
-    finished is left as it is."""
+    """Run a recompute job, saving its progress (and renewing its lease) after each chunk. A
+    job that has finished, or that another worker is running, is left as it is."""
     if not jobs.job_start(job=job, reset={"done": 0}):
         return job
 
     def report(done, total):
         job.done, job.total = done, total
-        job.save(update_fields=["done", "total"])
+        jobs.job_heartbeat(job=job, fields=["done", "total"])
         if progress:
             progress(done, total)
 
     try:
         result = tiers_recompute(account_ids=job.account_ids, progress=report)
+    except jobs.LeaseLost:
+        logger.warning("recompute %s: taken over by another worker; stopping here", job.pk)
+        return job
+    except OperationalError as exc:
+        # Transient (a deadlock, a lost connection): the task's retry starts it again.
+        jobs.job_release(job=job, message=f"Retrying after a database error: {exc}")
+        raise
     except Exception as exc:
         jobs.job_fail(job=job, message=f"{type(exc).__name__}: {exc}")
         raise

@@ -2,6 +2,10 @@
 
 import django_filters
 from django import forms
+from django_filters.constants import EMPTY_VALUES
+from rest_framework import filters
+
+from ..ids import MAX_ID
 
 
 class _StrictNullBooleanField(forms.NullBooleanField):
@@ -26,3 +30,46 @@ class _StrictNullBooleanField(forms.NullBooleanField):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = _StrictNullBooleanField
+
+
+def _with_tie_break(ordering):
+    """`ordering` (field names, "-" for descending) ending with the primary key, in the
+    direction of the last key: rows that tie on the asked order come in a fixed order (a
+    page never repeats or skips a row), and a (field, id) index serves both."""
+    ordering = list(ordering)
+    if not ordering or any(term.lstrip("-") in ("pk", "id") for term in ordering):
+        return ordering
+    return [*ordering, "-pk" if ordering[-1].startswith("-") else "pk"]
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's `?ordering=` (REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"]), with the primary key
+    breaking ties (see `_with_tie_break`)."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = super().get_ordering(request, queryset, view)
+        return _with_tie_break(ordering) if ordering else ordering
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """A FilterSet's `ordering`, with the primary key breaking ties."""
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value
+                    if param not in EMPTY_VALUES]
+        return qs.order_by(*_with_tie_break(ordering))
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row's id in a query string: a positive integer within the id column's range, else
+    a 400 (a foreign key's lookup, unlike an integer field's, sends a number past the range
+    to the database: OverflowError on SQLite)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)

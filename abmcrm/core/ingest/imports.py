@@ -6,30 +6,33 @@ import csv
 import io
 import logging
 
-from django.db import transaction
-
 from .. import jobs
 from ..exceptions import InvalidInput
 from ..models import ImportJob
+from ..text import storable
 from .registry import get_ingester
 
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE = 2_000
+# At most this many bad rows are stored with a job (and shown); `error_count` counts them all.
 IMPORT_MAX_STORED_ERRORS = 1_000
+# Each stored message is cut to this length (a message may quote a cell of any size).
+IMPORT_MAX_MESSAGE_CHARS = 500
+# Messages naming columns name at most this many.
+MAX_NAMED_COLUMNS = 30
 COUNTERS = ("total_rows", "rows_done", "created", "updated", "error_count", "errors")
 
 
 def import_start(*, kind, file, user):
-    """Store the upload and queue its import once the row is committed."""
-    from ..tasks import run_import
-
+    """Store the upload and queue its import once the row is committed (if the broker cannot
+    be reached, the job stays pending and `manage.py redrive` queues it)."""
     if get_ingester(kind) is None:
         raise InvalidInput(f"Unknown import kind “{kind}”.", detail={"kind": ["Unknown kind."]})
     job = ImportJob.objects.create(
         kind=kind, file=file, original_name=getattr(file, "name", "")[:255], created_by=user
     )
-    transaction.on_commit(lambda: run_import.delay(job.pk))
+    jobs.job_enqueue(job=job)
     return job
 
 
@@ -37,13 +40,62 @@ class ImportFileError(Exception):
     pass
 
 
+def _encoding(head):
+    """The encoding of a file that starts with `head`: UTF-16 with a BOM (Excel's "Unicode
+    text"), UTF-16 without one (recognised by its NUL bytes: a CSV file holds no NUL, but
+    ASCII text in UTF-16 is every other byte NUL), else UTF-8 with or without a BOM."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    pairs = len(head) // 2
+    if pairs:
+        even = sum(1 for i in range(0, pairs * 2, 2) if head[i] == 0)
+        odd = sum(1 for i in range(1, pairs * 2, 2) if head[i] == 0)
+        if odd > pairs // 2 and even == 0:
+            return "utf-16-le"
+        if even > pairs // 2 and odd == 0:
+            return "utf-16-be"
+    return "utf-8-sig"
+
+
 def _open_csv(file):
-    """UTF-8 with or without a BOM, or UTF-16 with a BOM (Excel's "Unicode text")."""
     file.open("rb")
-    head = file.read(2)
+    head = file.read(4096)
     file.seek(0)
-    encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    return io.TextIOWrapper(file, encoding=encoding, newline="")
+    return io.TextIOWrapper(file, encoding=_encoding(head), newline="")
+
+
+def _names(names):
+    """Column names for a message: storable, and not more than MAX_NAMED_COLUMNS of them."""
+    shown = [storable(name)[:100] for name in names[:MAX_NAMED_COLUMNS]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def stored_errors(errors):
+    """Row errors as they are stored with a job: every message storable (a NUL in a cell is
+    quoted by some messages, and PostgreSQL's jsonb refuses it) and cut to
+    IMPORT_MAX_MESSAGE_CHARS."""
+    def clean(value):
+        if isinstance(value, str):
+            value = storable(value)
+            return value if len(value) <= IMPORT_MAX_MESSAGE_CHARS else (
+                value[:IMPORT_MAX_MESSAGE_CHARS - 1] + "…")
+        if isinstance(value, dict):
+            return {clean(key): clean(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return [clean(error) for error in errors]
+
+
+def _record_errors(job, errors):
+    """Count bad rows, and store them while fewer than IMPORT_MAX_STORED_ERRORS are: every
+    path that finds a bad row goes through here, so no file can grow the job without bound."""
+    job.error_count += len(errors)
+    room = IMPORT_MAX_STORED_ERRORS - len(job.errors)
+    if room > 0:
+        job.errors.extend(stored_errors(errors[:room]))
 
 
 def _count_rows(job):
@@ -55,12 +107,18 @@ def _count_rows(job):
         header = next(reader, None)
         count = sum(1 for _ in reader)
     except UnicodeDecodeError as exc:
+        if text.encoding.startswith("utf-16"):
+            raise ImportFileError(
+                f"The file looks like UTF-16 text but does not decode as such ({exc.reason})."
+                " Save it as “CSV UTF-8” and upload it again; nothing was imported."
+            ) from exc
         raise ImportFileError(
             f"The file is not UTF-8 text ({exc.reason} on line {_first_undecodable_line(job)})."
             " Save it as “CSV UTF-8” and upload it again; nothing was imported."
         ) from exc
     except csv.Error as exc:
-        raise ImportFileError(f"The file is not valid CSV: {exc}.") from exc
+        raise ImportFileError(f"The file is not valid CSV ({storable(str(exc))}, after line "
+                              f"{reader.line_num}); nothing was imported.") from exc
     finally:
         text.detach()
     return header, count
@@ -95,11 +153,11 @@ def _header(job, ingester):
             hint = (" The columns seem to be separated by something other than commas: "
                     "save the file as comma-separated CSV.")
         raise ImportFileError(
-            f"Missing column(s): {', '.join(missing)}. The file has: {', '.join(header)}. "
+            f"Missing column(s): {', '.join(missing)}. The file has: {_names(header)}. "
             f"Known columns: {', '.join(ingester.columns)}.{hint}"
         )
     ignored = [c for c in header if c and c not in ingester.columns]
-    notes = [f"Ignored unknown column(s): {', '.join(ignored)}."] if ignored else []
+    notes = [f"Ignored unknown column(s): {_names(ignored)}."] if ignored else []
     if total == 0:
         notes.append("The file has a header but no data rows.")
     return header, total, notes
@@ -113,13 +171,20 @@ def import_run(*, job, progress=None):
     if not jobs.job_start(job=job, reset={"rows_done": 0, "created": 0, "updated": 0,
                                           "error_count": 0, "errors": []}):
         return job
+    if ingester is None:
+        jobs.job_fail(job=job, message=f"Unknown import kind “{job.kind}”: the app that "
+                                       "imported it is no longer installed.")
+        return job
     try:
         header, total, notes = _header(job, ingester)
         job.total_rows, job.message = total, " ".join(notes)
-        job.save(update_fields=["total_rows", "message"])
+        jobs.job_heartbeat(job=job, fields=["total_rows", "message"])
         _import_rows(job, ingester, header, progress)
     except ImportFileError as exc:
         jobs.job_fail(job=job, message=str(exc), fields=COUNTERS)
+    except jobs.LeaseLost:
+        # Another worker took the job over (this one was presumed dead): it runs it now.
+        logger.warning("import %s: taken over by another worker; stopping here", job.pk)
     except Exception:
         # Never leave a job "running" forever: say it failed (the rows written so far stay,
         # and a rerun of the same file is harmless), then let the worker log the error.
@@ -146,9 +211,8 @@ def _import_rows(job, ingester, header, progress):
             if not any(v.strip() for v in values):
                 continue
             if len(values) > len(header):
-                job.errors.append({"line": start_line, "errors": {"non_field_errors": [
-                    f"{len(values)} fields but the header has {len(header)}."]}})
-                job.error_count += 1
+                _record_errors(job, [{"line": start_line, "errors": {"non_field_errors": [
+                    f"{len(values)} fields but the header has {len(header)}."]}}])
                 job.rows_done += 1
                 continue
             batch.append(ingester.from_csv_row(dict(zip(header, values, strict=False))))
@@ -167,11 +231,9 @@ def _import_batch(job, ingester, batch, lines, seen, progress):
                              seen=seen)
     job.created += result.created
     job.updated += result.updated
-    job.error_count += len(result.errors)
-    room = IMPORT_MAX_STORED_ERRORS - len(job.errors)
-    if room > 0:
-        job.errors.extend(result.errors[:room])
+    _record_errors(job, result.errors)
     job.rows_done += len(batch)
-    job.save(update_fields=["created", "updated", "error_count", "errors", "rows_done"])
+    jobs.job_heartbeat(job=job, fields=["created", "updated", "error_count", "errors",
+                                        "rows_done"])
     if progress:
         progress(job)

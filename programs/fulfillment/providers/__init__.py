@@ -12,10 +12,12 @@ from .base import (
     SendResult,
     TransientError,
     WebhookEvent,
+    WebhookRefused,
 )
 
 __all__ = ["PermanentError", "Provider", "ProviderError", "SendResult", "TransientError",
-           "WebhookEvent", "get_provider", "is_automatic", "provider_class", "provider_names"]
+           "WebhookEvent", "WebhookRefused", "get_provider", "is_automatic", "provider_class",
+           "provider_names"]
 
 # Where the shipped providers lived before they moved into the fulfillment package.
 OLD_PREFIX, NEW_PREFIX = "programs.providers.", "programs.fulfillment.providers."

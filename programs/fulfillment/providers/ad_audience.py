@@ -44,8 +44,9 @@ class AdAudienceProvider(Provider):
         event_id, kind, data, status = self.webhook_envelope(payload)
         outcome = {"active": "delivered", "rejected": "failed", "removed": "failed"}.get(status)
         return WebhookEvent(
-            event_id=str(event_id), kind=str(kind), outcome=outcome,
-            external_id=str(data.get("id", "")),
-            idempotency_key=str(data.get("idempotency_key", "")),
-            message=str(data.get("reason") or f"The audience member was {status}."),
+            event_id=event_id, kind=kind, outcome=outcome,
+            external_id=self.webhook_text(data, "id"),
+            idempotency_key=self.webhook_text(data, "idempotency_key"),
+            message=(self.webhook_text(data, "reason", limit=2000)
+                     or f"The audience member was {status}."),
         )

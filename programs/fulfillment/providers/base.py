@@ -5,10 +5,14 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import urllib3
+
+# The longest event id, type and data field a webhook may carry (ProviderEvent's columns).
+MAX_EVENT_ID, MAX_EVENT_TYPE, MAX_EVENT_FIELD = 200, 100, 200
 
 
 class ProviderError(Exception):
@@ -37,6 +41,14 @@ class SendResult:
     raw: dict = field(default_factory=dict)
 
 
+class WebhookRefused(Exception):
+    """A webhook that is not authentic or not fresh: answered 401, nothing changes."""
+
+    def __init__(self, message, *, code):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
 @dataclass
 class WebhookEvent:
     event_id: str
@@ -52,6 +64,7 @@ class Provider:
 
     automatic = True
     signature_header = "X-Abmcrm-Signature"
+    timestamp_header = "X-Abmcrm-Timestamp"
 
     def __init__(self, *, name, base_url="", api_key_env="", webhook_secret_env="",
                  timeout=10, **options):
@@ -87,29 +100,82 @@ class Provider:
 
     def webhook_envelope(self, payload):
         """(event id, type, data, status) of a webhook body `{"id", "type": "x.status",
-        "data"}`, the shape both shipped providers use."""
-        try:
-            event_id, kind, data = payload["id"], payload["type"], payload.get("data") or {}
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"A {self.name} webhook needs `id`, `type` and `data`.") from exc
-        return str(event_id), str(kind), data, str(kind).rsplit(".", 1)[-1]
+        "data": {…}}`, the shape both shipped providers use; ValueError, saying what is
+        wrong, for any other shape."""
+        if not isinstance(payload, dict):
+            raise ValueError(f"A {self.name} webhook is a JSON object with `id`, `type` and "
+                             "`data`.")
+        event_id, kind, data = payload.get("id"), payload.get("type"), payload.get("data")
+        if isinstance(event_id, bool) or not isinstance(event_id, str | int) or not (
+                0 < len(str(event_id)) <= MAX_EVENT_ID):
+            raise ValueError(f"A {self.name} webhook's `id` is a string or number of 1 to "
+                             f"{MAX_EVENT_ID} characters.")
+        if not isinstance(kind, str) or not (0 < len(kind) <= MAX_EVENT_TYPE):
+            raise ValueError(f"A {self.name} webhook's `type` is a string of 1 to "
+                             f"{MAX_EVENT_TYPE} characters, e.g. “gift.delivered”.")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ValueError(f"A {self.name} webhook's `data` is an object.")
+        return str(event_id), kind, data, kind.rsplit(".", 1)[-1]
+
+    @staticmethod
+    def webhook_text(data, key, *, limit=MAX_EVENT_FIELD):
+        """`data[key]` as text for a WebhookEvent ("" if absent); ValueError if it is not a
+        string or number of at most `limit` characters."""
+        value = data.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"The webhook's `data.{key}` is a string.")
+        text = str(value)
+        if len(text) > limit:
+            raise ValueError(f"The webhook's `data.{key}` is longer than {limit} characters.")
+        return text
 
     # Webhooks --------------------------------------------------------------------------
 
     def webhook_secret(self):
         return os.environ.get(self.webhook_secret_env, "") if self.webhook_secret_env else ""
 
-    def signature(self, body):
+    def signature(self, body, timestamp):
+        """`sha256=<hex>`: HMAC-SHA256, keyed with the shared secret, of the timestamp (Unix
+        seconds, as sent in the timestamp header), a dot, and the raw body."""
         secret = self.webhook_secret()
-        return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        signed = str(timestamp).encode() + b"." + body
+        return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+    def check_signature(self, body, headers, *, now=None):
+        """Refuse (WebhookRefused) a webhook whose signature does not match the timestamp and
+        body, or whose timestamp is further than ABMCRM_WEBHOOK_TOLERANCE_SECONDS from now:
+        a captured request can't be replayed later, nor altered. With no secret configured
+        every webhook is refused."""
+        from ...conf import settings as conf
+
+        given = headers.get(self.signature_header, "").strip()
+        timestamp = headers.get(self.timestamp_header, "").strip()
+        if not self.webhook_secret() or not given:
+            raise WebhookRefused("Missing or bad signature.", code="bad_signature")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise WebhookRefused(f"Missing or bad {self.timestamp_header} header (Unix "
+                                 "seconds).", code="bad_timestamp")
+        # Bytes: a header may hold any characters, which compare_digest refuses as str.
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                   self.signature(body, timestamp).encode()):
+            raise WebhookRefused("Missing or bad signature.", code="bad_signature")
+        tolerance = conf.ABMCRM_WEBHOOK_TOLERANCE_SECONDS
+        skew = abs((now if now is not None else time.time()) - int(timestamp))
+        if skew > tolerance:
+            raise WebhookRefused(f"The timestamp is {skew:.0f} seconds from now; at most "
+                                 f"{tolerance} are accepted.", code="stale_timestamp")
 
     def verify_signature(self, body, headers):
-        """HMAC-SHA256 of the raw body with the shared secret, compared in constant time.
-        With no secret configured every webhook is refused."""
-        given = headers.get(self.signature_header, "")
-        if not self.webhook_secret() or not given:
+        """Whether the webhook is authentic and fresh (see `check_signature`)."""
+        try:
+            self.check_signature(body, headers)
+        except WebhookRefused:
             return False
-        return hmac.compare_digest(given.strip(), self.signature(body))
+        return True
 
     def parse_webhook(self, payload):
         """A WebhookEvent from the JSON payload; ValueError if it is not one."""

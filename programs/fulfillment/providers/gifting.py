@@ -71,8 +71,9 @@ class GiftingProvider(Provider):
         outcome = "delivered" if status == "delivered" else (
             "failed" if status in FAILED else None)
         return WebhookEvent(
-            event_id=str(event_id), kind=str(kind), outcome=outcome,
-            external_id=str(data.get("id", "")),
-            idempotency_key=str(data.get("idempotency_key", "")),
-            message=str(data.get("reason") or f"The gift was {status.replace('_', ' ')}."),
+            event_id=event_id, kind=kind, outcome=outcome,
+            external_id=self.webhook_text(data, "id"),
+            idempotency_key=self.webhook_text(data, "idempotency_key"),
+            message=(self.webhook_text(data, "reason", limit=2000)
+                     or f"The gift was {status.replace('_', ' ')}."),
         )

@@ -210,3 +210,88 @@ class TestImportCommand:
         bad.write_text("foo,bar\n1,2\n")
         with pytest.raises(CommandError, match="Missing column"):
             call_command("import_csv", "accounts", str(bad), stdout=io.StringIO())
+
+
+class TestImportsAlwaysEnd:
+    """Every file ends its job, done or failed, with a readable message; a bad cell is a bad
+    row; no path stores errors without bound."""
+
+    def test_utf16_without_bom_is_read(self, api, abm_admin):
+        for encoding in ("utf-16-le", "utf-16-be"):
+            content = f"name,domain\nMünchen GmbH,{encoding}.de\n".encode(encoding)
+            client = api.as_user(abm_admin)
+            job = job_of(client, upload(client, content))
+            assert job["status"] == "done" and job["created"] == 1, job
+        assert Account.objects.count() == 2
+
+    def test_utf16_without_bom_of_another_kind_fails_readably(self, api, abm_admin):
+        """Its header, decoded, names no known column: the job fails with a message that
+        can be stored and read (it used to carry NUL bytes and stay running forever)."""
+        content = "Name;Domain\nAcme;acme.com\n".encode("utf-16-le")
+        client = api.as_user(abm_admin)
+        job = job_of(client, upload(client, content))
+        assert job["status"] == "failed" and job["finished_at"]
+        assert "Missing column(s): name, domain" in job["message"]
+        assert "\x00" not in job["message"]
+
+    def test_a_header_with_nul_bytes_fails_readably(self, api, abm_admin):
+        content = b"n\x00ame,dom\x00ain\nAcme,acme.com\n"
+        client = api.as_user(abm_admin)
+        job = job_of(client, upload(client, content))
+        assert job["status"] == "failed" and "Missing column(s)" in job["message"]
+        assert "\x00" not in job["message"]
+
+    @pytest.mark.parametrize("cell", ["ac\x00me.com", "x\x00"])
+    def test_a_nul_in_a_lookup_cell_is_one_bad_row(self, api, marketer, cell):
+        AccountFactory(domain="acme.com")
+        content = ("account,topic,score,source,week\n"
+                   f"{cell},crm,50,g2,2024-01-01\n"
+                   "acme.com,crm,60,g2,2024-01-01\n")
+        client = api.as_user(marketer)
+        job = job_of(client, upload(client, content, kind="intent_signals"))
+        assert job["status"] == "done", job
+        assert (job["created"], job["error_count"]) == (1, 1)
+        assert job["errors"][0]["line"] == 2 and "\x00" not in str(job["errors"])
+
+    def test_a_nul_in_any_cell_is_one_bad_row(self, api, abm_admin):
+        content = "name,domain,funding_stage,country\nAc\x00me,a.com,seed,DE\nB,b.com,x\x00,DE\n" \
+                  "C,c.com,seed,D\x00E\nD,d.com,seed,DE\n"
+        client = api.as_user(abm_admin)
+        job = job_of(client, upload(client, content))
+        assert job["status"] == "done" and job["created"] == 1 and job["error_count"] == 3
+
+    def test_rows_with_too_many_fields_are_capped(self, api, abm_admin):
+        """200,000 rows of too many fields in a 1.2 MB file: counted, 1,000 stored."""
+        from abmcrm.core.ingest import imports
+
+        content = "name,domain\n" + "a,b,c\n" * 200_000
+        client = api.as_user(abm_admin)
+        job = job_of(client, upload(client, content))
+        assert job["status"] == "done" and job["error_count"] == 200_000
+        assert len(job["errors"]) == imports.IMPORT_MAX_STORED_ERRORS
+        assert ImportJob.objects.get(pk=job["id"]).errors[-1]["line"] == 1001
+
+    def test_stored_messages_are_cut(self, api, abm_admin):
+        content = "name,domain,funding_stage\nA,a.com," + "x" * 100_000 + "\n"
+        client = api.as_user(abm_admin)
+        job = job_of(client, upload(client, content))
+        (message,) = job["errors"][0]["errors"]["funding_stage"]
+        assert job["error_count"] == 1 and len(message) <= 500
+
+    def test_a_header_of_many_columns_is_named_in_part(self, api, abm_admin):
+        header = ",".join(f"c{i}" for i in range(5000))
+        client = api.as_user(abm_admin)
+        job = job_of(client, upload(client, header + "\n"))
+        assert job["status"] == "failed" and "and 4970 more" in job["message"]
+        assert len(job["message"]) < 2000
+
+    def test_the_list_leaves_the_bad_rows_out(self, api, abm_admin):
+        client = api.as_user(abm_admin)
+        job_of(client, upload(client, "name,domain\n" + "a,b,c\n" * 50))
+        listed = client.get(IMPORTS).json()["results"][0]
+        assert "errors" not in listed and listed["error_count"] == 50
+        assert len(client.get(f"{IMPORTS}{listed['id']}/").json()["errors"]) == 50
+
+    @pytest.mark.parametrize("pk", ["abc", "1e3", "-1", "99999999999999999999", "%00"])
+    def test_an_id_that_is_no_id_is_404(self, api, abm_admin, pk):
+        assert api.as_user(abm_admin).get(f"{IMPORTS}{pk}/").status_code == 404
