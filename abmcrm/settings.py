@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tiers",
     "programs",
     "funnel",
+    "pipeline",
 ]
 
 MIDDLEWARE = [
@@ -261,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         "ProgramOrderStatusEnum": "programs.models.ProgramOrder.Status",
         "ImportJobStatusEnum": "abmcrm.core.models.Job.Status",
         "TierRuleRequirementEnum": "tiers.models.TierRule.Requirement",
+        # A contact's buying role and its role on a deal's buying committee.
+        "BuyingRoleEnum": "tiers.models.Contact.BuyingRole",
     },
 }
 

@@ -1,5 +1,6 @@
 """The funnel dashboard (marketers and ABM admins): the dual funnel as SVG, the group-by
-table with its CSV download, and the campaign ROI columns. Plain GET forms, no JavaScript."""
+table with its CSV download, and the panels the apps above add for the same period (the
+pipeline's campaign ROI). Plain GET forms, no JavaScript."""
 
 from urllib.parse import urlencode
 
@@ -9,12 +10,12 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from abmcrm.core import roles
+from abmcrm.core import hooks, roles
 from abmcrm.core.auth import login_required
 from abmcrm.core.exceptions import InvalidInput
 from abmcrm.core.exports import csv_writer
 
-from . import reports, roi, selectors, svg
+from . import reports, selectors, svg
 from .views import ReportQuerySerializer, report_query
 
 GROUP_CHOICES = [("", _("No grouping")), ("channel", _("Channel")),
@@ -61,8 +62,8 @@ def dashboard(request):
     report = reports.funnel_report(query)
     stages = selectors.stages()
     paths = {side: selectors.side_path(side, stages) for side in query.sides}
-    campaigns = list(roi.campaigns_for_roi())
-    roi_rows = list(roi.campaign_roi(campaigns=campaigns).values())
+    # Panels of the apps above (the pipeline's campaign ROI), for the period shown.
+    panels = [mark_safe(html) for html in hooks.panels("funnel_page_panels", request, query)]
     shown = {"start": query.start.isoformat(), "end": query.end.isoformat(),
              "mode": query.mode, "group_by": query.group_by or ""}
     if errors:
@@ -79,7 +80,7 @@ def dashboard(request):
         "mode_label": dict(MODES)[query.mode],
         "group_label": dict(GROUP_CHOICES).get(query.group_by or "", ""),
         "stage_names": {stage.slug: stage.name for stage in stages},
-        "csv_query": csv_query, "roi_rows": roi_rows,
+        "csv_query": csv_query, "panels": panels,
         "form": ReportQuerySerializer,
     })
 

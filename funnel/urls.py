@@ -11,7 +11,5 @@ router.register("funnel/quotas", views.QuotaViewSet, basename="funnel-quota")
 
 urlpatterns = [
     path("funnel/report/", views.ReportView.as_view(), name="funnel-report"),
-    # Its own route, next to (not inside) the programs app's campaign endpoints.
-    path("campaigns/<int:pk>/roi/", views.CampaignRoiView.as_view(), name="campaign-roi"),
     *router.urls,
 ]

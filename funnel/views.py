@@ -12,16 +12,14 @@ from rest_framework.views import APIView
 
 from abmcrm.core.api.mixins import BulkIngestMixin
 from abmcrm.core.exceptions import Conflict, InvalidInput
-from abmcrm.core.ids import object_or_404
 from abmcrm.core.permissions import (
     HasAbmRole,
     IsAbmAdmin,
     ReadForRolesWriteForMarketersDeleteForAdmins,
 )
 from abmcrm.core.throttling import THROTTLED, UserRateThrottle
-from programs.models import Campaign
 
-from . import conf, ingesters, reports, roi, selectors, services
+from . import conf, ingesters, quotas, reports, selectors, services
 from .filters import LeadFilter, TransitionFilter
 from .serializers import (
     LeadSerializer,
@@ -176,7 +174,7 @@ class QuotaViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
     )
     def list(self, request):
         raw = request.query_params.get("month") or f"{timezone.localdate():%Y-%m}"
-        return Response(_plain(roi.quota_attainment(month=_month(raw))))
+        return Response(_plain(quotas.quota_attainment(month=_month(raw))))
 
 
 def _month(raw):
@@ -189,14 +187,3 @@ def _month(raw):
             _("“%(raw)s” is not a month from 0002-01 to 9998-12; use YYYY-MM, e.g. 2025-03.")
             % {"raw": raw}]})
     return date(year, month, 1)
-
-
-class CampaignRoiView(APIView):
-    """A campaign's cost against the engagement, pipeline and revenue it drove."""
-
-    permission_classes = [HasAbmRole]
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def get(self, request, pk):
-        campaign = object_or_404(Campaign.objects.all(), pk)
-        return Response(_plain(roi.campaign_roi(campaigns=[campaign])[campaign.pk]))

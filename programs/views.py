@@ -35,6 +35,9 @@ def order_from_url(pk):
 class CampaignViewSet(viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     permission_classes = [ReadForRolesWriteForAdmins]
+    # Numeric ids only: `campaigns/attribution/` and other campaign reports of the apps
+    # above share the prefix.
+    lookup_value_regex = r"\d+"
     filterset_class = CampaignFilter
     ordering_fields = ["name", "start_date", "end_date", "created_at"]
 

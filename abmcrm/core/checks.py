@@ -38,8 +38,9 @@ REQUIRED_APPS = {
     "abmcrm.core": "what every abmcrm app builds on",
 }
 # Each app after the ones it builds on.
-ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel"]
-BUILDS_ON = {"programs": ["tiers"], "funnel": ["tiers", "programs"]}
+ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline"]
+BUILDS_ON = {"programs": ["tiers"], "funnel": ["tiers", "programs"],
+             "pipeline": ["tiers", "programs", "funnel"]}
 
 CONTEXT_PROCESSOR = "abmcrm.core.context_processors.abm"
 TOKEN_AUTHENTICATION = "abmcrm.core.api.authentication.TokenAuthentication"

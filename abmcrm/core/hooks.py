@@ -10,6 +10,8 @@ An AppConfig may declare:
 - `sweepers`: [(name, dotted path of a function taking no arguments)]: what
   `manage.py redrive` (and the periodic `abmcrm.core.tasks.redrive`) runs to queue again the
   work whose task never ran. Each returns {what: how many} (e.g. {"queued": 2}).
+- any other list of panels a page asks for by name through `panels(name, request, …)`, e.g.
+  the funnel dashboard's `funnel_page_panels` (functions `(request, query) -> HTML string`).
 """
 
 from django.apps import apps
@@ -39,12 +41,18 @@ def nav_links(user):
     return [link for *_, link in sorted(links, key=lambda entry: entry[:2])]
 
 
-def account_panels(request, account):
-    panels = []
+def panels(name, request, *args):
+    """The HTML of the panels every AppConfig declares in its attribute `name`, in the order
+    of INSTALLED_APPS: each a dotted path of a function `(request, *args) -> HTML string`."""
+    found = []
     for config in apps.get_app_configs():
-        for path in getattr(config, "account_page_panels", ()):
-            panels.append(import_string(path)(request, account))
-    return panels
+        for path in getattr(config, name, ()):
+            found.append(import_string(path)(request, *args))
+    return found
+
+
+def account_panels(request, account):
+    return panels("account_page_panels", request, account)
 
 
 def sweepers():

@@ -17,9 +17,12 @@ logger = logging.getLogger(__name__)
 AUTO_MOVE_BATCH = 5_000
 
 
-def accounts_move(*, moves, to_stage, only_from=None, channel="", campaign=None, user=None):
+def accounts_move(*, moves, to_stage, only_from=None, channel="", campaign=None, user=None,
+                  amounts=None):
     """Move many accounts at once: `moves` = [(account id, occurred_at)]; an account listed
-    twice moves once, at its first time. Returns the ids of the accounts moved.
+    twice moves once, at its first time. `amounts` ({account id: amount}) gives the amounts
+    the transitions record (a deal's, when the pipeline moves an account to an opportunity or
+    won stage). Returns the ids of the accounts moved.
 
     The same rules as a transition sent to the API without `from_stage` (`_check`), decided
     here from one read of the current stages: an account not at one of `only_from` (None:
@@ -41,11 +44,11 @@ def accounts_move(*, moves, to_stage, only_from=None, channel="", campaign=None,
     for start in range(0, len(ids), AUTO_MOVE_BATCH):
         batch = {pk: wanted[pk] for pk in ids[start:start + AUTO_MOVE_BATCH]}
         moved += _accounts_move_batch(batch, stage, stages, only_from, channel, campaign,
-                                      user)
+                                      user, amounts or {})
     return moved
 
 
-def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, user):
+def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, user, amounts):
     current = {row[0]: row for row in AccountFunnel.objects.filter(
         account_id__in=rowsets.ids(wanted)).values_list(
             "account_id", "stage_id", "version", "entered_at", "stage_changed_at",
@@ -80,21 +83,23 @@ def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, us
         moved = []
         if connection.vendor == "postgresql":
             moved += moves_sql.enter_accounts_recorded(
-                fresh, stage_id=stage.pk, entry_channel=entry_channel, channel=channel,
-                campaign_id=campaign_id, recorded_by=recorded_by)
+                [(pk, at, amounts.get(pk)) for pk, at in fresh], stage_id=stage.pk,
+                entry_channel=entry_channel, channel=channel, campaign_id=campaign_id,
+                recorded_by=recorded_by)
             transitions = []
         else:
             inserted = moves_sql.enter_accounts(fresh, stage_id=stage.pk,
                                                 entry_channel=entry_channel,
                                                 campaign_id=campaign_id)
-            transitions = [(pk, None, at) for pk, at in fresh if pk in inserted]
+            transitions = [(pk, None, at, amounts.get(pk)) for pk, at in fresh
+                           if pk in inserted]
         for key in states_cas_update("account", states) if states else ():
             state = states[key]
             transitions.append((key[1], state.previous.pk if state.previous else None,
-                                state.changed_at))
+                                state.changed_at, amounts.get(key[1])))
         moves_sql.append_transitions(transitions, stage_id=stage.pk, channel=channel,
                                      campaign_id=campaign_id, recorded_by=recorded_by)
-    moved += [pk for pk, _, _ in transitions]
+    moved += [row[0] for row in transitions]
     lost = len(fresh) + len(states) - len(moved)
     if refused or lost:
         logger.info("funnel: %s automatic moves to %s refused (already there or closed), %s "

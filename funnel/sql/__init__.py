@@ -1,3 +1,3 @@
 """The funnel's raw SQL, by statement family: `moves` (state compare-and-set, entries,
-transitions appended), `report` (the dual-funnel report) and `roi` (campaign ROI). Table and
-column names come from the models' `_meta` (`abmcrm.core.db.names`)."""
+transitions appended) and `report` (the dual-funnel report). Table and column names come
+from the models' `_meta` (`abmcrm.core.db.names`)."""

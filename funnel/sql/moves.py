@@ -71,18 +71,21 @@ def enter_accounts_recorded(entries, *, stage_id, entry_channel, channel, campai
                             recorded_by):
     """`enter_accounts` and `append_transitions` of the accounts entered, as one statement
     (PostgreSQL: the INSERT of the state rows feeds the INSERT of the transitions): the rows
-    then travel and are parsed once. Returns the ids of the accounts entered."""
+    then travel and are parsed once. entries = [(account id, occurred_at, amount or None)].
+    Returns the ids of the accounts entered."""
     account, entered_at = column(AccountFunnel, "account"), column(AccountFunnel, "entered_at")
     transitions = columns(StageTransition, *TRANSITION_FIELDS)
     entered = []
     with connection.cursor() as cursor:
-        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries):
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts"), ("amount", "numeric")],
+                                           entries):
             cursor.execute(
                 f"{cte}, entered AS ({_entry_insert()} ON CONFLICT ({account}) DO NOTHING "
                 f"RETURNING {account}, {entered_at}) "
                 f"INSERT INTO {table(StageTransition)} ({transitions}) "
-                f"SELECT e.{account}, NULL, NULL, %s, e.{entered_at}, %s, %s, NULL, false, %s, "
-                f"NULL, %s FROM entered e RETURNING {column(StageTransition, 'account')}",
+                f"SELECT e.{account}, NULL, NULL, %s, e.{entered_at}, %s, %s, v.amount, false, "
+                f"%s, NULL, %s FROM entered e JOIN v ON v.id = e.{account} "
+                f"RETURNING {column(StageTransition, 'account')}",
                 [*params, stage_id, entry_channel, campaign_id, stage_id, channel, campaign_id,
                  recorded_by, timezone.now()])
             entered += [row[0] for row in cursor.fetchall()]
@@ -91,14 +94,14 @@ def enter_accounts_recorded(entries, *, stage_id, entry_channel, channel, campai
 
 def append_transitions(rows, *, stage_id, channel, campaign_id, recorded_by):
     """Append the transitions of accounts moved to a stage: rows = [(account id, from stage
-    id, occurred_at)], in one INSERT … SELECT a batch."""
+    id, occurred_at, amount or None)], in one INSERT … SELECT a batch."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     transitions = columns(StageTransition, *TRANSITION_FIELDS)
     with connection.cursor() as cursor:
         for cte, params in rowsets.batches([("id", "int"), ("from_stage", "int"),
-                                            ("at", "ts")], rows, 6):
+                                            ("at", "ts"), ("amount", "numeric")], rows, 6):
             cursor.execute(
                 f"{cte} INSERT INTO {table(StageTransition)} ({transitions}) "
-                "SELECT v.id, NULL, v.from_stage, %s, v.at, %s, %s, NULL, %s, %s, NULL, %s "
+                "SELECT v.id, NULL, v.from_stage, %s, v.at, %s, %s, v.amount, %s, %s, NULL, %s "
                 "FROM v",
                 [*params, stage_id, channel, campaign_id, False, recorded_by, now])

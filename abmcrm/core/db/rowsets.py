@@ -10,6 +10,7 @@ as a VALUES list of a few hundred rows per statement.
 """
 
 import datetime
+import decimal
 import json
 
 from django.db import connection
@@ -17,14 +18,17 @@ from django.db.models.expressions import RawSQL
 
 # Column types, as PostgreSQL casts each value.
 PG_TYPES = {"int": "bigint", "smallint": "smallint", "bool": "boolean", "text": "text",
-            "ts": "timestamptz", "jsonb": "jsonb"}
+            "ts": "timestamptz", "jsonb": "jsonb", "numeric": "numeric", "date": "date"}
 # SQLite binds at most 999 parameters a statement in its older builds.
 SQLITE_PARAMS = 999
 
 
 def _encode(value):
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, datetime.date):  # a datetime too
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        # As text: a float would round money on its way to the database.
+        return str(value)
     raise TypeError(f"{type(value).__name__} is not a row value rowsets can send")
 
 

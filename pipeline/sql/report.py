@@ -1,0 +1,188 @@
+"""The pipeline report's SQL: one statement, one pass over the deals it needs.
+
+Each deal contributes facts keyed by its group: on its opening side (opened in the period, its
+pipeline; open at the end of the period, its amount and weighted amount then) and on its
+closing side (won or lost in the period, its won revenue and cycle). Grouped by month, the
+two sides fall in different months (opened in March, won in May), so a deal then yields two
+fact rows; otherwise one. The facts are summed per group in one hashed aggregation (which
+PostgreSQL runs in parallel); the totals are the groups' sums. The median cycle comes from
+the deals won in the period, read through the index on `closed_at`: percentile_cont on
+PostgreSQL, ROW_NUMBER() and COUNT() windows on SQLite (the same interpolation).
+
+"Open at the end": a deal whose stage has not changed since the end is at its current stage;
+one that changed since is at the stage of its last change before the end (its history), or,
+loaded closed with no history before its close, open at an unknown stage (counted, not
+weighted). Table and column names come from the models' `_meta`."""
+
+from django.db import connection
+
+from abmcrm.core.db.names import column, days_between, month_of, table
+from funnel.models import Stage, StageTransition
+from tiers.models import Account
+
+from ..models import Opportunity, OpportunityStageChange
+from .common import Sql, param, round_money
+
+FIGURES = ("opened", "pipeline", "won", "lost", "won_revenue", "open", "open_amount",
+           "weighted_open")
+
+
+def _c(name, alias="o"):
+    return f"{alias}.{column(Opportunity, name)}"
+
+
+def _ids(values):
+    return ", ".join(str(int(value)) for value in values) or "NULL"
+
+
+def _abm_stage_ids():
+    return list(Stage.objects.filter(side=Stage.Side.ABM).values_list("pk", flat=True))
+
+
+def group_expressions(group_by):
+    """(SQL of the opening side's group key, of the closing side's, joins needed)."""
+    joins = []
+    if group_by == "month":
+        return month_of(_c("opened_at")), month_of(_c("closed_at")), joins
+    if group_by == "tier":
+        joins.append(f"LEFT JOIN {table(Account)} a ON a.{column(Account, 'id')} = "
+                     f"{_c('account')}")
+        key = f"a.{column(Account, 'tier')}"
+    elif group_by == "side":
+        # ABM: the account was a target account (it had reached one of the ABM side's own
+        # stages: target, engaged, qualified) before the deal opened, and no lead brought
+        # the deal; else demand generation. An account that entered the funnel through a
+        # deal was never targeted.
+        t = StageTransition
+        joins.append(
+            f"LEFT JOIN (SELECT t.{column(t, 'account')} AS aid, "
+            f"MIN(t.{column(t, 'occurred_at')}) AS at FROM {table(t)} t "
+            f"WHERE t.{column(t, 'to_stage')} IN ({_ids(_abm_stage_ids())}) "
+            f"GROUP BY t.{column(t, 'account')}) tg ON tg.aid = {_c('account')}")
+        key = (f"CASE WHEN {_c('lead')} IS NULL AND tg.at IS NOT NULL "
+               f"AND tg.at < {_c('opened_at')} THEN 'abm' ELSE 'demand_gen' END")
+    elif group_by:
+        key = _c({"owner": "owner", "product": "product", "channel": "channel",
+                  "campaign": "campaign", "account": "account"}[group_by])
+    else:
+        key = "0"
+    return key, key, joins
+
+
+def _probability(column_sql, stages):
+    """A stage's probability without a join: CASE over the (few) stages' ids."""
+    whens = " ".join(f"WHEN {int(st.pk)} THEN {int(st.probability)}" for st in stages)
+    return f"CASE {column_sql} {whens} ELSE 0 END" if whens else "0"
+
+
+def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
+    """(sql, params): rows ("c", 0, group, then FIGURES, NULL) — per group; the totals are
+    their sums — and ("m", total, group, NULLs, the median cycle in days), `total` 1 on the
+    overall median. `history`: whether some deal the period concerns moved after its end
+    (then its stage at the end is read from its history)."""
+    start, end = param(start), param(end)
+    o, ch = table(Opportunity), table(OpportunityStageChange)
+    closed = {st.pk for st in stages if st.is_closed}
+    go, gc, joins = group_expressions(group_by)
+    split = go != gc
+    sql = Sql()
+    where_filter = Sql()
+    if deal_filter is not None:
+        where_filter.add(f" AND {_c('id')} IN ({deal_filter[0]})", *deal_filter[1])
+    amount = f"COALESCE({_c('amount')}, 0)"
+    closed_in = f"{_c('closed_at')} >= %s AND {_c('closed_at')} < %s"
+    open_then = Sql(f"CASE WHEN {_c('opened_at')} >= %s THEN 0 ", end)
+    if history:
+        # asof: the stage and amount at the end of the deals that moved since.
+        c = OpportunityStageChange
+        sql.add(f"WITH asof AS (SELECT c.{column(c, 'opportunity')} AS id, "
+                f"c.{column(c, 'to_stage')} AS sid, c.{column(c, 'amount')} AS amount, "
+                f"ROW_NUMBER() OVER (PARTITION BY c.{column(c, 'opportunity')} "
+                f"ORDER BY c.{column(c, 'at')} DESC, c.{column(c, 'id')} DESC) AS rn "
+                f"FROM {ch} c JOIN {o} o ON {_c('id')} = c.{column(c, 'opportunity')} "
+                f"WHERE {_c('stage_changed_at')} >= %s AND {_c('opened_at')} < %s "
+                f"AND c.{column(c, 'at')} < %s", end, end, end)
+        sql.extend(where_filter).add("), ")
+        moved = f"{_c('stage_changed_at')} >= %s"
+        open_then.add(f"WHEN NOT ({moved}) THEN CASE WHEN {_c('status')} = 'open' THEN 1 "
+                      "ELSE 0 END WHEN asof.sid IS NULL THEN 1 "
+                      f"WHEN asof.sid IN ({_ids(closed)}) THEN 0 ELSE 1 END", end)
+        amount_end = Sql(f"CASE WHEN {moved} THEN COALESCE(asof.amount, {_c('amount')}, 0) "
+                         f"ELSE {amount} END", end)
+        prob_end = Sql(f"CASE WHEN {moved} THEN {_probability('asof.sid', stages)} "
+                       f"ELSE {_probability(_c('stage'), stages)} END", end)
+        history_join = f"LEFT JOIN asof ON asof.id = {_c('id')} AND asof.rn = 1 "
+    else:
+        sql.add("WITH ")
+        open_then.add(f"WHEN {_c('status')} = 'open' THEN 1 ELSE 0 END")
+        amount_end = Sql(amount)
+        prob_end = Sql(_probability(_c("stage"), stages))
+        history_join = ""
+
+    # d: the deals the period concerns, with their figures' ingredients.
+    sql.add(f"d AS (SELECT {go} AS go, {gc} AS gc, "
+            f"CASE WHEN {_c('opened_at')} >= %s AND {_c('opened_at')} < %s THEN 1 ELSE 0 END "
+            f"AS is_opened, ", start, end)
+    sql.add(f"CASE WHEN {_c('status')} = 'won' AND {closed_in} THEN 1 ELSE 0 END AS is_won, ",
+            start, end)
+    sql.add(f"CASE WHEN {_c('status')} = 'lost' AND {closed_in} THEN 1 ELSE 0 END AS is_lost, ",
+            start, end)
+    sql.add(f"{amount} AS amount, ")
+    # Open at the end, and its amount and probability then.
+    sql.extend(open_then).add(" AS is_open, ").extend(amount_end).add(" AS amount_end, ")
+    sql.extend(prob_end).add(f" AS prob_end FROM {o} o {history_join}{' '.join(joins)} WHERE (")
+    sql.add(f"({_c('opened_at')} >= %s AND {_c('opened_at')} < %s) OR ({closed_in}) "
+            f"OR ({_c('opened_at')} < %s AND ({_c('closed_at')} IS NULL "
+            f"OR {_c('closed_at')} >= %s OR {_c('stage_changed_at')} >= %s)))",
+            start, end, start, end, end, end, end)
+    sql.extend(where_filter)
+
+    # facts: each deal's contributions, keyed by group.
+    weighted = round_money("amount_end * COALESCE(prob_end, 0) / 100.0")
+    opening = ("is_opened AS opened, is_opened * amount AS pipeline, is_open AS open_, "
+               "is_open * amount_end AS open_amount, "
+               f"CASE WHEN is_open = 1 THEN {weighted} ELSE 0 END AS weighted_open")
+    closing = ("is_won AS won, is_lost AS lost, is_won * amount AS won_revenue")
+    zero_opening = "0, 0, 0, 0, 0"
+    zero_closing = "0 AS won, 0 AS lost, 0 AS won_revenue"
+    if split:
+        sql.add(f"), facts AS (SELECT go AS grp, {opening}, {zero_closing} FROM d "
+                "WHERE is_opened = 1 OR is_open = 1 "
+                f"UNION ALL SELECT gc, {zero_opening}, {closing} FROM d "
+                "WHERE is_won = 1 OR is_lost = 1)")
+    else:
+        sql.add(f"), facts AS (SELECT go AS grp, {opening}, {closing} FROM d)")
+    sums = ("SUM(opened), SUM(pipeline), SUM(won), SUM(lost), SUM(won_revenue), SUM(open_), "
+            "SUM(open_amount), SUM(weighted_open)")
+
+    # won: the deals won in the period, read on their own through the index of closing
+    # times, for the median cycle (a sort of these only; the sums above hash).
+    sql.add(f", won AS (SELECT {gc} AS grp, {days_between(_c('closed_at'), _c('opened_at'))} "
+            f"AS v FROM {o} o {' '.join(joins)} WHERE {_c('status')} = 'won' "
+            f"AND {closed_in}", start, end)
+    sql.extend(where_filter)
+    sql.add(")")
+    if connection.vendor != "postgresql":
+        sql.add(", cyc AS (SELECT grp, v, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY v) AS rn, "
+                "COUNT(*) OVER (PARTITION BY grp) AS n, ROW_NUMBER() OVER (ORDER BY v) AS rn_t, "
+                "COUNT(*) OVER () AS n_t FROM won)")
+    # The sums per group, in one hashed aggregation (which PostgreSQL may run in parallel);
+    # the totals are their sums. The median cycle per group and in total.
+    sql.add(f" SELECT 'c', 0, grp, {sums}, NULL FROM facts GROUP BY grp")
+    nulls = ", ".join(["NULL"] * len(FIGURES))
+    if connection.vendor == "postgresql":
+        return sql.add(f" UNION ALL SELECT 'm', GROUPING(grp), grp, {nulls}, "
+                       "percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM won "
+                       "GROUP BY GROUPING SETS ((grp), ())")
+    # SQLite has no percentile_cont: the median is picked by ROW_NUMBER() and COUNT()
+    # windows (its interpolation: the mean of the one or two middle values).
+    return sql.add(
+        f" UNION ALL SELECT 'm', 0, grp, {nulls}, (MIN(CASE WHEN rn = (n - 1) / 2 + 1 THEN v "
+        "END) + MIN(CASE WHEN rn = n / 2 + 1 THEN v END)) / 2.0 FROM cyc GROUP BY grp "
+        f"UNION ALL SELECT 'm', 1, NULL, {nulls}, "
+        "(MIN(CASE WHEN rn_t = (n_t - 1) / 2 + 1 THEN v END) "
+        "+ MIN(CASE WHEN rn_t = n_t / 2 + 1 THEN v END)) / 2.0 FROM cyc HAVING COUNT(*) > 0")
+
+
+def report_rows(**kwargs):
+    return report_sql(**kwargs).run()
