@@ -26,6 +26,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.models import Q
 from django.utils import timezone
 
 from abmcrm.core import ingest, roles
@@ -104,12 +105,16 @@ class _Story:
             account__in=list(accounts.values())).select_related("stage", "entry_campaign")}
         leads = {lead.account_id: lead for lead in Lead.objects.filter(
             external_id__startswith="demo-lead-", account__in=list(accounts.values()))}
+        # The outcome the funnel demo recorded (not the account's stage now, which the deals'
+        # own moves may have changed since).
+        ends = dict(StageTransition.objects.filter(
+            external_id__startswith="demo-a", account__in=list(accounts.values()),
+            ).filter(Q(to_stage__is_won=True) | Q(to_stage__is_lost=True)).values_list(
+                "account_id", "to_stage__is_won"))
         self.way_in, self.outcomes = {}, {}
         for name, account in accounts.items():
             state = states.get(account.pk)
-            won = None
-            if state is not None and state.stage is not None:
-                won = True if state.stage.is_won else False if state.stage.is_lost else None
+            won = ends.get(account.pk)
             lead = leads.get(account.pk)
             if lead is not None:
                 self.way_in[account.pk] = (lead.channel, lead.campaign_id, lead.email)
