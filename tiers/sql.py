@@ -15,10 +15,16 @@ from abmcrm.core.db.names import column, null_safe_equals, table
 from .models import Account, TierAssignment
 
 SCORE_FIELDS = ["fit_score", "intent_score", "engagement_score", "surging_topics",
-                "has_recent_intent", "has_recent_engagement"]
+                "has_recent_intent", "has_recent_engagement", "contact_fit", "coverage",
+                "missing_roles"]
 SCORE_COLUMNS = [("id", "int"), ("fit_score", "smallint"), ("intent_score", "smallint"),
                  ("engagement_score", "smallint"), ("surging_topics", "jsonb"),
-                 ("has_recent_intent", "bool"), ("has_recent_engagement", "bool")]
+                 ("has_recent_intent", "bool"), ("has_recent_engagement", "bool"),
+                 ("contact_fit", "smallint"), ("coverage", "smallint"),
+                 ("missing_roles", "jsonb")]
+COMMITTEE_FIELDS = ["contact_fit", "coverage", "missing_roles"]
+COMMITTEE_COLUMNS = [("id", "int"), ("contact_fit", "smallint"), ("coverage", "smallint"),
+                     ("missing_roles", "jsonb")]
 MOVE_COLUMNS = [("id", "int"), ("old_tier", "int"), ("old_rule", "int"), ("new_tier", "int"),
                 ("new_rule", "int")]
 HISTORY_COLUMNS = [("id", "int"), ("old_tier", "int"), ("new_tier", "int"), ("rule", "int"),
@@ -51,6 +57,19 @@ def write_scores(rows, *, scored_at, engaging=()):
             cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v "
                            f"WHERE {accounts}.{pk} = v.id", [*params, scored_at])
     return won
+
+
+def write_committees(rows):
+    """Write the buying-committee fields of many accounts, rows being (pk, contact fit,
+    coverage, missing roles); scored_at stays: these follow contacts, not the scores."""
+    if not rows:
+        return
+    accounts, pk = table(Account), column(Account, "id")
+    sets = ", ".join(f"{column(Account, name)} = v.{name}" for name in COMMITTEE_FIELDS)
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(COMMITTEE_COLUMNS, rows):
+            cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v "
+                           f"WHERE {accounts}.{pk} = v.id", params)
 
 
 def move_tiers(moves):
