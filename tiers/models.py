@@ -163,6 +163,11 @@ class Account(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def missing_roles_text(self):
+        """The missing roles as a rep reads them: "a decision maker, an influencer"."""
+        return ", ".join(str(MISSING_ROLE_NAMES.get(role, role)) for role in self.missing_roles)
+
 
 class Contact(models.Model):
     class BuyingRole(models.TextChoices):
@@ -524,6 +529,17 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# How a missing buying role is said ("missing: a decision maker").
+MISSING_ROLE_NAMES = {
+    Contact.BuyingRole.DECISION_MAKER: gettext_lazy("a decision maker"),
+    Contact.BuyingRole.CHAMPION: gettext_lazy("a champion"),
+    Contact.BuyingRole.INFLUENCER: gettext_lazy("an influencer"),
+    Contact.BuyingRole.USER: gettext_lazy("a user"),
+    Contact.BuyingRole.BLOCKER: gettext_lazy("a blocker"),
+    Contact.BuyingRole.OTHER: gettext_lazy("another contact"),
+}
 
 
 # Personas and buying committees ------------------------------------------------------------
