@@ -44,7 +44,7 @@ class Tier(models.Model):
         null=True, blank=True, help_text="Maximum number of accounts in this tier; empty: none."
     )
     engagement_multiplier = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("1"),
+        max_digits=5, decimal_places=2, default=Decimal("1"), db_default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="Engagement of this tier's accounts counts this many times (compounds with "
                   "the persona multipliers); 1: as is.",
@@ -131,14 +131,15 @@ class Account(models.Model):
     )
     # The buying committee, kept current by the recompute and by contact changes
     # (`tiers.committee`). Other apps read these three fields.
+    # Database defaults too: rows inserted by raw SQL (benchmarks, host loaders) get them.
     contact_fit = models.PositiveSmallIntegerField(
-        default=0, help_text="How well the contacts filling the required buying committee "
+        default=0, db_default=0, help_text="How well the contacts filling the required buying committee "
                              "match the ICP personas, 0–100.")
     coverage = models.PositiveSmallIntegerField(
-        default=0, help_text="Share of the tier's required buying committee present, in "
+        default=0, db_default=0, help_text="Share of the tier's required buying committee present, in "
                              "percent (0–100; 100 when the tier requires nobody).")
     missing_roles = models.JSONField(
-        default=list, blank=True,
+        default=list, db_default=[], blank=True,
         help_text='Buying roles the committee still lacks, e.g. ["decision_maker"].')
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -209,14 +210,14 @@ class Contact(models.Model):
     # The persona, derived from the title by the persona rules (`tiers.personas`) unless set
     # by hand (persona_overridden: a reclassification leaves it alone).
     job_function = models.CharField(max_length=20, choices=JobFunction.choices,
-                                    default=JobFunction.OTHER)
+                                    default=JobFunction.OTHER, db_default=JobFunction.OTHER)
     seniority = models.CharField(max_length=20, choices=Seniority.choices,
-                                 default=Seniority.ENTRY)
+                                 default=Seniority.ENTRY, db_default=Seniority.ENTRY)
     persona_overridden = models.BooleanField(
-        default=False, help_text="Function and seniority set by hand: the persona rules leave "
+        default=False, db_default=False, help_text="Function and seniority set by hand: the persona rules leave "
                                  "them alone.")
     contact_fit = models.PositiveSmallIntegerField(
-        default=0, help_text="How well the persona matches the ICP personas, 0–100.")
+        default=0, db_default=0, help_text="How well the persona matches the ICP personas, 0–100.")
     # The shipping address gifts and direct mail go to.
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
