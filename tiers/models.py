@@ -133,11 +133,13 @@ class Account(models.Model):
     # (`tiers.committee`). Other apps read these three fields.
     # Database defaults too: rows inserted by raw SQL (benchmarks, host loaders) get them.
     contact_fit = models.PositiveSmallIntegerField(
-        default=0, db_default=0, help_text="How well the contacts filling the required buying committee "
-                             "match the ICP personas, 0–100.")
+        default=0, db_default=0,
+        help_text="How well the contacts filling the required buying committee match the ICP "
+                  "personas, 0–100.")
     coverage = models.PositiveSmallIntegerField(
-        default=0, db_default=0, help_text="Share of the tier's required buying committee present, in "
-                             "percent (0–100; 100 when the tier requires nobody).")
+        default=0, db_default=0,
+        help_text="Share of the tier's required buying committee present, in percent (0–100; "
+                  "100 when the tier requires nobody).")
     missing_roles = models.JSONField(
         default=list, db_default=[], blank=True,
         help_text='Buying roles the committee still lacks, e.g. ["decision_maker"].')
@@ -214,8 +216,8 @@ class Contact(models.Model):
     seniority = models.CharField(max_length=20, choices=Seniority.choices,
                                  default=Seniority.ENTRY, db_default=Seniority.ENTRY)
     persona_overridden = models.BooleanField(
-        default=False, db_default=False, help_text="Function and seniority set by hand: the persona rules leave "
-                                 "them alone.")
+        default=False, db_default=False,
+        help_text="Function and seniority set by hand: the persona rules leave them alone.")
     contact_fit = models.PositiveSmallIntegerField(
         default=0, db_default=0, help_text="How well the persona matches the ICP personas, 0–100.")
     # The shipping address gifts and direct mail go to.

@@ -63,9 +63,9 @@ def account_detail(request, pk):
     panels = [mark_safe(html) for html in hooks.account_panels(request, account)]
     scores = selectors.account_scores(account=account)
     rule_checks = selectors.tier_rule_checks(account=account)
-    roles = dict(Contact.BuyingRole.choices)
+    role_names = dict(Contact.BuyingRole.choices)
     return render(request, "tiers/account_detail.html", {
-        "committee_required": [(roles[role], count) for role, count in
+        "committee_required": [(role_names[role], count) for role, count in
                                scores["explanation"]["committee"]["required"].items()],
         "account": account, "contacts": contacts, "panels": panels, "scores": scores,
         "history": selectors.tier_assignment_list(account=account)[:5],

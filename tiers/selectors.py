@@ -302,7 +302,8 @@ def account_committee(*, account):
                       .values_list("buying_role", "count"))
         required = {role: counts[role] for role in Contact.BuyingRole.values if role in counts}
     contacts = list(account.contacts.order_by("-contact_fit", "last_name", "first_name", "id")
-                    .only("id", "first_name", "last_name", "email", "title", "buying_role",
+                    .only("id", "account_id", "first_name", "last_name", "email", "title",
+                          "buying_role",
                           "job_function", "seniority", "contact_fit", "persona_overridden"))
     seats = dict(required)
     rows = []
