@@ -257,8 +257,8 @@ def _entries(model):
     """A deal's ledger entries: [(its rank's SQL, o, the SQL of the change of the running
     weight)] over its columns f, mk, l (ranks), n, k, s and z. The spread is added before
     its first touch and taken off after its last; a key weight is added before its touch
-    and taken off after it. Changes at one place share an entry: at most six a deal
-    (W-shaped), two for first, last, linear and time decay."""
+    and taken off after it. Changes at one place share an entry: six a deal for W-shaped,
+    four for U-shaped, two for the others."""
     if model == "time_decay":
         spread = "1.0 / " + as_float("z")
     elif _spread(model):
