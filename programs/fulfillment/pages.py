@@ -1,5 +1,7 @@
 """The marketers' fulfillment queue page, `/fulfillment/`."""
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -76,7 +78,8 @@ def fulfillment_action(request, pk, action):
     try:
         ACTIONS[action](order, request.user, request.POST)
     except (Conflict, InvalidInput) as exc:
-        named = f"#{order.pk} " in str(exc.message)  # a refused move names the order
+        # A refused move names the order already (in any language: "#12" not followed by a digit).
+        named = re.search(rf"#{order.pk}(?!\d)", str(exc.message)) is not None
         messages.error(request, exc.message if named else f"{what}: {exc.message}")
     else:
         messages.success(request, DONE[action] % values)
