@@ -34,6 +34,8 @@ class Stage(models.Model):
     )
 
     class Meta:
+        verbose_name = _("funnel stage")
+        verbose_name_plural = _("funnel stages")
         ordering = ["position", "id"]
 
     def __str__(self):
@@ -83,6 +85,7 @@ class AccountFunnel(FunnelState):
                                        db_index=False)
 
     class Meta:
+        verbose_name_plural = _("account funnel states")
         verbose_name = _("account funnel state")
         indexes = [
             # Partial (for a campaign's delete): most accounts enter with no campaign, and a
@@ -113,6 +116,8 @@ class Lead(FunnelState):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
@@ -147,6 +152,8 @@ class StageTransition(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("stage transition")
+        verbose_name_plural = _("stage transitions")
         ordering = ["occurred_at", "id"]
         indexes = [
             # Each entity's history in order: the reports group by entity.
@@ -190,6 +197,8 @@ class PipelineQuota(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
+        verbose_name = _("pipeline quota")
+        verbose_name_plural = _("pipeline quotas")
         ordering = ["-month", "channel"]
         constraints = [
             models.UniqueConstraint(fields=["month", "channel"], name="quota_once_per_channel"),

@@ -38,6 +38,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(fixed_cost__gte=0),
@@ -104,6 +106,8 @@ class ProgramItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("program item")
+        verbose_name_plural = _("program items")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="item_cost_not_negative"),
@@ -121,6 +125,7 @@ class MenuEntry(models.Model):
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("menu entry")
         ordering = ["tier", "position", "id"]
         verbose_name_plural = _("menu entries")
         constraints = [models.UniqueConstraint(fields=["tier", "item"], name="item_once_per_menu")]
@@ -157,6 +162,8 @@ class Budget(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("budget")
+        verbose_name_plural = _("budgets")
         ordering = ["start_date", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(committed__gte=0) & Q(spent__gte=0),
@@ -248,6 +255,8 @@ class ProgramOrder(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("program order")
+        verbose_name_plural = _("program orders")
         ordering = ["-created_at", "-id"]
         permissions = [("approve_programorder", "Can approve, reject and cancel program orders")]
         indexes = [
@@ -287,6 +296,8 @@ class OrderEvent(models.Model):
     )
 
     class Meta:
+        verbose_name = _("order status change")
+        verbose_name_plural = _("order history")
         ordering = ["at", "id"]
 
     def __str__(self):
@@ -330,6 +341,8 @@ class Fulfillment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("fulfillment")
+        verbose_name_plural = _("fulfillments")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state", "updated_at"])]
         constraints = [
@@ -357,6 +370,8 @@ class ProviderEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("provider event")
+        verbose_name_plural = _("provider events")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_id"],

@@ -18,6 +18,7 @@ class Technology(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
 
     class Meta:
+        verbose_name = _("technology")
         ordering = ["name"]
         verbose_name_plural = _("technologies")
 
@@ -44,6 +45,8 @@ class Tier(models.Model):
     )
 
     class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
         ordering = ["number"]
 
     def __str__(self):
@@ -126,6 +129,8 @@ class Account(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["name", "id"]
         # The list's default and offered orderings, each with the id that breaks ties (so a
         # page is read from the index, not sorted from the whole table), and the search.
@@ -174,6 +179,8 @@ class Contact(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name", "id"]
         # The list's default and offered orderings, with the id that breaks ties.
         indexes = [
@@ -214,6 +221,7 @@ class IcpProfile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("ICP profiles")
         ordering = ["-is_active", "name", "id"]
         verbose_name = _("ICP profile")
         constraints = [
@@ -298,6 +306,8 @@ class IntentSignal(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("intent signal")
+        verbose_name_plural = _("intent signals")
         ordering = ["-week", "topic", "id"]
         constraints = [
             models.UniqueConstraint(fields=["account", "topic", "source", "week"],
@@ -321,6 +331,8 @@ class EngagementKind(models.Model):
     )
 
     class Meta:
+        verbose_name = _("engagement kind")
+        verbose_name_plural = _("engagement kinds")
         ordering = ["-weight", "key"]
 
     def __str__(self):
@@ -349,6 +361,8 @@ class EngagementEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("engagement event")
+        verbose_name_plural = _("engagement events")
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["account", "occurred_at"])]
 
@@ -379,6 +393,8 @@ class TierRule(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("tier rule")
+        verbose_name_plural = _("tier rules")
         ordering = ["priority", "id"]
 
     def __str__(self):
@@ -424,6 +440,8 @@ class TierAssignment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier history")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "-created_at"])]
 
@@ -454,6 +472,10 @@ class RecomputeJob(Job):
     done = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
 
+    class Meta(Job.Meta):
+        verbose_name = _("recompute job")
+        verbose_name_plural = _("recompute jobs")
+
     def __str__(self):
         return f"Recompute #{self.pk} ({self.status})"
 
@@ -471,6 +493,8 @@ class Segment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
         ordering = ["name", "id"]
 
     def __str__(self):

@@ -83,6 +83,7 @@ class ImportJob(Job):
     errors = models.JSONField(default=list, blank=True)
 
     class Meta(Job.Meta):
+        verbose_name_plural = _("import jobs")
         verbose_name = _("import job")
 
     def __str__(self):
