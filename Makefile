@@ -7,7 +7,7 @@ DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev lint clean
+.PHONY: demo test install install-dev lint clean messages compilemessages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,18 @@ demo: install
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The catalogues (abmcrm/core/locale/, one for every app): `messages` adds the strings the code
+# gained and drops those it lost, `compilemessages` writes the .mo files Django reads (committed,
+# so a clone and the wheel carry them). Both need GNU gettext (apt-get install gettext).
+LOCALES := -l id -l ko -l zh_Hant
+
+messages: install-dev
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages $(LOCALES) --no-location --no-obsolete \
+		-i "tests/*" -i "bench/*" -i "docs/*" -i "var/*" -i "build/*" -i "bin/*" -i "*.egg-info/*"
+
+compilemessages: install-dev
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages $(LOCALES) -i .venv -i var -i build
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -66,6 +66,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (the picker's choice is kept there and in a cookie), before common:
+    # the pages and the API's error messages follow the reader's language, by default the
+    # browser's (Accept-Language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -129,7 +133,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# English unless the reader's browser or the language picker asks for another of LANGUAGES.
+LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "en")
+LANGUAGES = [
+    ("en", "English"),
+    ("id", "Bahasa Indonesia"),
+    ("ko", "한국어"),
+    ("zh-hant", "繁體中文"),
+]
+# abmcrm's catalogues live in the core app's locale/ directory, so an installed wheel carries
+# them and Django finds them without this setting; naming it here sends `makemessages`, run
+# from the repository root, to write every app's strings into that one catalogue.
+LOCALE_PATHS = [BASE_DIR / "abmcrm" / "core" / "locale"]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -7,7 +7,8 @@
 - the pages (accounts, programs, the fulfillment queue, orders, the funnel dashboard, the
   pipeline);
 - login and logout pages at `login/` and `logout/`, which cannot clash with abmcrm's own
-  `accounts/` pages (Django's default LOGIN_URL, `/accounts/login/`, would).
+  `accounts/` pages (Django's default LOGIN_URL, `/accounts/login/`, would);
+- Django's `set_language` view at `i18n/setlang/`, which the language picker posts to.
 
 Hosts that want other prefixes include the parts themselves: `abmcrm.core.urls`,
 `tiers.urls`, `programs.urls`, `funnel.urls` and `pipeline.urls` for the API,
@@ -24,5 +25,6 @@ api_v1 = [path("", include(f"{app}.urls")) for app in APPS if apps.is_installed(
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("i18n/", include("django.conf.urls.i18n")),
     *(path("", include(f"{app}.page_urls")) for app in APPS if apps.is_installed(app)),
 ]

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class FunnelConfig(AppConfig):
     name = "funnel"
     label = "funnel"
-    verbose_name = "Dual funnel"
+    verbose_name = _("Dual funnel")
     default_auto_field = "django.db.models.BigAutoField"
 
     # ABM admins hold every permission of this app's models, marketers view them.

@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.api.filters import StableOrderingFilter, StrictBooleanFilter
 
@@ -7,14 +8,14 @@ from .models import Channel, Lead, Stage, StageTransition
 
 
 class LeadFilter(django_filters.FilterSet):
-    stage = django_filters.CharFilter(field_name="stage__slug", label="Current stage (slug)")
+    stage = django_filters.CharFilter(field_name="stage__slug", label=_("Current stage (slug)"))
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     has_account = StrictBooleanFilter(field_name="account", lookup_expr="isnull",
                                       exclude=True)
     search = django_filters.CharFilter(method="filter_search",
-                                       label="E-mail, name or company contains")
+                                       label=_("E-mail, name or company contains"))
     ordering = StableOrderingFilter(
         fields=("created_at", "email", "company", "entered_at", "stage_changed_at"))
 
@@ -31,10 +32,11 @@ class LeadFilter(django_filters.FilterSet):
 
 class TransitionFilter(django_filters.FilterSet):
     stage = django_filters.CharFilter(field_name="to_stage__slug",
-                                      label="Stage moved to (slug)")
+                                      label=_("Stage moved to (slug)"))
     from_stage = django_filters.CharFilter(field_name="from_stage__slug")
     side = django_filters.ChoiceFilter(
-        choices=[(Stage.Side.ABM, "ABM"), (Stage.Side.DEMAND_GEN, "Demand gen")],
+        choices=[(Stage.Side.ABM, _("ABM")), (Stage.Side.DEMAND_GEN, _("Demand gen"))],
+
         method="filter_side")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at",

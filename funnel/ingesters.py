@@ -4,6 +4,8 @@ validation); rows validated by the serializers, written by the services."""
 import logging
 
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from abmcrm.core import ingest
 from abmcrm.core.exceptions import InvalidInput
@@ -34,7 +36,7 @@ def _validate(items, serializer):
     for position, item in enumerate(items):
         if not isinstance(item, dict):
             errors.append({"index": position,
-                           "errors": {"non_field_errors": ["Expected an object."]}})
+                           "errors": {"non_field_errors": [_("Expected an object.")]}})
             continue
         try:
             valid.append((position, serializer.run_validation(item)))
@@ -50,10 +52,10 @@ def transitions_record(*, items, user):
     """The transitions endpoint's service: validate and record up to 10,000 transitions.
     Returns a TransitionBatch with per-item results and errors (by `index`)."""
     if not isinstance(items, list):
-        raise InvalidInput("Expected a transition object or a JSON list of them.")
+        raise InvalidInput(_("Expected a transition object or a JSON list of them."))
     if len(items) > ingest.MAX_BULK_ITEMS:
-        raise InvalidInput(
-            f"Too many items: {len(items)}; send at most {ingest.MAX_BULK_ITEMS} per request.")
+        raise InvalidInput(_("Too many items: %(count)s; send at most %(limit)s per request.")
+                           % {"count": len(items), "limit": ingest.MAX_BULK_ITEMS})
     for attempt in range(2):
         serializer = TransitionRowSerializer(context=_transition_context(items))
         valid, errors = _validate(items, serializer)
@@ -72,7 +74,7 @@ def transitions_record(*, items, user):
 
 class LeadIngester(ingest.Ingester):
     kind = "leads"
-    label = "Leads"
+    label = gettext_lazy("Leads")
     serializer_class = LeadRowSerializer
     permission = "funnel.add_lead"
     columns = ("email", "first_name", "last_name", "company", "account", "channel",
@@ -95,7 +97,8 @@ class TransitionIngester(ingest.Ingester):
     """CSV import of transitions: the same checks as the API, rows applied in file order."""
 
     kind = "transitions"
-    label = "Stage transitions"
+    label = gettext_lazy("Stage transitions")
+
     serializer_class = TransitionRowSerializer
     permission = "funnel.add_stagetransition"
     columns = ("account", "lead", "to_stage", "from_stage", "occurred_at", "channel",

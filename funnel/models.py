@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from programs.models import Campaign
 from tiers.models import Account
@@ -13,26 +14,28 @@ class Stage(models.Model):
     and reorder them. Each side's path is its own stages then the shared ones, by position."""
 
     class Side(models.TextChoices):
-        ABM = "abm", "ABM (accounts)"
-        DEMAND_GEN = "demand_gen", "Demand generation (leads)"
-        SHARED = "shared", "Shared"
+        ABM = "abm", _("ABM (accounts)")
+        DEMAND_GEN = "demand_gen", _("Demand generation (leads)")
+        SHARED = "shared", _("Shared")
 
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     side = models.CharField(max_length=20, choices=Side.choices)
     position = models.PositiveSmallIntegerField(
-        help_text="Order along the funnel; shared stages come after both sides' own stages."
+        help_text=_("Order along the funnel; shared stages come after both sides' own stages.")
     )
     is_won = models.BooleanField(default=False)
-    is_lost = models.BooleanField(default=False, help_text="An exit, reachable from any stage.")
+    is_lost = models.BooleanField(default=False, help_text=_("An exit, reachable from any stage."))
     is_opportunity = models.BooleanField(
-        default=False, help_text="Moving here opens an opportunity (its amount is pipeline)."
+        default=False, help_text=_("Moving here opens an opportunity (its amount is pipeline).")
     )
     is_handoff = models.BooleanField(
-        default=False, help_text="SDRs work entities from here on (engaged accounts, MQLs).",
+        default=False, help_text=_("SDRs work entities from here on (engaged accounts, MQLs)."),
     )
 
     class Meta:
+        verbose_name = _("funnel stage")
+        verbose_name_plural = _("funnel stages")
         ordering = ["position", "id"]
 
     def __str__(self):
@@ -60,10 +63,10 @@ class FunnelState(models.Model):
                                        related_name="+")
     entered_at = models.DateTimeField(
         null=True, blank=True, db_index=True,
-        help_text="When it entered the funnel (its first transition).",
+        help_text=_("When it entered the funnel (its first transition)."),
     )
     stage_changed_at = models.DateTimeField(
-        null=True, blank=True, help_text="The time of its last transition.",
+        null=True, blank=True, help_text=_("The time of its last transition."),
     )
     version = models.PositiveIntegerField(default=0, editable=False)
 
@@ -82,7 +85,8 @@ class AccountFunnel(FunnelState):
                                        db_index=False)
 
     class Meta:
-        verbose_name = "account funnel state"
+        verbose_name_plural = _("account funnel states")
+        verbose_name = _("account funnel state")
         indexes = [
             # Partial (for a campaign's delete): most accounts enter with no campaign, and a
             # first recompute enters tens of thousands.
@@ -119,7 +123,7 @@ class Lead(FunnelState):
         null=True, blank=True, help_text="The company-name match's score, 0–100 (100 for a "
                                          "domain).")
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True,
-                               db_index=True, help_text="The source channel.")
+                               db_index=True, help_text=_("The source channel."))
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="leads")
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
@@ -127,6 +131,8 @@ class Lead(FunnelState):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
@@ -161,6 +167,8 @@ class StageTransition(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("stage transition")
+        verbose_name_plural = _("stage transitions")
         ordering = ["occurred_at", "id"]
         indexes = [
             # Each entity's history in order: the reports group by entity.
@@ -199,11 +207,13 @@ class StageTransition(models.Model):
 class PipelineQuota(models.Model):
     """A month's pipeline target for one channel."""
 
-    month = models.DateField(help_text="The first day of the month.")
+    month = models.DateField(help_text=_("The first day of the month."))
     channel = models.CharField(max_length=20, choices=Channel.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
+        verbose_name = _("pipeline quota")
+        verbose_name_plural = _("pipeline quotas")
         ordering = ["-month", "channel"]
         constraints = [
             models.UniqueConstraint(fields=["month", "channel"], name="quota_once_per_channel"),

@@ -38,7 +38,7 @@ def _query(request):
 
 def _table_rows(report):
     """One row per (group, side, stage): the table on the page and in the CSV."""
-    groups = report["groups"] or [{"key": None, "label": "All", "sides": report["sides"],
+    groups = report["groups"] or [{"key": None, "label": _("All"), "sides": report["sides"],
                                    "summary": report["summary"]}]
     rows = []
     for group in groups:
@@ -87,7 +87,7 @@ def dashboard(request):
 
 def _group_table(report):
     """Per group: each side's stages with reached and conversion, plus won revenue."""
-    groups = report["groups"] or [{"key": None, "label": "All", "sides": report["sides"],
+    groups = report["groups"] or [{"key": None, "label": _("All"), "sides": report["sides"],
                                    "summary": report["summary"]}]
     sides = list(report["sides"])
     headers = {side: [s["name"] for s in report["sides"][side]] for side in sides}
@@ -111,7 +111,8 @@ def table_csv(request):
     if errors:
         # A download of the default period would pass for the one asked for: refuse it.
         lines = [f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items()]
-        return HttpResponse("Invalid report parameters:\n" + "\n".join(lines) + "\n",
+        return HttpResponse(_("Invalid report parameters:") + "\n" + "\n".join(lines) + "\n",
+
                             status=400, content_type="text/plain; charset=utf-8")
     report = reports.funnel_report(query)
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from programs.models import Campaign
 from tiers.models import Tier
@@ -147,7 +148,8 @@ def _labels(group_by, keys):
     return {k: k for k in keys}
 
 
-NONE_LABELS = {"channel": "No channel", "campaign": "No campaign", "tier": "Untiered",
+NONE_LABELS = {"channel": _("No channel"), "campaign": _("No campaign"), "tier": _("Untiered"),
+
                "month": "—"}
 
 

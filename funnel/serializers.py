@@ -1,6 +1,7 @@
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,7 +12,9 @@ from tiers import selectors as tier_selectors
 from . import selectors
 from .models import Channel, Lead, PipelineQuota, Stage, StageTransition
 
-SIDE_NAMES = {Stage.Side.ABM: "ABM", Stage.Side.DEMAND_GEN: "demand-gen"}
+SIDE_NAMES = {Stage.Side.ABM: gettext_lazy("ABM"),
+              Stage.Side.DEMAND_GEN: gettext_lazy("demand-gen")}
+
 
 
 def _ref(value):
@@ -28,7 +31,8 @@ class CampaignRefField(serializers.CharField):
             campaigns = selectors.campaigns_by_ref([value])
         campaign = campaigns.get(_ref(value))
         if campaign is None:
-            raise serializers.ValidationError(f"No campaign with id, name or code “{value}”.")
+            raise serializers.ValidationError(_("No campaign with id, name or code “%(value)s”.")
+                                              % {"value": value})
         return campaign
 
 
@@ -61,7 +65,8 @@ class TransitionRowSerializer(serializers.Serializer):
         stage = stages.get(_ref(slug))
         if stage is None:
             raise serializers.ValidationError({field: [
-                f"Unknown stage “{slug}”; expected one of: {', '.join(stages)}."]})
+                _("Unknown stage “%(stage)s”; expected one of: %(stages)s.")
+                % {"stage": slug, "stages": ", ".join(stages)}]})
         return stage
 
     def validate_occurred_at(self, value):
@@ -74,8 +79,8 @@ class TransitionRowSerializer(serializers.Serializer):
         account, lead = attrs.pop("account", None), attrs.pop("lead", None)
         if bool(account) == bool(lead):
             raise serializers.ValidationError({"non_field_errors": [
-                "Give exactly one of “account” (id, external_id or domain) or “lead” "
-                "(id, external_id or e-mail)."]})
+                _("Give exactly one of “account” (id, external_id or domain) or “lead” "
+                  "(id, external_id or e-mail).")]})
         if account:
             accounts = self.context.get("accounts_by_ref")
             if accounts is None:
@@ -83,7 +88,8 @@ class TransitionRowSerializer(serializers.Serializer):
             attrs["account"] = accounts.get(_ref(account))
             if attrs["account"] is None:
                 raise serializers.ValidationError({"account": [
-                    f"No account with id, external_id or domain “{account}”."]})
+                    _("No account with id, external_id or domain “%(value)s”.")
+                    % {"value": account}]})
             side = Stage.Side.ABM
         else:
             leads = self.context.get("leads_by_ref")
@@ -92,27 +98,28 @@ class TransitionRowSerializer(serializers.Serializer):
             attrs["lead"] = leads.get(_ref(lead))
             if attrs["lead"] is None:
                 raise serializers.ValidationError({"lead": [
-                    f"No lead with id, external_id or e-mail “{lead}”."]})
+                    _("No lead with id, external_id or e-mail “%(value)s”.") % {"value": lead}]})
             side = Stage.Side.DEMAND_GEN
         attrs["to_stage"] = self._stage(attrs["to_stage"], "to_stage")
         if attrs.get("from_stage"):
             attrs["from_stage"] = self._stage(attrs["from_stage"], "from_stage")
         else:
             attrs["from_stage"] = None
-        entity = "An account" if side == Stage.Side.ABM else "A lead"
+        moves = (_("an account moves along the %(side)s side.") if side == Stage.Side.ABM
+                 else _("a lead moves along the %(side)s side.")) % {"side": SIDE_NAMES[side]}
         for field in ("to_stage", "from_stage"):
             stage = attrs[field]
             if stage is not None and not stage.on_side(side):
                 raise serializers.ValidationError({field: [
-                    f"“{stage.slug}” belongs to the {SIDE_NAMES[stage.side]} side; "
-                    f"{entity.lower()} moves along the {SIDE_NAMES[side]} side."]})
+                    _("“%(stage)s” belongs to the %(side)s side; %(moves)s")
+                    % {"stage": stage.slug, "side": SIDE_NAMES[stage.side], "moves": moves}]})
         if attrs.get("amount") is not None and not attrs["to_stage"].takes_amount:
             raise serializers.ValidationError({"amount": [
-                "An amount is recorded only on moves to an opportunity or won stage."]})
+                _("An amount is recorded only on moves to an opportunity or won stage.")]})
         if attrs["reopen"] and attrs["to_stage"].is_terminal:
             raise serializers.ValidationError({"reopen": [
-                "A reopen moves a won or lost entity back to an open stage, not to "
-                f"“{attrs['to_stage'].slug}”."]})
+                _("A reopen moves a won or lost entity back to an open stage, not to "
+                  "“%(stage)s”.") % {"stage": attrs["to_stage"].slug}]})
         attrs["external_id"] = (attrs.get("external_id") or "").strip() or None
         attrs.setdefault("channel", "")
         attrs.setdefault("campaign", None)
@@ -202,7 +209,7 @@ class LeadRowSerializer(serializers.Serializer):
         account = accounts.get(_ref(value))
         if account is None:
             raise serializers.ValidationError(
-                f"No account with id, external_id or domain “{value}”.")
+                _("No account with id, external_id or domain “%(value)s”.") % {"value": value})
         return account
 
     def validate_external_id(self, value):
@@ -235,7 +242,7 @@ class LeadSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise serializers.ValidationError("A lead with this e-mail already exists.")
+            raise serializers.ValidationError(_("A lead with this e-mail already exists."))
         return value
 
     def validate_external_id(self, value):
@@ -262,5 +269,6 @@ class PipelineQuotaSerializer(serializers.ModelSerializer):
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
             raise serializers.ValidationError({"channel": [
-                f"There is already a {channel} quota for {month:%Y-%m}; change that one."]})
+                _("There is already a %(channel)s quota for %(month)s; change that one.")
+                % {"channel": channel, "month": f"{month:%Y-%m}"}]})
         return attrs

@@ -95,7 +95,8 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             if batch.conflicts:
                 raise Conflict(batch.errors[0]["errors"]["non_field_errors"][0],
                                code="concurrent_move")
-            raise InvalidInput("The transition was refused.", detail=batch.errors[0]["errors"])
+            raise InvalidInput(_("The transition was refused."),
+                               detail=batch.errors[0]["errors"])
         transition = batch.transitions[0]
         code = status.HTTP_201_CREATED if batch.created else status.HTTP_200_OK
         return Response(TransitionSerializer(transition).data, status=code)
@@ -111,7 +112,7 @@ class ReportQuerySerializer(serializers.Serializer):
     def _in_range(self, value):
         # The report counts up to the day after `end`, which must exist.
         if value >= date.max - timedelta(days=1):
-            raise serializers.ValidationError("Pick a date before 9999-12-31.")
+            raise serializers.ValidationError(_("Pick a date before 9999-12-31."))
         return value
 
     validate_start = validate_end = _in_range
@@ -122,7 +123,7 @@ class ReportQuerySerializer(serializers.Serializer):
         attrs.setdefault("start", attrs["end"] - timedelta(
             days=conf.settings.ABMCRM_FUNNEL_DEFAULT_PERIOD_DAYS))
         if attrs["start"] > attrs["end"]:
-            raise serializers.ValidationError({"end": ["The end is before the start."]})
+            raise serializers.ValidationError({"end": [_("The end is before the start.")]})
         attrs["group_by"] = attrs.get("group_by") or None
         return attrs
 
@@ -130,7 +131,8 @@ class ReportQuerySerializer(serializers.Serializer):
 def report_query(params):
     form = ReportQuerySerializer(data=params)
     if not form.is_valid():
-        raise InvalidInput("Invalid report parameters.", detail=form.errors)
+        raise InvalidInput(_("Invalid report parameters."), detail=form.errors)
+
     return reports.ReportQuery(**form.validated_data)
 
 

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from abmcrm.core.exceptions import AbmError
 from abmcrm.core.formats import money
@@ -39,21 +40,31 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(item_count=Count("items"))
 
-    @admin.display(ordering="item_count", description="items")
+    @admin.display(ordering="item_count", description=_("items"))
     def item_count(self, obj):
         return obj.item_count
 
 
-@admin.action(description="Activate the selected items")
+def _activated(count):
+    return ngettext("%(count)d item activated.", "%(count)d items activated.",
+                    count) % {"count": count}
+
+
+def _deactivated(count):
+    return ngettext("%(count)d item deactivated.", "%(count)d items deactivated.",
+                    count) % {"count": count}
+
+
+@admin.action(description=_("Activate the selected items"))
 def activate_items(modeladmin, request, queryset):
     count = queryset.update(is_active=True)
-    modeladmin.message_user(request, f"{count} item(s) activated.", messages.SUCCESS)
+    modeladmin.message_user(request, _activated(count), messages.SUCCESS)
 
 
-@admin.action(description="Deactivate the selected items (they leave every menu)")
+@admin.action(description=_("Deactivate the selected items (they leave every menu)"))
 def deactivate_items(modeladmin, request, queryset):
     count = queryset.update(is_active=False)
-    modeladmin.message_user(request, f"{count} item(s) deactivated.", messages.SUCCESS)
+    modeladmin.message_user(request, _deactivated(count), messages.SUCCESS)
 
 
 # How each configured provider is named in the admin; others by their configured name.
@@ -99,10 +110,11 @@ class ProgramItemAdmin(admin.ModelAdmin):
     inlines = [MenuEntryInline]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "campaign"]}),
-        ("Cost and timing", {"fields": ["unit_cost", "currency", "lead_time_days"]}),
-        ("Availability", {"fields": ["is_active", "active_from", "active_until",
-                                     "limit_per_account", "limit_period", "needs_contact"]}),
-        ("Approval and fulfillment", {"fields": ["auto_approve_up_to", "fulfillment_method"]}),
+        (_("Cost and timing"), {"fields": ["unit_cost", "currency", "lead_time_days"]}),
+        (_("Availability"), {"fields": ["is_active", "active_from", "active_until",
+                                        "limit_per_account", "limit_period", "needs_contact"]}),
+        (_("Approval and fulfillment"), {"fields": ["auto_approve_up_to",
+                                                    "fulfillment_method"]}),
     ]
 
     def get_queryset(self, request):
@@ -110,11 +122,11 @@ class ProgramItemAdmin(admin.ModelAdmin):
             order_count=Count("orders", distinct=True)
         ).prefetch_related("menu_entries__tier")
 
-    @admin.display(ordering="order_count", description="orders")
+    @admin.display(ordering="order_count", description=_("orders"))
     def order_count(self, obj):
         return obj.order_count
 
-    @admin.display(description="on menus of")
+    @admin.display(description=_("on menus of"))
     def menus(self, obj):
         return ", ".join(f"T{entry.tier.number}" for entry in obj.menu_entries.all()) or "—"
 
@@ -138,31 +150,31 @@ class MenuEntryAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(order_count=Count("item__orders"))
 
-    @admin.display(description="kind")
+    @admin.display(description=_("kind"))
     def item_kind(self, obj):
         return obj.item.get_kind_display()
 
-    @admin.display(description="cost")
+    @admin.display(description=_("cost"))
     def item_cost(self, obj):
         return f"{obj.item.unit_cost} {obj.item.currency}"
 
-    @admin.display(boolean=True, description="active")
+    @admin.display(boolean=True, description=_("active"))
     def item_active(self, obj):
         return obj.item.is_active
 
-    @admin.display(ordering="order_count", description="times ordered")
+    @admin.display(ordering="order_count", description=_("times ordered"))
     def order_count(self, obj):
         return obj.order_count
 
-    @admin.action(description="Activate the items of the selected entries")
+    @admin.action(description=_("Activate the items of the selected entries"))
     def activate(self, request, queryset):
         count = ProgramItem.objects.filter(menu_entries__in=queryset).update(is_active=True)
-        self.message_user(request, f"{count} item(s) activated.", messages.SUCCESS)
+        self.message_user(request, _activated(count), messages.SUCCESS)
 
-    @admin.action(description="Deactivate the items of the selected entries")
+    @admin.action(description=_("Deactivate the items of the selected entries"))
     def deactivate(self, request, queryset):
         count = ProgramItem.objects.filter(menu_entries__in=queryset).update(is_active=False)
-        self.message_user(request, f"{count} item(s) deactivated.", messages.SUCCESS)
+        self.message_user(request, _deactivated(count), messages.SUCCESS)
 
 
 class TierMenuInline(admin.TabularInline):
@@ -171,8 +183,8 @@ class TierMenuInline(admin.TabularInline):
     fields = ["position", "item"]
     autocomplete_fields = ["item"]
     ordering = ["position", "id"]
-    verbose_name = "menu item"
-    verbose_name_plural = "menu (edit positions to reorder)"
+    verbose_name = _("menu item")
+    verbose_name_plural = _("menu (edit positions to reorder)")
 
 
 class TierWithMenuAdmin(TierAdmin):
@@ -218,11 +230,11 @@ class BudgetAdmin(admin.ModelAdmin):
     fields = ["name", "start_date", "end_date", "scope", "tier", "item", "campaign", "limit",
               "committed", "spent", "remaining"]
 
-    @admin.display(description="for")
+    @admin.display(description=_("for"))
     def target(self, obj):
         return obj.tier or obj.item or obj.campaign or "everything"
 
-    @admin.display(description="remaining")
+    @admin.display(description=_("remaining"))
     def remaining(self, obj):
         return obj.remaining
 
@@ -267,7 +279,16 @@ class OrderEventInline(admin.TabularInline):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea, help_text="The rep reads this.")
+    reason = forms.CharField(widget=forms.Textarea, help_text=_("The rep reads this."))
+
+
+# What the admin says once orders have moved, by the move.
+_DONE = {
+    "approved": lambda n: ngettext("%(count)d order approved.", "%(count)d orders approved.", n),
+    "rejected": lambda n: ngettext("%(count)d order rejected.", "%(count)d orders rejected.", n),
+    "cancelled": lambda n: ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.",
+                                    n),
+}
 
 
 def _run(modeladmin, request, queryset, service, verb, **kwargs):
@@ -279,7 +300,7 @@ def _run(modeladmin, request, queryset, service, verb, **kwargs):
         except AbmError as exc:
             modeladmin.message_user(request, f"#{order.pk}: {exc.message}", messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{done} order(s) {verb}.", messages.SUCCESS)
+        modeladmin.message_user(request, _DONE[verb](done) % {"count": done}, messages.SUCCESS)
 
 
 @admin.register(ProgramOrder)
@@ -303,11 +324,11 @@ class ProgramOrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # orders are placed through the menu, which checks tiers and limits
 
-    @admin.action(description="Approve the selected orders", permissions=["approve"])
+    @admin.action(description=_("Approve the selected orders"), permissions=["approve"])
     def approve(self, request, queryset):
         _run(self, request, queryset, services.order_approve, "approved")
 
-    @admin.action(description="Reject the selected orders…", permissions=["approve"])
+    @admin.action(description=_("Reject the selected orders…"), permissions=["approve"])
     def reject(self, request, queryset):
         if "apply" in request.POST:
             form = RejectForm(request.POST)
@@ -318,12 +339,13 @@ class ProgramOrderAdmin(admin.ModelAdmin):
         else:
             form = RejectForm()
         return render(request, "admin/programs/reject_orders.html", {
-            **self.admin_site.each_context(request), "title": "Reject orders",
+            **self.admin_site.each_context(request), "title": _("Reject orders"),
+
             "orders": queryset, "form": form,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
         })
 
-    @admin.action(description="Cancel the selected orders", permissions=["approve"])
+    @admin.action(description=_("Cancel the selected orders"), permissions=["approve"])
     def cancel(self, request, queryset):
         _run(self, request, queryset, services.order_cancel, "cancelled")
 

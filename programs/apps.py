@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ProgramsConfig(AppConfig):
     name = "programs"
     label = "programs"
-    verbose_name = "ABM program menus and orders"
+    verbose_name = _("ABM program menus and orders")
     default_auto_field = "django.db.models.BigAutoField"
 
     # ABM admins hold every permission of this app's models, marketers view them.

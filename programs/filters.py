@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.api.filters import IdFilter, StableOrderingFilter, StrictBooleanFilter
 from abmcrm.core.ids import as_id
@@ -14,7 +15,7 @@ OVERDUE_STATUSES = [Status.APPROVED, Status.IN_PROGRESS]
 
 def _validate_assignee(value):
     if value.strip().lower() not in ("", "me", "none") and as_id(value) is None:
-        raise forms.ValidationError("Give a user id, `me` or `none`.", code="invalid")
+        raise forms.ValidationError(_("Give a user id, `me` or `none`."), code="invalid")
 
 
 class AssigneeFilter(django_filters.CharFilter):
@@ -46,8 +47,8 @@ class CampaignFilter(django_filters.FilterSet):
 
 class ProgramItemFilter(django_filters.FilterSet):
     tier = django_filters.NumberFilter(method="filter_tier",
-                                       label="On this tier's menu (tier number), in menu order")
-    active = StrictBooleanFilter(method="filter_active", label="Active today")
+                                       label=_("On this tier's menu (tier number), in menu order"))
+    active = StrictBooleanFilter(method="filter_active", label=_("Active today"))
 
     class Meta:
         model = ProgramItem
@@ -70,14 +71,14 @@ class OrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     account = IdFilter(field_name="account_id")
     item = IdFilter(field_name="item_id")
-    tier = django_filters.NumberFilter(field_name="tier__number", label="Tier number")
+    tier = django_filters.NumberFilter(field_name="tier__number", label=_("Tier number"))
     requested_by = IdFilter(field_name="requested_by_id")
     campaign = IdFilter(field_name="item__campaign_id")
     created_after = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="lt")
-    assignee = AssigneeFilter(label="A user id, `me`, or `none` (unassigned)")
+    assignee = AssigneeFilter(label=_("A user id, `me`, or `none` (unassigned)"))
     overdue = StrictBooleanFilter(
-        method="filter_overdue", label="Approved or in progress, and past its due date")
+        method="filter_overdue", label=_("Approved or in progress, and past its due date"))
     ordering = StableOrderingFilter(
         fields=("created_at", "cost", "due_at", "status", "approved_at", "id"))
 
@@ -92,7 +93,7 @@ class OrderFilter(django_filters.FilterSet):
 
 class BudgetFilter(django_filters.FilterSet):
     active_on = django_filters.DateFilter(method="filter_active_on",
-                                          label="Budgets whose period contains this date")
+                                          label=_("Budgets whose period contains this date"))
     tier = django_filters.NumberFilter(field_name="tier__number")
 
     class Meta:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tiers.models import Account, Contact, Tier
 
@@ -10,21 +11,21 @@ class Campaign(models.Model):
     """Every program item belongs to a campaign; cost and results are measured per campaign."""
 
     class Channel(models.TextChoices):
-        INBOUND = "inbound", "Inbound"
-        OUTBOUND = "outbound", "Outbound"
-        EVENTS = "events", "Events"
-        PARTNERS = "partners", "Partners"
-        UPSELL = "upsell", "Upsell"
-        DIRECT = "direct", "Direct"
-        PAID_MEDIA = "paid_media", "Paid media"
-        WEBSITE = "website", "Website"
-        SYNDICATION = "syndication", "Content syndication"
-        OTHER = "other", "Other"
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+        EVENTS = "events", _("Events")
+        PARTNERS = "partners", _("Partners")
+        UPSELL = "upsell", _("Upsell")
+        DIRECT = "direct", _("Direct")
+        PAID_MEDIA = "paid_media", _("Paid media")
+        WEBSITE = "website", _("Website")
+        SYNDICATION = "syndication", _("Content syndication")
+        OTHER = "other", _("Other")
 
     name = models.CharField(max_length=200, unique=True)
     code = models.SlugField(
         max_length=100, unique=True,
-        help_text="The source/campaign code that engagement events and transitions carry.",
+        help_text=_("The source/campaign code that engagement events and transitions carry."),
     )
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
     start_date = models.DateField(null=True, blank=True)
@@ -37,6 +38,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(fixed_cost__gte=0),
@@ -56,24 +59,24 @@ class ProgramItem(models.Model):
     """One program on the menu of one or more tiers, which reps order by ticking a box."""
 
     class Kind(models.TextChoices):
-        DIRECT_MAIL = "direct_mail", "Direct mail"
-        GIFT = "gift", "Gift / 3D mail"
-        CUSTOM_AD_CREATIVE = "custom_ad_creative", "Custom display-ad creative"
-        ACCOUNT_BASED_AD = "account_based_ad", "Account-based ad"
-        CUSTOM_CONTENT = "custom_content", "Custom content"
-        EVENT_INVITATION = "event_invitation", "Event invitation"
-        LANDING_PAGE = "landing_page", "Personalised landing page"
-        OTHER = "other", "Other"
+        DIRECT_MAIL = "direct_mail", _("Direct mail")
+        GIFT = "gift", _("Gift / 3D mail")
+        CUSTOM_AD_CREATIVE = "custom_ad_creative", _("Custom display-ad creative")
+        ACCOUNT_BASED_AD = "account_based_ad", _("Account-based ad")
+        CUSTOM_CONTENT = "custom_content", _("Custom content")
+        EVENT_INVITATION = "event_invitation", _("Event invitation")
+        LANDING_PAGE = "landing_page", _("Personalised landing page")
+        OTHER = "other", _("Other")
 
     class LimitPeriod(models.TextChoices):
-        MONTH = "month", "per month"
-        QUARTER = "quarter", "per quarter"
-        YEAR = "year", "per year"
-        EVER = "ever", "ever"
+        MONTH = "month", _("per month")
+        QUARTER = "quarter", _("per quarter")
+        YEAR = "year", _("per year")
+        EVER = "ever", _("ever")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    description = models.TextField(blank=True, help_text="Shown to reps on the menu.")
+    description = models.TextField(blank=True, help_text=_("Shown to reps on the menu."))
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="items")
     unit_cost = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
@@ -85,24 +88,26 @@ class ProgramItem(models.Model):
     active_until = models.DateField(null=True, blank=True)
     auto_approve_up_to = models.DecimalField(
         max_digits=12, decimal_places=2, null=True, blank=True,
-        help_text="Orders costing up to this are approved at once; empty: a marketer approves.",
+        help_text=_("Orders costing up to this are approved at once; empty: a marketer approves."),
     )
     limit_per_account = models.PositiveIntegerField(
-        null=True, blank=True, help_text="At most this many orders per account per period."
+        null=True, blank=True, help_text=_("At most this many orders per account per period.")
     )
     limit_period = models.CharField(max_length=10, choices=LimitPeriod.choices,
                                     default=LimitPeriod.QUARTER)
     needs_contact = models.BooleanField(
-        default=False, help_text="Needs a recipient contact (and so a shipping address)."
+        default=False, help_text=_("Needs a recipient contact (and so a shipping address).")
     )
     fulfillment_method = models.CharField(
         max_length=50, default="manual",
-        help_text="Who sends it: a marketer by hand, or a connected gifting or ad platform.",
+        help_text=_("Who sends it: a marketer by hand, or a connected gifting or ad platform."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("program item")
+        verbose_name_plural = _("program items")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="item_cost_not_negative"),
@@ -120,8 +125,9 @@ class MenuEntry(models.Model):
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("menu entry")
         ordering = ["tier", "position", "id"]
-        verbose_name_plural = "menu entries"
+        verbose_name_plural = _("menu entries")
         constraints = [models.UniqueConstraint(fields=["tier", "item"], name="item_once_per_menu")]
 
     def __str__(self):
@@ -135,10 +141,10 @@ class Budget(models.Model):
     committed + spent > limit, so concurrent approvals can never overspend."""
 
     class Scope(models.TextChoices):
-        ALL = "all", "All programs"
-        TIER = "tier", "A tier"
-        ITEM = "item", "A program item"
-        CAMPAIGN = "campaign", "A campaign"
+        ALL = "all", _("All programs")
+        TIER = "tier", _("A tier")
+        ITEM = "item", _("A program item")
+        CAMPAIGN = "campaign", _("A campaign")
 
     name = models.CharField(max_length=200)
     start_date = models.DateField()
@@ -156,6 +162,8 @@ class Budget(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("budget")
+        verbose_name_plural = _("budgets")
         ordering = ["start_date", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(committed__gte=0) & Q(spent__gte=0),
@@ -191,13 +199,14 @@ class ProgramOrder(models.Model):
     `transitions.order_transition`, along `TRANSITIONS`."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        APPROVED = "approved", "Approved"
-        IN_PROGRESS = "in_progress", "In progress"
-        FULFILLED = "fulfilled", "Fulfilled"
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        IN_PROGRESS = "in_progress", _("In progress")
+        FULFILLED = "fulfilled", _("Fulfilled")
+        FAILED = "failed", _("Failed")
+
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
 
     # The allowed moves. A failed order may be retried (back to approved, re-committing its
     # cost); fulfilled, rejected and cancelled are final.
@@ -222,7 +231,7 @@ class ProgramOrder(models.Model):
     item = models.ForeignKey(ProgramItem, on_delete=models.PROTECT, related_name="orders")
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="The account's tier when the order was placed.",
+        help_text=_("The account's tier when the order was placed."),
     )
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="program_orders")
@@ -235,17 +244,19 @@ class ProgramOrder(models.Model):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="assigned_orders")
     budgets = models.ManyToManyField(Budget, blank=True, related_name="orders",
-                                     help_text="The budgets this order's cost is booked in.")
+                                     help_text=_("The budgets this order's cost is booked in."))
     approved_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True,
-                                  help_text="Approval time plus the item's lead time.")
+                                  help_text=_("Approval time plus the item's lead time."))
     closed_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True, help_text="Why it was rejected, cancelled or failed.")
+    reason = models.TextField(blank=True, help_text=_("Why it was rejected, cancelled or failed."))
     external_reference = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("program order")
+        verbose_name_plural = _("program orders")
         ordering = ["-created_at", "-id"]
         permissions = [("approve_programorder", "Can approve, reject and cancel program orders")]
         indexes = [
@@ -257,7 +268,9 @@ class ProgramOrder(models.Model):
         ]
 
     def __str__(self):
-        return f"Order #{self.pk}: {self.item} for {self.account}"
+        return _("Order #%(id)s: %(item)s for %(account)s") % {
+            "id": self.pk, "item": self.item, "account": self.account}
+
 
     @property
     def is_overdue(self):
@@ -275,14 +288,16 @@ class OrderEvent(models.Model):
     to_status = models.CharField(max_length=20, choices=ProgramOrder.Status.choices)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                            on_delete=models.SET_NULL, related_name="+",
-                           help_text="Empty: the system (auto-approval, a provider).")
+                           help_text=_("Empty: the system (auto-approval, a provider)."))
     note = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
     notified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the requesting rep was e-mailed about it."
+        null=True, blank=True, help_text=_("When the requesting rep was e-mailed about it.")
     )
 
     class Meta:
+        verbose_name = _("order status change")
+        verbose_name_plural = _("order history")
         ordering = ["at", "id"]
 
     def __str__(self):
@@ -298,35 +313,36 @@ class Fulfillment(models.Model):
     creates at most one gift per round."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent, awaiting delivery"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent, awaiting delivery")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
     DONE = {State.DELIVERED, State.FAILED}
 
     order = models.ForeignKey(ProgramOrder, on_delete=models.CASCADE,
                               related_name="fulfillments",
                               db_index=False)  # the (order, provider) unique index serves it
     provider = models.CharField(max_length=50)
-    round = models.PositiveIntegerField(default=1, help_text="1, then +1 per retry of a failed "
-                                                             "order.")
+    round = models.PositiveIntegerField(default=1, help_text=_("1, then +1 per retry of a failed "
+                                                             "order."))
     idempotency_key = models.CharField(max_length=120, unique=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     external_id = models.CharField(max_length=200, blank=True,
-                                   help_text="The provider's id for the gift or audience entry.")
-    attempts = models.PositiveIntegerField(default=0, help_text="Calls made in this round.")
+                                   help_text=_("The provider's id for the gift or audience entry."))
+    attempts = models.PositiveIntegerField(default=0, help_text=_("Calls made in this round."))
     last_error = models.TextField(blank=True)
     dispatched_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="When the send task was last queued; empty: waiting for the sweeper.",
+        help_text=_("When the send task was last queued; empty: waiting for the sweeper."),
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("fulfillment")
+        verbose_name_plural = _("fulfillments")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state", "updated_at"])]
         constraints = [
@@ -354,6 +370,8 @@ class ProviderEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("provider event")
+        verbose_name_plural = _("provider events")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_id"],

@@ -10,6 +10,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .conf import settings as conf
 from .models import OrderEvent, ProgramOrder
@@ -18,21 +20,24 @@ from .tasks import notify_order_status
 logger = logging.getLogger(__name__)
 Status = ProgramOrder.Status
 
+# The e-mails are written in the site's language (LANGUAGE_CODE): they are sent by the worker,
+# which knows no reader's browser.
 SUBJECTS = {
-    Status.APPROVED: "Approved: {item} for {account}",
-    Status.REJECTED: "Rejected: {item} for {account}",
-    Status.CANCELLED: "Cancelled: {item} for {account}",
-    Status.FULFILLED: "Done: {item} for {account} was fulfilled",
-    Status.FAILED: "Failed: {item} for {account} could not be fulfilled",
+    Status.APPROVED: gettext_lazy("Approved: {item} for {account}"),
+    Status.REJECTED: gettext_lazy("Rejected: {item} for {account}"),
+    Status.CANCELLED: gettext_lazy("Cancelled: {item} for {account}"),
+    Status.FULFILLED: gettext_lazy("Done: {item} for {account} was fulfilled"),
+    Status.FAILED: gettext_lazy("Failed: {item} for {account} could not be fulfilled"),
 }
 LINES = {
-    Status.APPROVED: "Your order #{id} ({item}, {cost} {currency}) for {account} was approved"
-                     "{by}. It is due by {due}.",
-    Status.REJECTED: "Your order #{id} ({item}) for {account} was rejected{by}.",
-    Status.CANCELLED: "Your order #{id} ({item}) for {account} was cancelled{by}.",
-    Status.FULFILLED: "Your order #{id} ({item}) for {account} was fulfilled.",
-    Status.FAILED: "Your order #{id} ({item}) for {account} could not be fulfilled{by}. "
-                   "Marketing may retry it.",
+    Status.APPROVED: gettext_lazy("Your order #{id} ({item}, {cost} {currency}) for {account} "
+                                  "was approved{by}. It is due by {due}."),
+    Status.REJECTED: gettext_lazy("Your order #{id} ({item}) for {account} was rejected{by}."),
+    Status.CANCELLED: gettext_lazy("Your order #{id} ({item}) for {account} was "
+                                   "cancelled{by}."),
+    Status.FULFILLED: gettext_lazy("Your order #{id} ({item}) for {account} was fulfilled."),
+    Status.FAILED: gettext_lazy("Your order #{id} ({item}) for {account} could not be "
+                                "fulfilled{by}. Marketing may retry it."),
 }
 
 
@@ -42,13 +47,15 @@ def order_status_message(event):
     values = {
         "id": order.pk, "item": order.item.name, "account": order.account.name,
         "cost": order.cost, "currency": order.currency,
-        "by": f" by {event.by.get_full_name() or event.by.get_username()}" if event.by else "",
+        "by": _(" by {name}").format(name=event.by.get_full_name() or event.by.get_username())
+        if event.by else "",
         "due": order.due_at.date().isoformat() if order.due_at else "—",
     }
     subject = SUBJECTS[event.to_status].format(**values)
     lines = [LINES[event.to_status].format(**values)]
     if event.note:
-        lines.append(f"Note: {event.note}")
+        lines.append(_("Note: {note}").format(note=event.note))
+
     if conf.ABMCRM_SITE_URL:
         url = reverse("account-programs", args=[order.account_id])
         lines.append(f"{conf.ABMCRM_SITE_URL.rstrip('/')}{url}")

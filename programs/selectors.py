@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from abmcrm.core import roles
 from abmcrm.core.ids import as_id
@@ -104,9 +106,11 @@ class MenuLine:
 
 def _limit_message(item):
     period = ProgramItem.LimitPeriod(item.limit_period).label
-    times = "once" if item.limit_per_account == 1 else f"{item.limit_per_account} times"
-    return (f"already ordered {times} {period} for this account: “{item.name}” allows no "
-            "more")
+    return ngettext("already ordered once %(period)s for this account: “%(item)s” allows no "
+                    "more",
+                    "already ordered %(count)d times %(period)s for this account: “%(item)s” "
+                    "allows no more", item.limit_per_account) % {
+        "count": item.limit_per_account, "period": period, "item": item.name}
 
 
 def menu_lines(*, account, items=None, today=None, has_contacts=None, check_budgets=True):
@@ -130,14 +134,16 @@ def menu_lines(*, account, items=None, today=None, has_contacts=None, check_budg
         for item in items:
             line = MenuLine(item=item, position=positions.get(item.pk, -1))
             if item.pk not in positions:
-                where = f"Tier {account.tier.number}'s menu" if tier_id else "any menu"
                 line.reasons.append((
                     "not_on_menu",
-                    f"“{item.name}” is not on {where}" + (
-                        "" if tier_id else ": the account has no tier yet"),
+                    _("“%(item)s” is not on Tier %(number)s's menu")
+                    % {"item": item.name, "number": account.tier.number} if tier_id else
+                    _("“%(item)s” is not on any menu: the account has no tier yet")
+                    % {"item": item.name},
                 ))
             elif not item_is_active(item, today):
-                line.reasons.append(("inactive", f"“{item.name}” is not active today"))
+                line.reasons.append(("inactive", _("“%(item)s” is not active today")
+                                     % {"item": item.name}))
             lines.append(line)
     if not lines:
         return []
@@ -168,7 +174,7 @@ def menu_lines(*, account, items=None, today=None, has_contacts=None, check_budg
                 if line.item.needs_contact:
                     line.reasons.append((
                         "needs_contact",
-                        "needs a recipient contact: add a contact to the account first",
+                        _("needs a recipient contact: add a contact to the account first"),
                     ))
 
     if not check_budgets:
@@ -182,8 +188,11 @@ def menu_lines(*, account, items=None, today=None, has_contacts=None, check_budg
             if budget.remaining < line.item.unit_cost:
                 line.reasons.append((
                     "budget_exhausted",
-                    f"budget “{budget.name}” has {budget.remaining} left, less than the "
-                    f"cost ({line.item.unit_cost} {line.item.currency})",
+                    _("budget “%(budget)s” has %(left)s left, less than the cost (%(cost)s "
+                      "%(currency)s)") % {"budget": budget.name, "left": budget.remaining,
+                                          "cost": line.item.unit_cost,
+                                          "currency": line.item.currency},
+
                 ))
     return lines
 

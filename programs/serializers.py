@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from abmcrm.core.api.fields import IdField
@@ -27,7 +28,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
         end = attrs.get("end_date", getattr(self.instance, "end_date", None))
         if start and end and end < start:
-            raise serializers.ValidationError({"end_date": ["Ends before it starts."]})
+            raise serializers.ValidationError({"end_date": [_("Ends before it starts.")]})
         return attrs
 
 
@@ -43,7 +44,7 @@ class TierNumbersField(serializers.ListField):
         unknown = sorted(set(numbers) - set(tiers))
         if unknown:
             raise serializers.ValidationError(
-                f"No tier number {', '.join(map(str, unknown))}.")
+                _("No tier number %(numbers)s.") % {"numbers": ", ".join(map(str, unknown))})
         return [tiers[number] for number in dict.fromkeys(numbers)]
 
     def to_representation(self, value):
@@ -75,7 +76,7 @@ class ProgramItemSerializer(serializers.ModelSerializer):
     def validate_currency(self, value):
         value = value.strip().upper()
         if len(value) != 3 or not value.isalpha():
-            raise serializers.ValidationError("A three-letter ISO 4217 code, e.g. USD.")
+            raise serializers.ValidationError(_("A three-letter ISO 4217 code, e.g. USD."))
         return value
 
     def validate(self, attrs):
@@ -83,7 +84,7 @@ class ProgramItemSerializer(serializers.ModelSerializer):
         end = attrs.get("active_until", getattr(self.instance, "active_until", None))
         if start and end and end < start:
             raise serializers.ValidationError(
-                {"active_until": ["The active window ends before it starts."]})
+                {"active_until": [_("The active window ends before it starts.")]})
         return attrs
 
 
@@ -177,7 +178,8 @@ class OrderCreateSerializer(serializers.Serializer):
         for key, contact in value.items():
             if not str(key).isdigit() or int(key) < 1:
                 raise serializers.ValidationError(
-                    f"“{key}” is not an item id: the keys are the ids of ordered items.")
+                    _("“%(key)s” is not an item id: the keys are the ids of ordered items.")
+                    % {"key": key})
             mapped[int(key)] = contact
         return mapped
 
@@ -246,21 +248,24 @@ class BudgetSerializer(serializers.ModelSerializer):
 
         errors = {}
         if get("start_date") and get("end_date") and get("end_date") < get("start_date"):
-            errors["end_date"] = ["The period ends before it starts."]
+            errors["end_date"] = [_("The period ends before it starts.")]
         scope = get("scope") or Budget.Scope.ALL
         targets = {"tier": Budget.Scope.TIER, "item": Budget.Scope.ITEM,
                    "campaign": Budget.Scope.CAMPAIGN}
         for name, needs in targets.items():
             if scope == needs and get(name) is None:
-                errors[name] = [f"A budget with scope “{scope}” needs a {name}."]
+                errors[name] = [_("A budget with scope “%(scope)s” needs a %(field)s.")
+                                % {"scope": scope, "field": name}]
             if scope != needs and get(name) is not None:
-                errors[name] = [f"Only a budget with scope “{needs}” has a {name}; "
-                                f"this one's scope is “{scope}”."]
+                errors[name] = [_("Only a budget with scope “%(needs)s” has a %(field)s; this "
+                                  "one's scope is “%(scope)s”.")
+                                % {"needs": needs, "field": name, "scope": scope}]
         if self.instance is not None and "limit" in attrs:
             used = self.instance.committed + self.instance.spent
             if attrs["limit"] < used:
-                errors["limit"] = [f"{used} is already committed or spent: the limit cannot "
-                                   "be lower."]
+                errors["limit"] = [_("%(used)s is already committed or spent: the limit "
+                                     "cannot be lower.") % {"used": used}]
+
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

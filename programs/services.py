@@ -3,6 +3,8 @@ menus and budgets. Every status change goes through `transitions.order_transitio
 
 from django.db import transaction
 from django.db.models import F, ProtectedError
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from abmcrm.core import roles
 from abmcrm.core.exceptions import Conflict, InvalidInput, NotAllowed
@@ -75,36 +77,37 @@ def order_submit(*, account, items, contact=None, contacts=None, note="", reques
     approval policy allows it are approved at once (if their budgets have room; otherwise
     they wait for a marketer). Returns the orders, in the order the items were given."""
     if not may_order(requested_by):
-        raise NotAllowed("You may not order programs.", code="not_allowed")
+        raise NotAllowed(_("You may not order programs."), code="not_allowed")
     if not may_order_for(requested_by, account):
         raise InvalidInput(
-            f"You may only order programs for accounts you own; “{account}” is owned by "
-            "someone else.",
+            _("You may only order programs for accounts you own; “%(account)s” is owned by "
+              "someone else.") % {"account": account},
             code="account_not_allowed",
-            detail={"account": ["You may only order programs for accounts you own."]},
+            detail={"account": [_("You may only order programs for accounts you own.")]},
         )
     ids = [getattr(item, "pk", item) for item in items]
     if not ids:
-        raise InvalidInput("Tick at least one program.", code="no_items",
-                           detail={"items": ["Tick at least one program."]})
+        raise InvalidInput(_("Tick at least one program."), code="no_items",
+                           detail={"items": [_("Tick at least one program.")]})
     contacts = {getattr(item, "pk", item): chosen_contact
                 for item, chosen_contact in (contacts or {}).items()}
     strays = sorted(set(contacts) - set(ids))
     if strays:
         raise InvalidInput(
-            f"Recipients are given for program(s) {', '.join(map(str, strays))}, which are "
-            "not among the items ordered.",
+            _("Recipients are given for program(s) %(ids)s, which are not among the items "
+              "ordered.") % {"ids": ", ".join(map(str, strays))},
             code="contacts_for_other_items",
-            detail={"contacts": [f"Item {i} is not among the items ordered." for i in strays]},
+            detail={"contacts": [_("Item %(id)s is not among the items ordered.") % {"id": i}
+                                 for i in strays]},
         )
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         raise InvalidInput(
-            f"Each program may be ordered once per request; listed more than once: "
-            f"{', '.join(map(str, twice))}.",
+            _("Each program may be ordered once per request; listed more than once: "
+              "%(ids)s.") % {"ids": ", ".join(map(str, twice))},
             code="duplicate_items",
-            detail={"items": [{"item": i, "code": "duplicate", "reason": "listed more than once"}
-                              for i in twice]},
+            detail={"items": [{"item": i, "code": "duplicate",
+                               "reason": _("listed more than once")} for i in twice]},
         )
     with transaction.atomic():
         account = (Account.objects.select_for_update(of=("self",)).select_related("tier")
@@ -113,24 +116,25 @@ def order_submit(*, account, items, contact=None, contacts=None, note="", reques
         unknown = [i for i in ids if i not in found]
         if unknown:
             raise InvalidInput(
-                f"No program item with id {', '.join(map(str, unknown))}.",
+                _("No program item with id %(ids)s.") % {"ids": ", ".join(map(str, unknown))},
                 code="unknown_items",
-                detail={"items": [{"item": i, "code": "unknown", "reason": "no such program"}
+                detail={"items": [{"item": i, "code": "unknown", "reason": _("no such program")}
                                   for i in unknown]},
             )
         if contact is not None and contact.account_id != account.pk:
             raise InvalidInput(
-                f"The recipient {contact} is a contact of another account.",
+                _("The recipient %(contact)s is a contact of another account.")
+                % {"contact": contact},
                 code="contact_of_other_account",
-                detail={"contact": ["Choose a contact of this account."]},
+                detail={"contact": [_("Choose a contact of this account.")]},
             )
         foreign = {i: c for i, c in contacts.items() if c.account_id != account.pk}
         if foreign:
             raise InvalidInput(
-                "These recipients are contacts of another account: " + ", ".join(
-                    str(c) for c in foreign.values()) + ".",
+                _("These recipients are contacts of another account: %(contacts)s.")
+                % {"contacts": ", ".join(str(c) for c in foreign.values())},
                 code="contact_of_other_account",
-                detail={"contacts": {str(i): ["Choose a contact of this account."]
+                detail={"contacts": {str(i): [_("Choose a contact of this account.")]
                                      for i in foreign}},
             )
         chosen = [found[i] for i in ids]
@@ -145,12 +149,13 @@ def order_submit(*, account, items, contact=None, contacts=None, note="", reques
             if line.item.needs_contact and recipients[line.item.pk] is None:
                 errors.append(_item_error(
                     line.item, "needs_contact",
-                    f"“{line.item.name}” is sent to a person: choose a recipient contact",
+                    _("“%(item)s” is sent to a person: choose a recipient contact")
+                    % {"item": line.item.name},
                 ))
         if errors:
             raise InvalidInput(
-                "These programs cannot be ordered: " + "; ".join(
-                    f"{e['name']}: {e['reason']}" for e in errors) + ".",
+                _("These programs cannot be ordered: %(reasons)s.") % {"reasons": "; ".join(
+                    f"{e['name']}: {e['reason']}" for e in errors)},
                 code="items_not_orderable",
                 detail={"items": errors},
             )
@@ -190,19 +195,20 @@ def order_approve(*, order, by, note=""):
     """A marketer approves a requested order, committing its cost in every covering budget
     (409 naming the budget if one would go over its limit)."""
     if not may_approve(by):
-        raise NotAllowed("Only marketers and ABM admins approve orders.", code="not_allowed")
+        raise NotAllowed(_("Only marketers and ABM admins approve orders."),
+                         code="not_allowed")
     return order_transition(order=order, to=Status.APPROVED, by=by, note=note,
                             fields={"reason": ""})
 
 
 def order_reject(*, order, by, reason):
     if not may_approve(by):
-        raise NotAllowed("Only marketers and ABM admins reject orders.", code="not_allowed")
+        raise NotAllowed(_("Only marketers and ABM admins reject orders."), code="not_allowed")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Say why the order is rejected: the rep reads the reason.",
+        raise InvalidInput(_("Say why the order is rejected: the rep reads the reason."),
                            code="reason_required",
-                           detail={"reason": ["A reason is required to reject an order."]})
+                           detail={"reason": [_("A reason is required to reject an order.")]})
     return order_transition(order=order, to=Status.REJECTED, by=by, note=reason,
                             fields={"reason": reason})
 
@@ -211,15 +217,16 @@ def order_cancel(*, order, by, reason=""):
     """The requesting rep cancels while the order is not yet in fulfillment; marketers and
     admins may cancel any order the state machine allows."""
     if not may_cancel(by, order):
-        raise NotAllowed("Only the rep who requested this order, a marketer or an ABM admin "
-                         "may cancel it.", code="not_allowed")
+        raise NotAllowed(_("Only the rep who requested this order, a marketer or an ABM admin "
+                           "may cancel it."), code="not_allowed")
     if not may_approve(by) and order.status not in (Status.REQUESTED, Status.APPROVED):
-        raise Conflict(f"Order #{order.pk} is {Status(order.status).label.lower()}; its "
-                       f"requester can cancel it only while it is requested or approved.",
+        raise Conflict(_("Order #%(id)s is %(status)s; its requester can cancel it only while "
+                         "it is requested or approved.")
+                       % {"id": order.pk, "status": str(Status(order.status).label).lower()},
                        code="invalid_transition")
     reason = (reason or "").strip()
     with transaction.atomic():
-        refuse_while_sending(order, "cancelled")
+        refuse_while_sending(order, pgettext("order move", "cancelled"))
         return order_transition(order=order, to=Status.CANCELLED, by=by, note=reason,
                                 fields={"reason": reason})
 
@@ -232,10 +239,10 @@ def orders_bulk_decide(*, order_ids, decision, by, reason="", reasons=None):
     shared `reason`. If any rejected order has neither, nothing is decided (InvalidInput
     naming those orders)."""
     if decision not in ("approve", "reject"):
-        raise InvalidInput("Choose approve or reject.", code="bad_decision",
-                           detail={"decision": ["Choose approve or reject."]})
+        raise InvalidInput(_("Choose approve or reject."), code="bad_decision",
+                           detail={"decision": [_("Choose approve or reject.")]})
     if not may_approve(by):
-        raise NotAllowed("Only marketers and ABM admins approve or reject orders.",
+        raise NotAllowed(_("Only marketers and ABM admins approve or reject orders."),
                          code="not_allowed")
     reasons = {order_id: (text or "").strip() for order_id, text in (reasons or {}).items()}
     shared = (reason or "").strip()
@@ -243,18 +250,18 @@ def orders_bulk_decide(*, order_ids, decision, by, reason="", reasons=None):
         missing = [order_id for order_id in order_ids if not (reasons.get(order_id) or shared)]
         if missing:
             raise InvalidInput(
-                "Say why each order is rejected: the reps read the reason. Missing for "
-                + ", ".join(f"#{order_id}" for order_id in missing) + ".",
+                _("Say why each order is rejected: the reps read the reason. Missing for "
+                  "%(orders)s.") % {"orders": ", ".join(f"#{order_id}" for order_id in missing)},
                 code="reason_required",
-                detail={"reason": ["A reason is required to reject orders."],
-                        "reasons": {str(order_id): ["A reason is required to reject this "
-                                                    "order."] for order_id in missing}})
+                detail={"reason": [_("A reason is required to reject orders.")],
+                        "reasons": {str(order_id): [_("A reason is required to reject this "
+                                                      "order.")] for order_id in missing}})
     orders = ProgramOrder.objects.select_related("item").in_bulk(list(order_ids))
     done, failed = [], []
     for order_id in order_ids:
         order = orders.get(order_id)
         if order is None:
-            failed.append((order_id, f"No order #{order_id}."))
+            failed.append((order_id, _("No order #%(id)s.") % {"id": order_id}))
             continue
         try:
             if decision == "approve":
@@ -306,8 +313,8 @@ def program_item_delete(*, item):
         with transaction.atomic():
             item.delete()
     except ProtectedError as exc:
-        raise Conflict(f"“{item}” has been ordered, so it stays for the record: deactivate it "
-                       "instead.", code="item_has_orders") from exc
+        raise Conflict(_("“%(item)s” has been ordered, so it stays for the record: deactivate "
+                         "it instead.") % {"item": item}, code="item_has_orders") from exc
 
 
 def campaign_delete(*, campaign):
@@ -315,8 +322,9 @@ def campaign_delete(*, campaign):
         with transaction.atomic():
             campaign.delete()
     except ProtectedError as exc:
-        raise Conflict(f"Campaign “{campaign}” still has program items: delete or move them "
-                       "first.", code="campaign_has_items") from exc
+        raise Conflict(_("Campaign “%(campaign)s” still has program items: delete or move "
+                         "them first.") % {"campaign": campaign},
+                       code="campaign_has_items") from exc
 
 
 # Budgets (admin writes) ------------------------------------------------------------------
@@ -337,8 +345,10 @@ def budget_update(*, budget, **fields):
             if not changed:
                 budget.refresh_from_db()
                 raise Conflict(
-                    f"Budget “{budget.name}” has {budget.committed + budget.spent} committed "
-                    f"or spent; its limit cannot go below that.", code="limit_below_used",
+                    _("Budget “%(budget)s” has %(used)s committed or spent; its limit cannot go "
+                      "below that.") % {"budget": budget.name,
+                                        "used": budget.committed + budget.spent},
+                    code="limit_below_used",
                 )
         if fields:
             Budget.objects.filter(pk=budget.pk).update(**fields)
@@ -348,7 +358,9 @@ def budget_update(*, budget, **fields):
 
 def budget_delete(*, budget):
     # Conditional, so an approval committing money meanwhile keeps the budget alive.
-    deleted, _ = Budget.objects.filter(pk=budget.pk, committed=0, spent=0).delete()
+    deleted, _rows = Budget.objects.filter(pk=budget.pk, committed=0, spent=0).delete()
     if not deleted:
-        raise Conflict(f"Budget “{budget.name}” has money committed or spent against it: "
-                       "end its period instead of deleting it.", code="budget_in_use")
+        raise Conflict(_("Budget “%(budget)s” has money committed or spent against it: end "
+                       "its period instead of deleting it.") % {"budget": budget.name},
+                       code="budget_in_use")
+

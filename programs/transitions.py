@@ -9,6 +9,8 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from abmcrm.core.exceptions import Conflict
 
@@ -47,8 +49,10 @@ def _budgets_commit(order):
         if not charged:
             budget.refresh_from_db()
             raise Conflict(
-                f"Budget “{budget.name}” has {budget.remaining} {order.currency} left, "
-                f"not enough for this order ({order.cost} {order.currency}).",
+                _("Budget “%(budget)s” has %(left)s %(currency)s left, not enough for this "
+                  "order (%(cost)s %(currency)s).")
+                % {"budget": budget.name, "left": budget.remaining, "cost": order.cost,
+                   "currency": order.currency},
                 code="budget_exceeded",
             )
     order.budgets.set(budgets)
@@ -80,19 +84,23 @@ def _book_budgets(order, from_status, to):
 
 
 # How a move to each status is said ("Order #3 is fulfilled; it cannot be cancelled…").
-_MOVE_NAMES = {Status.APPROVED: "approved", Status.REJECTED: "rejected",
-               Status.CANCELLED: "cancelled", Status.IN_PROGRESS: "started",
-               Status.FULFILLED: "marked fulfilled", Status.FAILED: "marked failed"}
+_MOVE_NAMES = {Status.APPROVED: pgettext_lazy("order move", "approved"),
+               Status.REJECTED: pgettext_lazy("order move", "rejected"),
+               Status.CANCELLED: pgettext_lazy("order move", "cancelled"),
+               Status.IN_PROGRESS: pgettext_lazy("order move", "started"),
+               Status.FULFILLED: pgettext_lazy("order move", "marked fulfilled"),
+               Status.FAILED: pgettext_lazy("order move", "marked failed")}
 
 
 def _refusal(pk, from_status, to):
     """Why an order in `from_status` cannot move to `to`, and which orders could."""
-    sources = [Status(s).label.lower() for s, targets in ProgramOrder.TRANSITIONS.items()
-               if to in targets]
-    could = (f"only {' or '.join(sources)} orders can be" if sources else
-             "no order can be")
-    return (f"Order #{pk} is {Status(from_status).label.lower()}; it cannot be "
-            f"{_MOVE_NAMES.get(to, Status(to).label.lower())} ({could}).")
+    sources = [str(Status(s).label).lower()
+               for s, targets in ProgramOrder.TRANSITIONS.items() if to in targets]
+    could = (_("only %(statuses)s orders can be") % {"statuses": _(" or ").join(sources)}
+             if sources else _("no order can be"))
+    return (_("Order #%(id)s is %(status)s; it cannot be %(move)s (%(could)s).")
+            % {"id": pk, "status": str(Status(from_status).label).lower(),
+               "move": _MOVE_NAMES.get(to, str(Status(to).label).lower()), "could": could})
 
 
 def order_transition(*, order, to, by=None, note="", fields=None):
@@ -121,7 +129,7 @@ def order_transition(*, order, to, by=None, note="", fields=None):
             raise  # not a refusal of this move: the caller's transaction is broken
         # The budget check constraint: the budget conflict the conditional update would
         # have reported (the savepoint undid the move).
-        raise Conflict("A budget covering this order would be overspent.",
+        raise Conflict(_("A budget covering this order would be overspent."),
                        code="budget_exceeded") from exc
     except Conflict:
         order.status = from_status
@@ -130,8 +138,8 @@ def order_transition(*, order, to, by=None, note="", fields=None):
         current = ProgramOrder.objects.filter(pk=order.pk).values_list(
             "status", flat=True).first()
         raise Conflict(
-            f"Order #{order.pk} was just changed by someone else (it is now {current}); "
-            f"reload and try again.",
+            _("Order #%(id)s was just changed by someone else (it is now %(status)s); reload "
+              "and try again.") % {"id": order.pk, "status": current},
             code="concurrent_change",
         )
     return order
@@ -176,7 +184,8 @@ def refuse_while_sending(order, what):
     ProgramOrder.objects.select_for_update().filter(pk=order.pk).values_list("pk").first()
     if Fulfillment.objects.filter(order=order, state=Fulfillment.State.SENDING).exists():
         raise Conflict(
-            f"Order #{order.pk} is being sent through its provider right now; it cannot be "
-            f"{what} until the provider has answered.",
+            _("Order #%(id)s is being sent through its provider right now; it cannot be "
+              "%(move)s until the provider has answered.") % {"id": order.pk, "move": what},
+
             code="being_sent",
         )

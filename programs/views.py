@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -89,7 +90,8 @@ class AccountMenuView(APIView):
         if not services.may_order_for(request.user, account):
             for line in lines:
                 line.reasons.insert(0, ("account_not_allowed",
-                                        "you may order programs only for accounts you own"))
+                                        _("you may order programs only for accounts you "
+                                          "own")))
         return Response(MenuLineSerializer(lines, many=True).data)
 
 
@@ -151,8 +153,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         order = self._order()
         if not services.may_approve(request.user):
             # Say "not allowed" before "reason missing" to someone who may never reject.
-            self.permission_denied(request, message="Only marketers and ABM admins reject "
-                                                    "orders.")
+            self.permission_denied(request, message=_("Only marketers and ABM admins reject "
+                                                      "orders."))
+
         form = OrderRejectSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         order = services.order_reject(order=order, by=request.user,

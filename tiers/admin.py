@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from abmcrm.core.exceptions import AbmError
 
@@ -84,17 +85,17 @@ class AccountAdmin(admin.ModelAdmin):
     actions = ["recompute_selected", "unlock_tiers"]
     fieldsets = [
         (None, {"fields": ["name", "domain", "external_id", "owner"]}),
-        ("Tier and scores", {"fields": ["tier", "tier_rule", "tier_locked", "fit_score",
+        (_("Tier and scores"), {"fields": ["tier", "tier_rule", "tier_locked", "fit_score",
                                         "intent_score", "engagement_score", "topics",
                                         "has_recent_intent", "has_recent_engagement",
                                         "scored_at"]}),
-        ("Buying committee", {"fields": ["coverage", "missing_roles", "contact_fit"]}),
-        ("Firmographics", {"fields": ["industry", "country", "region", "employees",
+        (_("Buying committee"), {"fields": ["coverage", "missing_roles", "contact_fit"]}),
+        (_("Firmographics"), {"fields": ["industry", "country", "region", "employees",
                                       "annual_revenue", "funding_stage", "customer_count",
                                       "maturity", "estimated_acv"]}),
-        ("Technographics", {"fields": ["technologies"]}),
-        ("Customer", {"fields": ["is_customer", "renewal_count"]}),
-        ("History", {"fields": ["created_at", "updated_at"]}),
+        (_("Technographics"), {"fields": ["technologies"]}),
+        (_("Customer"), {"fields": ["is_customer", "renewal_count"]}),
+        (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
 
 
@@ -102,16 +103,17 @@ class AccountAdmin(admin.ModelAdmin):
     def topics(self, obj):
         return ", ".join(obj.surging_topics) or "—"
 
-    @admin.action(description="Rescore and retier the selected accounts")
+    @admin.action(description=_("Rescore and retier the selected accounts"))
     def recompute_selected(self, request, queryset):
         # In the worker, not in this request: a selection can be every account.
         job = services.recompute_start(user=request.user,
                                        account_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"Recompute job #{job.pk} queued for {queryset.count()} "
-                                   "accounts; GET /api/v1/tiers/recompute/"
-                                   f"{job.pk}/ shows its progress.", messages.SUCCESS)
+        self.message_user(request, _("Recompute job #%(id)s queued for %(count)s accounts; GET "
+                                     "%(url)s shows its progress.")
+                          % {"id": job.pk, "count": queryset.count(),
+                             "url": f"/api/v1/tiers/recompute/{job.pk}/"}, messages.SUCCESS)
 
-    @admin.action(description="Unlock the tier of the selected accounts (back to the rules)")
+    @admin.action(description=_("Unlock the tier of the selected accounts (back to the rules)"))
     def unlock_tiers(self, request, queryset):
         count = 0
         for account in queryset.filter(tier_locked=True):
@@ -121,7 +123,9 @@ class AccountAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{account}: {exc.message}", messages.ERROR)
                 continue
             count += 1
-        self.message_user(request, f"{count} account(s) unlocked.", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d account unlocked.",
+                                            "%(count)d accounts unlocked.", count)
+                          % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(Contact)
@@ -283,13 +287,14 @@ class IcpProfileAdmin(admin.ModelAdmin):
             services.accounts_rescore_all()
     actions = ["activate"]
 
-    @admin.action(description="Make the selected profile the active ICP")
+    @admin.action(description=_("Make the selected profile the active ICP"))
     def activate(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one profile.", messages.ERROR)
+            self.message_user(request, _("Select exactly one profile."), messages.ERROR)
             return
         services.icp_profile_activate(profile=queryset.get())
-        self.message_user(request, "Profile activated; recompute to rescore fit.",
+        self.message_user(request, _("Profile activated; recompute to rescore fit."),
+
                           messages.SUCCESS)
 
 

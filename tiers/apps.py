@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class TiersConfig(AppConfig):
     name = "tiers"
     label = "tiers"
-    verbose_name = "ABM accounts and tiers"
+    verbose_name = _("ABM accounts and tiers")
     default_auto_field = "django.db.models.BigAutoField"
 
     # ABM admins hold every permission of this app's models, marketers view them.

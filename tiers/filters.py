@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.api.filters import StableOrderingFilter, StrictBooleanFilter
 
@@ -19,23 +20,24 @@ class AccountFilter(django_filters.FilterSet):
     owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
     is_customer = StrictBooleanFilter()
     technology = django_filters.CharFilter(method="filter_technology",
-                                           label="Uses technology (name or slug)")
+                                           label=_("Uses technology (name or slug)"))
     employees_min = django_filters.NumberFilter(field_name="employees", lookup_expr="gte")
     employees_max = django_filters.NumberFilter(field_name="employees", lookup_expr="lte")
     revenue_min = django_filters.NumberFilter(field_name="annual_revenue", lookup_expr="gte")
     revenue_max = django_filters.NumberFilter(field_name="annual_revenue", lookup_expr="lte")
-    search = django_filters.CharFilter(method="filter_search", label="Name or domain contains")
+    search = django_filters.CharFilter(method="filter_search", label=_("Name or domain contains"))
     tier = django_filters.CharFilter(
-        method="filter_tier", label="Tier number (1, 2, 3…); “none”: untiered",
+        method="filter_tier", label=_("Tier number (1, 2, 3…); “none”: untiered"),
         validators=[RegexValidator(r"^\s*(\d+|none|null|untiered)\s*$",
-                                   "Expected a tier number or “none”.", flags=re.IGNORECASE)])
+                                   _("Expected a tier number or “none”."),
+                                   flags=re.IGNORECASE)])
     fit_min = django_filters.NumberFilter(field_name="fit_score", lookup_expr="gte",
-                                          label="Fit score at least")
+                                          label=_("Fit score at least"))
     surging = StrictBooleanFilter(field_name="has_recent_intent",
-                                  label="Has a surging intent topic")
-    topic = django_filters.CharFilter(method="filter_topic", label="Surging on this topic")
+                                  label=_("Has a surging intent topic"))
+    topic = django_filters.CharFilter(method="filter_topic", label=_("Surging on this topic"))
     engaged = StrictBooleanFilter(field_name="has_recent_engagement",
-                                  label="Recent meaningful engagement")
+                                  label=_("Recent meaningful engagement"))
     tier_locked = StrictBooleanFilter()
     coverage_max = django_filters.NumberFilter(
         field_name="coverage", lookup_expr="lte",
@@ -105,7 +107,7 @@ class EngagementEventFilter(django_filters.FilterSet):
 
 
 class ContactFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", label="Name, e-mail or title")
+    search = django_filters.CharFilter(method="filter_search", label=_("Name, e-mail or title"))
 
     class Meta:
         model = Contact
@@ -121,8 +123,9 @@ class ContactFilter(django_filters.FilterSet):
 
 class RecomputeJobFilter(django_filters.FilterSet):
     trigger = django_filters.ChoiceFilter(
-        choices=[*RecomputeJob.Trigger.choices, ("all", "All")], method="filter_trigger",
-        label="What started it; by default requested and scheduled recomputes")
+        choices=[*RecomputeJob.Trigger.choices, ("all", _("All"))], method="filter_trigger",
+
+        label=_("What started it; by default requested and scheduled recomputes"))
     status = django_filters.ChoiceFilter(choices=RecomputeJob.Status.choices)
 
     class Meta:

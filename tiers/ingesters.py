@@ -1,6 +1,8 @@
 """Bulk/CSV ingesters for the tiers app: accounts, contacts, intent signals and engagement
 events."""
 
+from django.utils.translation import gettext_lazy as _
+
 from abmcrm.core import roles
 from abmcrm.core.ingest import Ingester
 
@@ -15,7 +17,7 @@ from .serializers import (
 
 class AccountIngester(Ingester):
     kind = "accounts"
-    label = "Accounts"
+    label = _("Accounts")
     serializer_class = AccountRowSerializer
     permission = "tiers.add_account"
     columns = (
@@ -39,7 +41,7 @@ class AccountIngester(Ingester):
 
 class ContactIngester(Ingester):
     kind = "contacts"
-    label = "Contacts"
+    label = _("Contacts")
     serializer_class = ContactRowSerializer
     permission = "tiers.add_contact"
     columns = ("account", "first_name", "last_name", "email", "title", "buying_role",
@@ -59,7 +61,8 @@ class ContactIngester(Ingester):
         # Reps add and change contacts of the accounts they own only.
         refused = []
         if user is not None and not roles.is_abm_admin(user):
-            refused = [(pos, {"account": ["You may only add contacts to accounts you own."]})
+            refused = [(pos, {"account": [_("You may only add contacts to accounts you own.")]})
+
                        for pos, data in rows if data["account"].owner_id != user.pk]
             rows = [(pos, data) for pos, data in rows if data["account"].owner_id == user.pk]
         created, updated, unchanged, errors = services.contact_bulk_upsert(rows=rows)
@@ -68,7 +71,7 @@ class ContactIngester(Ingester):
 
 class IntentSignalIngester(Ingester):
     kind = "intent_signals"
-    label = "intent signals"
+    label = _("intent signals")
     serializer_class = IntentSignalRowSerializer
     permission = "tiers.add_intentsignal"
     columns = ("account", "topic", "score", "source", "week")
@@ -85,7 +88,7 @@ class IntentSignalIngester(Ingester):
 
 class EngagementEventIngester(Ingester):
     kind = "engagement_events"
-    label = "engagement events"
+    label = _("engagement events")
     serializer_class = EngagementEventRowSerializer
     permission = "tiers.add_engagementevent"
     columns = ("account", "contact", "kind", "occurred_at", "source", "external_id")

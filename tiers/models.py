@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.db.indexes import TrigramIndex
 from abmcrm.core.formats import money, number
@@ -19,8 +20,9 @@ class Technology(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
 
     class Meta:
+        verbose_name = _("technology")
         ordering = ["name"]
-        verbose_name_plural = "technologies"
+        verbose_name_plural = _("technologies")
 
     def __str__(self):
         return self.name
@@ -41,7 +43,7 @@ class Tier(models.Model):
         max_length=10, choices=EngagementModel.choices, default=EngagementModel.ONE_TO_MANY
     )
     capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Maximum number of accounts in this tier; empty: none."
+        null=True, blank=True, help_text=_("Maximum number of accounts in this tier; empty: none.")
     )
     engagement_multiplier = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("1"), db_default=Decimal("1"),
@@ -51,6 +53,8 @@ class Tier(models.Model):
     )
 
     class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
         ordering = ["number"]
 
     def __str__(self):
@@ -59,25 +63,25 @@ class Tier(models.Model):
 
 class Account(models.Model):
     class FundingStage(models.TextChoices):
-        BOOTSTRAPPED = "bootstrapped", "Bootstrapped"
-        SEED = "seed", "Seed"
-        SERIES_A = "series_a", "Series A"
-        SERIES_B = "series_b", "Series B"
-        SERIES_C_PLUS = "series_c_plus", "Series C+"
-        PRIVATE_EQUITY = "private_equity", "Private equity"
-        PUBLIC = "public", "Public"
+        BOOTSTRAPPED = "bootstrapped", _("Bootstrapped")
+        SEED = "seed", _("Seed")
+        SERIES_A = "series_a", _("Series A")
+        SERIES_B = "series_b", _("Series B")
+        SERIES_C_PLUS = "series_c_plus", _("Series C+")
+        PRIVATE_EQUITY = "private_equity", _("Private equity")
+        PUBLIC = "public", _("Public")
 
     class Maturity(models.TextChoices):
-        EMERGING = "emerging", "Emerging"
-        DEVELOPING = "developing", "Developing"
-        MATURE = "mature", "Mature"
+        EMERGING = "emerging", _("Emerging")
+        DEVELOPING = "developing", _("Developing")
+        MATURE = "mature", _("Mature")
 
     name = models.CharField(max_length=255)
     domain = models.CharField(
-        max_length=255, unique=True, help_text="Normalised: lower case, no scheme, no www."
+        max_length=255, unique=True, help_text=_("Normalised: lower case, no scheme, no www.")
     )
     external_id = models.CharField(
-        max_length=100, unique=True, null=True, blank=True, help_text="The id in the host CRM."
+        max_length=100, unique=True, null=True, blank=True, help_text=_("The id in the host CRM.")
     )
     industry = models.CharField(max_length=100, blank=True, db_index=True)
     country = models.CharField(max_length=100, blank=True, db_index=True)
@@ -87,7 +91,7 @@ class Account(models.Model):
     funding_stage = models.CharField(max_length=20, choices=FundingStage.choices, blank=True)
     technologies = models.ManyToManyField(Technology, blank=True, related_name="accounts")
     customer_count = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Size of the account's own customer base."
+        null=True, blank=True, help_text=_("Size of the account's own customer base.")
     )
     maturity = models.CharField(max_length=20, choices=Maturity.choices, blank=True)
     estimated_acv = models.DecimalField(
@@ -100,18 +104,18 @@ class Account(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_accounts",
-        help_text="The sales rep who owns the account.",
+        help_text=_("The sales rep who owns the account."),
         db_index=False,
     )
     is_customer = models.BooleanField(default=False)
     renewal_count = models.PositiveIntegerField(
-        default=0, help_text="Renewal cycles completed as a customer."
+        default=0, help_text=_("Renewal cycles completed as a customer.")
     )
     # Scores and tier, kept current by the tiering services (issue: scoring and tiering).
-    fit_score = models.PositiveSmallIntegerField(default=0, help_text="ICP fit, 0–100.")
-    intent_score = models.PositiveSmallIntegerField(default=0, help_text="Intent, 0–100.")
+    fit_score = models.PositiveSmallIntegerField(default=0, help_text=_("ICP fit, 0–100."))
+    intent_score = models.PositiveSmallIntegerField(default=0, help_text=_("Intent, 0–100."))
     engagement_score = models.PositiveSmallIntegerField(
-        default=0, help_text="Decayed, weighted engagement, 0–100."
+        default=0, help_text=_("Decayed, weighted engagement, 0–100.")
     )
     surging_topics = models.JSONField(default=list, blank=True)
     has_recent_intent = models.BooleanField(default=False)
@@ -121,13 +125,13 @@ class Account(models.Model):
     )
     tier_rule = models.ForeignKey(
         "TierRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="The rule that placed the account in its tier (empty: untiered or manual).",
+        help_text=_("The rule that placed the account in its tier (empty: untiered or manual)."),
     )
     tier_locked = models.BooleanField(
-        default=False, help_text="Set by a manual override: recomputation leaves the tier alone."
+        default=False, help_text=_("Set by a manual override: recomputation leaves the tier alone.")
     )
     scored_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the scores last changed (or were first computed)."
+        null=True, blank=True, help_text=_("When the scores last changed (or were first computed).")
     )
     # The buying committee, kept current by the recompute and by contact changes
     # (`tiers.committee`). Other apps read these three fields.
@@ -147,6 +151,8 @@ class Account(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["name", "id"]
         # The list's default and offered orderings, each with the id that breaks ties (so a
         # page is read from the index, not sorted from the whole table), and the search.
@@ -174,12 +180,12 @@ class Account(models.Model):
 
 class Contact(models.Model):
     class BuyingRole(models.TextChoices):
-        DECISION_MAKER = "decision_maker", "Decision maker"
-        CHAMPION = "champion", "Champion"
-        INFLUENCER = "influencer", "Influencer"
-        USER = "user", "User"
-        BLOCKER = "blocker", "Blocker"
-        OTHER = "other", "Other"
+        DECISION_MAKER = "decision_maker", _("Decision maker")
+        CHAMPION = "champion", _("Champion")
+        INFLUENCER = "influencer", _("Influencer")
+        USER = "user", _("User")
+        BLOCKER = "blocker", _("Blocker")
+        OTHER = "other", _("Other")
 
     class JobFunction(models.TextChoices):
         MARKETING = "marketing", gettext_lazy("Marketing")
@@ -231,6 +237,8 @@ class Contact(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name", "id"]
         # The list's default and offered orderings, with the id that breaks ties.
         indexes = [
@@ -271,8 +279,9 @@ class IcpProfile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("ICP profiles")
         ordering = ["-is_active", "name", "id"]
-        verbose_name = "ICP profile"
+        verbose_name = _("ICP profile")
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True),
                                     name="one_active_icp_profile"),
@@ -292,15 +301,15 @@ class IcpCriterion(models.Model):
     """One weighted test on an account: a set of values, a range, or a technology used."""
 
     class Attribute(models.TextChoices):
-        INDUSTRY = "industry", "Industry in"
-        COUNTRY = "country", "Country in"
-        REGION = "region", "Region in"
-        FUNDING_STAGE = "funding_stage", "Funding stage in"
-        MATURITY = "maturity", "Maturity in"
-        TECHNOLOGY = "technology", "Uses a technology among"
-        EMPLOYEES = "employees", "Employees between"
-        ANNUAL_REVENUE = "annual_revenue", "Annual revenue between"
-        CUSTOMER_COUNT = "customer_count", "Customer base between"
+        INDUSTRY = "industry", _("Industry in")
+        COUNTRY = "country", _("Country in")
+        REGION = "region", _("Region in")
+        FUNDING_STAGE = "funding_stage", _("Funding stage in")
+        MATURITY = "maturity", _("Maturity in")
+        TECHNOLOGY = "technology", _("Uses a technology among")
+        EMPLOYEES = "employees", _("Employees between")
+        ANNUAL_REVENUE = "annual_revenue", _("Annual revenue between")
+        CUSTOMER_COUNT = "customer_count", _("Customer base between")
 
     SET_ATTRIBUTES = ("industry", "country", "region", "funding_stage", "maturity", "technology")
     RANGE_ATTRIBUTES = ("employees", "annual_revenue", "customer_count")
@@ -308,19 +317,19 @@ class IcpCriterion(models.Model):
     profile = models.ForeignKey(IcpProfile, on_delete=models.CASCADE, related_name="criteria")
     attribute = models.CharField(max_length=20, choices=Attribute.choices)
     values = models.JSONField(default=list, blank=True,
-                              help_text="For set attributes: the values that match.")
+                              help_text=_("For set attributes: the values that match."))
     min_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
-                                    help_text="For range attributes: the minimum (inclusive).")
+                                    help_text=_("For range attributes: the minimum (inclusive)."))
     max_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
-                                    help_text="For range attributes: the maximum (inclusive).")
+                                    help_text=_("For range attributes: the maximum (inclusive)."))
     weight = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1),
                                                                      MaxValueValidator(100)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["profile", "id"]
-        verbose_name = "ICP criterion"
-        verbose_name_plural = "ICP criteria"
+        verbose_name = _("ICP criterion")
+        verbose_name_plural = _("ICP criteria")
 
     def __str__(self):
         return self.label
@@ -350,11 +359,13 @@ class IntentSignal(models.Model):
     topic = models.CharField(max_length=200)
     score = models.PositiveSmallIntegerField(validators=SCORE_VALIDATORS)
     source = models.CharField(max_length=50)
-    week = models.DateField(help_text="The Monday of the week observed.")
+    week = models.DateField(help_text=_("The Monday of the week observed."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("intent signal")
+        verbose_name_plural = _("intent signals")
         ordering = ["-week", "topic", "id"]
         constraints = [
             models.UniqueConstraint(fields=["account", "topic", "source", "week"],
@@ -374,10 +385,12 @@ class EngagementKind(models.Model):
     name = models.CharField(max_length=100)
     weight = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(100)],
-        help_text="Points a fresh event adds to the engagement score; 0: not meaningful.",
+        help_text=_("Points a fresh event adds to the engagement score; 0: not meaningful."),
     )
 
     class Meta:
+        verbose_name = _("engagement kind")
+        verbose_name_plural = _("engagement kinds")
         ordering = ["-weight", "key"]
 
     def __str__(self):
@@ -397,15 +410,17 @@ class EngagementEvent(models.Model):
                                 related_name="engagement_events")
     kind = models.ForeignKey(EngagementKind, on_delete=models.PROTECT, related_name="events")
     occurred_at = models.DateTimeField()
-    source = models.CharField(max_length=100, blank=True, help_text="Source or campaign code.")
+    source = models.CharField(max_length=100, blank=True, help_text=_("Source or campaign code."))
     external_id = models.CharField(max_length=200, null=True, blank=True)
     dedupe_key = models.CharField(
         max_length=210, unique=True, editable=False,
-        help_text="external_id when given, else a hash of account, kind, time, contact, source.",
+        help_text=_("external_id when given, else a hash of account, kind, time, contact, source."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("engagement event")
+        verbose_name_plural = _("engagement events")
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["account", "occurred_at"])]
 
@@ -417,18 +432,18 @@ class TierRule(models.Model):
     """Rules are tried in priority order; the first the account matches gives its tier."""
 
     class Requirement(models.TextChoices):
-        YES = "yes", "Yes"
-        NO = "no", "No"
-        ANY = "any", "Don't care"
+        YES = "yes", _("Yes")
+        NO = "no", _("No")
+        ANY = "any", _("Don't care")
 
     name = models.CharField(max_length=200)
     tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="rules")
-    priority = models.PositiveIntegerField(default=100, help_text="Lower runs first.")
+    priority = models.PositiveIntegerField(default=100, help_text=_("Lower runs first."))
     min_fit = models.PositiveSmallIntegerField(default=0, validators=SCORE_VALIDATORS)
     min_acv = models.DecimalField("minimum ACV", max_digits=14, decimal_places=2, null=True,
-                                  blank=True, help_text="Inclusive.")
+                                  blank=True, help_text=_("Inclusive."))
     max_acv = models.DecimalField("maximum ACV", max_digits=14, decimal_places=2, null=True,
-                                  blank=True, help_text="Exclusive.")
+                                  blank=True, help_text=_("Exclusive."))
     recent_intent = models.CharField(max_length=3, choices=Requirement.choices,
                                      default=Requirement.ANY)
     recent_engagement = models.CharField(max_length=3, choices=Requirement.choices,
@@ -436,6 +451,8 @@ class TierRule(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("tier rule")
+        verbose_name_plural = _("tier rules")
         ordering = ["priority", "id"]
 
     def __str__(self):
@@ -459,9 +476,9 @@ class TierAssignment(models.Model):
     """History: one row per change of an account's tier."""
 
     class Cause(models.TextChoices):
-        RULES = "rules", "Rules"
-        OVERRIDE = "override", "Manual override"
-        UNLOCK = "unlock", "Unlocked"
+        RULES = "rules", _("Rules")
+        OVERRIDE = "override", _("Manual override")
+        UNLOCK = "unlock", _("Unlocked")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE,
                                 related_name="tier_assignments")
@@ -477,10 +494,12 @@ class TierAssignment(models.Model):
     intent_score = models.PositiveSmallIntegerField(default=0)
     engagement_score = models.PositiveSmallIntegerField(default=0)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                           on_delete=models.SET_NULL, help_text="Empty: the system.")
+                           on_delete=models.SET_NULL, help_text=_("Empty: the system."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier history")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "-created_at"])]
 
@@ -498,18 +517,22 @@ class RecomputeJob(Job):
     data (an ingest of signals or events, an account edited), which rescores those accounts."""
 
     class Trigger(models.TextChoices):
-        REQUEST = "request", "Requested"
-        SCHEDULE = "schedule", "Scheduled"
-        CHANGE = "change", "Accounts' data changed"
+        REQUEST = "request", _("Requested")
+        SCHEDULE = "schedule", _("Scheduled")
+        CHANGE = "change", _("Accounts' data changed")
 
     task = "tiers.tasks.run_recompute"
 
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
     account_ids = models.JSONField(null=True, blank=True,
-                                   help_text="The accounts to recompute; empty: all.")
+                                   help_text=_("The accounts to recompute; empty: all."))
     total = models.PositiveIntegerField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
+
+    class Meta(Job.Meta):
+        verbose_name = _("recompute job")
+        verbose_name_plural = _("recompute jobs")
 
     def __str__(self):
         return f"Recompute #{self.pk} ({self.status})"
@@ -521,13 +544,15 @@ class Segment(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     filters = models.JSONField(default=dict, blank=True,
-                               help_text='The account list filters, e.g. {"tier": "1"}.')
+                               help_text=_('The account list filters, e.g. {"tier": "1"}.'))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
         ordering = ["name", "id"]
 
     def __str__(self):

@@ -82,13 +82,13 @@ def account_detail(request, pk):
 def account_tier(request, pk):
     """Marketers and admins override (and lock) or unlock an account's tier."""
     if not roles.is_marketer(request.user):
-        raise PermissionDenied("Only marketers and ABM admins may change an account's tier.")
+        raise PermissionDenied(_("Only marketers and ABM admins may change an account's tier."))
     account = get_object_or_404(selectors.account_list(user=request.user).select_related("tier"),
                                 pk=pk)
     try:
         if request.POST.get("action") == "unlock":
             services.account_tier_unlock(account=account, by=request.user)
-            messages.success(request, "Tier unlocked: the rules place the account again.")
+            messages.success(request, _("Tier unlocked: the rules place the account again."))
         else:
             number = request.POST.get("tier", "")
             tier = Tier.objects.filter(number=number).first() if number.isdigit() else None
@@ -97,7 +97,8 @@ def account_tier(request, pk):
             services.account_tier_override(account=account, tier=tier,
                                            reason=request.POST.get("reason", ""),
                                            by=request.user)
-            messages.success(request, "Tier overridden and locked.")
+            messages.success(request, _("Tier overridden and locked."))
+
     except AbmError as exc:
         messages.error(request, exc.message)
     return redirect("account-detail", pk=account.pk)

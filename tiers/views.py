@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -131,8 +132,8 @@ class ContactViewSet(BulkIngestMixin, viewsets.ModelViewSet):
         account = serializer.validated_data["account"]
         # Reps add contacts to the accounts they own.
         if not AccountPermission().has_object_permission(self.request, self, account):
-            self.permission_denied(self.request, message="You may only add contacts to "
-                                                         "accounts you own.")
+            self.permission_denied(self.request, message=_("You may only add contacts to "
+                                                           "accounts you own."))
         serializer.instance = services.contact_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
@@ -141,8 +142,8 @@ class ContactViewSet(BulkIngestMixin, viewsets.ModelViewSet):
         if account is not None and not AccountPermission().has_object_permission(
             self.request, self, account
         ):
-            self.permission_denied(self.request, message="You may only move contacts to "
-                                                         "accounts you own.")
+            self.permission_denied(self.request, message=_("You may only move contacts to "
+                                                           "accounts you own."))
         serializer.instance = services.contact_update(contact=serializer.instance,
                                                       **serializer.validated_data)
 

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from . import ingest
 from .models import ImportJob
@@ -39,23 +41,26 @@ class ImportJobAdmin(admin.ModelAdmin):
         job = ingest.import_start(kind=form.cleaned_data["kind"],
                                   file=form.cleaned_data["file"], user=request.user)
         obj.pk = job.pk
-        messages.info(request, "Import queued: reload this page to follow its progress.")
+        messages.info(request, _("Import queued: reload this page to follow its progress."))
 
     def response_add(self, request, obj, post_url_continue=None):
         # Straight to the job, where its progress and bad rows show.
         return redirect("admin:abmcore_importjob_change", obj.pk)
 
-    @admin.display(description="Bad rows")
+    @admin.display(description=_("Bad rows"))
     def bad_rows(self, obj):
         if not obj.errors:
             return "—"
         items = format_html_join(
-            "", "<li>line {}: {}</li>",
-            ((error.get("line", error.get("index")), ingest.errors_text(error["errors"]))
+            "", "<li>{} {}: {}</li>",
+            ((pgettext("CSV", "line"), error.get("line", error.get("index")),
+              ingest.errors_text(error["errors"]))
              for error in obj.errors),
         )
         more = obj.error_count - len(obj.errors)
-        return format_html("<ul>{}</ul>{}", items, f"… and {more} more." if more > 0 else "")
+        return format_html("<ul>{}</ul>{}", items,
+                           _("… and %(count)s more.") % {"count": more} if more > 0 else "")
+
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

@@ -8,5 +8,6 @@ def abm(request):
     context = {"abm_base_template": settings.ABMCRM_BASE_TEMPLATE}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        context.update(abm_role=roles.role_of(user), abm_nav=hooks.nav_links(user))
+        role = roles.role_of(user)
+        context.update(abm_role=roles.LABELS.get(role, role), abm_nav=hooks.nav_links(user))
     return context

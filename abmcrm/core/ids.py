@@ -25,9 +25,12 @@ def object_or_404(queryset, pk):
     """The row of `queryset` that `pk` (from a URL) names, else Http404: also when `pk` is no
     id at all (Django's `get_object_or_404` lets "abc" escape as a ValueError, a 500)."""
     from django.http import Http404
+    from django.utils.translation import gettext as _
 
     number = as_id(pk)
     found = queryset.filter(pk=number).first() if number is not None else None
     if found is None:
-        raise Http404(f"No {queryset.model._meta.verbose_name} with id “{pk}”.")
+        raise Http404(_("No %(model)s with id “%(id)s”.")
+                      % {"model": queryset.model._meta.verbose_name, "id": pk})
+
     return found

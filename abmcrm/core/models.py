@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def job_progress(done, total, finished):
@@ -18,17 +19,17 @@ class Job(models.Model):
     is how the sweeper (`jobs.jobs_redrive`) queues again a job whose task never ran."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     FINISHED = (Status.DONE, Status.FAILED)
     progress_fields = ("done", "total")
     task = ""
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    message = models.TextField(blank=True, help_text="Why the job failed, if it did; notes.")
+    message = models.TextField(blank=True, help_text=_("Why the job failed, if it did; notes."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,15 +37,15 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="When its task was last queued; empty: not queued (the broker could not be "
-                  "reached), the sweeper queues it.")
+        help_text=_("When its task was last queued; empty: not queued (the broker could not be "
+                  "reached), the sweeper queues it."))
     heartbeat_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="While running: the last sign of life of the worker running it. Another "
-                  "worker takes the job over only once this is older than the lease.")
+        help_text=_("While running: the last sign of life of the worker running it. Another "
+                  "worker takes the job over only once this is older than the lease."))
     lease = models.CharField(max_length=32, blank=True, editable=False,
-                             help_text="The run that holds the job (new at every start).")
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times it was started.")
+                             help_text=_("The run that holds the job (new at every start)."))
+    attempts = models.PositiveSmallIntegerField(default=0, help_text=_("Times it was started."))
 
     class Meta:
         abstract = True
@@ -82,7 +83,8 @@ class ImportJob(Job):
     errors = models.JSONField(default=list, blank=True)
 
     class Meta(Job.Meta):
-        verbose_name = "import job"
+        verbose_name_plural = _("import jobs")
+        verbose_name = _("import job")
 
     def __str__(self):
         return f"Import #{self.pk} ({self.kind}, {self.status})"

@@ -1,5 +1,7 @@
 """DRF permission classes shared by every abmcrm app: explicit on every view."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import permissions
 
 from . import roles
@@ -14,7 +16,7 @@ _CHECKS = {
 class HasAbmRole(permissions.BasePermission):
     """Any of the three roles (or a superuser)."""
 
-    message = "You need the Sales rep, Marketer or ABM admin role."
+    message = gettext_lazy("You need the Sales rep, Marketer or ABM admin role.")
 
     def has_permission(self, request, view):
         return roles.has_role(request.user, *roles.ROLES)
@@ -23,14 +25,14 @@ class HasAbmRole(permissions.BasePermission):
 class IsMarketer(permissions.BasePermission):
     """Marketers and admins."""
 
-    message = "Only marketers and ABM admins may do this."
+    message = gettext_lazy("Only marketers and ABM admins may do this.")
 
     def has_permission(self, request, view):
         return roles.is_marketer(request.user)
 
 
 class IsAbmAdmin(permissions.BasePermission):
-    message = "Only ABM admins may do this."
+    message = gettext_lazy("Only ABM admins may do this.")
 
     def has_permission(self, request, view):
         return roles.is_abm_admin(request.user)
@@ -45,8 +47,10 @@ class ReadForRoles(permissions.BasePermission):
 
     @property
     def message(self):
-        who = {"marketers": "marketers and ABM admins", "admins": "ABM admins"}[self.write]
-        return f"Only {who} may change this."
+        if self.write == "marketers":
+            return _("Only marketers and ABM admins may change this.")
+        return _("Only ABM admins may change this.")
+
 
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:

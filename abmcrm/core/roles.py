@@ -8,11 +8,17 @@ permission), so a host project can add apps of its own the same way.
 """
 
 from django.apps import apps as django_apps
+from django.utils.translation import pgettext_lazy
 
 SALES_REP = "Sales rep"
 MARKETER = "Marketer"
 ABM_ADMIN = "ABM admin"
 ROLES = (SALES_REP, MARKETER, ABM_ADMIN)
+# The group names above are data (kept in English); people read these.
+LABELS = {SALES_REP: pgettext_lazy("role", "Sales rep"),
+          MARKETER: pgettext_lazy("role", "Marketer"),
+          ABM_ADMIN: pgettext_lazy("role", "ABM admin")}
+
 
 ADMIN_EXTRA = ("auth.add_user", "auth.change_user", "auth.view_user", "auth.view_group")
 

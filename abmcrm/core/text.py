@@ -11,6 +11,8 @@ recursion (in the parser, and later in anything that walks it).
 import json
 import re
 
+from django.utils.translation import gettext as _
+
 # Deeper than any document abmcrm takes (a bulk list of objects holding lists is 3), far
 # below where Python's recursion limit (1,000 frames) is reached by the code walking it.
 MAX_JSON_DEPTH = 64
@@ -36,11 +38,11 @@ def is_storable(text):
 def unstorable_reason(text):
     """Why `text` cannot be stored, or "" if it can."""
     if "\x00" in text:
-        return "It contains a NUL character (\\u0000), which cannot be stored."
+        return _("It contains a NUL character (\\u0000), which cannot be stored.")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "It contains an unpaired surrogate (e.g. \\ud800), which is not valid text."
+        return _("It contains an unpaired surrogate (e.g. \\ud800), which is not valid text.")
     return ""
 
 
@@ -62,10 +64,11 @@ def json_problem(value, *, strings=True, max_depth=MAX_JSON_DEPTH):
         if isinstance(item, str):
             reason = unstorable_reason(item) if strings else ""
             if reason:
-                return f"A text value is refused: {reason}"
+                return _("A text value is refused: %(reason)s") % {"reason": reason}
         elif isinstance(item, dict | list):
             if depth > max_depth:
-                return f"The JSON is nested more than {max_depth} levels deep."
+                return _("The JSON is nested more than %(depth)s levels deep.") % {
+                    "depth": max_depth}
             children = item.values() if isinstance(item, dict) else item
             if strings and isinstance(item, dict):
                 stack.extend((key, depth) for key in item)
@@ -82,10 +85,13 @@ def parse_json(raw, *, parse_constant=None):
         value = json.loads(raw, parse_constant=parse_constant)
     except RecursionError as exc:
         raise JSONDocumentError(
-            f"The JSON is nested too deeply; at most {MAX_JSON_DEPTH} levels are accepted."
+            _("The JSON is nested too deeply; at most %(depth)s levels are accepted.")
+            % {"depth": MAX_JSON_DEPTH}
         ) from exc
     except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
-        raise JSONDocumentError(f"The body is not valid JSON: {exc}") from exc
+        raise JSONDocumentError(_("The body is not valid JSON: %(error)s") % {"error": exc}) \
+            from exc
+
     problem = json_problem(value, strings=False)
     if problem:
         raise JSONDocumentError(problem)

@@ -1,5 +1,6 @@
 """API of the core's own resources: CSV import jobs."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -46,7 +47,9 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
         form.is_valid(raise_exception=True)
         ingester = ingest.get_ingester(form.validated_data["kind"])
         if not request.user.has_perm(ingester.permission):
-            self.permission_denied(request, message=f"You may not import {ingester.label}.")
+            self.permission_denied(request, message=_("You may not import %(kind)s.")
+                                   % {"kind": ingester.label})
+
         job = ingest.import_start(
             kind=form.validated_data["kind"], file=form.validated_data["file"], user=request.user
         )

@@ -3,6 +3,7 @@ company name for a free-mail address), entering the demand-gen side's first stag
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from abmcrm.core import ingest
 from tiers.companies import match_accounts
@@ -89,7 +90,8 @@ def lead_bulk_upsert(*, rows, user=None):
         return data["email"]
 
     unique, errors = ingest.dedupe(rows, key=key, message=lambda first: {"email": [
-        f"Duplicate e-mail in this batch (first at {first})."]})
+        gettext("Duplicate e-mail in this batch (first at %(position)s).") % {"position": first}]})
+
     existing = {lead.email: lead for lead in Lead.objects.filter(
         email__in=[key(d) for _, d in unique])}
     matched = _match_accounts([(d["email"], d.get("company", "")) for _, d in unique

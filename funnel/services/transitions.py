@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models import AccountFunnel, Stage, StageTransition
 from ..sql import moves as moves_sql
 
-CONCURRENT_MOVE = ("{entity} moved while this request was processed (another request recorded "
-                   "a transition first); nothing was recorded for it. Read its current stage "
-                   "and send the transition again.")
+CONCURRENT_MOVE = gettext_lazy(
+    "{entity} moved while this request was processed (another request recorded a transition "
+    "first); nothing was recorded for it. Read its current stage and send the transition "
+    "again.")
 
 
 # Transitions -------------------------------------------------------------------------------
@@ -52,8 +55,8 @@ class TransitionBatch:
 
 def _entity_label(data):
     if data.get("account") is not None:
-        return f"Account {data['account'].domain}"
-    return f"Lead {data['lead'].email}"
+        return _("Account %(domain)s") % {"domain": data["account"].domain}
+    return _("Lead %(email)s") % {"email": data["lead"].email}
 
 
 def _load_states(rows):
@@ -89,23 +92,30 @@ def _check(data, state):
     """The refusals that depend on the entity's current stage. Returns {field: [msg]} or None."""
     current, to = state.stage, data["to_stage"]
     name = _entity_label(data)
-    where = f"at “{current.slug}”" if current else "not in the funnel yet"
+    where = (_("at “%(stage)s”") % {"stage": current.slug} if current
+             else _("not in the funnel yet"))
     if data["from_stage"] is not None and data["from_stage"] != current:
-        return {"from_stage": [f"{name} is {where}, not at “{data['from_stage'].slug}”."]}
+        return {"from_stage": [_("%(name)s is %(where)s, not at “%(stage)s”.")
+                               % {"name": name, "where": where,
+                                  "stage": data["from_stage"].slug}]}
     if current is not None and current.is_terminal and not data["reopen"]:
-        return {"to_stage": [f"{name} is {where} (closed). To move it again, send "
-                             "\"reopen\": true."]}
+        return {"to_stage": [_("%(name)s is %(where)s (closed). To move it again, send "
+                               "\"reopen\": true.") % {"name": name, "where": where}]}
     if data["reopen"] and (current is None or not current.is_terminal):
-        return {"reopen": [f"Only a won or lost entity can be reopened; {name} is {where}."]}
+        return {"reopen": [_("Only a won or lost entity can be reopened; %(name)s is "
+                             "%(where)s.") % {"name": name, "where": where}]}
     if current is not None and to == current:
-        return {"to_stage": [f"{name} is already at “{to.slug}”."]}
+        return {"to_stage": [_("%(name)s is already at “%(stage)s”.")
+                             % {"name": name, "stage": to.slug}]}
     if current is None and to.is_lost:
-        return {"to_stage": [f"{name} is not in the funnel yet, so it can't be lost."]}
+        return {"to_stage": [_("%(name)s is not in the funnel yet, so it can't be lost.")
+                             % {"name": name}]}
     if state.changed_at is not None and data["occurred_at"] < state.changed_at:
         return {"occurred_at": [
-            f"{data['occurred_at'].isoformat()} is before {name}'s last transition "
-            f"({state.changed_at.isoformat()}). Out-of-order history is refused: send each "
-            "entity's transitions oldest first."]}
+            _("%(when)s is before the last transition of %(name)s (%(last)s). Out-of-order "
+              "history is refused: send each entity's transitions oldest first.")
+            % {"when": data["occurred_at"].isoformat(), "name": name,
+               "last": state.changed_at.isoformat()}]}
     return None
 
 
@@ -124,7 +134,7 @@ def states_cas_update(kind, states):
     """Compare-and-set the moved entities' states (`sql.moves.cas_update`); returns the keys
     of the entities updated."""
     rows = []
-    for (_, entity_pk), st in states.items():
+    for (_kind, entity_pk), st in states.items():
         row = [entity_pk, st.old_stage_id or 0, st.old_version, st.stage.pk,
                st.previous.pk if st.previous else None, st.version, st.entered_at,
                st.changed_at]
@@ -157,7 +167,9 @@ def transitions_apply(*, rows, user):
             continue
         if ext and ext in seen_external:
             batch.errors.append({"index": position, "errors": {"external_id": [
-                f"Duplicate external_id in this request (first at {seen_external[ext]})."]}})
+                _("Duplicate external_id in this request (first at %(position)s).")
+                % {"position": seen_external[ext]}]}})
+
             continue
         key = ("account", data["account"].pk) if data.get("account") is not None else (
             "lead", data["lead"].pk)

@@ -1,6 +1,7 @@
 """Admin for fulfillments and provider webhook events."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Fulfillment, ProviderEvent
 from . import dispatch
@@ -18,7 +19,7 @@ class FulfillmentAdmin(admin.ModelAdmin):
                        "dispatched_at", "sent_at", "created_at", "updated_at"]
     actions = ["queue_again"]
 
-    @admin.action(description="Queue the send task again (the provider is asked first)")
+    @admin.action(description=_("Queue the send task again (the provider is asked first)"))
     def queue_again(self, request, queryset):
         queued = sum(bool(dispatch.fulfillment_dispatch(fulfillment_id=pk))
                      for pk in queryset.values_list("pk", flat=True))

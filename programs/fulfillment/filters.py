@@ -1,5 +1,6 @@
 import django_filters
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tiers.filters import StrictBooleanFilter
 
@@ -13,15 +14,15 @@ class FulfillmentQueueFilter(django_filters.FilterSet):
 
     status = django_filters.ChoiceFilter(
         choices=[(s.value, s.label) for s in FILTER_STATUSES], method="filter_status",
-        empty_label="Approved and in progress",
+        empty_label=_("Approved and in progress"),
     )
     kind = django_filters.ChoiceFilter(field_name="item__kind", choices=ProgramItem.Kind.choices,
-                                       empty_label="Any kind")
+                                       empty_label=_("Any kind"))
     campaign = django_filters.ModelChoiceFilter(
         field_name="item__campaign", queryset=Campaign.objects.only("id", "name"),
-        empty_label="Any campaign",
+        empty_label=_("Any campaign"),
     )
-    assignee = AssigneeFilter(label="Assignee: me, none, or a user id")
+    assignee = AssigneeFilter(label=_("Assignee: me, none, or a user id"))
     overdue = StrictBooleanFilter(method="filter_overdue")
 
     class Meta:

@@ -1,11 +1,15 @@
 """The marketers' fulfillment queue page, `/fulfillment/`."""
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from abmcrm.core import roles
@@ -22,7 +26,7 @@ PAGE_SIZE = 50
 
 def _require_marketer(user):
     if not roles.is_marketer(user):
-        raise PermissionDenied("Only marketers and ABM admins work the fulfillment queue.")
+        raise PermissionDenied(_("Only marketers and ABM admins work the fulfillment queue."))
 
 
 @login_required
@@ -55,8 +59,11 @@ ACTIONS = {
     "retry": lambda order, user, data: queue.order_retry(order=order, by=user,
                                                               note=data.get("note", "")),
 }
-DONE = {"claim": "claimed", "complete": "marked fulfilled", "fail": "marked failed",
-        "retry": "put back in the queue"}
+DONE = {"claim": gettext_lazy("Order #%(id)s (%(item)s for %(account)s) claimed."),
+        "complete": gettext_lazy("Order #%(id)s (%(item)s for %(account)s) marked fulfilled."),
+        "fail": gettext_lazy("Order #%(id)s (%(item)s for %(account)s) marked failed."),
+        "retry": gettext_lazy("Order #%(id)s (%(item)s for %(account)s) put back in the "
+                              "queue.")}
 
 
 @login_required
@@ -64,16 +71,19 @@ DONE = {"claim": "claimed", "complete": "marked fulfilled", "fail": "marked fail
 def fulfillment_action(request, pk, action):
     _require_marketer(request.user)
     if action not in ACTIONS:
-        raise Http404("No such fulfillment action.")
+        raise Http404(_("No such fulfillment action."))
     order = get_object_or_404(ProgramOrder.objects.select_related("item", "account"), pk=pk)
-    what = f"Order #{order.pk} ({order.item} for {order.account})"  # the page lists many
+    values = {"id": order.pk, "item": order.item, "account": order.account}
+    what = _("Order #%(id)s (%(item)s for %(account)s)") % values  # the page lists many
     try:
         ACTIONS[action](order, request.user, request.POST)
     except (Conflict, InvalidInput) as exc:
-        named = exc.message.startswith(f"Order #{order.pk} ")  # a refused move names it
+        # A refused move names the order already (in any language: "#12" not followed by a digit).
+        named = re.search(rf"#{order.pk}(?!\d)", str(exc.message)) is not None
         messages.error(request, exc.message if named else f"{what}: {exc.message}")
     else:
-        messages.success(request, f"{what} {DONE[action]}.")
+        messages.success(request, DONE[action] % values)
+
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):

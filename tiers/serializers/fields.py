@@ -1,6 +1,8 @@
 """Fields the tiers app's serializers share: domains, technologies and references to users
 and accounts (ids, usernames, external ids or domains, looked up in bulk by the ingesters)."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -47,7 +49,7 @@ class TechnologiesField(serializers.ListField):
 class AccountOwnerField(serializers.Field):
     """A user id; a username is accepted too (CSV exports name people, not ids)."""
 
-    default_error_messages = {"unknown": "No user with id or username “{value}”."}
+    default_error_messages = {"unknown": gettext_lazy("No user with id or username “{value}”.")}
 
     def to_internal_value(self, data):
         users = self.context.get("users_by_ref")
@@ -67,17 +69,20 @@ class AccountRefField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, str | int):
-            raise serializers.ValidationError("Expected an account id, external_id or domain.")
+            raise serializers.ValidationError(_("Expected an account id, external_id or "
+                                                "domain."))
         value = str(data).strip()
         if not value or len(value) > 255:
-            raise serializers.ValidationError("Expected an account id, external_id or domain.")
+            raise serializers.ValidationError(_("Expected an account id, external_id or "
+                                                "domain."))
         accounts = self.context.get("accounts_by_ref")
         if accounts is None:
             accounts = selectors.accounts_by_ref([value], only=("id", "domain", "external_id"))
         account = accounts.get(value.strip().lower())
         if account is None:
             raise serializers.ValidationError(
-                f"No account with id, external_id or domain “{value}”."
+                _("No account with id, external_id or domain “%(value)s”.") % {"value": value}
+
             )
         return account
 

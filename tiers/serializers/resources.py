@@ -1,6 +1,7 @@
 """The API's resources: accounts, contacts, tiers and rules, ICP, signals, jobs, segments."""
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from abmcrm.core.api.fields import IdField, StorableJSONField
@@ -79,7 +80,7 @@ class AccountSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise serializers.ValidationError("An account with this domain already exists.")
+            raise serializers.ValidationError(_("An account with this domain already exists."))
         return value
 
     def validate_external_id(self, value):
@@ -119,7 +120,7 @@ class ContactSerializer(serializers.ModelSerializer):
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
             raise serializers.ValidationError(
-                {"email": ["This account already has a contact with this e-mail."]}
+                {"email": [_("This account already has a contact with this e-mail.")]}
             )
         return attrs
 
@@ -215,13 +216,15 @@ class IcpCriterionSerializer(serializers.ModelSerializer):
                 isinstance(v, str) and v.strip() for v in values
             ):
                 raise serializers.ValidationError({"values": [
-                    f"“{attribute}” needs a non-empty list of values (strings)."]})
+                    _("“%(attribute)s” needs a non-empty list of values (strings).")
+                    % {"attribute": attribute}]})
         elif low is None and high is None:
             raise serializers.ValidationError({"min_value": [
-                f"“{attribute}” needs min_value, max_value or both."]})
+                _("“%(attribute)s” needs min_value, max_value or both.")
+                % {"attribute": attribute}]})
         elif low is not None and high is not None and low > high:
             raise serializers.ValidationError({"max_value": [
-                "max_value must not be below min_value."]})
+                _("max_value must not be below min_value.")]})
         return attrs
 
 
@@ -271,7 +274,7 @@ class TierRuleSerializer(serializers.ModelSerializer):
         high = attrs.get("max_acv", getattr(self.instance, "max_acv", None))
         if low is not None and high is not None and low >= high:
             raise serializers.ValidationError({"max_acv": [
-                "max_acv (exclusive) must be above min_acv."]})
+                _("max_acv (exclusive) must be above min_acv.")]})
         return attrs
 
 
@@ -297,7 +300,7 @@ class TierOverrideSerializer(serializers.Serializer):
             return None
         tier = Tier.objects.filter(number=value).first()
         if tier is None:
-            raise serializers.ValidationError(f"No tier {value}.")
+            raise serializers.ValidationError(_("No tier %(number)s.") % {"number": value})
         return tier
 
 
@@ -335,12 +338,14 @@ class SegmentSerializer(serializers.ModelSerializer):
 
     def validate_filters(self, value):
         if not isinstance(value, dict):
-            raise serializers.ValidationError("Expected an object of account list filters.")
+            raise serializers.ValidationError(_("Expected an object of account list filters."))
         known = set(AccountFilter.base_filters) - {"ordering"}
         unknown = sorted(set(value) - known)
         if unknown:
             raise serializers.ValidationError(
-                f"Unknown filter(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+                _("Unknown filter(s): %(unknown)s. Known: %(known)s.")
+                % {"unknown": ", ".join(unknown), "known": ", ".join(sorted(known))}
+
             )
         data = {key: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
                 for key, v in value.items()}

@@ -4,6 +4,7 @@ services match rows to what is stored."""
 
 from datetime import timedelta
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from abmcrm.core.api.validators import not_in_future
@@ -66,7 +67,7 @@ class ContactRowSerializer(serializers.Serializer):
         account = accounts.get(str(value).strip().lower())
         if account is None:
             raise serializers.ValidationError(
-                f"No account with id, external_id or domain “{value}”."
+                _("No account with id, external_id or domain “%(value)s”.") % {"value": value}
             )
         return account
 
@@ -87,7 +88,7 @@ class IntentSignalRowSerializer(serializers.Serializer):
 
     def validate_week(self, value):
         value = value - timedelta(days=value.weekday())
-        return not_in_future(value, what="The week")
+        return not_in_future(value, what=_("The week"))
 
 
 class EngagementEventRowSerializer(serializers.Serializer):
@@ -107,12 +108,13 @@ class EngagementEventRowSerializer(serializers.Serializer):
         kind = kinds.get(value.strip().lower())
         if kind is None:
             raise serializers.ValidationError(
-                f"Unknown kind “{value}”; expected one of: {', '.join(sorted(kinds))}."
+                _("Unknown kind “%(kind)s”; expected one of: %(kinds)s.")
+                % {"kind": value, "kinds": ", ".join(sorted(kinds))}
             )
         return kind
 
     def validate_occurred_at(self, value):
-        return not_in_future(value, what="The time")
+        return not_in_future(value, what=_("The time"))
 
     def validate_external_id(self, value):
         return (value or "").strip() or None
@@ -127,7 +129,9 @@ class EngagementEventRowSerializer(serializers.Serializer):
             contact = contacts.get((attrs["account"].pk, ref.lower()))
             if contact is None:
                 raise serializers.ValidationError({"contact": [
-                    f"No contact “{ref}” (id or e-mail) on account {attrs['account'].domain}."
+                    _("No contact “%(contact)s” (id or e-mail) on account %(account)s.")
+                    % {"contact": ref, "account": attrs["account"].domain}
+
                 ]})
             attrs["contact"] = contact
         return attrs

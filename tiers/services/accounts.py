@@ -6,6 +6,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from abmcrm.core import ingest
 
@@ -105,11 +106,13 @@ def account_bulk_upsert(*, rows):
         ext = data.get("external_id")
         if data["domain"] in seen_domains:
             errors.append((pos, {"domain": [
-                f"Duplicate domain in this batch (first at {seen_domains[data['domain']]})."]}))
+                gettext("Duplicate domain in this batch (first at %(position)s).")
+                % {"position": seen_domains[data["domain"]]}]}))
             continue
         if ext and ext in seen_external:
             errors.append((pos, {"external_id": [
-                f"Duplicate external_id in this batch (first at {seen_external[ext]})."]}))
+                gettext("Duplicate external_id in this batch (first at %(position)s).")
+                % {"position": seen_external[ext]}]}))
             continue
         seen_domains[data["domain"]] = pos
         if ext:
@@ -143,12 +146,14 @@ def account_bulk_upsert(*, rows):
             account = by_domain.get(data["domain"])
             if account is not None and ext and account.external_id and account.external_id != ext:
                 errors.append((pos, {"domain": [
-                    f"Domain {data['domain']} belongs to the account with external_id "
-                    f"{account.external_id}."]}))
+                    gettext("Domain %(domain)s belongs to the account with external_id "
+                            "%(external_id)s.") % {"domain": data["domain"],
+                                                   "external_id": account.external_id}]}))
                 continue
         elif data["domain"] != account.domain and data["domain"] in by_domain:
             errors.append((pos, {"domain": [
-                f"Domain {data['domain']} already belongs to another account."]}))
+                gettext("Domain %(domain)s already belongs to another account.")
+                % {"domain": data["domain"]}]}))
             continue
         if account is None:
             to_create.append(Account(**data))
@@ -186,7 +191,9 @@ def contact_bulk_upsert(*, rows):
         return data["account"].pk, data["email"]
 
     unique, errors = ingest.dedupe(rows, key=key, message=lambda first: {"email": [
-        f"Duplicate contact in this batch (first at {first})."]})
+        gettext("Duplicate contact in this batch (first at %(position)s).")
+        % {"position": first}]})
+
     existing = {
         (c.account_id, c.email): c
         for c in Contact.objects.filter(

@@ -6,6 +6,7 @@ import hashlib
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from abmcrm.core import ingest
 
@@ -20,8 +21,9 @@ def intent_signal_bulk_upsert(*, rows):
         return data["account"].pk, data["topic"], data["source"], data["week"]
 
     unique_rows, errors = ingest.dedupe(rows, key=key, message=lambda first: {
-        "non_field_errors": [f"Duplicate signal in this batch (first at {first}): same "
-                             "account, topic, source and week."]})
+        "non_field_errors": [gettext("Duplicate signal in this batch (first at %(position)s): "
+                                     "same account, topic, source and week.")
+                             % {"position": first}]})
     keys = [key(data) for _, data in unique_rows]
     existing = {
         (s.account_id, s.topic, s.source, s.week): s
@@ -72,7 +74,8 @@ def engagement_event_bulk_insert(*, rows):
         if key in seen:
             errors.append((pos, {"external_id" if data.get("external_id") else
                                  "non_field_errors": [
-                                     f"Duplicate event in this batch (first at {seen[key]})."]}))
+                                     gettext("Duplicate event in this batch (first at "
+                                             "%(position)s).") % {"position": seen[key]}]}))
             continue
         seen[key] = pos
         unique_rows.append((pos, key, data))
@@ -83,7 +86,8 @@ def engagement_event_bulk_insert(*, rows):
         if key in known:
             field = "external_id" if data.get("external_id") else "non_field_errors"
             errors.append((pos, {field: [
-                "This event was already recorded; it is not counted twice."]}))
+                gettext("This event was already recorded; it is not counted twice.")]}))
+
             continue
         to_create.append(EngagementEvent(
             account_id=data["account"].pk, contact=data["contact"], kind=data["kind"],

@@ -1,6 +1,7 @@
 """The ideal customer profile: one active profile, and suggestions turned into criteria."""
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from abmcrm.core.exceptions import Conflict, InvalidInput
 
@@ -17,8 +18,8 @@ def icp_profile_activate(*, profile):
                 is_active=False)
             IcpProfile.objects.filter(pk=profile.pk).update(is_active=True)
     except IntegrityError as exc:
-        raise Conflict("Another ICP profile was activated at the same moment; reload and "
-                       "try again.", code="concurrent_change") from exc
+        raise Conflict(_("Another ICP profile was activated at the same moment; reload and "
+                         "try again."), code="concurrent_change") from exc
     profile.is_active = True
     return profile
 
@@ -37,20 +38,20 @@ def icp_criterion_add(*, attribute, values=(), min_value=None, max_value=None, w
     if attribute in IcpCriterion.SET_ATTRIBUTES:
         values = [str(value).strip() for value in values if str(value).strip()]
         if not values:
-            raise InvalidInput("Choose at least one value.",
-                               detail={"values": ["Choose at least one value."]})
+            raise InvalidInput(_("Choose at least one value."),
+                               detail={"values": [_("Choose at least one value.")]})
         min_value = max_value = None
     elif attribute in IcpCriterion.RANGE_ATTRIBUTES:
         if min_value is None and max_value is None:
-            raise InvalidInput("Give a minimum, a maximum or both.",
-                               detail={"min_value": ["Give a minimum, a maximum or both."]})
+            raise InvalidInput(_("Give a minimum, a maximum or both."),
+                               detail={"min_value": [_("Give a minimum, a maximum or both.")]})
         if min_value is not None and max_value is not None and min_value > max_value:
-            raise InvalidInput("The minimum is above the maximum.",
-                               detail={"max_value": ["The maximum is below the minimum."]})
+            raise InvalidInput(_("The minimum is above the maximum."),
+                               detail={"max_value": [_("The maximum is below the minimum.")]})
         values = []
     else:
-        raise InvalidInput(f"Unknown attribute “{attribute}”.",
-                           detail={"attribute": ["Choose an attribute from the list."]})
+        raise InvalidInput(_("Unknown attribute “%(attribute)s”.") % {"attribute": attribute},
+                           detail={"attribute": [_("Choose an attribute from the list.")]})
     with transaction.atomic():
         return IcpCriterion.objects.create(
             profile=_active_profile_for_update(), attribute=attribute, values=list(values),
@@ -66,9 +67,10 @@ def icp_suggestion_apply(*, attribute, value, weight=1):
     suggestion = next((s for s in selectors.icp_suggestions(limit=10_000)
                        if s["attribute"] == attribute and s["value"] == value), None)
     if suggestion is None:
-        raise InvalidInput("No such suggestion.", detail={"value": [
-            f"“{value}” is not a current suggestion for “{attribute}”; "
-            "see GET /api/v1/icp/suggestions/."]})
+        raise InvalidInput(_("No such suggestion."), detail={"value": [
+            _("“%(value)s” is not a current suggestion for “%(attribute)s”; see GET "
+              "/api/v1/icp/suggestions/.") % {"value": value, "attribute": attribute}]})
+
     with transaction.atomic():
         profile = _active_profile_for_update()
         if attribute in IcpCriterion.SET_ATTRIBUTES:

@@ -2,6 +2,7 @@
 unlocking hands it back to them."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from abmcrm.core.exceptions import Conflict, InvalidInput
 
@@ -13,14 +14,14 @@ def account_tier_override(*, account, tier, reason, by):
     """Put an account in a tier (or none) by hand and lock it against recomputation."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Say why you override the tier.", detail={"reason": [
-            "A reason is required."]})
+        raise InvalidInput(_("Say why you override the tier."), detail={"reason": [
+            _("A reason is required.")]})
     old_tier = account.tier
     with transaction.atomic():
         moved = Account.objects.filter(pk=account.pk, tier_id=account.tier_id).update(
             tier=tier, tier_rule=None, tier_locked=True)
         if not moved:
-            raise Conflict("The account's tier changed meanwhile; reload and try again.")
+            raise Conflict(_("The account's tier changed meanwhile; reload and try again."))
         scoring.refresh_committees([account.pk])  # the committee the new tier requires
         account.refresh_from_db()
         assignment = TierAssignment.objects.create(
@@ -42,7 +43,8 @@ def account_tier_unlock(*, account, by, reason=""):
         unlocked = Account.objects.filter(pk=account.pk, tier_locked=True).update(
             tier_locked=False)
         if not unlocked:
-            raise Conflict("The account's tier is not locked.")
+            raise Conflict(_("The account's tier is not locked."))
+
         scoring.retier(account_ids=[account.pk], by=by)
         scoring.refresh_committees([account.pk])
     account.refresh_from_db()

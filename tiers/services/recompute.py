@@ -3,6 +3,7 @@
 import logging
 
 from django.db import OperationalError
+from django.utils.translation import gettext as _
 
 from abmcrm.core import jobs
 from abmcrm.core.exceptions import InvalidInput
@@ -38,8 +39,9 @@ def recompute_start(*, user, account_ids=None):
         found = set(Account.objects.filter(pk__in=account_ids).values_list("pk", flat=True))
         missing = [pk for pk in account_ids if pk not in found]
         if missing:
-            raise InvalidInput("Unknown account ids.", detail={"accounts": [
-                f"No account with id {', '.join(map(str, missing[:20]))}."]})
+            raise InvalidInput(_("Unknown account ids."), detail={"accounts": [
+                _("No account with id %(ids)s.") % {"ids": ", ".join(map(str, missing[:20]))}]})
+
     job = RecomputeJob.objects.create(account_ids=account_ids, created_by=user)
     jobs.job_enqueue(job=job)
     return job

@@ -9,6 +9,7 @@ from django.core.exceptions import (
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -30,14 +31,16 @@ def _too_large(exc):
     HTML 400: say which limit in the API's error body."""
     if isinstance(exc, RequestDataTooBig):
         limit = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return {"detail": f"The request body is larger than the {limit} bytes this server "
-                          "accepts: send fewer rows at a time.",
+        return {"detail": _("The request body is larger than the %(limit)s bytes this server "
+                            "accepts: send fewer rows at a time.") % {"limit": limit},
                 "code": "request_too_large"}
     if isinstance(exc, TooManyFilesSent):
-        return {"detail": f"More than {django_settings.DATA_UPLOAD_MAX_NUMBER_FILES} files "
-                          "in one request.", "code": "too_many_files"}
-    return {"detail": f"More than {django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields in "
-                      "one request.", "code": "too_many_fields"}
+        return {"detail": _("More than %(limit)s files in one request.")
+                % {"limit": django_settings.DATA_UPLOAD_MAX_NUMBER_FILES},
+                "code": "too_many_files"}
+    return {"detail": _("More than %(limit)s fields in one request.")
+            % {"limit": django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS},
+            "code": "too_many_fields"}
 
 
 def api_exception_handler(exc, context):
@@ -52,8 +55,10 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ProtectedError):
         # Deleting something other records point to (e.g. an account with orders).
         names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
-        return Response({"detail": f"It is still referenced by {', '.join(names)}: it stays "
-                                   "for the record.", "code": "protected"},
+        return Response({"detail": _("It is still referenced by %(names)s: it stays for the "
+                                     "record.") % {"names": ", ".join(names)},
+                         "code": "protected"},
+
                         status=status.HTTP_409_CONFLICT)
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         return Response(_too_large(exc), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

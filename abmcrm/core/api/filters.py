@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 from rest_framework import filters
 
@@ -25,7 +26,7 @@ class _StrictNullBooleanField(forms.NullBooleanField):
             return False
         if text in self.EITHER:
             return None
-        raise forms.ValidationError("Give true or false.", code="invalid")
+        raise forms.ValidationError(_("Give true or false."), code="invalid")
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):

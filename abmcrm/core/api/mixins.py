@@ -1,5 +1,6 @@
 """View mixins shared by the apps' viewsets."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -24,6 +25,8 @@ class BulkIngestMixin:
     def bulk(self, request, *args, **kwargs):
         ingester = ingest.get_ingester(self.bulk_kind)
         if not request.user.has_perm(ingester.permission):
-            self.permission_denied(request, message=f"You may not import {ingester.label}.")
+            self.permission_denied(request, message=_("You may not import %(kind)s.")
+                                   % {"kind": ingester.label})
+
         result = ingest.bulk_ingest(kind=self.bulk_kind, items=request.data, user=request.user)
         return Response(result.as_dict())

@@ -3,6 +3,7 @@
 import codecs
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.settings import api_settings
@@ -23,11 +24,12 @@ class JSONParser(parsers.JSONParser):
         try:
             raw = codecs.getreader(encoding)(stream).read()
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
+            raise ParseError(_("JSON parse error - %s") % exc) from exc
         try:
             return parse_json(raw, parse_constant=parse_constant)
         except JSONDocumentError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
+            raise ParseError(_("JSON parse error - %s") % exc) from exc
+
 
 
 def _encoding(context):

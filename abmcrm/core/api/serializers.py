@@ -1,5 +1,6 @@
 """Serializers of the core's own endpoints (imports) and of shapes every app answers."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .. import ingest
@@ -61,19 +62,22 @@ class ImportCreateSerializer(serializers.Serializer):
     def validate_kind(self, value):
         if ingest.get_ingester(value) is None:
             raise serializers.ValidationError(
-                f"Unknown kind “{value}”; expected one of: {', '.join(ingest.kinds())}."
+                _("Unknown kind “%(kind)s”; expected one of: %(kinds)s.")
+                % {"kind": value, "kinds": ", ".join(ingest.kinds())}
             )
         return value
 
     def validate_file(self, value):
         if value.size > settings.ABMCRM_IMPORT_MAX_BYTES:
             raise serializers.ValidationError(
-                f"The file is {value.size // (1024 * 1024)} MB; the largest accepted is "
-                f"{settings.ABMCRM_IMPORT_MAX_BYTES // (1024 * 1024)} MB. Split it and upload "
-                "the parts."
+                _("The file is %(size)s MB; the largest accepted is %(limit)s MB. Split it and "
+                  "upload the parts.")
+                % {"size": value.size // (1024 * 1024),
+                   "limit": settings.ABMCRM_IMPORT_MAX_BYTES // (1024 * 1024)}
             )
         if value.size == 0:
             raise serializers.ValidationError(
-                "The file is empty: the first line must name the columns."
+                _("The file is empty: the first line must name the columns.")
+
             )
         return value

@@ -10,6 +10,7 @@ Apps register their ingesters (`registry.register(...)`).
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 MAX_BULK_ITEMS = 10_000
@@ -102,7 +103,7 @@ class Ingester:
         valid = []
         for position, item in zip(positions, items, strict=True):
             if not isinstance(item, dict):
-                errors = {"non_field_errors": ["Expected an object."]}
+                errors = {"non_field_errors": [_("Expected an object.")]}
                 result.errors.append({position_key: position, "errors": errors})
                 continue
             try:
@@ -129,8 +130,11 @@ class Ingester:
         keys = [(name, value) for name, value in self.unique_keys(data) if value]
         for name, value in keys:
             if (name, value) in seen:
-                return {name: [f"Duplicate {name} “{value}”: already at {position_key} "
-                               f"{seen[(name, value)]}."]}
+                return {name: [_("Duplicate %(field)s “%(value)s”: already at %(where)s "
+                                 "%(position)s.") % {"field": name, "value": value,
+                                                     "where": position_key,
+                                                     "position": seen[(name, value)]}]}
+
         for key in keys:
             seen[key] = position
         return None

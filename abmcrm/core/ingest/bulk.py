@@ -3,6 +3,7 @@
 import logging
 
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
 
 from ..exceptions import InvalidInput
 from .base import MAX_BULK_ITEMS
@@ -14,10 +15,12 @@ logger = logging.getLogger(__name__)
 def bulk_ingest(*, kind, items, user):
     """Validate and upsert up to MAX_BULK_ITEMS items of one kind."""
     if not isinstance(items, list):
-        raise InvalidInput("Expected a JSON list of objects.")
+        raise InvalidInput(_("Expected a JSON list of objects."))
     if len(items) > MAX_BULK_ITEMS:
         raise InvalidInput(
-            f"Too many items: {len(items)}; send at most {MAX_BULK_ITEMS} per request."
+            _("Too many items: %(count)s; send at most %(limit)s per request.")
+            % {"count": len(items), "limit": MAX_BULK_ITEMS}
+
         )
     ingester = get_ingester(kind)
     try:

@@ -6,6 +6,8 @@ import csv
 import io
 import logging
 
+from django.utils.translation import gettext as _
+
 from .. import jobs
 from ..exceptions import InvalidInput
 from ..models import ImportJob
@@ -28,7 +30,8 @@ def import_start(*, kind, file, user):
     """Store the upload and queue its import once the row is committed (if the broker cannot
     be reached, the job stays pending and `manage.py redrive` queues it)."""
     if get_ingester(kind) is None:
-        raise InvalidInput(f"Unknown import kind “{kind}”.", detail={"kind": ["Unknown kind."]})
+        raise InvalidInput(_("Unknown import kind “%(kind)s”.") % {"kind": kind},
+                           detail={"kind": [_("Unknown kind.")]})
     job = ImportJob.objects.create(
         kind=kind, file=file, original_name=getattr(file, "name", "")[:255], created_by=user
     )
@@ -105,20 +108,23 @@ def _count_rows(job):
     reader = csv.reader(text)
     try:
         header = next(reader, None)
-        count = sum(1 for _ in reader)
+        count = sum(1 for _row in reader)
     except UnicodeDecodeError as exc:
         if text.encoding.startswith("utf-16"):
             raise ImportFileError(
-                f"The file looks like UTF-16 text but does not decode as such ({exc.reason})."
-                " Save it as “CSV UTF-8” and upload it again; nothing was imported."
+                _("The file looks like UTF-16 text but does not decode as such (%(reason)s). "
+                  "Save it as “CSV UTF-8” and upload it again; nothing was imported.")
+                % {"reason": exc.reason}
             ) from exc
         raise ImportFileError(
-            f"The file is not UTF-8 text ({exc.reason} on line {_first_undecodable_line(job)})."
-            " Save it as “CSV UTF-8” and upload it again; nothing was imported."
+            _("The file is not UTF-8 text (%(reason)s on line %(line)s). Save it as “CSV "
+              "UTF-8” and upload it again; nothing was imported.")
+            % {"reason": exc.reason, "line": _first_undecodable_line(job)}
         ) from exc
     except csv.Error as exc:
-        raise ImportFileError(f"The file is not valid CSV ({storable(str(exc))}, after line "
-                              f"{reader.line_num}); nothing was imported.") from exc
+        raise ImportFileError(_("The file is not valid CSV (%(error)s, after line %(line)s); "
+                                "nothing was imported.")
+                              % {"error": storable(str(exc)), "line": reader.line_num}) from exc
     finally:
         text.detach()
     return header, count
@@ -142,24 +148,26 @@ def _header(job, ingester):
     header, total = _count_rows(job)
     if not header or not any(column.strip() for column in header):
         raise ImportFileError(
-            "The file is empty: the first line must name the columns, e.g. "
-            + ",".join(ingester.required_columns) + "."
+            _("The file is empty: the first line must name the columns, e.g. %(columns)s.")
+            % {"columns": ",".join(ingester.required_columns)}
         )
     header = [column.strip().lower() for column in header]
     missing = [c for c in ingester.required_columns if c not in header]
     if missing:
         hint = ""
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            hint = (" The columns seem to be separated by something other than commas: "
-                    "save the file as comma-separated CSV.")
+            hint = " " + _("The columns seem to be separated by something other than commas: "
+                           "save the file as comma-separated CSV.")
         raise ImportFileError(
-            f"Missing column(s): {', '.join(missing)}. The file has: {_names(header)}. "
-            f"Known columns: {', '.join(ingester.columns)}.{hint}"
+            _("Missing column(s): %(missing)s. The file has: %(header)s. Known columns: "
+              "%(known)s.") % {"missing": ", ".join(missing), "header": _names(header),
+                               "known": ", ".join(ingester.columns)} + hint
         )
     ignored = [c for c in header if c and c not in ingester.columns]
-    notes = [f"Ignored unknown column(s): {_names(ignored)}."] if ignored else []
+    notes = [_("Ignored unknown column(s): %(columns)s.") % {"columns": _names(ignored)}
+             ] if ignored else []
     if total == 0:
-        notes.append("The file has a header but no data rows.")
+        notes.append(_("The file has a header but no data rows."))
     return header, total, notes
 
 
@@ -172,8 +180,9 @@ def import_run(*, job, progress=None):
                                           "error_count": 0, "errors": []}):
         return job
     if ingester is None:
-        jobs.job_fail(job=job, message=f"Unknown import kind “{job.kind}”: the app that "
-                                       "imported it is no longer installed.")
+        jobs.job_fail(job=job, message=_("Unknown import kind “%(kind)s”: the app that "
+                                         "imported it is no longer installed.")
+                      % {"kind": job.kind})
         return job
     try:
         header, total, notes = _header(job, ingester)
@@ -189,9 +198,9 @@ def import_run(*, job, progress=None):
         # Never leave a job "running" forever: say it failed (the rows written so far stay,
         # and a rerun of the same file is harmless), then let the worker log the error.
         logger.exception("import %s failed", job.pk)
-        jobs.job_fail(job=job, message=("The import stopped on an unexpected error after "
-                                        f"{job.rows_done} rows; upload the file again to "
-                                        "finish it."), fields=COUNTERS)
+        jobs.job_fail(job=job, message=_("The import stopped on an unexpected error after "
+                                         "%(rows)s rows; upload the file again to finish it.")
+                      % {"rows": job.rows_done}, fields=COUNTERS)
         raise
     else:
         jobs.job_finish(job=job, fields=COUNTERS)
@@ -212,7 +221,9 @@ def _import_rows(job, ingester, header, progress):
                 continue
             if len(values) > len(header):
                 _record_errors(job, [{"line": start_line, "errors": {"non_field_errors": [
-                    f"{len(values)} fields but the header has {len(header)}."]}}])
+                    _("%(fields)s fields but the header has %(columns)s.")
+                    % {"fields": len(values), "columns": len(header)}]}}])
+
                 job.rows_done += 1
                 continue
             batch.append(ingester.from_csv_row(dict(zip(header, values, strict=False))))
