@@ -19,6 +19,7 @@ from .models import (
     IcpProfile,
     IntentSignal,
     PersonaMultiplier,
+    PersonaReclassification,
     PersonaRule,
     RecomputeJob,
     Segment,
@@ -131,13 +132,15 @@ class AccountAdmin(admin.ModelAdmin):
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     list_display = ["email", "first_name", "last_name", "title", "buying_role", "job_function",
-                    "seniority", "persona_overridden", "contact_fit", "account"]
-    list_filter = ["buying_role", "job_function", "seniority", "persona_overridden"]
+                    "seniority", "persona_overridden", "contact_fit", "account", "account_match",
+                    "account_match_score"]
+    list_filter = ["buying_role", "job_function", "seniority", "persona_overridden",
+                   "account_match"]
     list_select_related = ["account"]
     search_fields = ["email", "first_name", "last_name", "title", "account__name",
                      "account__domain"]
     autocomplete_fields = ["account"]
-    readonly_fields = ["contact_fit"]
+    readonly_fields = ["contact_fit", "account_match", "account_match_score"]
 
     def save_model(self, request, obj, form, change):
         """A function or seniority changed by hand overrides the rules (unless the override
@@ -156,9 +159,13 @@ class ContactAdmin(admin.ModelAdmin):
                                          personas=scoring.active_personas())
         for name, value in fields.items():
             setattr(obj, name, value)
+        if current is None or current.account_id != obj.account_id:
+            obj.account_match, obj.account_match_score = Contact.AccountMatch.EXPLICIT, None
         super().save_model(request, obj, form, change)
-        services.accounts_committee_refresh(
-            account_ids={obj.account_id, current.account_id if current else None})
+        accounts = {obj.account_id, current.account_id if current else None}
+        services.accounts_committee_refresh(account_ids=accounts)
+        if current is not None and services.persona_of(current) != services.persona_of(obj):
+            services.accounts_persona_rescore(account_ids=accounts)
 
 
 @admin.register(PersonaRule)
@@ -189,6 +196,21 @@ class PersonaRuleAdmin(admin.ModelAdmin):
         count = services.contacts_reclassify()
         self.message_user(request, _("Contacts reclassified; %(count)s account(s) changed.")
                           % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(PersonaReclassification)
+class PersonaReclassificationAdmin(admin.ModelAdmin):
+    """Whether a persona rule change still waits for its reclassification (read only: the
+    rules' admin sets it, the task clears it, `manage.py redrive` queues it again)."""
+
+    list_display = ["__str__", "requested_at", "queued_at"]
+    readonly_fields = ["requested_at", "queued_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(PersonaMultiplier)

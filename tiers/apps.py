@@ -28,6 +28,8 @@ class TiersConfig(AppConfig):
         ],
     }
     nav_links = [(_("Accounts"), "account-list", "any"), (_("ICP"), "icp-editor", "marketer", 50)]
+    # A persona rule change whose reclassification task could not be queued.
+    sweepers = [("personas", "tiers.services.personas.personas_redrive")]
     demo_loaders = ["tiers.demo.load", "tiers.demo_scoring.load"]
 
     def ready(self):

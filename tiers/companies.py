@@ -30,6 +30,10 @@ _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 # A word so common among the accounts that it says little, and would make the candidates
 # many: left out of the candidate lookup (not of the comparison).
 COMMON_WORD_ACCOUNTS = 2_000
+# What `CompanyIndex.lookup` answers when several accounts match a name equally well.
+AMBIGUOUS = object()
+# The account fields a match loads: enough to key and to check the owner without more queries.
+MATCH_FIELDS = ("id", "name", "domain", "owner_id")
 
 
 def normalise_company(name):
@@ -81,19 +85,26 @@ class CompanyIndex:
 
         if threshold is None:
             threshold = settings.ABMCRM_COMPANY_MATCH_THRESHOLD
-        accounts = Account.objects.only("id", "name", "domain").order_by("id")
+        accounts = Account.objects.only(*MATCH_FIELDS).order_by("id")
         return cls(((account, account.name) for account in accounts.iterator(chunk_size=5000)),
                    threshold=threshold)
 
     def match(self, company):
-        """(account, score 0–100) of the account whose name matches, or None. Two accounts
-        with the same normalised name are ambiguous: no match."""
+        """(account, score 0–100) of the account whose name matches, or None (no match, or an
+        ambiguous one: see `lookup`)."""
+        found = self.lookup(company)
+        return None if found is AMBIGUOUS else found
+
+    def lookup(self, company):
+        """(account, score 0–100) of the account whose name matches; AMBIGUOUS when two
+        accounts match equally well (the same normalised name, or different names with the
+        same best score); None when none matches."""
         normalised = normalise_company(company)
         if not normalised:
             return None
         exact = self.exact.get(normalised)
         if exact:
-            return (exact[0], 100) if len(exact) == 1 else None
+            return (exact[0], 100) if len(exact) == 1 else AMBIGUOUS
         candidates = set()
         for word in set(normalised.split()):
             positions = self.words.get(word, ())
@@ -102,23 +113,25 @@ class CompanyIndex:
         if not candidates:
             return None
         choices = {position: self.names[position] for position in candidates}
-        best = process.extractOne(normalised, choices, scorer=fuzz.token_sort_ratio,
-                                  score_cutoff=self.threshold)
-        if best is None:
+        best = process.extract(normalised, choices, scorer=fuzz.token_sort_ratio,
+                               score_cutoff=self.threshold, limit=2)
+        if not best:
             return None
-        _, score, position = best
-        # Two different accounts whose names score the same: ambiguous.
-        if len(self.exact[self.names[position]]) > 1:
-            return None
+        _, score, position = best[0]
+        # Two accounts sharing the best name, or two names scoring the same: ambiguous.
+        if len(self.exact[self.names[position]]) > 1 or (
+                len(best) > 1 and best[1][1] == score):
+            return AMBIGUOUS
         return self.accounts[position], int(round(score))
 
 
-def match_accounts(people, *, index=None):
+def match_accounts(people, *, index=None, ambiguous=None):
     """Match people to accounts: `people` is [(e-mail, company)]; returns {(e-mail,
     company): (account, method, score)} with method "domain" (the e-mail's domain is the
     account's; score 100) or "company" (a free-mail address, matched by company name).
     Two queries at most: the domains, and the accounts' names if any free-mail person names
-    a company (`index`: a CompanyIndex already built)."""
+    a company (`index`: a CompanyIndex already built). `ambiguous`, a set if given, gets
+    the keys whose company name matched several accounts equally well (left unmatched)."""
     from .domains import domain_of_email
     from .freemail import is_free_mail
     from .models import Account
@@ -134,14 +147,17 @@ def match_accounts(people, *, index=None):
     found = {}
     if domains:
         accounts = {account.domain: account for account in Account.objects.filter(
-            domain__in=set(domains.values())).only("id", "name", "domain")}
+            domain__in=set(domains.values())).only(*MATCH_FIELDS)}
         for key, domain in domains.items():
             if domain in accounts:
                 found[key] = (accounts[domain], "domain", 100)
     if by_company:
         index = index or CompanyIndex.from_db()
         for email, company in by_company:
-            matched = index.match(company)
-            if matched is not None:
+            matched = index.lookup(company)
+            if matched is AMBIGUOUS:
+                if ambiguous is not None:
+                    ambiguous.add((email, company))
+            elif matched is not None:
                 found[(email, company)] = (matched[0], "company", matched[1])
     return found

@@ -13,6 +13,7 @@ from .serializers import (
     EngagementEventRowSerializer,
     IntentSignalRowSerializer,
 )
+from .serializers.rows import account_matches
 
 
 class AccountIngester(Ingester):
@@ -44,18 +45,24 @@ class ContactIngester(Ingester):
     label = _("Contacts")
     serializer_class = ContactRowSerializer
     permission = "tiers.add_contact"
-    columns = ("account", "first_name", "last_name", "email", "title", "buying_role",
-               "job_function", "seniority", "address_line1", "address_line2", "city",
-               "postal_code", "state", "country")
-    required_columns = ("account", "email")
+    columns = ("account", "company", "first_name", "last_name", "email", "title",
+               "buying_role", "job_function", "seniority", "address_line1", "address_line2",
+               "city", "postal_code", "state", "country")
+    required_columns = ("email",)
 
     def unique_keys(self, data):
         return [("email", f"{data['email']} at {data['account'].domain}")]
 
     def prefetch(self, items):
-        refs = [item.get("account") for item in items if isinstance(item, dict)]
+        items = [item for item in items if isinstance(item, dict)]
+        refs = [item["account"] for item in items if _given(item.get("account"))]
+        # Rows without an account are matched by e-mail domain or company name: one domain
+        # query and at most one read of the accounts' names for the whole batch.
+        unmatched = [(_text(item.get("email")).lower(), _text(item.get("company")))
+                     for item in items if not _given(item.get("account"))]
         return {"accounts_by_ref": selectors.accounts_by_ref(refs, only=("id", "domain",
-                                                                        "external_id", "owner"))}
+                                                                        "external_id", "owner")),
+                "account_matches": account_matches(unmatched)}
 
     def write(self, rows, *, user):
         # Reps add and change contacts of the accounts they own only.
@@ -67,6 +74,15 @@ class ContactIngester(Ingester):
             rows = [(pos, data) for pos, data in rows if data["account"].owner_id == user.pk]
         created, updated, unchanged, errors = services.contact_bulk_upsert(rows=rows)
         return created, updated, unchanged, refused + errors
+
+
+def _text(value):
+    """A raw item's value as the serializer will see it (stripped), "" for anything else."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _given(value):
+    return value is not None and str(value).strip() != ""
 
 
 class IntentSignalIngester(Ingester):

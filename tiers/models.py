@@ -207,7 +207,22 @@ class Contact(models.Model):
         SENIOR = "senior", gettext_lazy("Senior")
         ENTRY = "entry", gettext_lazy("Entry")
 
+    class AccountMatch(models.TextChoices):
+        EXPLICIT = "explicit", gettext_lazy("Given")
+        DOMAIN = "domain", gettext_lazy("E-mail domain")
+        COMPANY = "company", gettext_lazy("Company name")
+
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    # How the account was found when a row named a company rather than the account
+    # (`tiers.companies.match_accounts`): recorded so that a doubtful match can be reviewed.
+    account_match = models.CharField(
+        max_length=10, choices=AccountMatch.choices, default=AccountMatch.EXPLICIT,
+        db_default=AccountMatch.EXPLICIT,
+        help_text="How the account was found: given, by the e-mail's domain, or by company "
+                  "name for a free-mail address.")
+    account_match_score = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="The match's score, 0–100 (100 for a domain; empty when given).")
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField()
@@ -509,6 +524,25 @@ class TierAssignment(models.Model):
                 gettext("untiered")
 
         return f"{self.account}: {tier(self.old_tier)} → {tier(self.new_tier)}"
+
+
+class PersonaReclassification(models.Model):
+    """One row (pk 1): whether the persona rules changed since every contact was last
+    reclassified. Set in the transaction that changes the rules, cleared by the task that
+    reclassifies (`tiers.tasks.reclassify_personas`) if no change came meanwhile; so a task
+    that could not be queued (the broker was down) is queued again by `manage.py redrive`."""
+
+    requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the rules last changed; empty: nothing pending.")
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last queued; empty: not queued.")
+
+    class Meta:
+        verbose_name = "persona reclassification"
+
+    def __str__(self):
+        return f"Persona reclassification (pending since {self.requested_at})" \
+            if self.requested_at else "Persona reclassification (done)"
 
 
 class RecomputeJob(Job):

@@ -24,6 +24,7 @@ from ..models import (
     TierRule,
 )
 from .fields import DomainField, TechnologiesField
+from .rows import account_matches, match_account
 
 User = get_user_model()
 
@@ -99,20 +100,37 @@ class ContactSerializer(serializers.ModelSerializer):
     persona_overridden = serializers.BooleanField(
         required=False, help_text="True: set by hand, the rules leave it alone; send false to "
                                   "hand the persona back to the rules.")
+    company = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, write_only=True,
+        help_text="The contact's company: when no account is given, a free-mail address is "
+                  "matched to the account by company name (a company address by its domain).")
 
     class Meta:
         model = Contact
-        fields = ["id", "account", "first_name", "last_name", "email", "title", "buying_role",
+        fields = ["id", "account", "company", "account_match", "account_match_score",
+                  "first_name", "last_name", "email", "title", "buying_role",
                   "job_function", "seniority", "persona_overridden", "contact_fit",
                   "address_line1", "address_line2", "city", "postal_code", "state", "country",
                   "created_at", "updated_at"]
-        read_only_fields = ["id", "contact_fit", "created_at", "updated_at"]
+        read_only_fields = ["id", "account_match", "account_match_score", "contact_fit",
+                            "created_at", "updated_at"]
+        extra_kwargs = {"account": {"required": False, "help_text": (
+            "The account; left out on create: matched by the e-mail's domain, or by company "
+            "for a free-mail address (account_match says how).")}}
         validators = []  # uniqueness is checked in validate(), with a message on the field
 
     def validate_email(self, value):
         return value.strip().lower()
 
     def validate(self, attrs):
+        company = attrs.pop("company", "")
+        if attrs.get("account") is not None:
+            if self.instance is None or attrs["account"] != self.instance.account:
+                attrs.update(account_match=Contact.AccountMatch.EXPLICIT,
+                             account_match_score=None)
+        elif self.instance is None:
+            attrs.update(match_account(account_matches([(attrs["email"], company)]),
+                                       attrs["email"], company))
         account = attrs.get("account") or (self.instance and self.instance.account)
         email = attrs.get("email") or (self.instance and self.instance.email)
         clash = Contact.objects.filter(account=account, email=email)

@@ -10,6 +10,9 @@ from rest_framework import serializers
 from abmcrm.core.api.validators import not_in_future
 
 from .. import selectors
+from ..companies import match_accounts
+from ..domains import domain_of_email
+from ..freemail import is_free_mail
 from ..models import Account, Contact
 from .fields import AccountOwnerField, AccountRefField, DomainField, TechnologiesField
 
@@ -41,7 +44,18 @@ class AccountRowSerializer(serializers.Serializer):
 
 
 class ContactRowSerializer(serializers.Serializer):
-    account = serializers.CharField(max_length=255)
+    """One contact: its account given (id, external_id or domain), or left out and found by
+    the e-mail's domain or, for a free-mail address, by `company` (the ingester matches the
+    whole batch at once: `prefetch`)."""
+
+    account = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, allow_null=True,
+        help_text="The account's id, external_id or domain; left out: matched by e-mail "
+                  "domain, or by company for a free-mail address.")
+    company = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, write_only=True,
+        help_text="The contact's company: matches the account by name when the e-mail is a "
+                  "free-mail one and no account is given.")
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254)
@@ -61,6 +75,8 @@ class ContactRowSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
     def validate_account(self, value):
+        if not (value or "").strip():
+            return None
         accounts = self.context.get("accounts_by_ref")
         if accounts is None:
             accounts = selectors.accounts_by_ref([value])
@@ -73,6 +89,49 @@ class ContactRowSerializer(serializers.Serializer):
 
     def validate_email(self, value):
         return value.strip().lower()
+
+    def validate(self, attrs):
+        company = attrs.pop("company", "")
+        if attrs.get("account") is not None:
+            attrs.update(account_match=Contact.AccountMatch.EXPLICIT, account_match_score=None)
+            return attrs
+        matches = self.context.get("account_matches")
+        if matches is None:
+            matches = account_matches([(attrs["email"], company)])
+        attrs.update(match_account(matches, attrs["email"], company))
+        return attrs
+
+
+def account_matches(people):
+    """The accounts of contacts given without one: ({(e-mail, company): (account, method,
+    score)}, {(e-mail, company) matching several accounts}), for the whole batch at once."""
+    ambiguous = set()
+    return match_accounts(people, ambiguous=ambiguous), ambiguous
+
+
+def match_account(matches, email, company):
+    """{account, account_match, account_match_score} of one contact from `account_matches`;
+    a ValidationError on `account` saying why none was found."""
+    found, ambiguous = matches
+    matched = found.get((email, company))
+    if matched is not None:
+        account, method, score = matched
+        return {"account": account, "account_match": method, "account_match_score": score}
+    domain = domain_of_email(email)
+    if (email, company) in ambiguous:
+        message = (f"The company “{company}” matches several accounts equally well: give the "
+                   "account (its id, external_id or domain).")
+    elif domain and not is_free_mail(domain):
+        message = (f"No account matches the e-mail's domain “{domain}”: give the account (its "
+                   "id, external_id or domain), or add the account first.")
+    elif company.strip():
+        message = (f"No account matches the company “{company}” (a free-mail address is "
+                   "matched by company name): give the account (its id, external_id or "
+                   "domain).")
+    else:
+        message = ("No account matches a free-mail address without a company: give the "
+                   "account (its id, external_id or domain) or the company.")
+    raise serializers.ValidationError({"account": [message]})
 
 
 class IntentSignalRowSerializer(serializers.Serializer):

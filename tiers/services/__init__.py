@@ -24,12 +24,15 @@ from .icp import (
 from .overrides import account_tier_override, account_tier_unlock
 from .personas import (
     accounts_committee_refresh,
+    accounts_persona_rescore,
     accounts_rescore_all,
     contact_create,
     contact_update,
     contacts_reclassify,
     persona_fields,
+    persona_of,
     persona_rules_changed,
+    personas_redrive,
     tier_committee,
     tier_committee_changed,
     tier_committee_set,
@@ -38,7 +41,8 @@ from .recompute import accounts_recompute_queue, recompute_run, recompute_start,
 
 __all__ = [
     "accounts_committee_refresh", "accounts_rescore_all", "contact_create", "contact_update",
-    "contacts_reclassify", "persona_fields", "persona_rules_changed", "tier_committee",
+    "accounts_persona_rescore", "contacts_reclassify", "persona_fields", "persona_of",
+    "persona_rules_changed", "personas_redrive", "tier_committee",
     "tier_committee_changed", "tier_committee_set",
     "account_bulk_upsert", "account_create", "account_set_technologies",
     "account_tier_override", "account_tier_unlock", "account_update", "accounts_recompute_queue",

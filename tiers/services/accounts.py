@@ -13,7 +13,7 @@ from abmcrm.core import ingest
 from .. import scoring
 from ..models import Account, Contact, Technology
 from ..personas import Classifier
-from .personas import persona_fields
+from .personas import accounts_persona_rescore, persona_fields, persona_of
 from .recompute import accounts_recompute_queue
 
 ACCOUNT_FIELDS = (
@@ -23,7 +23,8 @@ ACCOUNT_FIELDS = (
 )
 CONTACT_FIELDS = ("first_name", "last_name", "title", "buying_role", "address_line1",
                   "address_line2", "city", "postal_code", "state", "country", "job_function",
-                  "seniority", "persona_overridden", "contact_fit")
+                  "seniority", "persona_overridden", "contact_fit", "account_match",
+                  "account_match_score")
 
 
 def technologies_get_or_create(*, names):
@@ -202,16 +203,21 @@ def contact_bulk_upsert(*, rows):
         )
     }
     classifier, personas = Classifier.from_db(), scoring.active_personas()
-    rows = []
+    rows, persona_changed = [], set()
     for position, data in unique:
         current = existing.get(key(data))
         title = data.get("title", current.title if current else "")
         data = {**data, **persona_fields(title=title, data=data, current=current,
                                          classifier=classifier, personas=personas)}
+        if current is not None and persona_of(current) != (data["job_function"],
+                                                           data["seniority"]):
+            persona_changed.add(current.account_id)
         rows.append((position, data))
     upsert = ingest.Upsert().match(rows, existing=existing, key=key, fields=CONTACT_FIELDS,
                                    build=lambda data: Contact(**data), now=timezone.now())
     with transaction.atomic():
         upsert.write(Contact)
         scoring.refresh_committees(sorted({data["account"].pk for _, data in rows}))
+        if persona_changed:
+            accounts_persona_rescore(account_ids=persona_changed)
     return len(upsert.created), upsert.updated, upsert.unchanged, errors

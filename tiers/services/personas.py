@@ -2,17 +2,24 @@
 fit to the ICP personas, reclassifying every contact when the rules change, and a tier's
 required committee. The accounts' committee fields follow at once (`refresh_committees`)."""
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from abmcrm.core import jobs, queueing
+from abmcrm.core.conf import settings as core_conf
 from abmcrm.core.exceptions import InvalidInput
 
 from .. import scoring, sql
-from ..models import CommitteeRole, Contact, RecomputeJob
+from ..models import CommitteeRole, Contact, PersonaReclassification, RecomputeJob
 from ..personas import Classifier, persona_weight
 from .recompute import accounts_recompute_queue
 
 PERSONA_FIELDS = ("job_function", "seniority")
+# The one row of PersonaReclassification.
+PENDING_ROW = 1
 MAX_COMMITTEE_SEATS = 20
 
 
@@ -51,7 +58,7 @@ def contact_create(*, account, **fields):
 
 @transaction.atomic
 def contact_update(*, contact, **fields):
-    old_account = contact.account_id
+    old_account, old_persona = contact.account_id, persona_of(contact)
     persona = persona_fields(title=fields.get("title", contact.title), data=fields,
                              current=contact, classifier=Classifier.from_db(),
                              personas=scoring.active_personas())
@@ -59,7 +66,24 @@ def contact_update(*, contact, **fields):
         setattr(contact, name, value)
     contact.save()
     accounts_committee_refresh(account_ids={old_account, contact.account_id})
+    if persona_of(contact) != old_persona:
+        accounts_persona_rescore(account_ids={old_account, contact.account_id})
     return contact
+
+
+def persona_of(contact):
+    return tuple(getattr(contact, name) for name in PERSONA_FIELDS)
+
+
+def accounts_persona_rescore(*, account_ids):
+    """Contacts of these accounts changed persona: when engagement is weighted by persona,
+    their accounts' engagement (and so their scores and tiers) changed too, so rescore them
+    in the worker once committed (the incremental recompute, which the sweeper queues again
+    if the broker is down). Without persona multipliers nothing changes: nothing queued.
+    Returns the recompute job, or None."""
+    if not scoring.Multipliers.current().personas:
+        return None
+    return accounts_recompute_queue(account_ids=[pk for pk in account_ids if pk is not None])
 
 
 def accounts_committee_refresh(*, account_ids):
@@ -71,7 +95,10 @@ def accounts_committee_refresh(*, account_ids):
 def contacts_reclassify():
     """Give every contact not set by hand the persona its title has by the current rules, in
     set-based UPDATEs (one row per distinct title), then refresh the contact fit and the
-    committees of the accounts whose contacts changed. Returns how many accounts."""
+    committees of the accounts whose contacts changed, and clear the pending reclassification
+    unless the rules changed again meanwhile. Returns how many accounts."""
+    pending = PersonaReclassification.objects.filter(pk=PENDING_ROW).values_list(
+        "requested_at", flat=True).first()
     classifier = Classifier.from_db()
     titles = Contact.objects.filter(persona_overridden=False).order_by().values_list(
         "title", flat=True).distinct()
@@ -82,14 +109,51 @@ def contacts_reclassify():
         if account_ids and scoring.Multipliers.current().personas:
             # Their engagement is weighted by persona: rescore them.
             accounts_recompute_queue(account_ids=account_ids)
+        if pending is not None:
+            # Compare-and-set: a change made while this ran keeps it pending (its own task,
+            # or the sweeper, runs it again with the new rules).
+            PersonaReclassification.objects.filter(
+                pk=PENDING_ROW, requested_at=pending).update(requested_at=None, queued_at=None)
     return len(account_ids)
 
 
 def persona_rules_changed():
-    """The persona rules changed: reclassify every contact in the worker once committed."""
+    """The persona rules changed: mark a reclassification pending in the caller's
+    transaction, and reclassify every contact in the worker once committed. If the broker
+    cannot be reached, it stays pending and `manage.py redrive` queues it
+    (`personas_redrive`)."""
+    now = timezone.now()
+    PersonaReclassification.objects.bulk_create(
+        [PersonaReclassification(pk=PENDING_ROW, requested_at=now, queued_at=None)],
+        update_conflicts=True, unique_fields=["id"], update_fields=["requested_at", "queued_at"])
+    transaction.on_commit(personas_reclassify_dispatch)
+
+
+def personas_reclassify_dispatch():
+    """Queue the reclassification task now and note when; never raises for a broker that is
+    down (the reclassification stays pending for the sweeper). Returns whether queued."""
     from ..tasks import reclassify_personas
 
-    queueing.publish_on_commit(reclassify_personas)
+    queued = queueing.publish(reclassify_personas)
+    if queued:
+        PersonaReclassification.objects.filter(
+            pk=PENDING_ROW, requested_at__isnull=False).update(queued_at=timezone.now())
+    return queued
+
+
+def personas_redrive(*, now=None):
+    """The sweeper (`manage.py redrive`): queue the pending reclassification again if its
+    task was never queued, or was queued more than ABMCRM_JOB_STUCK_AFTER seconds ago and
+    has not cleared it. Returns {"queued", "not_queued"}."""
+    now = now or timezone.now()
+    stuck = now - timedelta(seconds=core_conf.ABMCRM_JOB_STUCK_AFTER)
+    due = PersonaReclassification.objects.filter(
+        Q(queued_at__isnull=True) | Q(queued_at__lt=stuck), pk=PENDING_ROW,
+        requested_at__isnull=False).exists()
+    if not due:
+        return {"queued": 0, "not_queued": 0}
+    queued = personas_reclassify_dispatch()
+    return {"queued": int(queued), "not_queued": int(not queued)}
 
 
 def accounts_rescore_all():
