@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tiers', '0014_default_personas_and_committees'),
+        ('tiers', '0015_translatable_names'),
     ]
 
     operations = [
