@@ -88,10 +88,17 @@ def _claim(subscription_id, account_id, now):
         # A retry's task may arrive a moment early (clocks, rounding): due within a second.
         if head.next_attempt_at and head.next_attempt_at > now + timedelta(seconds=1):
             return None
+        until = now + timedelta(seconds=_claim_seconds())
+        # A compare-and-set on (attempts, claim) as well as the row lock: on SQLite, which
+        # has no row locks, two workers reading the same head claim it once.
+        claimed = WebhookDelivery.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lte=now), pk=head.pk,
+            attempts=head.attempts, status=Status.PENDING,
+        ).update(attempts=F("attempts") + 1, claimed_until=until)
+        if not claimed:
+            return None
         head.attempts += 1
-        head.claimed_until = now + timedelta(seconds=_claim_seconds())
-        WebhookDelivery.objects.filter(pk=head.pk).update(
-            attempts=F("attempts") + 1, claimed_until=head.claimed_until)
+        head.claimed_until = until
     return head
 
 
