@@ -61,14 +61,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "subscription", "event_type", "account_id", "status", "attempts",
                     "last_status_code", "next_attempt_at", "delivered_at"]
     list_filter = ["status", "subscription"]
-    list_select_related = ["subscription", "event"]
+    list_select_related = ["subscription"]
     search_fields = ["=account_id"]
     readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
     actions = ["redeliver"]
-
-    @admin.display(description=_("event"))
-    def event_type(self, obj):
-        return obj.event.type
 
     def has_add_permission(self, request):
         return False

@@ -56,6 +56,8 @@ class WebhookDelivery(models.Model):
                                      related_name="deliveries")
     # Pruned with its event (ABMCRM_OUTBOX_RETENTION_DAYS).
     event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="+")
+    # Copied from the event: sending needs no join.
+    event_type = models.CharField(max_length=64)
     account_id = models.BigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -8,7 +8,7 @@ def subscription_list():
 
 
 def delivery_list(*, subscription=None):
-    deliveries = WebhookDelivery.objects.select_related("event").order_by("-id")
+    deliveries = WebhookDelivery.objects.order_by("-id")
     if subscription is not None:
         deliveries = deliveries.filter(subscription=subscription)
     return deliveries

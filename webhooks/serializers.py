@@ -39,7 +39,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     event = serializers.UUIDField(source="event_id", read_only=True)
-    type = serializers.CharField(source="event.type", read_only=True)
+    type = serializers.CharField(source="event_type", read_only=True)
     next_attempt_at = serializers.SerializerMethodField()
 
     class Meta:

@@ -13,6 +13,14 @@ def deliver_next(subscription_id, account_id):
 
 
 @shared_task(ignore_result=True)
+def deliver_queues(subscription_id, account_ids):
+    """`deliver_next` for several queues of one subscription, one after the other."""
+    from .services.delivery import deliver_queue
+
+    return sum(deliver_queue(subscription_id, account_id) for account_id in account_ids)
+
+
+@shared_task(ignore_result=True)
 def send_test(delivery_id):
     """One attempt of the test event of an inactive subscription."""
     from .services.subscriptions import test_delivery_send

@@ -80,7 +80,8 @@ def _deliveries(subscription, count):
     rows = []
     for n in range(count):
         event = outbox.emit(outbox.ACCOUNT_ENGAGED, account_id=n, data={})
-        rows.append(WebhookDelivery(subscription=subscription, event=event, account_id=n,
+        rows.append(WebhookDelivery(subscription=subscription, event=event,
+                                    event_type=event.type, account_id=n,
                                     status=Status.DELIVERED, attempts=1,
                                     last_status_code=200))
     WebhookDelivery.objects.bulk_create(rows)

@@ -12,18 +12,22 @@ on `X-Abmcrm-Delivery` (the event's id)."""
 import json
 import logging
 import random
+import threading
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from abmcrm.core.queueing import publish
 from abmcrm.core.text import storable
 
+from .. import sql
 from ..conf import settings
 from ..models import WebhookDelivery, WebhookSubscription
 from . import signing, targets
@@ -69,67 +73,79 @@ def _retry_after(value):
         return None
 
 
-def _head(subscription_id, account_id):
-    return (WebhookDelivery.objects.filter(subscription_id=subscription_id,
-                                           account_id=account_id, status=Status.PENDING)
-            .order_by("id"))
+@dataclass
+class Attempt:
+    """One claimed delivery, with what sending it needs."""
+
+    id: int
+    event_id: uuid.UUID
+    event_type: str
+    account_id: int | None
+    payload: dict
+    attempts: int
+    subscription_id: int
+    url: str
+    secret: str
+    failing: bool  # the subscription has failed since its last success
 
 
 def _claim(subscription_id, account_id, now):
-    """The queue's head, claimed for one attempt, with its subscription; None when the queue
-    is empty, its head not due or already claimed, or the subscription inactive."""
-    with transaction.atomic():
-        head = _head(subscription_id, account_id).select_for_update().select_related(
-            "subscription", "event").first()
-        if head is None or not head.subscription.is_active:
-            return None
-        if head.claimed_until and head.claimed_until > now:
-            return None
-        # A retry's task may arrive a moment early (clocks, rounding): due within a second.
-        if head.next_attempt_at and head.next_attempt_at > now + timedelta(seconds=1):
-            return None
-        until = now + timedelta(seconds=_claim_seconds())
-        # A compare-and-set on (attempts, claim) as well as the row lock: on SQLite, which
-        # has no row locks, two workers reading the same head claim it once.
-        claimed = WebhookDelivery.objects.filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lte=now), pk=head.pk,
-            attempts=head.attempts, status=Status.PENDING,
-        ).update(attempts=F("attempts") + 1, claimed_until=until)
-        if not claimed:
-            return None
-        head.attempts += 1
-        head.claimed_until = until
-    return head
+    """The queue's head, claimed for one attempt; None when the queue is empty, its head not
+    due or held by another attempt, or the subscription inactive. A retry's task may arrive
+    a moment early (clocks, rounding): due within a second."""
+    found = sql.claim_head(subscription_id, account_id, now=now,
+                           due=now + timedelta(seconds=1),
+                           until=now + timedelta(seconds=_claim_seconds()))
+    if found is None:
+        return None
+    return Attempt(id=found["id"], event_id=uuid.UUID(str(found["event"])),
+                   event_type=found["event_type"], account_id=found["account_id"],
+                   payload=found["payload"], attempts=found["attempts"],
+                   subscription_id=subscription_id, url=found["url"],
+                   secret=found["secret"], failing=found["failing"])
 
 
-def request_body(delivery):
-    return json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
+def request_body(payload):
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def post(subscription, delivery, *, event_type):
-    """POST one delivery. Returns (status code or None, response text, error text,
-    Retry-After seconds or None)."""
-    body = request_body(delivery)
+_local = threading.local()
+
+
+def _session():
+    """This thread's HTTP session: connections to a receiver are kept alive between
+    deliveries."""
+    if getattr(_local, "session", None) is None:
+        _local.session = requests.Session()
+    return _local.session
+
+
+def post(*, url, secret, event_id, event_type, payload):
+    """POST one delivery. Returns (status code, response text, error text, Retry-After
+    seconds or None); the code is None when no answer came, 0 when the URL was refused."""
+    body = request_body(payload)
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Abmcrm-Event": event_type,
-        "X-Abmcrm-Delivery": str(delivery.event_id),
+        "X-Abmcrm-Delivery": str(event_id),
         "X-Abmcrm-Timestamp": timestamp,
-        "X-Abmcrm-Signature": signing.signature(subscription.secret, timestamp, body),
+        "X-Abmcrm-Signature": signing.signature(secret, timestamp, body),
     }
     try:
-        targets.check_before_request(subscription.url)
+        targets.check_before_request(url)
     except targets.TargetRefused as refused:
         return 0, "", str(refused), None
     timeout = settings.ABMCRM_WEBHOOK_TIMEOUT
     try:
-        response = requests.post(subscription.url, data=body, headers=headers,
-                                 timeout=(timeout, timeout), allow_redirects=False)
+        response = _session().post(url, data=body, headers=headers,
+                                   timeout=(timeout, timeout), allow_redirects=False)
     except requests.Timeout as exc:
+        _local.session = None  # a connection left mid-answer is not reused
         return None, "", f"Timed out: {exc}", None
     except requests.RequestException as exc:
+        _local.session = None
         return None, "", f"{type(exc).__name__}: {exc}", None
     excerpt = response.text[:settings.ABMCRM_WEBHOOK_RESPONSE_EXCERPT]
     return response.status_code, excerpt, "", _retry_after(response.headers.get("Retry-After"))
@@ -145,7 +161,7 @@ def _outcome(code):
     return "refused"
 
 
-def _record(delivery, code, excerpt, error, retry_after, now):
+def _record(attempt, code, excerpt, error, retry_after, now):
     """Write the attempt's outcome. Returns the seconds until the retry, or None."""
     outcome = _outcome(code)
     fields = {"last_status_code": code or None, "response_excerpt": storable(excerpt),
@@ -158,38 +174,41 @@ def _record(delivery, code, excerpt, error, retry_after, now):
         if not error:
             fields["last_error"] = f"Refused with {code}: not retried (fix the receiver, then "\
                                    "redeliver)."
-    elif delivery.attempts >= settings.ABMCRM_WEBHOOK_MAX_ATTEMPTS:
+    elif attempt.attempts >= settings.ABMCRM_WEBHOOK_MAX_ATTEMPTS:
         fields.update(status=Status.DEAD, next_attempt_at=None)
     else:
-        delay = backoff(delivery.attempts, retry_after if code == 429 else None)
+        delay = backoff(attempt.attempts, retry_after if code == 429 else None)
         fields["next_attempt_at"] = now + timedelta(seconds=delay)
+    ok = outcome == "delivered"
+    deliveries = WebhookDelivery.objects.filter(pk=attempt.id, status=Status.PENDING)
+    if ok and not attempt.failing:
+        deliveries.update(**fields)  # the usual case: one statement
+        return delay
     with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(**fields)
-        _subscription_health(delivery.subscription, ok=outcome == "delivered", now=now)
+        deliveries.update(**fields)
+        _subscription_health(attempt.subscription_id, ok=ok, now=now)
     return delay
 
 
-def _subscription_health(subscription, *, ok, now):
+def _subscription_health(subscription_id, *, ok, now):
     """A success clears `failing_since`; a failure sets it, and pauses the subscription
     once it has failed for ABMCRM_WEBHOOK_PAUSE_AFTER seconds without a success."""
-    subscriptions = WebhookSubscription.objects.filter(pk=subscription.pk)
+    subscriptions = WebhookSubscription.objects.filter(pk=subscription_id)
     if ok:
-        if subscription.failing_since is not None:
-            subscriptions.update(failing_since=None)
+        subscriptions.filter(failing_since__isnull=False).update(failing_since=None)
         return
-    if subscription.failing_since is None:
-        subscriptions.filter(failing_since__isnull=True).update(failing_since=now)
+    if subscriptions.filter(failing_since__isnull=True).update(failing_since=now):
         return
-    if subscription.failing_since > now - timedelta(
-            seconds=settings.ABMCRM_WEBHOOK_PAUSE_AFTER):
+    since = subscriptions.values_list("failing_since", flat=True).first()
+    if since is None or since > now - timedelta(seconds=settings.ABMCRM_WEBHOOK_PAUSE_AFTER):
         return
-    reason = (f"Every delivery failed since {subscription.failing_since.isoformat()}: "
+    reason = (f"Every delivery failed since {since.isoformat()}: "
               "paused. Fix the receiver, then set it active again (its pending deliveries "
               "are then sent).")
     if subscriptions.filter(is_active=True).update(is_active=False, paused_at=now,
                                                    paused_reason=reason):
-        pk = subscription.pk
-        transaction.on_commit(lambda: subscription_paused_notify(subscription_id=pk))
+        transaction.on_commit(
+            lambda: subscription_paused_notify(subscription_id=subscription_id))
 
 
 def deliver_queue(subscription_id, account_id):
@@ -198,13 +217,14 @@ def deliver_queue(subscription_id, account_id):
     made = 0
     while made < RUN_LENGTH:
         now = timezone.now()
-        delivery = _claim(subscription_id, account_id, now)
-        if delivery is None:
+        attempt = _claim(subscription_id, account_id, now)
+        if attempt is None:
             return made
-        code, excerpt, error, retry_after = post(delivery.subscription, delivery,
-                                                 event_type=delivery.event.type)
+        code, excerpt, error, retry_after = post(
+            url=attempt.url, secret=attempt.secret, event_id=attempt.event_id,
+            event_type=attempt.event_type, payload=attempt.payload)
         made += 1
-        delay = _record(delivery, code, excerpt, error, retry_after, timezone.now())
+        delay = _record(attempt, code, excerpt, error, retry_after, timezone.now())
         if delay is not None:
             _publish_later(subscription_id, account_id, delay)
             return made

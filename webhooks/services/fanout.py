@@ -24,7 +24,8 @@ def events_fan_out(events):
         return 0
     accounts = presets.accounts_for([event for event, _ in wanted])
     now = timezone.now()
-    rows = [WebhookDelivery(subscription=s, event=event, account_id=event.account_id,
+    rows = [WebhookDelivery(subscription=s, event=event, event_type=event.type,
+                            account_id=event.account_id,
                             payload=presets.payload(s.preset, event,
                                                     accounts.get(event.account_id)),
                             next_attempt_at=now, created_at=now)
@@ -36,10 +37,22 @@ def events_fan_out(events):
     return len(rows)
 
 
-def queues_publish(queues):
-    """Queue the delivery task of each (subscription id, account id) queue; a queue whose
-    task cannot be queued (broker down) waits for the sweeper."""
-    from ..tasks import deliver_next
+# A task sends up to this many queues one after the other: a task costs the worker more than
+# a delivery's own database work. Fewer queues a task when few are waiting, so that they
+# still go out in parallel.
+QUEUES_PER_TASK = 10
+SPREAD = 16
 
+
+def queues_publish(queues):
+    """Queue the delivery tasks of (subscription id, account id) queues; a queue whose task
+    cannot be queued (broker down) waits for the sweeper."""
+    from ..tasks import deliver_queues
+
+    by_subscription = {}
     for subscription_id, account_id in queues:
-        publish(deliver_next, subscription_id, account_id)
+        by_subscription.setdefault(subscription_id, []).append(account_id)
+    for subscription_id, accounts in by_subscription.items():
+        size = max(1, min(QUEUES_PER_TASK, -(-len(accounts) // SPREAD)))
+        for start in range(0, len(accounts), size):
+            publish(deliver_queues, subscription_id, accounts[start:start + size])

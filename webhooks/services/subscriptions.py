@@ -54,7 +54,7 @@ def subscription_test(*, subscription):
         event = outbox.emit(TEST_EVENT, data={"subscription_id": subscription.pk,
                                               "message": "A test event from abmcrm."})
         delivery = WebhookDelivery.objects.create(
-            subscription=subscription, event=event, account_id=None,
+            subscription=subscription, event=event, event_type=event.type, account_id=None,
             payload=presets.payload(subscription.preset, event, None),
             next_attempt_at=timezone.now())
         if not subscription.is_active:
@@ -75,12 +75,12 @@ def test_delivery_send(*, delivery_id):
     """A test delivery of an inactive subscription: one attempt."""
     from . import delivery as sending
 
-    delivery = WebhookDelivery.objects.select_related("subscription", "event").get(
-        pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
     delivery.attempts += 1
     WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts)
-    code, excerpt, error, _ = sending.post(delivery.subscription, delivery,
-                                           event_type=delivery.event.type)
+    code, excerpt, error, _ = sending.post(
+        url=delivery.subscription.url, secret=delivery.subscription.secret,
+        event_id=delivery.event_id, event_type=delivery.event_type, payload=delivery.payload)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=Status.DELIVERED if code and 200 <= code < 300 else Status.FAILED,
         last_status_code=code or None, response_excerpt=excerpt, last_error=error,
