@@ -162,7 +162,8 @@ def _outcome(code):
 
 
 def _record(attempt, code, excerpt, error, retry_after, now):
-    """Write the attempt's outcome. Returns the seconds until the retry, or None."""
+    """Write the attempt's outcome. Returns (seconds until the retry or None, whether the
+    queue may hold another pending delivery)."""
     outcome = _outcome(code)
     fields = {"last_status_code": code or None, "response_excerpt": storable(excerpt),
               "last_error": storable(error), "claimed_until": None}
@@ -180,14 +181,15 @@ def _record(attempt, code, excerpt, error, retry_after, now):
         delay = backoff(attempt.attempts, retry_after if code == 429 else None)
         fields["next_attempt_at"] = now + timedelta(seconds=delay)
     ok = outcome == "delivered"
-    deliveries = WebhookDelivery.objects.filter(pk=attempt.id, status=Status.PENDING)
-    if ok and not attempt.failing:
-        deliveries.update(**fields)  # the usual case: one statement
-        return delay
+    if ok and not attempt.failing:  # the usual case: one statement
+        more = sql.mark_delivered(attempt.id, attempt.subscription_id, attempt.account_id,
+                                  at=now, status_code=code,
+                                  excerpt=fields["response_excerpt"])
+        return delay, more
     with transaction.atomic():
-        deliveries.update(**fields)
+        WebhookDelivery.objects.filter(pk=attempt.id, status=Status.PENDING).update(**fields)
         _subscription_health(attempt.subscription_id, ok=ok, now=now)
-    return delay
+    return delay, True
 
 
 def _subscription_health(subscription_id, *, ok, now):
@@ -224,9 +226,11 @@ def deliver_queue(subscription_id, account_id):
             url=attempt.url, secret=attempt.secret, event_id=attempt.event_id,
             event_type=attempt.event_type, payload=attempt.payload)
         made += 1
-        delay = _record(attempt, code, excerpt, error, retry_after, timezone.now())
+        delay, more = _record(attempt, code, excerpt, error, retry_after, timezone.now())
         if delay is not None:
             _publish_later(subscription_id, account_id, delay)
+            return made
+        if not more:
             return made
     _publish_later(subscription_id, account_id, 0)
     return made
