@@ -11,7 +11,7 @@
 - Django's `set_language` view at `i18n/setlang/`, which the language picker posts to.
 
 Hosts that want other prefixes include the parts themselves: `abmcrm.core.urls`,
-`tiers.urls`, `programs.urls`, `funnel.urls` and `pipeline.urls` for the API,
+`tiers.urls`, `programs.urls`, `funnel.urls`, `pipeline.urls` and `webhooks.urls` for the API,
 `abmcrm.core.page_urls`, `tiers.page_urls`, `programs.page_urls`, `funnel.page_urls` and
 `pipeline.page_urls` for the pages (docs/guide/install.md).
 """
@@ -19,7 +19,7 @@ Hosts that want other prefixes include the parts themselves: `abmcrm.core.urls`,
 from django.apps import apps
 from django.urls import include, path
 
-APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline"]
+APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "webhooks"]
 
 api_v1 = [path("", include(f"{app}.urls")) for app in APPS if apps.is_installed(app)]
 
