@@ -7,6 +7,20 @@ from tiers.models import Account
 
 Channel = Campaign.Channel
 
+# The built-in stages (migration 0002) that have a column on the state rows, by side.
+ABM_SLOTS = ("target", "engaged", "qualified")
+DEMAND_GEN_SLOTS = ("inquiry", "mql")
+SHARED_SLOTS = ("sql", "opportunity", "won")
+STAGE_SLOTS = (*ABM_SLOTS, *DEMAND_GEN_SLOTS, *SHARED_SLOTS)
+
+
+def _reached(slot):
+    return models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text=f"The first time it reached the built-in “{slot}” stage (its first "
+                  "transition there); kept by the transition service, rebuilt from the history "
+                  "by `manage.py rebuild_funnel_state`.")
+
 
 class Stage(models.Model):
     """One step of the dual funnel. The rows come from a data migration; admins may rename
@@ -31,6 +45,12 @@ class Stage(models.Model):
     is_handoff = models.BooleanField(
         default=False, help_text="SDRs work entities from here on (engaged accounts, MQLs).",
     )
+    # Which built-in stage this row is, whatever admins rename it to: the state rows keep the
+    # first time each entity reached a built-in stage in a column of that slot
+    # (`reached_<slot>_at`). A stage added by an admin has no slot; the report reads its
+    # first times from the history.
+    slot = models.CharField(max_length=20, choices=[(s, s) for s in STAGE_SLOTS], unique=True,
+                            null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "id"]
@@ -67,8 +87,17 @@ class FunnelState(models.Model):
     )
     version = models.PositiveIntegerField(default=0, editable=False)
 
+    # The slots with a `reached_<slot>_at` column on the concrete model.
+    SLOTS = ()
+
     class Meta:
         abstract = True
+
+    @classmethod
+    def reached_field(cls, stage):
+        """The name of the field holding the first time at `stage`, or None (an admin's
+        stage, or one of the other side)."""
+        return f"reached_{stage.slot}_at" if stage.slot in cls.SLOTS else None
 
 
 class AccountFunnel(FunnelState):
@@ -80,6 +109,14 @@ class AccountFunnel(FunnelState):
     entry_campaign = models.ForeignKey(Campaign, null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="+",
                                        db_index=False)
+    reached_target_at = _reached("target")
+    reached_engaged_at = _reached("engaged")
+    reached_qualified_at = _reached("qualified")
+    reached_sql_at = _reached("sql")
+    reached_opportunity_at = _reached("opportunity")
+    reached_won_at = _reached("won")
+
+    SLOTS = (*ABM_SLOTS, *SHARED_SLOTS)
 
     class Meta:
         verbose_name = "account funnel state"
@@ -110,6 +147,13 @@ class Lead(FunnelState):
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+    reached_inquiry_at = _reached("inquiry")
+    reached_mql_at = _reached("mql")
+    reached_sql_at = _reached("sql")
+    reached_opportunity_at = _reached("opportunity")
+    reached_won_at = _reached("won")
+
+    SLOTS = (*DEMAND_GEN_SLOTS, *SHARED_SLOTS)
 
     class Meta:
         ordering = ["-created_at", "-id"]
