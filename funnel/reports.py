@@ -153,11 +153,18 @@ NONE_LABELS = {"channel": "No channel", "campaign": "No campaign", "tier": "Unti
 
 def funnel_report(query):
     """The report as a dict: {sides, summary, groups, …} (see docs/apps/funnel.md)."""
+    return report_from_rows(query, report_sql.side_rows)
+
+
+def report_from_rows(query, side_rows):
+    """The report from `side_rows(query, side, path, stages)`, the rows of `sql.report`'s
+    shape (a computation from the history, in the tests and the benchmark, checks the SQL
+    that reads the state rows this way)."""
     stages = selectors.stages()
     sides, summary, per_group, paths = {}, {}, {}, {}
     for side in query.sides:
         path = paths[side] = selectors.side_path(side, stages)
-        rows = report_sql.side_rows(query, side, path, stages)
+        rows = side_rows(query, side, path, stages)
         parsed = _parse(path, rows, bool(query.group_by))
         total = parsed.pop("total", None)
         sides[side] = _stage_rows(path, total)
