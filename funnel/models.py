@@ -86,6 +86,10 @@ class FunnelState(models.Model):
         null=True, blank=True, help_text="The time of its last transition.",
     )
     version = models.PositiveIntegerField(default=0, editable=False)
+    won_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, editable=False,
+        help_text="The amounts of its transitions to the built-in “won” stage, summed (a "
+                  "reopened entity won again adds up); kept like the first-reached times.")
 
     # The slots with a `reached_<slot>_at` column on the concrete model.
     SLOTS = ()

@@ -56,7 +56,9 @@ def _percentile(lo, hi, n, tenths):
 
 def _parse(path, rows, grouped):
     """SQL rows → {"total": figures, groups: {key: figures}} where figures is
-    {"stages": {idx: {...}}, "won_amount": x}."""
+    {"stages": {idx: {...}}, "won_amount": x}. When grouping, the overall counts are the sums
+    of the groups' (the SQL sends none: a second pass over the entities for a handful of
+    additions)."""
     k = len(path)
     out = {}
     for row in rows:
@@ -75,9 +77,18 @@ def _parse(path, rows, grouped):
                              converted=int(row[4 + 3 * i] or 0),
                              lost=int(row[5 + 3 * i] or 0))
             figures["won_amount"] = row[3 + 3 * k] or 0
+            figures["counted"] = True
         else:
             stage = figures["stages"].setdefault(row[3], {})
             stage.update(nd=int(row[4] or 0), med=(row[5], row[6]), p90=(row[7], row[8]))
+    total = out.setdefault("total", {"stages": {}, "won_amount": 0})
+    if grouped and not total.get("counted"):
+        groups = [figures for bucket, figures in out.items() if bucket != "total"]
+        for i in range(k):
+            total["stages"].setdefault(i, {}).update({
+                name: sum(g["stages"].get(i, {}).get(name, 0) for g in groups)
+                for name in ("reached", "converted", "lost")})
+        total["won_amount"] = sum((g["won_amount"] for g in groups), 0)
     return out
 
 

@@ -1,5 +1,5 @@
 """Existing installs: the built-in stages get their slot, and the state rows' first-reached
-columns are filled from the history (what `manage.py rebuild_funnel_state` does, written out
+columns and won amounts are filled from the history (what `manage.py rebuild_funnel_state` does, written out
 here so the migration keeps working whatever that command becomes)."""
 
 from django.db import migrations
@@ -33,6 +33,11 @@ def fill(apps, schema_editor):
         first = ", ".join(f"MIN(CASE WHEN t.{to} = {stage} THEN t.{at} END) AS c{i}"
                           for i, (_, stage) in enumerate(pairs))
         sets = ", ".join(f"{col} = h.c{i}" for i, (col, _) in enumerate(pairs))
+        if "won" in by_slot:
+            amount = quote(tmeta.get_field("amount").column)
+            first += (f", COALESCE(SUM(CASE WHEN t.{to} = {by_slot['won']} THEN t.{amount} "
+                      "END), 0) AS won")
+            sets += f", {quote(meta.get_field('won_amount').column)} = h.won"
         ids = ", ".join(str(stage) for _, stage in pairs)
         with connection.cursor() as cursor:
             cursor.execute(

@@ -35,6 +35,8 @@ class EntityState:
     # {stage slot: the time of its first move there in this batch}: the first-reached
     # columns the compare-and-set fills if they are still empty.
     reached: dict = field(default_factory=dict)
+    # What its moves to the built-in won stage in this batch add to its `won_amount`.
+    won_amount: object = 0
 
 
 @dataclass
@@ -122,6 +124,8 @@ def _apply(state, data):
     state.changed_at = data["occurred_at"]
     if state.stage.slot:
         state.reached.setdefault(state.stage.slot, state.changed_at)
+    if state.stage.slot == "won" and data["amount"] is not None:
+        state.won_amount += data["amount"]
     state.version += 1
 
 
@@ -137,6 +141,7 @@ def states_cas_update(kind, states):
         if kind == "account":
             row += [st.entry_channel, st.entry_campaign_id]
         row += [st.reached.get(slot) for slot in model.SLOTS]
+        row.append(st.won_amount)
         rows.append(row)
     return {(kind, pk) for pk in moves_sql.cas_update(kind, rows)}
 

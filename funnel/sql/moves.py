@@ -34,17 +34,21 @@ def cas_update(kind, rows):
     """Compare-and-set the funnel state of many entities of `kind` ("account" or "lead"):
     rows = [(entity id, stage id as read or 0, version as read, stage id, previous stage id,
     version, entered_at, stage_changed_at[, entry channel, entry campaign id], then the time
-    it first reached each stage of `reached_fields` in these moves, or None)]. A row is
+    it first reached each stage of `reached_fields` in these moves, or None, then the amount
+    its moves to the built-in won stage add to `won_amount`)]. A row is
     updated only if its stage and version are still what was read. Returns the ids updated."""
     model = AccountFunnel if kind == "account" else Lead
     names = [*STATE_FIELDS, *(ACCOUNT_ENTRY_FIELDS if kind == "account" else ())]
     reached = reached_fields(model)
     spec = [("id", "int"), ("old_stage", "int"), ("old_version", "int"),
-            *((name, _TYPES[name]) for name in names), *((name, "ts") for name in reached)]
+            *((name, _TYPES[name]) for name in names), *((name, "ts") for name in reached),
+            ("won_amount", "numeric")]
     target, pk = table(model), column(model, model._meta.pk.name)
+    won = column(model, "won_amount")
     sets = ", ".join([*(f"{column(model, name)} = v.{name}" for name in names),
                       *(f"{column(model, name)} = COALESCE({target}.{column(model, name)}, "
-                        f"v.{name})" for name in reached)])
+                        f"v.{name})" for name in reached),
+                      f"{won} = {target}.{won} + v.won_amount"])
     version, stage = column(model, "version"), column(model, "stage")
     updated = set()
     with connection.cursor() as cursor:
@@ -59,23 +63,26 @@ def cas_update(kind, rows):
 
 
 def _entry_insert(stage):
-    """INSERT of accounts entering at `stage`: their state rows from `v(id, at)`; parameters:
-    stage id, entry channel, entry campaign id."""
+    """INSERT of accounts entering at `stage`: their state rows from `v(id, at, amount)`;
+    parameters: stage id, entry channel, entry campaign id."""
     reached = AccountFunnel.reached_field(stage)
     names = columns(AccountFunnel, "account", *STATE_FIELDS, *ACCOUNT_ENTRY_FIELDS,
-                    *((reached,) if reached else ()))
+                    "won_amount", *((reached,) if reached else ()))
+    won = "COALESCE(v.amount, 0)" if stage.slot == "won" else "0"
     return (f"INSERT INTO {table(AccountFunnel)} ({names}) "
-            f"SELECT v.id, %s, NULL, 1, v.at, v.at, %s, %s{', v.at' if reached else ''} FROM v")
+            f"SELECT v.id, %s, NULL, 1, v.at, v.at, %s, %s, {won}"
+            f"{', v.at' if reached else ''} FROM v")
 
 
 def enter_accounts(entries, *, stage, entry_channel, campaign_id):
     """Insert the funnel state of accounts entering it at a stage: entries = [(account id,
-    occurred_at)]. Returns the ids inserted (an account whose row someone else created
-    meanwhile is left out: it lost the race)."""
+    occurred_at, amount or None)]. Returns the ids inserted (an account whose row someone else
+    created meanwhile is left out: it lost the race)."""
     account = column(AccountFunnel, "account")
     inserted = set()
     with connection.cursor() as cursor:
-        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries, 3):
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts"), ("amount", "numeric")],
+                                           entries, 3):
             cursor.execute(f"{cte} {_entry_insert(stage)} WHERE true ON CONFLICT ({account}) "
                            f"DO NOTHING RETURNING {account}",
                            [*params, stage.pk, entry_channel, campaign_id])

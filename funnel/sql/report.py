@@ -77,16 +77,17 @@ def _least(expressions):
 
 
 def side_sql(query, side, path, stages):
-    """(sql, params) of one side's report along its `path`. Rows are ("c", total, grp, then
-    reached, converted, lost for each stage of the path, then won amount) — the counts — and ("p",
-    total, grp, idx, n, median low, median high, p90 low, p90 high, NULL…) — the day
-    percentiles, picked from the entities that converted only (the window sorts stay small).
-    `total` is 1 on the overall rows when grouping.
+    """(sql, params) of one side's report along its `path`. Rows are ("c", 0, grp, then
+    reached, converted, lost for each stage of the path, then won amount) — the counts, per
+    group (the overall counts are their sums) — and ("p", total, grp, idx, n, median low,
+    median high, p90 low, p90 high, NULL…) — the day percentiles, picked from the entities
+    that converted only (the sorts stay small). `total` is 1 on the overall percentile rows
+    when grouping.
 
     The entities' state rows are read, not their history: a built-in stage's first time is
     a column of the row (`reached_<slot>_at`). The history is read only through its
-    (stage, time) index, for what the rows don't hold: the won amounts, the period's moves to
-    lost, and the first times at stages an admin added (no column)."""
+    (stage, time) index, for what the rows don't hold: the won amounts of a period, the
+    period's moves to lost, and the first times at stages an admin added (no column)."""
     lost = [s for s in stages if s.is_lost]
     won = [s for s in path if s.is_won]
     start, end = (connection.ops.adapt_datetimefield_value(b) for b in query.bounds())
@@ -111,7 +112,9 @@ def side_sql(query, side, path, stages):
     for stage in extra:
         history.add(f", MIN(CASE WHEN t.{to} = {stage.pk} THEN t.{at} END) AS x{stage.pk}")
     period_bounds = f" AND t.{at} >= %s AND t.{at} < %s"
-    if won:
+    # All time, the built-in won stage's amounts are summed on the state row.
+    won_on_row = not period and [s.slot for s in won] == ["won"]
+    if won and not won_on_row:
         history.add(f", SUM(CASE WHEN t.{to} IN ({_ids(won)})")
         if period:
             history.add(period_bounds, start, end)
@@ -120,7 +123,7 @@ def side_sql(query, side, path, stages):
         for i, stage in enumerate(path):
             history.add(f", MAX(CASE WHEN t.{to} IN ({_ids(lost)}) AND t.{frm} = {stage.pk}"
                         f"{period_bounds} THEN 1 ELSE 0 END) AS l{i}", start, end)
-    wanted = [*extra, *won, *(lost if period else ())]
+    wanted = [*extra, *(won if not won_on_row else ()), *(lost if period else ())]
     join = ""
     if wanted:
         history_params = history.params
@@ -141,8 +144,9 @@ def side_sql(query, side, path, stages):
         else:
             sql.add(f", CASE WHEN e.{cur} IN ({_ids(lost)}) AND e.{prev} = {stage.pk} "
                     f"THEN 1 ELSE 0 END AS l{i}")
-    sql.add(f", {'COALESCE(h.won_amount, 0)' if won else '0'} AS won_amount "
-            f"FROM {source}{join}")
+    won_amount = (f"e.{column(state, 'won_amount')}" if won_on_row
+                  else "COALESCE(h.won_amount, 0)" if won else "0")
+    sql.add(f", {won_amount} AS won_amount FROM {source}{join}")
     sql.params += history_params
     if period:
         # The entities with a transition in the period: its last one is at or after the
@@ -165,26 +169,58 @@ def side_sql(query, side, path, stages):
             cond.add(f" AND r{i + 1} < %s", end)
         return cond
 
-    def counts(total):
-        out = _Sql().add(f"SELECT 'c' AS kind, {1 if total else 0} AS total, "
-                         f"{'NULL' if total else 'grp'} AS grp")
+    def count_list():
+        """The aggregates of a 'c' row after grp: reached, converted, lost a stage, then the
+        won amount."""
+        out = []
         for i in range(k):
-            out.add(", SUM(CASE WHEN ").extend(reached(i)).add(" THEN 1 ELSE 0 END)")
-            if i + 1 < k:
-                out.add(", SUM(CASE WHEN ").extend(converted(i)).add(" THEN 1 ELSE 0 END)")
-            else:
-                out.add(", 0")
-            out.add(f", SUM(l{i})")
-        out.add(", SUM(won_amount) FROM pe")
-        return out.add("" if total else " GROUP BY grp")
+            out.append(_Sql().add("SUM(CASE WHEN ").extend(reached(i)).add(" THEN 1 ELSE 0 END)"))
+            out.append(_Sql().add("SUM(CASE WHEN ").extend(converted(i)).add(
+                " THEN 1 ELSE 0 END)") if i + 1 < k else _Sql().add("0"))
+            out.append(_Sql().add(f"SUM(l{i})"))
+        return [*out, _Sql().add("SUM(won_amount)")]
 
-    # dd: the days from each stage to the next, for the entities that converted.
+    def counts():
+        out = _Sql()
+        for part in count_list():
+            out.add(", ").extend(part)
+        return out
+
+    pad = ", NULL" * (3 * k + 1 - 6)
+    if connection.vendor == "postgresql":
+        # g: per group, the counts and each stage's days to the next (unsorted), in one hashed
+        # pass over the entities: an ordered aggregate would sort every entity row by group
+        # first, and unpivoting the entities into a row a stage costs more than the rest.
+        # Each array is then sorted on its own (small sorts of doubles) and indexed.
+        sql.add(", g AS (SELECT grp")
+        names = []
+        for j, part in enumerate(count_list()):
+            sql.add(", ").extend(part).add(f" AS n{j}")
+            names.append(f"n{j}")
+        for i in range(k - 1):
+            sql.add(f", array_agg({_days(f'r{i + 1}', f'r{i}')}) FILTER (WHERE ")
+            sql.extend(converted(i)).add(f") AS a{i}")
+        sql.add(" FROM pe GROUP BY grp) ")
+        sql.add(f"SELECT 'c', 0, grp, {', '.join(names)} FROM g")
+        picks = _picks("s.n", "s.a")
+        for i in range(k - 1):
+            sql.add(f" UNION ALL SELECT 'p', 0, grp, {i}, {picks}{pad} FROM g CROSS JOIN "
+                    f"LATERAL (SELECT COUNT(*)::int AS n, array_agg(x ORDER BY x) AS a FROM "
+                    f"unnest(g.a{i}) x) s WHERE g.a{i} IS NOT NULL")
+            if grouped:
+                sql.add(f" UNION ALL SELECT 'p', 1, NULL, {i}, {picks}{pad} FROM (SELECT "
+                        f"COUNT(*)::int AS n, array_agg(x ORDER BY x) AS a FROM g, "
+                        f"unnest(g.a{i}) x) s WHERE s.n > 0")
+        return sql.text, sql.params
+
+    # dd: the days from each stage to the next, for the entities that converted, ranked by
+    # ROW_NUMBER() windows (SQLite has no arrays).
     sql.add(", dd AS (")
     for i in range(k - 1):
         if i:
             sql.add(" UNION ALL ")
-        sql.add(f"SELECT grp, {i} AS idx, {days_between(f'r{i + 1}', f'r{i}')} AS d FROM pe WHERE ")
-        sql.extend(converted(i))
+        sql.add(f"SELECT grp, {i} AS idx, {_days(f'r{i + 1}', f'r{i}')} AS d FROM pe "
+                "WHERE ").extend(converted(i))
     sql.add(")")
     windows = ("ROW_NUMBER() OVER (PARTITION BY grp, idx ORDER BY d) AS rn, "
                "COUNT(*) OVER (PARTITION BY grp, idx) AS nd")
@@ -192,8 +228,7 @@ def side_sql(query, side, path, stages):
         windows += (", ROW_NUMBER() OVER (PARTITION BY idx ORDER BY d) AS rn_t, "
                     "COUNT(*) OVER (PARTITION BY idx) AS nd_t")
     sql.add(f", ranked AS (SELECT grp, idx, d, {windows} FROM dd) ")
-
-    pad = ", NULL" * (3 * k + 1 - 6)
+    sql.add("SELECT 'c' AS kind, 0 AS total, grp").extend(counts()).add(" FROM pe GROUP BY grp")
 
     def picks(rn, nd):
         return (f"MAX({nd}), "
@@ -202,14 +237,28 @@ def side_sql(query, side, path, stages):
                 f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1)) / 10 + 1 THEN d END), "
                 f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1) + 9) / 10 + 1 THEN d END)")
 
-    sql.extend(counts(total=False))
     sql.add(f" UNION ALL SELECT 'p', 0, grp, idx, {picks('rn', 'nd')}{pad} FROM ranked "
             "GROUP BY grp, idx")
     if grouped:
-        sql.add(" UNION ALL ").extend(counts(total=True))
         sql.add(f" UNION ALL SELECT 'p', 1, NULL, idx, {picks('rn_t', 'nd_t')}{pad} "
                 "FROM ranked GROUP BY idx")
     return sql.text, sql.params
+
+
+def _picks(n, a):
+    """The count and the values at ranks (n-1)/2+1, n/2+1, 9(n-1)/10+1 and (9(n-1)+9)/10+1 of
+    sorted array `a` of `n` values: around the median and the 90th percentile (the
+    interpolation is `reports._percentile`'s, as percentile_cont does it)."""
+    return (f"{n}, {a}[({n} - 1) / 2 + 1], {a}[{n} / 2 + 1], {a}[(9 * ({n} - 1)) / 10 + 1], "
+            f"{a}[(9 * ({n} - 1) + 9) / 10 + 1]")
+
+
+def _days(later, earlier):
+    """The days from `earlier` to `later`. On PostgreSQL a double (date_part), not EXTRACT's
+    numeric: the percentiles sort it, and numeric sorts several times slower."""
+    if connection.vendor == "postgresql":
+        return f"(date_part('epoch', {later} - {earlier}) / 86400)"
+    return days_between(later, earlier)
 
 
 def side_rows(query, side, path, stages):

@@ -67,19 +67,22 @@ def build_hand_funnel():
 
 
 def first_times_from_history():
-    """{(kind, entity id): {slot: first time}} computed from the transitions alone, for every
-    state row (empty when it has no transition to a slot's stage)."""
-    from django.db.models import Min
+    """{(kind, entity id): {slot: first time, "won_amount": sum}} computed from the transitions
+    alone, for every state row (empty when it has no transition to a slot's stage)."""
+    from django.db.models import Min, Sum
 
     from funnel.models import AccountFunnel, Lead, StageTransition
 
     out = {("account", pk): {} for pk in AccountFunnel.objects.values_list("pk", flat=True)}
     out.update({("lead", pk): {} for pk in Lead.objects.values_list("pk", flat=True)})
     rows = (StageTransition.objects.filter(to_stage__slot__isnull=False)
-            .values("account_id", "lead_id", "to_stage__slot").annotate(first=Min("occurred_at")))
+            .values("account_id", "lead_id", "to_stage__slot")
+            .annotate(first=Min("occurred_at"), amount=Sum("amount")))
     for row in rows:
         key = ("account", row["account_id"]) if row["account_id"] else ("lead", row["lead_id"])
         out.setdefault(key, {})[row["to_stage__slot"]] = row["first"]
+        if row["to_stage__slot"] == "won" and row["amount"]:
+            out[key]["won_amount"] = row["amount"]
     return out
 
 
@@ -90,9 +93,11 @@ def first_times_on_rows():
     out = {}
     for kind, model in (("account", AccountFunnel), ("lead", Lead)):
         fields = [f"reached_{slot}_at" for slot in model.SLOTS]
-        for pk, *values in model.objects.values_list("pk", *fields):
+        for pk, won, *values in model.objects.values_list("pk", "won_amount", *fields):
             out[(kind, pk)] = {slot: value for slot, value in zip(model.SLOTS, values,
                                                                   strict=True) if value}
+            if won:
+                out[(kind, pk)]["won_amount"] = won
     return out
 
 

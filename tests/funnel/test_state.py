@@ -58,8 +58,11 @@ class TestKeptByMoves:
                 move(account, "opportunity", 6, amount="7"), move(account, "won", 8,
                                                                   amount="9")])
         record([move(account, "qualified", 9, reopen=True)])
+        record([move(account, "opportunity", 10, amount="1"),
+                move(account, "won", 11, amount="20")])
         assert rows_of(account) == {"target": day(1), "opportunity": day(2),
-                                    "engaged": day(4), "won": day(8), "qualified": day(9)}
+                                    "engaged": day(4), "won": day(8), "qualified": day(9),
+                                    "won_amount": Decimal("29")}
         assert_state_rows_follow_history()
 
     def test_a_refused_out_of_order_move_changes_nothing(self):
@@ -111,7 +114,12 @@ class TestKeptByMoves:
         won = deal(fresh, "proposal", 5, amount=Decimal("500"))
         deal(known, "proposal", 5, amount=Decimal("2"))  # before its last move: at day 10
         deal_move(won, "won", 12)
-        assert rows_of(fresh) == {"opportunity": day(5), "won": day(12)}
+        assert rows_of(fresh) == {"opportunity": day(5), "won": day(12),
+                                  "won_amount": Decimal("500")}
+        lone = factories.AccountFactory()
+        deal(lone, "won", 3, amount=Decimal("70"), closed_at=day(4))
+        assert rows_of(lone) == {"opportunity": day(3), "won": day(4),
+                                 "won_amount": Decimal("70")}
         assert rows_of(known) == {"target": day(1), "sql": day(10), "opportunity": day(10)}
         assert_state_rows_follow_history()
 
@@ -142,7 +150,7 @@ class TestRebuild:
                 move(lead, "mql", 4)])
         AccountFunnel.objects.filter(account=a).update(reached_engaged_at=None,
                                                        reached_won_at=day(9))
-        AccountFunnel.objects.filter(account=b).update(reached_sql_at=day(1))
+        AccountFunnel.objects.filter(account=b).update(reached_sql_at=day(1), won_amount=5)
         Lead.objects.filter(pk=lead.pk).update(reached_mql_at=None)
         factories.AccountFactory()
         AccountFunnel.objects.create(account=factories.AccountFactory(),
