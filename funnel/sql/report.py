@@ -156,7 +156,9 @@ def side_sql(query, side, path, stages):
                 start, end, start, end)
     else:
         sql.add(f" WHERE e.{entered} >= %s AND e.{entered} < %s", start, end)
-    sql.add(")")
+    # OFFSET 0 keeps PostgreSQL from folding pe into its one reader: each LEAST is then
+    # computed once a row, not at every use.
+    sql.add(" OFFSET 0)" if connection.vendor == "postgresql" else ")")
 
     def reached(i):
         if period:
@@ -174,9 +176,16 @@ def side_sql(query, side, path, stages):
         won amount."""
         out = []
         for i in range(k):
-            out.append(_Sql().add("SUM(CASE WHEN ").extend(reached(i)).add(" THEN 1 ELSE 0 END)"))
-            out.append(_Sql().add("SUM(CASE WHEN ").extend(converted(i)).add(
-                " THEN 1 ELSE 0 END)") if i + 1 < k else _Sql().add("0"))
+            if period:
+                out.append(_Sql().add("SUM(CASE WHEN ").extend(reached(i)).add(
+                    " THEN 1 ELSE 0 END)"))
+                out.append(_Sql().add("SUM(CASE WHEN ").extend(converted(i)).add(
+                    " THEN 1 ELSE 0 END)") if i + 1 < k else _Sql().add("0"))
+            else:
+                # All time, reaching the next stage implies reaching this one (r{i} is the
+                # earliest of a superset of r{i + 1}'s times): converted = reached next.
+                out.append(_Sql().add(f"COUNT(r{i})"))
+                out.append(_Sql().add(f"COUNT(r{i + 1})" if i + 1 < k else "0"))
             out.append(_Sql().add(f"SUM(l{i})"))
         return [*out, _Sql().add("SUM(won_amount)")]
 
