@@ -8,6 +8,20 @@ from tiers.models import Account
 
 Channel = Campaign.Channel
 
+# The built-in stages (migration 0002) that have a column on the state rows, by side.
+ABM_SLOTS = ("target", "engaged", "qualified")
+DEMAND_GEN_SLOTS = ("inquiry", "mql")
+SHARED_SLOTS = ("sql", "opportunity", "won")
+STAGE_SLOTS = (*ABM_SLOTS, *DEMAND_GEN_SLOTS, *SHARED_SLOTS)
+
+
+def _reached(slot):
+    return models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text=f"The first time it reached the built-in “{slot}” stage (its first "
+                  "transition there); kept by the transition service, rebuilt from the history "
+                  "by `manage.py rebuild_funnel_state`.")
+
 
 class Stage(models.Model):
     """One step of the dual funnel. The rows come from a data migration; admins may rename
@@ -32,6 +46,12 @@ class Stage(models.Model):
     is_handoff = models.BooleanField(
         default=False, help_text=_("SDRs work entities from here on (engaged accounts, MQLs)."),
     )
+    # Which built-in stage this row is, whatever admins rename it to: the state rows keep the
+    # first time each entity reached a built-in stage in a column of that slot
+    # (`reached_<slot>_at`). A stage added by an admin has no slot; the report reads its
+    # first times from the history.
+    slot = models.CharField(max_length=20, choices=[(s, s) for s in STAGE_SLOTS], unique=True,
+                            null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("funnel stage")
@@ -69,9 +89,22 @@ class FunnelState(models.Model):
         null=True, blank=True, help_text=_("The time of its last transition."),
     )
     version = models.PositiveIntegerField(default=0, editable=False)
+    won_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, editable=False,
+        help_text="The amounts of its transitions to the built-in “won” stage, summed (a "
+                  "reopened entity won again adds up); kept like the first-reached times.")
+
+    # The slots with a `reached_<slot>_at` column on the concrete model.
+    SLOTS = ()
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def reached_field(cls, stage):
+        """The name of the field holding the first time at `stage`, or None (an admin's
+        stage, or one of the other side)."""
+        return f"reached_{stage.slot}_at" if stage.slot in cls.SLOTS else None
 
 
 class AccountFunnel(FunnelState):
@@ -83,6 +116,14 @@ class AccountFunnel(FunnelState):
     entry_campaign = models.ForeignKey(Campaign, null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="+",
                                        db_index=False)
+    reached_target_at = _reached("target")
+    reached_engaged_at = _reached("engaged")
+    reached_qualified_at = _reached("qualified")
+    reached_sql_at = _reached("sql")
+    reached_opportunity_at = _reached("opportunity")
+    reached_won_at = _reached("won")
+
+    SLOTS = (*ABM_SLOTS, *SHARED_SLOTS)
 
     class Meta:
         verbose_name_plural = _("account funnel states")
@@ -129,6 +170,13 @@ class Lead(FunnelState):
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+    reached_inquiry_at = _reached("inquiry")
+    reached_mql_at = _reached("mql")
+    reached_sql_at = _reached("sql")
+    reached_opportunity_at = _reached("opportunity")
+    reached_won_at = _reached("won")
+
+    SLOTS = (*DEMAND_GEN_SLOTS, *SHARED_SLOTS)
 
     class Meta:
         verbose_name = _("lead")

@@ -49,8 +49,9 @@ def _lead_entry_fields(created_at):
     stage = _entry_stage()
     if stage is None:
         return {}
+    reached = Lead.reached_field(stage)
     return {"stage": stage, "version": 1, "entered_at": created_at,
-            "stage_changed_at": created_at}
+            "stage_changed_at": created_at, **({reached: created_at} if reached else {})}
 
 
 @transaction.atomic

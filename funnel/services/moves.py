@@ -75,7 +75,9 @@ def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, us
             old_stage_id=row[1], changed_at=occurred_at,
             entered_at=occurred_at if first else row[3],
             entry_channel=entry_channel if first else row[5],
-            entry_campaign_id=campaign_id if first else row[6], exists=True)
+            entry_campaign_id=campaign_id if first else row[6], exists=True,
+            reached={stage.slot: occurred_at} if stage.slot else {},
+            won_amount=(amounts.get(pk) or 0) if stage.slot == "won" else 0)
     if not fresh and not states:
         return []
     recorded_by = user.pk if getattr(user, "pk", None) else None
@@ -83,12 +85,13 @@ def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, us
         moved = []
         if connection.vendor == "postgresql":
             moved += moves_sql.enter_accounts_recorded(
-                [(pk, at, amounts.get(pk)) for pk, at in fresh], stage_id=stage.pk,
+                [(pk, at, amounts.get(pk)) for pk, at in fresh], stage=stage,
                 entry_channel=entry_channel, channel=channel, campaign_id=campaign_id,
                 recorded_by=recorded_by)
             transitions = []
         else:
-            inserted = moves_sql.enter_accounts(fresh, stage_id=stage.pk,
+            inserted = moves_sql.enter_accounts([(pk, at, amounts.get(pk)) for pk, at in fresh],
+                                                stage=stage,
                                                 entry_channel=entry_channel,
                                                 campaign_id=campaign_id)
             transitions = [(pk, None, at, amounts.get(pk)) for pk, at in fresh

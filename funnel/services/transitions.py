@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import events
-from ..models import AccountFunnel, Stage, StageTransition
+from ..models import AccountFunnel, Lead, Stage, StageTransition
 from ..sql import moves as moves_sql
 
 CONCURRENT_MOVE = gettext_lazy(
@@ -36,6 +36,11 @@ class EntityState:
     old_stage_id: int | None = None
     old_version: int = 0
     rows: list = field(default_factory=list)
+    # {stage slot: the time of its first move there in this batch}: the first-reached
+    # columns the compare-and-set fills if they are still empty.
+    reached: dict = field(default_factory=dict)
+    # What its moves to the built-in won stage in this batch add to its `won_amount`.
+    won_amount: object = 0
 
 
 @dataclass
@@ -128,12 +133,17 @@ def _apply(state, data):
         state.entry_campaign_id = data["campaign"].pk if data["campaign"] else None
     state.previous, state.stage = state.stage, data["to_stage"]
     state.changed_at = data["occurred_at"]
+    if state.stage.slot:
+        state.reached.setdefault(state.stage.slot, state.changed_at)
+    if state.stage.slot == "won" and data["amount"] is not None:
+        state.won_amount += data["amount"]
     state.version += 1
 
 
 def states_cas_update(kind, states):
     """Compare-and-set the moved entities' states (`sql.moves.cas_update`); returns the keys
     of the entities updated."""
+    model = AccountFunnel if kind == "account" else Lead
     rows = []
     for (_kind, entity_pk), st in states.items():
         row = [entity_pk, st.old_stage_id or 0, st.old_version, st.stage.pk,
@@ -141,6 +151,8 @@ def states_cas_update(kind, states):
                st.changed_at]
         if kind == "account":
             row += [st.entry_channel, st.entry_campaign_id]
+        row += [st.reached.get(slot) for slot in model.SLOTS]
+        row.append(st.won_amount)
         rows.append(row)
     return {(kind, pk) for pk in moves_sql.cas_update(kind, rows)}
 

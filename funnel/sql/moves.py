@@ -1,7 +1,12 @@
 """The funnel's set-based writes: compare-and-set of many entities' states, accounts entering
 the funnel and transitions appended, one statement a batch. A first recompute moves tens of
 thousands of accounts at once; model instances a row would cost more than the database's
-own work. Table and column names come from the models' `_meta`."""
+own work. Table and column names come from the models' `_meta`.
+
+The state rows' first-reached columns (`reached_<slot>_at`, what the report reads) are written
+by the same statement as the move: a compare-and-set keeps the earlier time (history is
+appended in order, so a column already set is never later), an entering account's row is
+inserted with it."""
 
 from django.db import connection
 from django.utils import timezone
@@ -20,17 +25,30 @@ _TYPES = {"stage": "int", "previous_stage": "int", "version": "int", "entered_at
           "stage_changed_at": "ts", "entry_channel": "text", "entry_campaign": "int"}
 
 
+def reached_fields(model):
+    """The names of `model`'s first-reached fields, in the order `cas_update` rows end with."""
+    return [f"reached_{slot}_at" for slot in model.SLOTS]
+
+
 def cas_update(kind, rows):
     """Compare-and-set the funnel state of many entities of `kind` ("account" or "lead"):
     rows = [(entity id, stage id as read or 0, version as read, stage id, previous stage id,
-    version, entered_at, stage_changed_at[, entry channel, entry campaign id])]. A row is
+    version, entered_at, stage_changed_at[, entry channel, entry campaign id], then the time
+    it first reached each stage of `reached_fields` in these moves, or None, then the amount
+    its moves to the built-in won stage add to `won_amount`)]. A row is
     updated only if its stage and version are still what was read. Returns the ids updated."""
     model = AccountFunnel if kind == "account" else Lead
     names = [*STATE_FIELDS, *(ACCOUNT_ENTRY_FIELDS if kind == "account" else ())]
+    reached = reached_fields(model)
     spec = [("id", "int"), ("old_stage", "int"), ("old_version", "int"),
-            *((name, _TYPES[name]) for name in names)]
+            *((name, _TYPES[name]) for name in names), *((name, "ts") for name in reached),
+            ("won_amount", "numeric")]
     target, pk = table(model), column(model, model._meta.pk.name)
-    sets = ", ".join(f"{column(model, name)} = v.{name}" for name in names)
+    won = column(model, "won_amount")
+    sets = ", ".join([*(f"{column(model, name)} = v.{name}" for name in names),
+                      *(f"{column(model, name)} = COALESCE({target}.{column(model, name)}, "
+                        f"v.{name})" for name in reached),
+                      f"{won} = {target}.{won} + v.won_amount"])
     version, stage = column(model, "version"), column(model, "stage")
     updated = set()
     with connection.cursor() as cursor:
@@ -44,30 +62,35 @@ def cas_update(kind, rows):
     return updated
 
 
-def _entry_insert():
-    """INSERT of entering accounts' state rows from `v(id, at)`; parameters: stage id, entry
-    channel, entry campaign id."""
-    names = columns(AccountFunnel, "account", *STATE_FIELDS, *ACCOUNT_ENTRY_FIELDS)
+def _entry_insert(stage):
+    """INSERT of accounts entering at `stage`: their state rows from `v(id, at, amount)`;
+    parameters: stage id, entry channel, entry campaign id."""
+    reached = AccountFunnel.reached_field(stage)
+    names = columns(AccountFunnel, "account", *STATE_FIELDS, *ACCOUNT_ENTRY_FIELDS,
+                    "won_amount", *((reached,) if reached else ()))
+    won = "COALESCE(v.amount, 0)" if stage.slot == "won" else "0"
     return (f"INSERT INTO {table(AccountFunnel)} ({names}) "
-            "SELECT v.id, %s, NULL, 1, v.at, v.at, %s, %s FROM v")
+            f"SELECT v.id, %s, NULL, 1, v.at, v.at, %s, %s, {won}"
+            f"{', v.at' if reached else ''} FROM v")
 
 
-def enter_accounts(entries, *, stage_id, entry_channel, campaign_id):
+def enter_accounts(entries, *, stage, entry_channel, campaign_id):
     """Insert the funnel state of accounts entering it at a stage: entries = [(account id,
-    occurred_at)]. Returns the ids inserted (an account whose row someone else created
-    meanwhile is left out: it lost the race)."""
+    occurred_at, amount or None)]. Returns the ids inserted (an account whose row someone else
+    created meanwhile is left out: it lost the race)."""
     account = column(AccountFunnel, "account")
     inserted = set()
     with connection.cursor() as cursor:
-        for cte, params in rowsets.batches([("id", "int"), ("at", "ts")], entries, 3):
-            cursor.execute(f"{cte} {_entry_insert()} WHERE true ON CONFLICT ({account}) "
+        for cte, params in rowsets.batches([("id", "int"), ("at", "ts"), ("amount", "numeric")],
+                                           entries, 3):
+            cursor.execute(f"{cte} {_entry_insert(stage)} WHERE true ON CONFLICT ({account}) "
                            f"DO NOTHING RETURNING {account}",
-                           [*params, stage_id, entry_channel, campaign_id])
+                           [*params, stage.pk, entry_channel, campaign_id])
             inserted.update(row[0] for row in cursor.fetchall())
     return inserted
 
 
-def enter_accounts_recorded(entries, *, stage_id, entry_channel, channel, campaign_id,
+def enter_accounts_recorded(entries, *, stage, entry_channel, channel, campaign_id,
                             recorded_by):
     """`enter_accounts` and `append_transitions` of the accounts entered, as one statement
     (PostgreSQL: the INSERT of the state rows feeds the INSERT of the transitions): the rows
@@ -80,13 +103,13 @@ def enter_accounts_recorded(entries, *, stage_id, entry_channel, channel, campai
         for cte, params in rowsets.batches([("id", "int"), ("at", "ts"), ("amount", "numeric")],
                                            entries):
             cursor.execute(
-                f"{cte}, entered AS ({_entry_insert()} ON CONFLICT ({account}) DO NOTHING "
+                f"{cte}, entered AS ({_entry_insert(stage)} ON CONFLICT ({account}) DO NOTHING "
                 f"RETURNING {account}, {entered_at}) "
                 f"INSERT INTO {table(StageTransition)} ({transitions}) "
                 f"SELECT e.{account}, NULL, NULL, %s, e.{entered_at}, %s, %s, v.amount, false, "
                 f"%s, NULL, %s FROM entered e JOIN v ON v.id = e.{account} "
                 f"RETURNING {column(StageTransition, 'account')}",
-                [*params, stage_id, entry_channel, campaign_id, stage_id, channel, campaign_id,
+                [*params, stage.pk, entry_channel, campaign_id, stage.pk, channel, campaign_id,
                  recorded_by, timezone.now()])
             entered += [row[0] for row in cursor.fetchall()]
     return entered

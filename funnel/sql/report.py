@@ -1,10 +1,12 @@
 """The dual-funnel report's SQL, one statement per side: per entity, the first time it reached
 each stage of its path ("reaching a stage implies having passed the earlier ones": the first
-time at that stage *or any later one*) is a conditional MIN over its transitions; the
-per-stage figures are then aggregates over entities, and the median / 90th percentile of the
-days to the next stage are picked with ROW_NUMBER() and COUNT() windows (percentile_cont's
-interpolation, done the same way on SQLite and PostgreSQL). Table and column names come from
-the models' `_meta`."""
+time at that stage *or any later one*) is the earliest of the first-reached columns of its
+state row (`reached_<slot>_at`, kept by the transition service) for that stage and the later
+ones; the per-stage figures are then aggregates over entities, and the median / 90th
+percentile of the days to the next stage are picked with ROW_NUMBER() and COUNT() windows
+(percentile_cont's interpolation, done the same way on SQLite and PostgreSQL). The entities
+are read, not their history: see docs/internals/design-decisions.md. Table and column names
+come from the models' `_meta`."""
 
 from django.db import connection
 
@@ -61,20 +63,39 @@ class _Sql:
         return "".join(self.parts)
 
 
+def _least(expressions):
+    """SQL for the earliest of datetime `expressions`, NULLs ignored (NULL if all are):
+    PostgreSQL's LEAST; SQLite's multi-argument MIN returns NULL as soon as one is, so NULLs
+    become a time after any other there (the values are ISO text)."""
+    if len(expressions) == 1:
+        return expressions[0]
+    if connection.vendor == "postgresql":
+        return f"LEAST({', '.join(expressions)})"
+    never = "'9999-12-31 23:59:59.999999'"
+    return (f"NULLIF(MIN({', '.join(f'COALESCE({e}, {never})' for e in expressions)}), "
+            f"{never})")
+
+
 def side_sql(query, side, path, stages):
-    """(sql, params) of one side's report along its `path`. Rows are ("c", total, grp, then
-    reached, converted, lost for each stage of the path, then won amount) — the counts — and ("p",
-    total, grp, idx, n, median low, median high, p90 low, p90 high, NULL…) — the day
-    percentiles, picked from the entities that converted only (the window sorts stay small).
-    `total` is 1 on the overall rows when grouping."""
+    """(sql, params) of one side's report along its `path`. Rows are ("c", 0, grp, then
+    reached, converted, lost for each stage of the path, then won amount) — the counts, per
+    group (the overall counts are their sums) — and ("p", total, grp, idx, n, median low,
+    median high, p90 low, p90 high, NULL…) — the day percentiles, picked from the entities
+    that converted only (the sorts stay small). `total` is 1 on the overall percentile rows
+    when grouping.
+
+    The entities' state rows are read, not their history: a built-in stage's first time is
+    a column of the row (`reached_<slot>_at`). The history is read only through its
+    (stage, time) index, for what the rows don't hold: the won amounts of a period, the
+    period's moves to lost, and the first times at stages an admin added (no column)."""
     lost = [s for s in stages if s.is_lost]
     won = [s for s in path if s.is_won]
     start, end = (connection.ops.adapt_datetimefield_value(b) for b in query.bounds())
     source, eid, fk, grp = _entity_sql(side, query.group_by)
     transitions = table(StageTransition)
     state = AccountFunnel if side == Stage.Side.ABM else Lead
-    cur, prev, entered = (column(state, name) for name in ("stage", "previous_stage",
-                                                           "entered_at"))
+    cur, prev, entered, changed = (column(state, name) for name in (
+        "stage", "previous_stage", "entered_at", "stage_changed_at"))
     to, frm, at, amount = (column(StageTransition, name) for name in ("to_stage", "from_stage",
                                                                       "occurred_at", "amount"))
     period = query.mode == "period"
@@ -82,33 +103,62 @@ def side_sql(query, side, path, stages):
     k = len(path)
     sql = _Sql()
 
-    # ent: the entities of the report, with their group and current state.
-    sql.add(f"WITH ent AS (SELECT {eid} AS eid, {grp} AS grp, e.{cur} AS cur, "
-            f"e.{prev} AS prev FROM {source} WHERE ")
-    if period:
-        sql.add(f"EXISTS (SELECT 1 FROM {transitions} w WHERE w.{fk} = {eid} "
-                f"AND w.{at} >= %s AND w.{at} < %s)", start, end)
-    else:
-        sql.add(f"e.{entered} >= %s AND e.{entered} < %s", start, end)
-    # pe: per entity, when it first reached each stage (at or beyond it), whether it was
-    # lost from it, and its won amount.
-    sql.add("), pe AS (SELECT ent.eid, ent.grp")
-    for i, stage in enumerate(path):
-        at_or_beyond = [s for s in path if s.position >= stage.position]
-        sql.add(f", MIN(CASE WHEN t.{to} IN ({_ids(at_or_beyond)}) "
-                f"THEN t.{at} END) AS r{i}")
+    # h: per entity, from the history, what its state row doesn't hold. Only the transitions
+    # to the stages asked for are read (the (to_stage, occurred_at) index).
+    extra = [s for s in path if not state.reached_field(s)]
+    first = {s.pk: (f"e.{column(state, state.reached_field(s))}" if state.reached_field(s)
+                    else f"h.x{s.pk}") for s in path}
+    history = _Sql()
+    for stage in extra:
+        history.add(f", MIN(CASE WHEN t.{to} = {stage.pk} THEN t.{at} END) AS x{stage.pk}")
+    period_bounds = f" AND t.{at} >= %s AND t.{at} < %s"
+    # All time, the built-in won stage's amounts are summed on the state row.
+    won_on_row = not period and [s.slot for s in won] == ["won"]
+    if won and not won_on_row:
+        history.add(f", SUM(CASE WHEN t.{to} IN ({_ids(won)})")
         if period:
-            sql.add(f", MAX(CASE WHEN t.{to} IN ({_ids(lost)}) AND t.{frm} = "
-                    f"{stage.pk} AND t.{at} >= %s AND t.{at} < %s "
-                    f"THEN 1 ELSE 0 END) AS l{i}", start, end)
-        else:
-            sql.add(f", MAX(CASE WHEN ent.cur IN ({_ids(lost)}) AND ent.prev = {stage.pk} "
-                    f"THEN 1 ELSE 0 END) AS l{i}")
-    sql.add(f", SUM(CASE WHEN t.{to} IN ({_ids(won)})")
+            history.add(period_bounds, start, end)
+        history.add(f" THEN t.{amount} END) AS won_amount")
     if period:
-        sql.add(f" AND t.{at} >= %s AND t.{at} < %s", start, end)
-    sql.add(f" THEN t.{amount} ELSE 0 END) AS won_amount FROM ent JOIN {transitions} t "
-            f"ON t.{fk} = ent.eid GROUP BY ent.eid, ent.grp)")
+        for i, stage in enumerate(path):
+            history.add(f", MAX(CASE WHEN t.{to} IN ({_ids(lost)}) AND t.{frm} = {stage.pk}"
+                        f"{period_bounds} THEN 1 ELSE 0 END) AS l{i}", start, end)
+    wanted = [*extra, *(won if not won_on_row else ()), *(lost if period else ())]
+    join = ""
+    if wanted:
+        history_params = history.params
+        join = (f" LEFT JOIN (SELECT t.{fk} AS eid{history.text} FROM {transitions} t "
+                f"WHERE t.{to} IN ({_ids(wanted)}) GROUP BY t.{fk}) h ON h.eid = {eid}")
+    else:
+        history_params = []
+
+    # pe: per entity of the report, when it first reached each stage (at or beyond it: the
+    # earliest of the first times at it and at the stages after it), whether it was lost from
+    # it, and its won amount.
+    sql.add("WITH pe AS (SELECT " + f"{eid} AS eid, {grp} AS grp")
+    for i, stage in enumerate(path):
+        beyond = [first[s.pk] for s in path if s.position >= stage.position]
+        sql.add(f", {_least(beyond)} AS r{i}")
+        if period:
+            sql.add(f", COALESCE(h.l{i}, 0) AS l{i}")
+        else:
+            sql.add(f", CASE WHEN e.{cur} IN ({_ids(lost)}) AND e.{prev} = {stage.pk} "
+                    f"THEN 1 ELSE 0 END AS l{i}")
+    won_amount = (f"e.{column(state, 'won_amount')}" if won_on_row
+                  else "COALESCE(h.won_amount, 0)" if won else "0")
+    sql.add(f", {won_amount} AS won_amount FROM {source}{join}")
+    sql.params += history_params
+    if period:
+        # The entities with a transition in the period: its last one is at or after the
+        # start and its first before the end (the state row narrows, the index decides).
+        sql.add(f" WHERE e.{changed} >= %s AND e.{entered} < %s AND EXISTS (SELECT 1 FROM "
+                f"{transitions} w WHERE w.{fk} = {eid} AND w.{at} >= %s AND w.{at} < %s)",
+                start, end, start, end)
+    else:
+        sql.add(f" WHERE e.{entered} >= %s AND e.{entered} < %s", start, end)
+    # OFFSET 0 keeps PostgreSQL from folding pe into its one reader: each LEAST is then
+    # computed once a row, not at every use.
+    sql.add(" OFFSET 0)" if connection.vendor == "postgresql" else ")")
 
     def reached(i):
         if period:
@@ -121,26 +171,65 @@ def side_sql(query, side, path, stages):
             cond.add(f" AND r{i + 1} < %s", end)
         return cond
 
-    def counts(total):
-        out = _Sql().add(f"SELECT 'c' AS kind, {1 if total else 0} AS total, "
-                         f"{'NULL' if total else 'grp'} AS grp")
+    def count_list():
+        """The aggregates of a 'c' row after grp: reached, converted, lost a stage, then the
+        won amount."""
+        out = []
         for i in range(k):
-            out.add(", SUM(CASE WHEN ").extend(reached(i)).add(" THEN 1 ELSE 0 END)")
-            if i + 1 < k:
-                out.add(", SUM(CASE WHEN ").extend(converted(i)).add(" THEN 1 ELSE 0 END)")
+            if period:
+                out.append(_Sql().add("SUM(CASE WHEN ").extend(reached(i)).add(
+                    " THEN 1 ELSE 0 END)"))
+                out.append(_Sql().add("SUM(CASE WHEN ").extend(converted(i)).add(
+                    " THEN 1 ELSE 0 END)") if i + 1 < k else _Sql().add("0"))
             else:
-                out.add(", 0")
-            out.add(f", SUM(l{i})")
-        out.add(", SUM(won_amount) FROM pe")
-        return out.add("" if total else " GROUP BY grp")
+                # All time, reaching the next stage implies reaching this one (r{i} is the
+                # earliest of a superset of r{i + 1}'s times): converted = reached next.
+                out.append(_Sql().add(f"COUNT(r{i})"))
+                out.append(_Sql().add(f"COUNT(r{i + 1})" if i + 1 < k else "0"))
+            out.append(_Sql().add(f"SUM(l{i})"))
+        return [*out, _Sql().add("SUM(won_amount)")]
 
-    # dd: the days from each stage to the next, for the entities that converted.
+    def counts():
+        out = _Sql()
+        for part in count_list():
+            out.add(", ").extend(part)
+        return out
+
+    pad = ", NULL" * (3 * k + 1 - 6)
+    if connection.vendor == "postgresql":
+        # g: per group, the counts and each stage's days to the next (unsorted), in one hashed
+        # pass over the entities: an ordered aggregate would sort every entity row by group
+        # first, and unpivoting the entities into a row a stage costs more than the rest.
+        # Each array is then sorted on its own (small sorts of doubles) and indexed.
+        sql.add(", g AS (SELECT grp")
+        names = []
+        for j, part in enumerate(count_list()):
+            sql.add(", ").extend(part).add(f" AS n{j}")
+            names.append(f"n{j}")
+        for i in range(k - 1):
+            sql.add(f", array_agg({_days(f'r{i + 1}', f'r{i}')}) FILTER (WHERE ")
+            sql.extend(converted(i)).add(f") AS a{i}")
+        sql.add(" FROM pe GROUP BY grp) ")
+        sql.add(f"SELECT 'c', 0, grp, {', '.join(names)} FROM g")
+        picks = _picks("s.n", "s.a")
+        for i in range(k - 1):
+            sql.add(f" UNION ALL SELECT 'p', 0, grp, {i}, {picks}{pad} FROM g CROSS JOIN "
+                    f"LATERAL (SELECT COUNT(*)::int AS n, array_agg(x ORDER BY x) AS a FROM "
+                    f"unnest(g.a{i}) x) s WHERE g.a{i} IS NOT NULL")
+            if grouped:
+                sql.add(f" UNION ALL SELECT 'p', 1, NULL, {i}, {picks}{pad} FROM (SELECT "
+                        f"COUNT(*)::int AS n, array_agg(x ORDER BY x) AS a FROM g, "
+                        f"unnest(g.a{i}) x) s WHERE s.n > 0")
+        return sql.text, sql.params
+
+    # dd: the days from each stage to the next, for the entities that converted, ranked by
+    # ROW_NUMBER() windows (SQLite has no arrays).
     sql.add(", dd AS (")
     for i in range(k - 1):
         if i:
             sql.add(" UNION ALL ")
-        sql.add(f"SELECT grp, {i} AS idx, {days_between(f'r{i + 1}', f'r{i}')} AS d FROM pe WHERE ")
-        sql.extend(converted(i))
+        sql.add(f"SELECT grp, {i} AS idx, {_days(f'r{i + 1}', f'r{i}')} AS d FROM pe "
+                "WHERE ").extend(converted(i))
     sql.add(")")
     windows = ("ROW_NUMBER() OVER (PARTITION BY grp, idx ORDER BY d) AS rn, "
                "COUNT(*) OVER (PARTITION BY grp, idx) AS nd")
@@ -148,8 +237,7 @@ def side_sql(query, side, path, stages):
         windows += (", ROW_NUMBER() OVER (PARTITION BY idx ORDER BY d) AS rn_t, "
                     "COUNT(*) OVER (PARTITION BY idx) AS nd_t")
     sql.add(f", ranked AS (SELECT grp, idx, d, {windows} FROM dd) ")
-
-    pad = ", NULL" * (3 * k + 1 - 6)
+    sql.add("SELECT 'c' AS kind, 0 AS total, grp").extend(counts()).add(" FROM pe GROUP BY grp")
 
     def picks(rn, nd):
         return (f"MAX({nd}), "
@@ -158,14 +246,28 @@ def side_sql(query, side, path, stages):
                 f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1)) / 10 + 1 THEN d END), "
                 f"MIN(CASE WHEN {rn} = (9 * ({nd} - 1) + 9) / 10 + 1 THEN d END)")
 
-    sql.extend(counts(total=False))
     sql.add(f" UNION ALL SELECT 'p', 0, grp, idx, {picks('rn', 'nd')}{pad} FROM ranked "
             "GROUP BY grp, idx")
     if grouped:
-        sql.add(" UNION ALL ").extend(counts(total=True))
         sql.add(f" UNION ALL SELECT 'p', 1, NULL, idx, {picks('rn_t', 'nd_t')}{pad} "
                 "FROM ranked GROUP BY idx")
     return sql.text, sql.params
+
+
+def _picks(n, a):
+    """The count and the values at ranks (n-1)/2+1, n/2+1, 9(n-1)/10+1 and (9(n-1)+9)/10+1 of
+    sorted array `a` of `n` values: around the median and the 90th percentile (the
+    interpolation is `reports._percentile`'s, as percentile_cont does it)."""
+    return (f"{n}, {a}[({n} - 1) / 2 + 1], {a}[{n} / 2 + 1], {a}[(9 * ({n} - 1)) / 10 + 1], "
+            f"{a}[(9 * ({n} - 1) + 9) / 10 + 1]")
+
+
+def _days(later, earlier):
+    """The days from `earlier` to `later`. On PostgreSQL a double (date_part), not EXTRACT's
+    numeric: the percentiles sort it, and numeric sorts several times slower."""
+    if connection.vendor == "postgresql":
+        return f"(date_part('epoch', {later} - {earlier}) / 86400)"
+    return days_between(later, earlier)
 
 
 def side_rows(query, side, path, stages):

@@ -64,3 +64,42 @@ def build_hand_funnel():
         lead("l4", "opportunity", 6, amount="100"), lead("l4", "lost", 16),
     ])
     return {"accounts": [a1, a2, a3, a4, a5], "leads": leads}
+
+
+def first_times_from_history():
+    """{(kind, entity id): {slot: first time, "won_amount": sum}} computed from the transitions
+    alone, for every state row (empty when it has no transition to a slot's stage)."""
+    from django.db.models import Min, Sum
+
+    from funnel.models import AccountFunnel, Lead, StageTransition
+
+    out = {("account", pk): {} for pk in AccountFunnel.objects.values_list("pk", flat=True)}
+    out.update({("lead", pk): {} for pk in Lead.objects.values_list("pk", flat=True)})
+    rows = (StageTransition.objects.filter(to_stage__slot__isnull=False)
+            .values("account_id", "lead_id", "to_stage__slot")
+            .annotate(first=Min("occurred_at"), amount=Sum("amount")))
+    for row in rows:
+        key = ("account", row["account_id"]) if row["account_id"] else ("lead", row["lead_id"])
+        out.setdefault(key, {})[row["to_stage__slot"]] = row["first"]
+        if row["to_stage__slot"] == "won" and row["amount"]:
+            out[key]["won_amount"] = row["amount"]
+    return out
+
+
+def first_times_on_rows():
+    """The same, read from the state rows' `reached_<slot>_at` columns."""
+    from funnel.models import AccountFunnel, Lead
+
+    out = {}
+    for kind, model in (("account", AccountFunnel), ("lead", Lead)):
+        fields = [f"reached_{slot}_at" for slot in model.SLOTS]
+        for pk, won, *values in model.objects.values_list("pk", "won_amount", *fields):
+            out[(kind, pk)] = {slot: value for slot, value in zip(model.SLOTS, values,
+                                                                  strict=True) if value}
+            if won:
+                out[(kind, pk)]["won_amount"] = won
+    return out
+
+
+def assert_state_rows_follow_history():
+    assert first_times_on_rows() == first_times_from_history()

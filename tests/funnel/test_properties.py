@@ -118,3 +118,88 @@ def test_a_sub_period_cohort_is_a_subset(accounts, leads, cut):
             assert small <= big
         for big, small in zip(whole["sides"][side], part["sides"][side], strict=True):
             assert small["lost"] <= big["lost"]
+
+
+# The report reads the state rows; the history says what it must be ----------------------
+
+# One entity's moves: (stage index on its path, or -1 for lost; hours after the last move,
+# negative for an out-of-order move that is refused). Moves go back and forth; a closed
+# entity moves on with "reopen".
+wander = st.tuples(
+    st.integers(min_value=1, max_value=28),
+    st.lists(st.tuples(st.integers(min_value=-1, max_value=6),
+                       st.integers(min_value=-30, max_value=400)), max_size=7),
+    st.sampled_from(CHANNELS),
+)
+
+
+def _wander_items(ref_key, ref, path, entry, moves, channel, current):
+    at, items = day(entry), []
+    if current is None:
+        items.append({ref_key: ref, "to_stage": path[0], "occurred_at": at.isoformat(),
+                      "channel": channel})
+        current = path[0]
+    for index, hours in moves:
+        to = "lost" if index < 0 else path[index % len(path)]
+        if to == current:
+            continue
+        when = at + timedelta(hours=hours)
+        item = {ref_key: ref, "to_stage": to, "occurred_at": when.isoformat(),
+                **({"amount": str(hours % 90 + 1)} if to in ("opportunity", "won") else {})}
+        if current in ("won", "lost"):
+            item["reopen"] = True
+        items.append(item)
+        if hours >= 0:  # an out-of-order move is refused: the entity stays where it was
+            at, current = when, to
+    return items
+
+
+def _build_wandering(accounts, leads, extra_stage, batches):
+    from funnel.models import Stage
+
+    StageTransition.objects.all().delete()
+    AccountFunnel.objects.all().delete()
+    Lead.objects.all().delete()
+    Account.objects.all().delete()
+    Stage.objects.filter(slot__isnull=True, is_lost=False).delete()
+    abm, dg = list(ABM), ["inquiry", *DG]
+    if extra_stage:
+        Stage.objects.create(slug="review", name="Review", side="shared", position=45)
+        abm.insert(4, "review")
+        dg.insert(3, "review")
+    items = []
+    for n, (entry, moves, channel) in enumerate(accounts):
+        account = factories.AccountFactory(domain=f"w{n}.example.com",
+                                           tier=factories.tier(n % 3 + 1) if n % 4 else None)
+        items += _wander_items("account", account.domain, abm, entry, moves, channel, None)
+    for n, (entry, moves, channel) in enumerate(leads):
+        lead = services.lead_create(email=f"w{n}@leads.example.org", created_at=day(entry),
+                                    channel=channel)
+        items += _wander_items("lead", lead.email, dg, entry, moves, channel, "inquiry")
+    # The same moves in one request or several: an entity moves several times a batch, or
+    # once a batch.
+    size = max(1, len(items) // batches)
+    for start in range(0, len(items), size):
+        ingesters.transitions_record(items=items[start:start + size], user=None)
+
+
+@hsettings
+@given(accounts=st.lists(wander, max_size=8), leads=st.lists(wander, max_size=8),
+       extra_stage=st.booleans(), batches=st.integers(1, 4),
+       mode=st.sampled_from(["cohort", "period"]),
+       group_by=st.sampled_from([None, "channel", "month", "tier", "campaign"]),
+       window=st.tuples(st.integers(1, 40), st.integers(0, 40)))
+def test_the_report_equals_the_report_from_history(accounts, leads, extra_stage, batches,
+                                                   mode, group_by, window):
+    from funnel.reports import ReportQuery
+    from tests.funnel.helpers import assert_state_rows_follow_history
+    from tests.funnel.history_report import history_report
+
+    _build_wandering(accounts, leads, extra_stage, batches)
+    assert_state_rows_follow_history()
+    first, length = window
+    start = jan(1) + timedelta(days=first - 1)
+    query = ReportQuery(start=start, end=start + timedelta(days=length), mode=mode,
+                        group_by=group_by)
+    assert report(query.start, query.end, mode=mode, group_by=group_by) == \
+        history_report(query)
