@@ -160,7 +160,9 @@ class TestAccountPanel:
             order = ProgramOrderFactory(account=account, requested_by=rep)
             OrderEvent.objects.create(order=order, to_status="requested", by=rep)
         client.force_login(rep)
-        with django_assert_max_num_queries(18):
+        # 19: the pipeline app's Opportunities panel adds one query (its deals, committee
+        # prefetched only when there are deals); the count does not grow with the orders.
+        with django_assert_max_num_queries(19):
             response = client.get(f"/accounts/{account.pk}/")
         assert response.content.decode().count("data-order=") == rows
 

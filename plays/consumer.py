@@ -1,0 +1,122 @@
+"""Reading the outbox: the plays' and alerts' consumer.
+
+`events_receive` is this app's `outbox_consumers` entry: the outbox's dispatcher hands it each
+batch of new events inside its own transaction, and it only writes a receipt per event this
+app cares about (one INSERT) and queues `tasks.handle_events` after the commit. The work —
+firing plays, writing alerts, ordering — runs in that task, one transaction per event, so a
+slow or failing play never holds up the outbox (the webhooks read the same batches).
+
+Each event is handled once: the handler locks its receipt and handles only a receipt not
+handled yet, marking it in the same transaction; each play's firing is claimed besides
+(`runner.play_fire`). A task lost on the way (the broker was down, a worker died) is made up
+for by the sweeper (`events_redrive`, in `manage.py redrive`)."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from abmcrm.core.models import OutboxEvent
+from abmcrm.core.queueing import publish, publish_on_commit
+from tiers.models import Account
+
+from . import alerts, runner
+from .conf import settings as conf
+from .models import EventReceipt, Play
+
+logger = logging.getLogger(__name__)
+
+BATCH = 100
+
+
+def _wanted_types():
+    return set(Play.objects.filter(is_active=True).values_list("event", flat=True).distinct()) \
+        | {str(kind) for kind in alerts.DIGEST_TYPES}
+
+
+def events_receive(events):
+    """The outbox consumer: receipts for the events a play or an alert may want (with an
+    account), and the handling task queued after the commit."""
+    wanted = _wanted_types()
+    receipts = [EventReceipt(event_id=event.id) for event in events
+                if event.type in wanted and event.account_id is not None]
+    if receipts:
+        # The outbox hands a batch over again when another consumer failed on it.
+        EventReceipt.objects.bulk_create(receipts, ignore_conflicts=True)
+        from .tasks import handle_events
+
+        publish_on_commit(handle_events)
+    return len(receipts)
+
+
+def event_handle(event):
+    """Fire the active plays of the event's type and write its alerts; inside the caller's
+    transaction. Returns the plays' runs."""
+    account = (Account.objects.select_related("tier", "owner")
+               .filter(pk=event.account_id).first())
+    if account is None:
+        return []  # deleted since: nothing to act on
+    runs = []
+    for play in Play.objects.filter(event=event.type, is_active=True).select_related(
+            "created_by").order_by("pk"):
+        run = runner.play_fire(play=play, event=event, account=account)
+        if run is not None:
+            runs.append(run)
+    alerts.alerts_record(event=event, account=account)
+    return runs
+
+
+def events_handle(*, limit=None):
+    """Handle the received events not handled yet, oldest first, each in its own transaction
+    (its receipt locked, so a second handler at the same time skips it or, on SQLite, waits
+    and finds it handled). A failure is logged on the receipt and left to the sweeper.
+    Returns how many were handled."""
+    handled, seen = 0, set()
+    while limit is None or len(seen) < limit:
+        pending = list(EventReceipt.objects.filter(handled_at__isnull=True)
+                       .exclude(event_id__in=seen).order_by("event_id")
+                       .values_list("event_id", flat=True)[:BATCH])
+        if not pending:
+            break
+        for event_id in pending:
+            seen.add(event_id)  # handled, failed, or another worker's: not again in this run
+            try:
+                if receipt_handle(event_id):
+                    handled += 1
+            except Exception as exc:  # noqa: BLE001 - recorded on the receipt; the sweeper retries
+                logger.exception("plays: handling event %s failed", event_id)
+                EventReceipt.objects.filter(pk=event_id).update(
+                    last_error=f"{type(exc).__name__}: {exc}"[:2000])
+    return handled
+
+
+def receipt_handle(event_id):
+    """Handle one received event if no one has: True if this call handled it."""
+    with transaction.atomic():
+        receipt = (EventReceipt.objects.select_for_update(skip_locked=True)
+                   .filter(pk=event_id, handled_at__isnull=True).first())
+        if receipt is None:
+            return False  # handled already, or being handled by another worker right now
+        EventReceipt.objects.filter(pk=event_id).update(attempts=receipt.attempts + 1)
+        event = OutboxEvent.objects.filter(pk=event_id).first()
+        if event is not None:  # else pruned meanwhile: nothing left to act on
+            event_handle(event)
+        EventReceipt.objects.filter(pk=event_id).update(handled_at=timezone.now(),
+                                                        last_error="")
+    return True
+
+
+def events_redrive():
+    """The sweeper: queue the handling of receipts left unhandled for a while (their task
+    was lost, or failed), and of the immediate alerts not sent."""
+    stale = timezone.now() - timedelta(seconds=conf.ABMCRM_PLAY_SWEEP_AFTER)
+    waiting = EventReceipt.objects.filter(handled_at__isnull=True,
+                                          received_at__lt=stale).exists()
+    if waiting:
+        from .tasks import handle_events
+
+        publish(handle_events)
+    pruned = EventReceipt.objects.filter(
+        handled_at__lt=timezone.now() - timedelta(days=conf.ABMCRM_PLAY_RECEIPT_DAYS)).delete()[0]
+    return {"events": int(waiting), "pruned": pruned, **alerts.alerts_redrive()}
