@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from abmcrm.core import outbox
 from abmcrm.core.exceptions import Conflict
 
 from . import notifications, selectors, signals, sql
@@ -156,6 +157,10 @@ def _transition_apply(order, from_status, to, by, note, values):
         order=order, from_status=from_status, to_status=to, by=by, note=note,
         notified_at=values["updated_at"] if mail and notifications.mails_here() else None,
     )
+    outbox.emit(outbox.ORDER_STATUS_CHANGED, account_id=order.account_id, data={
+        "order_id": order.pk, "account_id": order.account_id, "item_id": order.item_id,
+        "from_status": from_status, "to_status": to, "by": by.pk if by else None,
+        "note": note or "", "event_id": event.pk}, occurred_at=event.at)
     signals.order_status_changed.send(
         sender=ProgramOrder, order=order, from_status=from_status, to_status=to, by=by,
         event=event,

@@ -1,10 +1,13 @@
 """Signals this app sends, for higher apps (funnel) and host projects.
 
 All are sent inside the transaction that makes the change, so a receiver's writes commit
-or roll back with it.
+or roll back with it. The same changes are written to the outbox (`tiers.events`), which is
+what consumers outside the transaction (webhooks, plays) read.
 """
 
 from django.dispatch import Signal
+
+from . import events
 
 # An account's tier changed. kwargs: account, old_tier (Tier or None), new_tier (Tier or
 # None), assignment (the TierAssignment history row), by (a user, or None for the system).
@@ -40,6 +43,9 @@ def announce_tier_changes(changes, *, by, loaded=None):
     then the id batch. Every tier change of the app is announced here, the same way."""
     from .models import Account, Tier, TierAssignment
 
+    # First in the outbox, so that what receivers write in turn (the funnel's moves) comes
+    # after it in the stream.
+    events.tier_changes_emit(changes, by=by)
     if tier_changed.has_listeners(Account) or tiers_changed.has_listeners(Account):
         if loaded is None:
             tiers = {tier.pk: tier for tier in Tier.objects.all()}
@@ -60,6 +66,7 @@ def announce_engaged(engaged):
     only if a receiver of the signals carrying them is connected."""
     from .models import Account
 
+    events.engaged_emit(engaged)
     if account_engaged.has_listeners(Account) or accounts_engaged.has_listeners(Account):
         pairs = [(account, engaged[account.pk])
                  for account in Account.objects.filter(pk__in=list(engaged))]

@@ -18,7 +18,9 @@ class CoreConfig(AppConfig):
     nav_links = [(_("Imports"), "imports", "any", 90), (_("Admin"), "admin:index", "staff", 100),
                  (_("API"), "api-docs", "any", 100)]
     # Every kind of background job (imports, recomputes…): see abmcrm/core/jobs.py.
-    sweepers = [("jobs", "abmcrm.core.jobs.jobs_redrive")]
+    # The outbox's events whose dispatch task never ran, and the old ones to prune.
+    sweepers = [("jobs", "abmcrm.core.jobs.jobs_redrive"),
+                ("outbox", "abmcrm.core.outbox.outbox_redrive")]
 
     def ready(self):
         from . import celery_app, checks, roles, tokens  # noqa: F401 - checks registers

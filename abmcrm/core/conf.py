@@ -104,6 +104,10 @@ DEFAULTS = {
     # count it shows is at most this old. 0: count every time.
     "ABMCRM_LIST_COUNT_CACHE_SECONDS": 30,
     "ABMCRM_LIST_COUNT_CACHE_ABOVE": 10_000,
+    # Outbox events (abmcrm/core/outbox.py) handed to every consumer are deleted this many
+    # days later by the sweeper, with what the consumers keep of them (webhook deliveries);
+    # None: kept for ever.
+    "ABMCRM_OUTBOX_RETENTION_DAYS": 30,
 }
 
 settings = AppSettings("abmcrm", DEFAULTS)

@@ -1,5 +1,8 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from .ids import time_ordered_uuid
 
 
 def job_progress(done, total, finished):
@@ -86,3 +89,40 @@ class ImportJob(Job):
 
     def __str__(self):
         return f"Import #{self.pk} ({self.kind}, {self.status})"
+
+
+class OutboxEvent(models.Model):
+    """One thing that happened (`abmcrm.core.outbox`): written in the transaction that made
+    the change, so it exists if and only if the change committed. Consumers (webhooks,
+    plays, alerts: the AppConfig hook `outbox_consumers`) read it from here after commit,
+    never from in-memory signals alone.
+
+    `id` is stable (the webhooks' delivery id) and orders the events as they were written;
+    `account_id` is the account's id, without a foreign key (the core has no domain
+    models)."""
+
+    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
+    type = models.CharField(max_length=64)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When every consumer took it; empty: not yet (the dispatcher, or the "
+                  "sweeper, hands it over).")
+
+    class Meta:
+        verbose_name = "outbox event"
+        ordering = ["id"]
+        indexes = [
+            # The dispatcher's scan: only the few events not handed over yet are in it.
+            models.Index(fields=["id"], name="abmcore_outbox_pending",
+                         condition=models.Q(dispatched_at__isnull=True)),
+            # The retention sweep's scan.
+            models.Index(fields=["dispatched_at"], name="abmcore_outbox_dispatched"),
+            models.Index(fields=["account_id", "id"], name="abmcore_outbox_account"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.id}"

@@ -23,3 +23,12 @@ def redrive():
     from .redrive import redrive_all
 
     return [(name, counts, error) for name, counts, error in redrive_all()]
+
+
+@shared_task(ignore_result=True)
+def outbox_dispatch():
+    """Hand the outbox's new events to the consumers (queued after each commit that wrote
+    some; the sweeper runs the same)."""
+    from .outbox import dispatch
+
+    return dispatch()

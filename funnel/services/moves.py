@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from abmcrm.core.db import rowsets
 
-from .. import selectors
+from .. import events, selectors
 from ..models import AccountFunnel
 from ..sql import moves as moves_sql
 from .transitions import EntityState, states_cas_update
@@ -99,6 +99,11 @@ def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, us
                                 state.changed_at, amounts.get(key[1])))
         moves_sql.append_transitions(transitions, stage_id=stage.pk, channel=channel,
                                      campaign_id=campaign_id, recorded_by=recorded_by)
+        fresh_at = dict(fresh)
+        events.transitions_emit(
+            [(pk, None, None, stage, fresh_at[pk], channel, amounts.get(pk)) for pk in moved]
+            + [(pk, None, stages.get(from_stage), stage, at, channel, amount)
+               for pk, from_stage, at, amount in transitions])
     moved += [row[0] for row in transitions]
     lost = len(fresh) + len(states) - len(moved)
     if refused or lost:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from .. import events
 from ..models import AccountFunnel, Stage, StageTransition
 from ..sql import moves as moves_sql
 
@@ -199,6 +200,10 @@ def transitions_apply(*, rows, user):
                     recorded_by=user if getattr(user, "pk", None) else None, created_at=now,
                 )))
         StageTransition.objects.bulk_create([t for _, t in new])
+        events.transitions_emit([
+            (t.account_id if t.account_id else getattr(t.lead, "account_id", None),
+             t.lead_id, t.from_stage, t.to_stage, t.occurred_at, t.channel, t.amount)
+            for _, t in new])
     for position, created in new:
         batch.created += 1
         batch.transitions[position] = created

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from abmcrm.core.exceptions import Conflict, InvalidInput
 
-from .. import signals
+from .. import events, signals
 from ..models import Opportunity, OpportunityStageChange
 from .follow import accounts_follow_deals
 
@@ -95,6 +95,9 @@ def opportunity_move(*, opportunity, stage, by, at=None, amount=None, lost_reaso
         OpportunityStageChange.objects.create(
             opportunity=opportunity, from_stage=current, to_stage=stage, at=at, amount=amount,
             is_reopen=reopen, by=by if getattr(by, "pk", None) else None)
+        opportunity.stage, opportunity.status = stage, fields["status"]
+        opportunity.amount = amount
+        events.stage_changes_emit([(opportunity, current, stage, at)])
         if stage.is_won:
             accounts_follow_deals(won=[(opportunity.account_id, at, amount,
                                         opportunity.campaign, opportunity.channel)],

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from abmcrm.core.conf import settings as core_settings
 from abmcrm.core.exceptions import Conflict, InvalidInput
 
-from .. import selectors, signals
+from .. import events, selectors, signals
 from ..models import Opportunity, OpportunityContact, OpportunityStageChange
 from ..sql import writes as writes_sql
 from .follow import accounts_follow_deals
@@ -216,6 +216,10 @@ def write(rows, *, by, now=None):
         OpportunityContact.objects.bulk_create([
             OpportunityContact(opportunity=plan.deal, contact=contact, role=role)
             for plan in replaced for contact, role in plan.committee], batch_size=2000)
+        # Before the funnel moves they cause, so they come first in the outbox.
+        events.opportunities_created_emit([plan.deal for plan in new])
+        events.stage_changes_emit([(plan.deal, *plan.move[:3]) for plan in moves
+                                   if not plan.new])
         accounts_follow_deals(
             opened=[_event(plan.deal, plan.deal.opened_at) for plan in new],
             won=[_event(plan.deal, plan.move[2]) for plan in moves if plan.move[1].is_won],

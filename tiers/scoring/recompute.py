@@ -46,8 +46,10 @@ class RecomputeResult:
 
 def chunk_changes(account_q, rows_q, windows, criteria):
     """Compute the scores of one chunk of accounts (reads only). Returns (changed, newly
-    engaged): the rows of the accounts whose scores changed, (pk, *SCORE_FIELDS values), and
-    {pk: time of the meaningful event} of those not engaged before that now are."""
+    engaged, surging): the rows of the accounts whose scores changed, (pk, *SCORE_FIELDS
+    values), {pk: time of the meaningful event} of those not engaged before that now are,
+    and {pk: (topics newly surging, all surging topics)} of those with a topic that was not
+    surging before."""
     total_weight = sum(c.weight for c in criteria)
     engagement = engagement_rows(rows_q, windows)
     intent = intent_rows(rows_q, windows)
@@ -61,7 +63,7 @@ def chunk_changes(account_q, rows_q, windows, criteria):
                .order_by()
                .values_list("pk", *SCORE_FIELDS[:3], "_topics", *SCORE_FIELDS[4:],
                             "_fit_points"))
-    changed, newly_engaged = [], {}
+    changed, newly_engaged, surging = [], {}, {}
     for pk, fit, intent_score, engagement_score_, topics, has_intent, has_engagement, points \
             in current:
         raw, last_meaningful = engagement.get(pk, (0.0, None))
@@ -79,7 +81,10 @@ def chunk_changes(account_q, rows_q, windows, criteria):
             changed.append((pk, *new))
             if new[5] and not has_engagement:
                 newly_engaged[pk] = last_meaningful
-    return changed, newly_engaged
+            started = [topic for topic in new_topics if topic not in topics]
+            if started:
+                surging[pk] = (started, new_topics)
+    return changed, newly_engaged, surging
 
 
 def recompute(*, account_ids=None, now=None, by=None, progress=None):
@@ -109,10 +114,10 @@ def recompute(*, account_ids=None, now=None, by=None, progress=None):
     committed = None
     with ChunkWriter(overlap=overlap) as write:
         for account_q, rows_q, size in account_chunks(account_ids, chunk_size):
-            changed, engaged = chunk_changes(account_q, rows_q, windows, criteria)
+            changed, engaged, surging = chunk_changes(account_q, rows_q, windows, criteria)
             # Returns once the previous chunk's write has committed.
             write(lambda counts, size=size: written(size, counts),
-                  write_chunk, account_q, changed, engaged, windows=windows)
+                  write_chunk, account_q, changed, engaged, surging, windows=windows)
             if committed is not None:
                 result.tier_changes += retier_chunk(committed, rules=rules, by=by)
             committed = account_q if by_chunk else None

@@ -3,13 +3,14 @@ signals, each in one transaction (the SQL itself is in `tiers.sql`)."""
 
 from django.db import transaction
 
-from .. import signals, sql
+from .. import events, signals, sql
 from ..models import Account, TierAssignment
 
 
-def write_chunk(account_q, changed, newly_engaged, *, windows):
+def write_chunk(account_q, changed, newly_engaged, surging=None, *, windows):
     """Write what `recompute.chunk_changes` found, in one transaction, and announce the
-    accounts newly engaged. Returns (accounts changed, accounts newly engaged)."""
+    accounts newly engaged and those with newly surging topics (`account.surging`). Returns
+    (accounts changed, accounts newly engaged)."""
     with transaction.atomic():
         won = sql.write_scores(changed, scored_at=windows.now, engaging=newly_engaged)
         newly_engaged = {pk: at for pk, at in newly_engaged.items() if pk in won}
@@ -18,6 +19,8 @@ def write_chunk(account_q, changed, newly_engaged, *, windows):
         Account.objects.filter(account_q, scored_at__isnull=True).update(scored_at=windows.now)
         if newly_engaged:
             signals.announce_engaged(newly_engaged)
+        if surging:
+            events.surging_emit(surging)
     return len(changed), len(newly_engaged)
 
 
