@@ -107,10 +107,16 @@ def match(play, event, account):
 
 def play_fire(*, play, event, account):
     """Fire `play` for `event` on `account` if it matches and has not fired for the event:
-    the run written to the log, or None. Runs inside the caller's transaction."""
+    the run written to the log, or None. One transaction (a savepoint in the caller's): the
+    claim, the actions and the log stand or fall together."""
     matched, reason = match(play, event, account)
     if not matched:
         return None
+    with transaction.atomic():
+        return _fire(play, event, account, reason)
+
+
+def _fire(play, event, account, reason):
     run_id = sql.insert_or_skip(PlayRun, {
         "play": play.pk, "event_id": event.id, "event_type": event.type,
         "account": account.pk, "reason": reason, "results": [],
