@@ -158,7 +158,7 @@ def render(user, alerts, *, digest):
     preference = preference_of(user)
     language = preference.language or django_settings.LANGUAGE_CODE
     with translation.override(language):
-        lines = [{"text": describe(alert),
+        lines = [{"text": describe(alert), "when": alert.occurred_at,
                   "url": account_url(alert.account_id) if alert.account_id else ""}
                  for alert in alerts]
         if digest:
