@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from abmcrm.core.permissions import HasAbmRole, IsMarketer
 
 from . import alerts, selectors, services
+from .filters import PlayFilter
 from .serializers import NotificationPreferenceSerializer, PlayRunSerializer, PlaySerializer
 
 
@@ -19,7 +20,7 @@ class PlayViewSet(viewsets.ModelViewSet):
     serializer_class = PlaySerializer
     permission_classes = [IsMarketer]
     ordering_fields = ["name", "event", "created_at"]
-    filterset_fields = ["event", "is_active"]
+    filterset_class = PlayFilter
 
     def get_queryset(self):
         return selectors.play_list(user=self.request.user)

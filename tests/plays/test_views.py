@@ -187,3 +187,14 @@ class TestPreferencesApi:
     def test_no_role_is_403(self, api, nobody):
         assert api.as_user(nobody).get("/api/v1/notifications/preferences/"
                                        ).status_code == 403
+
+
+def test_list_filters(api, marketer):
+    PlayFactory(name="A", event="account.surging")
+    PlayFactory(name="B", is_active=False)
+    client = api.as_user(marketer)
+    names = lambda q: [p["name"] for p in client.get(f"/api/v1/plays/?{q}").json()["results"]]  # noqa: E731
+    assert names("event=account.surging") == ["A"]
+    assert names("is_active=false") == ["B"]
+    assert client.get("/api/v1/plays/?event=nope").status_code == 400
+    assert client.get("/api/v1/plays/?is_active=maybe").status_code == 400
