@@ -166,3 +166,13 @@ class TestPlayNotify:
         [message] = mail.outbox
         assert message.subject.startswith("Play “Hot accounts” on Acme: the account changed "
                                           "tier (fit 82 ≥ 80)")
+
+
+def test_the_sweeper_sends_immediate_alerts_whose_task_was_lost(account, owner, settings):
+    settings.ABMCRM_PLAY_SWEEP_AFTER = 0
+    Alert.objects.create(user=owner, event_id=make_event("account.6qa", account).id,
+                         event_type="account.6qa", account=account, data={"is_6qa": True},
+                         occurred_at=MARCH, immediate=True)
+    assert consumer.events_redrive()["alerts"] == 1  # tasks run eagerly here
+    assert mail.outbox[0].subject == "Acme became 6QA"
+    assert consumer.events_redrive()["alerts"] == 0
