@@ -50,16 +50,18 @@ def events_receive(events):
     return len(receipts)
 
 
-def event_handle(event):
+def event_handle(event, *, plays=None):
     """Fire the active plays of the event's type and write its alerts; inside the caller's
-    transaction. Returns the plays' runs."""
+    transaction. `plays`: {type: [Play]} already read for a run of many events. Returns the
+    plays' runs."""
     account = (Account.objects.select_related("tier", "owner")
                .filter(pk=event.account_id).first())
     if account is None:
         return []  # deleted since: nothing to act on
+    if plays is None:
+        plays = active_plays()
     runs = []
-    for play in Play.objects.filter(event=event.type, is_active=True).select_related(
-            "created_by").order_by("pk"):
+    for play in plays.get(event.type, ()):
         run = runner.play_fire(play=play, event=event, account=account)
         if run is not None:
             runs.append(run)
@@ -67,22 +69,33 @@ def event_handle(event):
     return runs
 
 
+def active_plays():
+    """{event type: [active plays]}, in one query."""
+    found = {}
+    for play in Play.objects.filter(is_active=True).select_related("created_by").order_by("pk"):
+        found.setdefault(play.event, []).append(play)
+    return found
+
+
 def events_handle(*, limit=None):
     """Handle the received events not handled yet, oldest first, each in its own transaction
     (its receipt locked, so a second handler at the same time skips it or, on SQLite, waits
-    and finds it handled). A failure is logged on the receipt and left to the sweeper.
-    Returns how many were handled."""
-    handled, seen = 0, set()
-    while limit is None or len(seen) < limit:
-        pending = list(EventReceipt.objects.filter(handled_at__isnull=True)
-                       .exclude(event_id__in=seen).order_by("event_id")
-                       .values_list("event_id", flat=True)[:BATCH])
+    and finds it handled). A failure is logged on the receipt and left to the sweeper, as is
+    a receipt another worker holds. The plays are read once per run: a play changed
+    meanwhile applies from the next run. Returns how many were handled."""
+    handled, seen, after = 0, 0, None
+    plays = active_plays()
+    while limit is None or seen < limit:
+        pending = EventReceipt.objects.filter(handled_at__isnull=True).order_by("event_id")
+        if after is not None:
+            pending = pending.filter(event_id__gt=after)
+        pending = list(pending.values_list("event_id", flat=True)[:BATCH])
         if not pending:
             break
         for event_id in pending:
-            seen.add(event_id)  # handled, failed, or another worker's: not again in this run
+            seen, after = seen + 1, event_id
             try:
-                if receipt_handle(event_id):
+                if receipt_handle(event_id, plays=plays):
                     handled += 1
             except Exception as exc:  # noqa: BLE001 - recorded on the receipt; the sweeper retries
                 logger.exception("plays: handling event %s failed", event_id)
@@ -91,7 +104,7 @@ def events_handle(*, limit=None):
     return handled
 
 
-def receipt_handle(event_id):
+def receipt_handle(event_id, *, plays=None):
     """Handle one received event if no one has: True if this call handled it."""
     with transaction.atomic():
         receipt = (EventReceipt.objects.select_for_update(skip_locked=True)
@@ -101,7 +114,7 @@ def receipt_handle(event_id):
         EventReceipt.objects.filter(pk=event_id).update(attempts=receipt.attempts + 1)
         event = OutboxEvent.objects.filter(pk=event_id).first()
         if event is not None:  # else pruned meanwhile: nothing left to act on
-            event_handle(event)
+            event_handle(event, plays=plays)
         EventReceipt.objects.filter(pk=event_id).update(handled_at=timezone.now(),
                                                         last_error="")
     return True
