@@ -10,15 +10,16 @@
   `accounts/` pages (Django's default LOGIN_URL, `/accounts/login/`, would).
 
 Hosts that want other prefixes include the parts themselves: `abmcrm.core.urls`,
-`tiers.urls`, `programs.urls`, `funnel.urls`, `pipeline.urls` and `plays.urls` for the API,
-`abmcrm.core.page_urls`, `tiers.page_urls`, `programs.page_urls`, `funnel.page_urls`,
-`pipeline.page_urls` and `plays.page_urls` for the pages (docs/guide/install.md).
+`tiers.urls`, `programs.urls`, `funnel.urls`, `pipeline.urls`, `webhooks.urls` and
+`plays.urls` for the API, `abmcrm.core.page_urls`, `tiers.page_urls`, `programs.page_urls`,
+`funnel.page_urls`, `pipeline.page_urls`, `webhooks.page_urls` and `plays.page_urls` for
+the pages (docs/guide/install.md).
 """
 
 from django.apps import apps
 from django.urls import include, path
 
-APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "plays"]
+APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "webhooks", "plays"]
 
 api_v1 = [path("", include(f"{app}.urls")) for app in APPS if apps.is_installed(app)]
 

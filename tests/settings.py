@@ -48,3 +48,10 @@ ABMCRM_FULFILLMENT_MAX_RETRIES = 4
 
 # One process's own cache: each test starts with empty throttle counts (tests/conftest.py).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Webhooks: the tests' receivers listen on 127.0.0.1; short timeouts and backoff keep the
+# retry tests quick.
+ABMCRM_WEBHOOK_ALLOW_PRIVATE = True
+ABMCRM_WEBHOOK_TIMEOUT = 2
+ABMCRM_WEBHOOK_RETRY_BASE = 0.3
+ABMCRM_WEBHOOK_RETRY_MAX = 2

@@ -47,6 +47,13 @@ def time_ordered_uuid():
     bits of Unix milliseconds, then a 12-bit counter within the millisecond, then random
     bits). Within a process each is greater than the one before; across processes the clock
     orders them. The outbox's events are read in this order."""
+    return uuid.UUID(hex=time_ordered_hex())
+
+
+def time_ordered_hex():
+    """`time_ordered_uuid` as 32 hex digits, without building a UUID object (a tenth of the
+    cost: a recompute writes tens of thousands of events at once). PostgreSQL's uuid type
+    and Django's UUIDField on SQLite both take this form."""
     with _uuid_lock:
         millis = time.time_ns() // 1_000_000
         if millis <= _uuid_last[0]:
@@ -57,5 +64,5 @@ def time_ordered_uuid():
             counter = 0
         _uuid_last[:] = [millis, counter]
     value = (millis << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) \
-        | (secrets.randbits(62))
-    return uuid.UUID(int=value)
+        | secrets.randbits(62)
+    return f"{value:032x}"

@@ -119,9 +119,10 @@ class OutboxEvent(models.Model):
             # The dispatcher's scan: only the few events not handed over yet are in it.
             models.Index(fields=["id"], name="abmcore_outbox_pending",
                          condition=models.Q(dispatched_at__isnull=True)),
-            # The retention sweep's scan.
-            models.Index(fields=["dispatched_at"], name="abmcore_outbox_dispatched"),
-            models.Index(fields=["account_id", "id"], name="abmcore_outbox_account"),
+            # The retention sweep's scan. Partial, so that writing an event (not yet
+            # dispatched) costs no entry in it: a recompute writes tens of thousands.
+            models.Index(fields=["dispatched_at"], name="abmcore_outbox_dispatched",
+                         condition=models.Q(dispatched_at__isnull=False)),
         ]
 
     def __str__(self):

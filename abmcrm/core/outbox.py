@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .conf import settings as conf
+from .ids import time_ordered_hex
 from .queueing import publish
 
 logger = logging.getLogger(__name__)
@@ -89,19 +90,18 @@ def emit(type, *, account_id=None, data, occurred_at=None):
 
 def emit_many(type, items, *, occurred_at=None):
     """Write one event per item, items being (account id, data) or (account id, data,
-    occurred at), with one INSERT per DISPATCH_BATCH rows: a recompute changes the tiers of
-    tens of thousands of accounts at once. Returns how many were written."""
-    from .models import OutboxEvent
+    occurred at), in one INSERT … SELECT (`abmcrm.core.db.outbox`; a few hundred rows a
+    statement on SQLite): a recompute changes the tiers of tens of thousands of accounts at
+    once. Returns how many were written."""
+    from .db.outbox import insert_events
 
     _check_type(type)
     now = timezone.now()
-    rows = [OutboxEvent(type=type, account_id=item[0], data=item[1],
-                        occurred_at=(item[2] if len(item) > 2 else None) or occurred_at or now,
-                        created_at=now)
-            for item in items]
+    rows = [(time_ordered_hex(), item[0], (item[2] if len(item) > 2 else None)
+             or occurred_at or now, item[1]) for item in items]
     if not rows:
         return 0
-    OutboxEvent.objects.bulk_create(rows, batch_size=DISPATCH_BATCH)
+    insert_events(type, rows, created_at=now)
     _dispatch_after_commit()
     return len(rows)
 

@@ -12,13 +12,15 @@ as a VALUES list of a few hundred rows per statement.
 import datetime
 import decimal
 import json
+import uuid
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
 # Column types, as PostgreSQL casts each value.
 PG_TYPES = {"int": "bigint", "smallint": "smallint", "bool": "boolean", "text": "text",
-            "ts": "timestamptz", "jsonb": "jsonb", "numeric": "numeric", "date": "date"}
+            "ts": "timestamptz", "jsonb": "jsonb", "numeric": "numeric", "date": "date",
+            "uuid": "uuid"}
 # SQLite binds at most 999 parameters a statement in its older builds.
 SQLITE_PARAMS = 999
 
@@ -26,6 +28,8 @@ SQLITE_PARAMS = 999
 def _encode(value):
     if isinstance(value, datetime.date):  # a datetime too
         return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, decimal.Decimal):
         # As text: a float would round money on its way to the database.
         return str(value)
@@ -52,7 +56,8 @@ def batches(columns, rows, extra_params=0):
     size = max(1, (SQLITE_PARAMS - extra_params) // len(columns))
     for start in range(0, len(rows), size):
         chunk = [[adapt(value) if kind == "ts" else json.dumps(value) if kind == "jsonb"
-                  else value for kind, value in zip(kinds, row, strict=True)]
+                  else getattr(value, "hex", value) if kind == "uuid" else value
+                  for kind, value in zip(kinds, row, strict=True)]
                  for row in rows[start:start + size]]
         values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
         yield (f"WITH v({names}) AS (VALUES {values})",

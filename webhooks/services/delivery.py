@@ -1,0 +1,268 @@
+"""Sending deliveries: one (subscription, account) queue at a time, in order.
+
+A queue's head is its pending delivery of lowest id; only the head is ever in flight, so a
+later event of an account never reaches the receiver before an earlier one. The task
+`deliver_next(subscription, account)` claims the head (a compare-and-set that holds it for
+`_claim_seconds()`), POSTs it outside any transaction, records the answer, and goes on with
+the next head while they are due. A retry is queued with a countdown; the sweeper
+(`deliveries_redrive`) queues every queue whose head is overdue and unclaimed: a task lost
+with the broker or with a killed worker. Delivery is at least once: a receiver de-duplicates
+on `X-Abmcrm-Delivery` (the event's id)."""
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+import requests
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from abmcrm.core.queueing import publish
+from abmcrm.core.text import storable
+
+from .. import sql
+from ..conf import settings
+from ..models import WebhookDelivery, WebhookSubscription
+from . import signing, targets
+from .notifications import subscription_paused_notify
+
+logger = logging.getLogger(__name__)
+Status = WebhookDelivery.Status
+# Deliveries one task sends in a row from one queue before it hands over to a new task.
+RUN_LENGTH = 50
+# Queues one sweep queues at most (the next sweep takes the rest).
+SWEEP_BATCH = 1000
+USER_AGENT = "abmcrm-webhooks/1"
+
+
+def _claim_seconds():
+    """How long an attempt holds its delivery: the request's connect and read timeouts and
+    a margin. A worker killed mid-request loses its claim after this."""
+    return 2 * settings.ABMCRM_WEBHOOK_TIMEOUT + 5
+
+
+def backoff(attempts, retry_after=None):
+    """Seconds before the next try after `attempts` failed ones: the receiver's Retry-After
+    if it gave one, else ABMCRM_WEBHOOK_RETRY_BASE doubled each time, ±25 % jitter, at most
+    ABMCRM_WEBHOOK_RETRY_MAX."""
+    cap = settings.ABMCRM_WEBHOOK_RETRY_MAX
+    if retry_after is not None:
+        return min(max(retry_after, 0), cap)
+    delay = settings.ABMCRM_WEBHOOK_RETRY_BASE * 2 ** max(attempts - 1, 0)
+    return min(delay * random.uniform(0.75, 1.25), cap)
+
+
+def _retry_after(value):
+    """Seconds of a Retry-After header (a number or an HTTP date), or None."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return (parsedate_to_datetime(value) - timezone.now()).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Attempt:
+    """One claimed delivery, with what sending it needs."""
+
+    id: int
+    event_id: uuid.UUID
+    event_type: str
+    account_id: int | None
+    payload: dict
+    attempts: int
+    subscription_id: int
+    url: str
+    secret: str
+    failing: bool  # the subscription has failed since its last success
+
+
+def _claim(subscription_id, account_id, now):
+    """The queue's head, claimed for one attempt; None when the queue is empty, its head not
+    due or held by another attempt, or the subscription inactive. A retry's task may arrive
+    a moment early (clocks, rounding): due within a second."""
+    found = sql.claim_head(subscription_id, account_id, now=now,
+                           due=now + timedelta(seconds=1),
+                           until=now + timedelta(seconds=_claim_seconds()))
+    if found is None:
+        return None
+    return Attempt(id=found["id"], event_id=uuid.UUID(str(found["event"])),
+                   event_type=found["event_type"], account_id=found["account_id"],
+                   payload=found["payload"], attempts=found["attempts"],
+                   subscription_id=subscription_id, url=found["url"],
+                   secret=found["secret"], failing=found["failing"])
+
+
+def request_body(payload):
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_local = threading.local()
+
+
+def _session():
+    """This thread's HTTP session: connections to a receiver are kept alive between
+    deliveries."""
+    if getattr(_local, "session", None) is None:
+        _local.session = requests.Session()
+    return _local.session
+
+
+def post(*, url, secret, event_id, event_type, payload):
+    """POST one delivery. Returns (status code, response text, error text, Retry-After
+    seconds or None); the code is None when no answer came, 0 when the URL was refused."""
+    body = request_body(payload)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Abmcrm-Event": event_type,
+        "X-Abmcrm-Delivery": str(event_id),
+        "X-Abmcrm-Timestamp": timestamp,
+        "X-Abmcrm-Signature": signing.signature(secret, timestamp, body),
+    }
+    try:
+        targets.check_before_request(url)
+    except targets.TargetRefused as refused:
+        return 0, "", str(refused), None
+    timeout = settings.ABMCRM_WEBHOOK_TIMEOUT
+    try:
+        response = _session().post(url, data=body, headers=headers,
+                                   timeout=(timeout, timeout), allow_redirects=False)
+    except requests.Timeout as exc:
+        _local.session = None  # a connection left mid-answer is not reused
+        return None, "", f"Timed out: {exc}", None
+    except requests.RequestException as exc:
+        _local.session = None
+        return None, "", f"{type(exc).__name__}: {exc}", None
+    excerpt = response.text[:settings.ABMCRM_WEBHOOK_RESPONSE_EXCERPT]
+    return response.status_code, excerpt, "", _retry_after(response.headers.get("Retry-After"))
+
+
+def _outcome(code):
+    """"delivered", "retry" or "refused" for a status code (None: no answer; 0: not sent,
+    the target was refused)."""
+    if code is None or code in (408, 429) or (code is not None and code >= 500):
+        return "retry"
+    if 200 <= code < 300:
+        return "delivered"
+    return "refused"
+
+
+def _record(attempt, code, excerpt, error, retry_after, now):
+    """Write the attempt's outcome. Returns the seconds until the retry, or None."""
+    outcome = _outcome(code)
+    fields = {"last_status_code": code or None, "response_excerpt": storable(excerpt),
+              "last_error": storable(error), "claimed_until": None}
+    delay = None
+    if outcome == "delivered":
+        fields.update(status=Status.DELIVERED, delivered_at=now, next_attempt_at=None)
+    elif outcome == "refused":
+        fields.update(status=Status.FAILED, next_attempt_at=None)
+        if not error:
+            fields["last_error"] = f"Refused with {code}: not retried (fix the receiver, then "\
+                                   "redeliver)."
+    elif attempt.attempts >= settings.ABMCRM_WEBHOOK_MAX_ATTEMPTS:
+        fields.update(status=Status.DEAD, next_attempt_at=None)
+    else:
+        delay = backoff(attempt.attempts, retry_after if code == 429 else None)
+        fields["next_attempt_at"] = now + timedelta(seconds=delay)
+    ok = outcome == "delivered"
+    deliveries = WebhookDelivery.objects.filter(pk=attempt.id, status=Status.PENDING)
+    if ok and not attempt.failing:
+        deliveries.update(**fields)  # the usual case: one statement
+        return delay
+    with transaction.atomic():
+        deliveries.update(**fields)
+        _subscription_health(attempt.subscription_id, ok=ok, now=now)
+    return delay
+
+
+def _subscription_health(subscription_id, *, ok, now):
+    """A success clears `failing_since`; a failure sets it, and pauses the subscription
+    once it has failed for ABMCRM_WEBHOOK_PAUSE_AFTER seconds without a success."""
+    subscriptions = WebhookSubscription.objects.filter(pk=subscription_id)
+    if ok:
+        subscriptions.filter(failing_since__isnull=False).update(failing_since=None)
+        return
+    if subscriptions.filter(failing_since__isnull=True).update(failing_since=now):
+        return
+    since = subscriptions.values_list("failing_since", flat=True).first()
+    if since is None or since > now - timedelta(seconds=settings.ABMCRM_WEBHOOK_PAUSE_AFTER):
+        return
+    reason = (f"Every delivery failed since {since.isoformat()}: "
+              "paused. Fix the receiver, then set it active again (its pending deliveries "
+              "are then sent).")
+    if subscriptions.filter(is_active=True).update(is_active=False, paused_at=now,
+                                                   paused_reason=reason):
+        transaction.on_commit(
+            lambda: subscription_paused_notify(subscription_id=subscription_id))
+
+
+def deliver_queue(subscription_id, account_id):
+    """Send the due deliveries of one queue, in order, up to RUN_LENGTH. Returns how many
+    attempts were made."""
+    made = 0
+    while made < RUN_LENGTH:
+        now = timezone.now()
+        attempt = _claim(subscription_id, account_id, now)
+        if attempt is None:
+            return made
+        code, excerpt, error, retry_after = post(
+            url=attempt.url, secret=attempt.secret, event_id=attempt.event_id,
+            event_type=attempt.event_type, payload=attempt.payload)
+        made += 1
+        delay = _record(attempt, code, excerpt, error, retry_after, timezone.now())
+        if delay is not None:
+            _publish_later(subscription_id, account_id, delay)
+            return made
+    _publish_later(subscription_id, account_id, 0)
+    return made
+
+
+def _publish_later(subscription_id, account_id, delay):
+    """Queue the queue's task again in `delay` seconds (not when tasks run eagerly: the
+    tests drive retries; the sweeper would take them anyway)."""
+    from ..tasks import deliver_next
+
+    if deliver_next.app.conf.task_always_eager:
+        return
+    try:
+        deliver_next.apply_async((subscription_id, account_id), countdown=delay + 0.2)
+    except Exception as exc:  # noqa: BLE001 - the sweeper queues it once it is overdue
+        logger.warning("webhook retry of queue %s/%s not queued (the sweeper will): %s",
+                       subscription_id, account_id, exc)
+
+
+def deliveries_redrive(*, now=None):
+    """The sweeper: queue every queue whose head is overdue by ABMCRM_WEBHOOK_STUCK_AFTER
+    seconds and not claimed (its task was lost: the broker was down, or its worker was
+    killed mid-request). Returns {"queued", "not_queued"}."""
+    from ..tasks import deliver_next
+
+    now = now or timezone.now()
+    stuck = now - timedelta(seconds=settings.ABMCRM_WEBHOOK_STUCK_AFTER)
+    queues = (WebhookDelivery.objects
+              .filter(status=Status.PENDING, subscription__is_active=True,
+                      next_attempt_at__lte=stuck)
+              .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+              .order_by().values_list("subscription_id", "account_id").distinct())
+    counts = {"queued": 0, "not_queued": 0}
+    for subscription_id, account_id in list(queues[:SWEEP_BATCH]):
+        if publish(deliver_next, subscription_id, account_id):
+            counts["queued"] += 1
+        else:
+            counts["not_queued"] += 1
+    return counts
