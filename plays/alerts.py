@@ -29,6 +29,9 @@ from .models import Alert, AlertTeam, EventType, NotificationPreference
 
 logger = logging.getLogger(__name__)
 
+# A digest lists this many lines at most, then says how many more (a bulk retiering can
+# move hundreds of a rep's accounts at once).
+DIGEST_LINES = 100
 # The events a rep hears about in their digest.
 DIGEST_TYPES = {EventType.SURGING, EventType.SIX_QA, EventType.TIER_CHANGED,
                 EventType.BUYING_STAGE_CHANGED, EventType.ORDER_STATUS_CHANGED}
@@ -160,13 +163,14 @@ def render(user, alerts, *, digest):
     with translation.override(language):
         lines = [{"text": describe(alert), "when": alert.occurred_at,
                   "url": account_url(alert.account_id) if alert.account_id else ""}
-                 for alert in alerts]
+                 for alert in alerts[:DIGEST_LINES]]
         if digest:
             subject = _("Your accounts: %(count)s update(s)") % {"count": len(alerts)}
         else:
             subject = describe(alerts[0])
         body = render_to_string("plays/email/alerts.txt", {
             "user": user, "lines": lines, "digest": digest,
+            "more": max(0, len(alerts) - DIGEST_LINES),
             "preferences_url": _absolute(reverse("notification-preferences"))})
     return subject, body
 

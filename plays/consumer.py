@@ -15,6 +15,7 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from abmcrm.core.models import OutboxEvent
@@ -27,7 +28,8 @@ from .models import EventReceipt, Play
 
 logger = logging.getLogger(__name__)
 
-BATCH = 100
+# Events handled per transaction.
+BATCH = 50
 
 
 def _wanted_types():
@@ -77,30 +79,44 @@ def active_plays():
     return found
 
 
-def events_handle(*, limit=None):
-    """Handle the received events not handled yet, oldest first, each in its own transaction
-    (its receipt locked, so a second handler at the same time skips it or, on SQLite, waits
-    and finds it handled). A failure is logged on the receipt and left to the sweeper, as is
-    a receipt another worker holds. The plays are read once per run: a play changed
+def events_handle(*, limit=None, batch=BATCH):
+    """Handle the received events not handled yet, oldest first, `batch` of them per
+    transaction: their receipts locked (on PostgreSQL a second handler at the same time skips
+    them, `SKIP LOCKED`; SQLite serialises writers) and marked handled in that transaction.
+    Each event is handled in a savepoint: one that fails is rolled back alone, its error
+    kept on its receipt for the sweeper. Few, short write transactions also leave room for
+    the web process's writes on SQLite. The plays are read once per run: a play changed
     meanwhile applies from the next run. Returns how many were handled."""
     handled, seen, after = 0, 0, None
     plays = active_plays()
     while limit is None or seen < limit:
-        pending = EventReceipt.objects.filter(handled_at__isnull=True).order_by("event_id")
-        if after is not None:
-            pending = pending.filter(event_id__gt=after)
-        pending = list(pending.values_list("event_id", flat=True)[:BATCH])
-        if not pending:
-            break
-        for event_id in pending:
-            seen, after = seen + 1, event_id
-            try:
-                if receipt_handle(event_id, plays=plays):
-                    handled += 1
-            except Exception as exc:  # noqa: BLE001 - recorded on the receipt; the sweeper retries
-                logger.exception("plays: handling event %s failed", event_id)
-                EventReceipt.objects.filter(pk=event_id).update(
-                    last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        with transaction.atomic():
+            pending = (EventReceipt.objects.select_for_update(skip_locked=True)
+                       .filter(handled_at__isnull=True).order_by("event_id"))
+            if after is not None:
+                pending = pending.filter(event_id__gt=after)
+            receipts = list(pending[:batch])
+            if not receipts:
+                break
+            seen, after = seen + len(receipts), receipts[-1].event_id
+            events = OutboxEvent.objects.in_bulk([r.event_id for r in receipts])
+            done = []
+            for receipt in receipts:
+                event = events.get(receipt.event_id)
+                try:
+                    with transaction.atomic():
+                        if event is not None:  # else pruned meanwhile: nothing to act on
+                            event_handle(event, plays=plays)
+                except Exception as exc:  # noqa: BLE001 - kept on the receipt; the sweeper retries
+                    logger.exception("plays: handling event %s failed", receipt.event_id)
+                    EventReceipt.objects.filter(pk=receipt.event_id).update(
+                        attempts=F("attempts") + 1,
+                        last_error=f"{type(exc).__name__}: {exc}"[:2000])
+                else:
+                    done.append(receipt.event_id)
+            EventReceipt.objects.filter(pk__in=done).update(
+                handled_at=timezone.now(), attempts=F("attempts") + 1, last_error="")
+            handled += len(done)
     return handled
 
 

@@ -176,3 +176,14 @@ def test_the_sweeper_sends_immediate_alerts_whose_task_was_lost(account, owner, 
     assert consumer.events_redrive()["alerts"] == 1  # tasks run eagerly here
     assert mail.outbox[0].subject == "Acme became 6QA"
     assert consumer.events_redrive()["alerts"] == 0
+
+
+def test_a_long_digest_says_how_many_more(account, owner, settings):
+    from plays.alerts import DIGEST_LINES
+
+    for _ in range(DIGEST_LINES + 3):
+        happen("account.6qa", account, {"is_6qa": True})
+    alerts.digest_send(user_id=owner.pk)
+    body = mail.outbox[0].body
+    assert body.count("Acme became 6QA") == DIGEST_LINES and "…and 3 more." in body
+    assert not Alert.objects.filter(sent_at__isnull=True).exists()
