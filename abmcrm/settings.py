@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "funnel",
     "pipeline",
     "webhooks",
+    "plays",
 ]
 
 MIDDLEWARE = [

@@ -90,7 +90,11 @@ def account_programs(request, pk):
                 return redirect(f"{reverse('account-programs', args=[account.pk])}"
                                 f"?placed={placed}")
 
-    lines = selectors.menu_lines(account=account, has_contacts=bool(contacts))
+    lines = selectors.attach_suggestions(
+        account=account, lines=selectors.menu_lines(account=account, has_contacts=bool(contacts)))
+    if request.method != "POST" and may_order:
+        # Suggested items (a play's) come pre-ticked; the rep unticks what they don't want.
+        form["items"] = {line.item.pk for line in lines if line.suggestion and line.can_order}
     default = selectors.last_recipient(account=account) if may_order else None
     for line in lines:
         line.errors = item_errors.get(line.item.pk, [])

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from abmcrm.core import roles
+from abmcrm.core import hooks, roles
 from abmcrm.core.ids import as_id
 
 from .models import Budget, Campaign, MenuEntry, OrderEvent, ProgramItem, ProgramOrder
@@ -87,6 +87,8 @@ class MenuLine:
     budget_remaining: Decimal | None = None
     budget_name: str = ""
     reasons: list = field(default_factory=list)  # [(code, message)]
+    # An app above suggested it for this account (abmcrm.core.hooks.Suggestion), e.g. a play.
+    suggestion: object = None
 
     @property
     def can_order(self):
@@ -194,6 +196,15 @@ def menu_lines(*, account, items=None, today=None, has_contacts=None, check_budg
                                           "currency": line.item.currency},
 
                 ))
+    return lines
+
+
+def attach_suggestions(*, account, lines):
+    """Mark the lines an app above suggests for the account (`hooks.menu_suggestions`: one
+    query per suggesting app, whatever the menu size)."""
+    found = hooks.menu_suggestions(account, [line.item.pk for line in lines])
+    for line in lines:
+        line.suggestion = found.get(line.item.pk)
     return lines
 
 

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from abmcrm.core.api.fields import IdField
@@ -224,6 +225,13 @@ class MenuLineSerializer(serializers.Serializer):
     budget_remaining = serializers.DecimalField(max_digits=14, decimal_places=2,
                                                 allow_null=True)
     budget_name = serializers.CharField()
+    suggested = serializers.SerializerMethodField(
+        help_text="Suggested for this account by an app above programs, e.g. a play: "
+                  '{"play": id, "reason": "…"}; null when not suggested.')
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True})
+    def get_suggested(self, line):
+        return line.suggestion.as_api() if line.suggestion is not None else None
 
 
 class BudgetSerializer(serializers.ModelSerializer):

@@ -63,7 +63,8 @@ def _item_error(item, code, reason):
     return {"item": item.pk, "name": item.name, "code": code, "reason": reason}
 
 
-def order_submit(*, account, items, contact=None, contacts=None, note="", requested_by):
+def order_submit(*, account, items, contact=None, contacts=None, note="", requested_by,
+                 auto_approve=True):
     """Place one order per ticked item for `account`: all of them or none.
 
     Recipients: `contacts` maps an item (or its id) to the contact it goes to; `contact` is
@@ -75,7 +76,8 @@ def order_submit(*, account, items, contact=None, contacts=None, note="", reques
     recipient when none is given. The account row is locked while the limits are checked,
     so two submits for one account cannot both take the last allowed order. Items whose
     approval policy allows it are approved at once (if their budgets have room; otherwise
-    they wait for a marketer). Returns the orders, in the order the items were given."""
+    they wait for a marketer), unless `auto_approve` is False (orders placed by a play: a
+    person approves every one). Returns the orders, in the order the items were given."""
     if not may_order(requested_by):
         raise NotAllowed(_("You may not order programs."), code="not_allowed")
     if not may_order_for(requested_by, account):
@@ -178,7 +180,7 @@ def order_submit(*, account, items, contact=None, contacts=None, note="", reques
             for order in orders
         ])
         signals.order_placed.send(sender=ProgramOrder, orders=orders, by=requested_by)
-        for order in orders:
+        for order in orders if auto_approve else ():
             limit = order.item.auto_approve_up_to
             if limit is not None and order.cost <= limit:
                 try:

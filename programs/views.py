@@ -86,7 +86,8 @@ class AccountMenuView(APIView):
         account = object_or_404(
             tier_selectors.account_list(user=request.user).select_related(None)
             .select_related("tier").prefetch_related(None), pk)
-        lines = selectors.menu_lines(account=account)
+        lines = selectors.attach_suggestions(account=account,
+                                             lines=selectors.menu_lines(account=account))
         if not services.may_order_for(request.user, account):
             for line in lines:
                 line.reasons.insert(0, ("account_not_allowed",

@@ -144,3 +144,16 @@ class LeadFactory(factory.django.DjangoModelFactory):
     first_name = "Lee"
     last_name = factory.Sequence(lambda n: f"Ead{n}")
     created_at = factory.LazyFunction(timezone.now)
+
+
+class PlayFactory(factory.django.DjangoModelFactory):
+    """A play; give `actions` (and `conditions`) as the API takes them."""
+
+    class Meta:
+        model = "plays.Play"
+
+    name = factory.Sequence(lambda n: f"Play {n}")
+    event = "account.tier_changed"
+    conditions = factory.LazyFunction(dict)
+    actions = factory.LazyFunction(lambda: [{"type": "notify"}])
+    is_active = True

@@ -38,10 +38,11 @@ REQUIRED_APPS = {
     "abmcrm.core": "what every abmcrm app builds on",
 }
 # Each app after the ones it builds on.
-ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "webhooks"]
+ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "webhooks", "plays"]
 BUILDS_ON = {"programs": ["tiers"], "funnel": ["tiers", "programs"],
              "pipeline": ["tiers", "programs", "funnel"],
-             "webhooks": ["tiers", "programs", "funnel", "pipeline"]}
+             "webhooks": ["tiers", "programs", "funnel", "pipeline"],
+             "plays": ["tiers", "programs", "funnel", "pipeline", "webhooks"]}
 
 CONTEXT_PROCESSOR = "abmcrm.core.context_processors.abm"
 TOKEN_AUTHENTICATION = "abmcrm.core.api.authentication.TokenAuthentication"

@@ -10,9 +10,15 @@ An AppConfig may declare:
 - `sweepers`: [(name, dotted path of a function taking no arguments)]: what
   `manage.py redrive` (and the periodic `abmcrm.core.tasks.redrive`) runs to queue again the
   work whose task never ran. Each returns {what: how many} (e.g. {"queued": 2}).
+- `menu_suggestions`: dotted paths of functions `(account, item_ids) -> {item id: Suggestion}`:
+  program items an app above suggests for the account (plays' *suggest* action); the programs
+  app shows them pre-ticked on the ordering page and in the menu API. The first app (in
+  INSTALLED_APPS order) to suggest an item wins;
 - any other list of panels a page asks for by name through `panels(name, request, …)`, e.g.
   the funnel dashboard's `funnel_page_panels` (functions `(request, query) -> HTML string`).
 """
+
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
@@ -61,4 +67,32 @@ def sweepers():
     for config in apps.get_app_configs():
         for name, path in getattr(config, "sweepers", ()):
             found.append((name, import_string(path)))
+    return found
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An item suggested for an account by an app above programs: `by` names who suggested it
+    ("play Tier 1 welcome") and `reason` says why, both for people; `ref` is how the API names
+    the suggester (plays: {"play": 3}). The menu API shows `{**ref, "reason": reason}`."""
+
+    by: str
+    reason: str
+    ref: dict = field(default_factory=dict)
+
+    def as_api(self):
+        return {**self.ref, "reason": self.reason}
+
+
+def menu_suggestions(account, item_ids):
+    """{item id: Suggestion} of every app's `menu_suggestions` for these items of the account
+    (one query per declaring app)."""
+    found = {}
+    item_ids = list(item_ids)
+    if not item_ids:
+        return found
+    for config in apps.get_app_configs():
+        for path in getattr(config, "menu_suggestions", ()):
+            for item_id, suggestion in import_string(path)(account, item_ids).items():
+                found.setdefault(item_id, suggestion)
     return found

@@ -18,6 +18,8 @@ JOBS = [
     # fulfillments and rescoring whose task never ran (the broker was down) or whose worker
     # died, and reconciles sends stuck in flight.
     ("abmcrm.core", "abmcrm-redrive", "abmcrm.core.tasks.redrive", "ABMCRM_REDRIVE_EVERY"),
+    # The owner alerts' e-mail digests (daily by default): one task per rep with news.
+    ("plays", "abmcrm-alert-digests", "plays.tasks.send_digests", "ABMCRM_ALERT_DIGEST_EVERY"),
 ]
 
 

@@ -110,6 +110,7 @@ class TestBeatSchedule:
             "abmcrm-recompute-tiers": {"task": "tiers.tasks.recompute_all",
                                        "schedule": 86400.0},
             "abmcrm-redrive": {"task": "abmcrm.core.tasks.redrive", "schedule": 60.0},
+            "abmcrm-alert-digests": {"task": "plays.tasks.send_digests", "schedule": 86400.0},
         }
 
     def test_only_for_installed_apps(self, installed_apps):
