@@ -62,11 +62,11 @@ class TestDigest:
         assert len(mail.outbox) == 1
 
     def test_in_the_reps_language(self, account, owner):
-        NotificationPreference.objects.create(user=owner, language="de")
+        NotificationPreference.objects.create(user=owner, language="ko")
         happen("account.6qa", account, {"is_6qa": True})
         alerts.digest_send(user_id=owner.pk)
-        # Rendered under translation.override("de"): the dates in German.
-        assert "5. März 2026" in mail.outbox[0].body
+        # Rendered under translation.override("ko"): the dates in Korean.
+        assert "2026년 3월 5일" in mail.outbox[0].body
 
     def test_orders_changes_reach_the_requester_and_the_owner(self, account, owner,
                                                               marketer,

@@ -98,11 +98,11 @@ class TestNotificationsPage:
         client.force_login(user)
         assert client.get("/notifications/").status_code == 200
         response = client.post("/notifications/", {"digest": "off", "immediate_6qa": "1",
-                                                   "language": "de"})
+                                                   "language": "ko"})
         assert response.status_code == 302
         preference = NotificationPreference.objects.get(user=user)
         assert (preference.digest, preference.immediate_6qa, preference.language) == (
-            "off", True, "de")
+            "off", True, "ko")
 
     def test_bad_values_are_400(self, client, rep):
         client.force_login(rep)
