@@ -11,10 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each may import only those before it.
-LAYERS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline"]
+LAYERS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "inmarket"]
 PACKAGES = {"abmcrm.core": ROOT / "abmcrm" / "core", "tiers": ROOT / "tiers",
             "programs": ROOT / "programs", "funnel": ROOT / "funnel",
-            "pipeline": ROOT / "pipeline"}
+            "pipeline": ROOT / "pipeline", "inmarket": ROOT / "inmarket"}
 
 
 def _modules():

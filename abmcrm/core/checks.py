@@ -38,9 +38,10 @@ REQUIRED_APPS = {
     "abmcrm.core": "what every abmcrm app builds on",
 }
 # Each app after the ones it builds on.
-ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline"]
+ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "inmarket"]
 BUILDS_ON = {"programs": ["tiers"], "funnel": ["tiers", "programs"],
-             "pipeline": ["tiers", "programs", "funnel"]}
+             "pipeline": ["tiers", "programs", "funnel"],
+             "inmarket": ["tiers", "programs", "funnel", "pipeline"]}
 
 CONTEXT_PROCESSOR = "abmcrm.core.context_processors.abm"
 TOKEN_AUTHENTICATION = "abmcrm.core.api.authentication.TokenAuthentication"

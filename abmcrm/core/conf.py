@@ -61,6 +61,7 @@ DEFAULTS = {
     # How often Celery beat runs the periodic jobs (seconds; abmcrm.beat_schedule()).
     "ABMCRM_RECOMPUTE_EVERY": 24 * 3600,
     "ABMCRM_REDRIVE_EVERY": 60,
+    "ABMCRM_INMARKET_TRAIN_EVERY": 7 * 24 * 3600,
     # API tokens expire this long after they are issued: a timedelta, seconds, or None for
     # never. Changing it applies to tokens issued from then on.
     "ABMCRM_TOKEN_TTL": timedelta(days=30),

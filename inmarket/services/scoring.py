@@ -1,0 +1,283 @@
+"""Scoring with the recompute: each account's in-market probability (the active model, or the
+transparent rule while there are too few deals), its buying stage, the reasons in words and
+the 6QA; written onto the account set-based. Becoming 6QA the first time moves the account
+to the funnel's `qualified` stage (once, ever); the changes are announced by signals inside
+the transaction that writes them."""
+
+import re
+from datetime import timedelta
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from funnel import selectors as funnel_selectors
+from funnel import services as funnel_services
+from funnel.models import Stage
+from tiers.models import Account, BuyingStage, EngagementEvent
+
+from .. import learn, signals
+from ..features import LABELS, NAMES
+from ..models import InMarketModel, InMarketSettings
+from ..sql import qualify as qualify_sql
+from ..sql import scores as scores_sql
+from ..sql import training as read_sql
+from .snapshots import _chunks, week_of
+
+RAW = learn.RAW
+QUALIFIED = "qualified"
+ADVANCED = (BuyingStage.CONSIDERATION, BuyingStage.DECISION, BuyingStage.PURCHASE)
+# Titles read as senior, most senior first: "CFO engaged".
+SENIOR_TITLES = [
+    (re.compile(r"\b(c[efiotmr]o|ciso|chief\b[\w\s]*\bofficer)\b", re.I), 0),
+    (re.compile(r"\b(s?vp|vice[\s-]president|president)\b", re.I), 1),
+    (re.compile(r"\b(head of|director|dir\.)", re.I), 2),
+]
+
+
+# The transparent rule -------------------------------------------------------------------
+
+def rule_factors(raw, config):
+    """(fit, surge, engagement) factors of the fallback rule, each row of `raw`."""
+    fit = raw[:, RAW["fit_score"]]
+    fit_f = np.where(fit >= config.high_fit, 1.0, np.where(fit >= config.moderate_fit, 0.6,
+                                                           0.2))
+    surge_f = np.where(raw[:, RAW["surging_topics"]] > 0, 1.0, 0.35)
+    engagement_f = np.where(raw[:, RAW["purchase_30d"]] > 0, 1.0,
+                            np.where(raw[:, RAW["engagement_30d"]] > 0, 0.7, 0.2))
+    return fit_f, surge_f, engagement_f
+
+
+def rule_probability(raw, config):
+    """The fallback: fit band × surge × meaningful engagement, 0.03–0.60 (docs/apps/
+    inmarket.md): high fit surging with a pricing or demo request is 0.6."""
+    fit_f, surge_f, engagement_f = rule_factors(raw, config)
+    return 0.02 + 0.58 * fit_f * surge_f * engagement_f
+
+
+RULE_FEATURES = [
+    {"name": "fit_score", "effect": 1.0, "importance": 1.0},
+    {"name": "surging_topics", "effect": 1.0, "importance": 1.0},
+    {"name": "engagement_30d", "effect": 1.0, "importance": 1.0},
+    {"name": "purchase_30d", "effect": 1.0, "importance": 1.0},
+]
+
+
+# Stages and the 6QA ---------------------------------------------------------------------
+
+def buying_stages(p, raw, config):
+    """The stage of each row from its probability and signals: `purchase` needs an open deal
+    or a pricing or demo request (with a probability in the decision band)."""
+    stages = np.full(len(p), BuyingStage.TARGET.value, dtype=object)
+    stages[p >= config.awareness_min] = BuyingStage.AWARENESS.value
+    stages[p >= config.consideration_min] = BuyingStage.CONSIDERATION.value
+    stages[p >= config.decision_min] = BuyingStage.DECISION.value
+    buying = (raw[:, RAW["open_deals"]] > 0) | (
+        (raw[:, RAW["purchase_30d"]] > 0) & (p >= config.decision_min))
+    stages[buying] = BuyingStage.PURCHASE.value
+    return stages
+
+
+def six_qa(raw, stages, config):
+    fit_ok = raw[:, RAW["fit_score"]] >= config.moderate_fit
+    contact_fit = raw[:, RAW["contact_fit"]]
+    if config.contact_fit_min:
+        contact_ok = ~np.isnan(contact_fit) & (np.nan_to_num(contact_fit) >=
+                                               config.contact_fit_min)
+    else:
+        contact_ok = np.ones(len(stages), dtype=bool)
+    late = np.isin(stages, [BuyingStage.DECISION.value, BuyingStage.PURCHASE.value])
+    return fit_ok & contact_ok & late
+
+
+# Reasons ----------------------------------------------------------------------------------
+
+def _contributions(X, model_features, stats):
+    """Each feature's push on each row: its signed effect × how far the row is from the
+    training mean (in standard deviations)."""
+    effects = np.zeros(len(NAMES))
+    by_name = {row["name"]: row["effect"] for row in model_features}
+    for j, name in enumerate(NAMES):
+        effects[j] = by_name.get(name, 0.0)
+    mean = np.asarray(stats.get("mean") or [0.0] * len(NAMES))
+    std = np.asarray(stats.get("std") or [1.0] * len(NAMES))
+    return (X - mean) / np.where(std > 0, std, 1.0) * effects
+
+
+def _kind_trends(ids, now):
+    """{account id: (kind name, recent count, count before)} of the engagement kind that rose
+    most over the last 3 weeks against the 3 before."""
+    recent_from, before_from = now - timedelta(weeks=3), now - timedelta(weeks=6)
+    rows = (EngagementEvent.objects.filter(
+        account_id__in=ids, kind__weight__gt=0, occurred_at__gt=before_from,
+        occurred_at__lte=now)
+        .values("account_id", "kind__name")
+        .annotate(recent=Count("pk", filter=Q(occurred_at__gt=recent_from)),
+                  before=Count("pk", filter=Q(occurred_at__lte=recent_from)))
+        .order_by().values_list("account_id", "kind__name", "recent", "before"))
+    best = {}
+    for account_id, name, recent, before in rows:
+        if recent < 2 or recent <= before:
+            continue
+        rise = recent / max(before, 1)
+        if account_id not in best or rise > best[account_id][3]:
+            best[account_id] = (name, recent, before, rise)
+    return best
+
+
+def _senior_contacts(ids, now):
+    """{account id: the most senior title engaged in the last 30 days}."""
+    found = {}
+    rows = (EngagementEvent.objects.filter(
+        account_id__in=ids, kind__weight__gt=0, contact__isnull=False,
+        occurred_at__gt=now - timedelta(days=30), occurred_at__lte=now)
+        .exclude(contact__title="").values_list("account_id", "contact__title").distinct())
+    for account_id, title in rows:
+        for pattern, rank in SENIOR_TITLES:
+            match = pattern.search(title)
+            if match:
+                short = match.group(0)
+                label = short.upper() if len(short) <= 4 and short.isalpha() else title.strip()
+                if account_id not in found or rank < found[account_id][0]:
+                    found[account_id] = (rank, label)
+                break
+    return {pk: label for pk, (_rank, label) in found.items()}
+
+
+def _words(name, value, *, trend=None, senior=None, topics=()):
+    value_int = int(round(value))
+    if name in ("engagement_7d", "engagement_30d", "engagement_90d", "engagement_points") \
+            and trend:
+        kind, recent, before, rise = trend
+        if before:
+            return _("%(kind)s up %(rise)s× in 3 weeks") % {
+                "kind": kind, "rise": f"{rise:.0f}" if rise >= 2 else f"{rise:.1f}"}
+        return _("%(count)s × %(kind)s in the last 3 weeks") % {"count": recent, "kind": kind}
+    if name == "contacts_30d" and senior:
+        return _("%(title)s engaged") % {"title": senior}
+    if name in ("surging_topics", "intent_score", "intent_topics") and topics:
+        return _("surging intent on %(topics)s") % {"topics": ", ".join(topics[:3])}
+    if name == "purchase_30d":
+        return _("%(count)s pricing or demo requests in 30 days") % {"count": value_int}
+    if name == "fit_score":
+        return _("ICP fit %(fit)s") % {"fit": value_int}
+    if name.startswith("tier_"):
+        return _("Tier %(number)s account") % {"number": name[-1]}
+    if name == "won_deals":
+        return _("%(count)s deals won before") % {"count": value_int}
+    if name == "coverage":
+        return _("buying committee %(share)s%% covered") % {
+            "share": int(round(value * 100 if value <= 1 else value))}
+    return _("%(feature)s: %(value)s") % {"feature": LABELS[name],
+                                          "value": f"{value:g}" if value % 1 else value_int}
+
+
+def _reasons(ids, X, contributions, advanced, now):
+    """Up to three reasons per account, strongest first, in words."""
+    trends = _kind_trends([pk for pk, adv in zip(ids, advanced, strict=True) if adv], now)
+    seniors = _senior_contacts([pk for pk, adv in zip(ids, advanced, strict=True) if adv], now)
+    topics = dict(Account.objects.filter(pk__in=ids).exclude(surging_topics=[])
+                  .values_list("pk", "surging_topics")) if advanced.any() else {}
+    out = []
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :4]
+    for row, pk in enumerate(ids):
+        words, seen = [], set()
+        for j in order[row]:
+            if contributions[row, j] <= 0 or len(words) == 3:
+                break
+            text = _words(NAMES[j], float(X[row, j]), trend=trends.get(pk),
+                          senior=seniors.get(pk), topics=topics.get(pk, ()))
+            if text not in seen:
+                seen.add(text)
+                words.append(text)
+        if pk in seniors and len(words) < 3:
+            text = _words("contacts_30d", 1, senior=seniors[pk])
+            if text not in seen:
+                words.append(text)
+        out.append(words)
+    return out
+
+
+# Scoring --------------------------------------------------------------------------------
+
+def active_model():
+    """(the active InMarketModel or None, its loaded payload or None)."""
+    model = InMarketModel.objects.filter(is_active=True).first()
+    if model is None or model.is_fallback or not model.payload:
+        return model, None
+    return model, learn.loads(model.payload)
+
+
+def accounts_score(*, now, account_ids=None, model=None, payload=None):
+    """Score the accounts (all: None) from their snapshot of the current week. Returns
+    {"scored", "six_qa", "became_6qa", "qualified", "model_version", "fallback"}."""
+    config = InMarketSettings.current()
+    if model is None:
+        model, payload = active_model()
+    version = model.version if model else None
+    features, stats = (model.features, model.metrics.get("stats", {})) if payload is not None \
+        else (RULE_FEATURES, {})
+    week = week_of(now)
+    totals = {"scored": 0, "six_qa": 0, "became_6qa": 0, "qualified": 0,
+              "model_version": version, "fallback": payload is None}
+    for chunk in _chunks(account_ids):
+        rows = read_sql.read(week, **chunk)
+        if not rows:
+            continue
+        ids = [row[0] for row in rows]
+        raw = np.array([row[1:] for row in rows], dtype=np.float64)
+        X = learn.matrix(raw)
+        p = learn.predict(payload, X) if payload is not None else rule_probability(raw, config)
+        p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+        stages = buying_stages(p, raw, config)
+        qualified = six_qa(raw, stages, config)
+        if payload is None:
+            stats = {"mean": X.mean(axis=0).tolist(), "std": X.std(axis=0).tolist()}
+        contributions = _contributions(X.astype(np.float64), features, stats)
+        advanced = np.isin(stages, [s.value for s in ADVANCED])
+        reasons = _reasons(ids, X, contributions, advanced, now)
+        counts = _write_chunk(ids, p, stages, qualified, reasons, version, now)
+        totals["scored"] += len(ids)
+        totals["six_qa"] += int(qualified.sum())
+        totals["became_6qa"] += counts["became"]
+        totals["qualified"] += counts["qualified"]
+    return totals
+
+
+def _write_chunk(ids, p, stages, qualified, reasons, version, now):
+    with transaction.atomic():
+        before = {pk: (stage, is_6qa) for pk, stage, is_6qa in Account.objects.filter(
+            pk__in=ids).select_for_update().values_list("pk", "buying_stage", "is_6qa")}
+        scores_sql.write([(pk, round(float(p[i]), 6), stages[i], bool(qualified[i]), version,
+                           reasons[i]) for i, pk in enumerate(ids)])
+        became = [pk for i, pk in enumerate(ids) if qualified[i] and pk in before
+                  and not before[pk][1]]
+        lost = [pk for i, pk in enumerate(ids) if not qualified[i] and pk in before
+                and before[pk][1]]
+        changed = [(pk, before[pk][0], stages[i]) for i, pk in enumerate(ids)
+                   if pk in before and before[pk][0] != stages[i]]
+        moved = qualify(became, now=now, version=version) if became else set()
+        if became:
+            signals.account_6qa.send(sender=Account, account_ids=became, became=True)
+        if lost:
+            signals.account_6qa.send(sender=Account, account_ids=lost, became=False)
+        if changed:
+            signals.buying_stage_changed.send(sender=Account, changes=changed)
+    return {"became": len(became), "qualified": len(moved)}
+
+
+def qualify(account_ids, *, now, version=None):
+    """The accounts' first 6QA: recorded once; those recorded now move to the funnel's
+    `qualified` stage from a stage before it (or from outside the funnel) through the
+    funnel's transition service. Returns the ids moved."""
+    first = qualify_sql.insert_first([(pk, now, version) for pk in account_ids])
+    if not first:
+        return set()
+    path = funnel_selectors.side_path(Stage.Side.ABM)
+    target = next((stage for stage in path if stage.slug == QUALIFIED), None)
+    if target is None:
+        return set()
+    before = {None, *(stage.slug for stage in path if stage.position < target.position)}
+    return set(funnel_services.accounts_move(moves=[(pk, now) for pk in sorted(first)],
+                                             to_stage=target.slug, only_from=before))
