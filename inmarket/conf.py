@@ -19,6 +19,10 @@ DEFAULTS = {
     # Training reads at most this many snapshot rows (the most recent weeks first are kept
     # whole; older weeks are left out beyond it), which bounds its memory.
     "ABMCRM_INMARKET_MAX_TRAINING_ROWS": 4_000_000,
+    # Threads scikit-learn's native code (OpenMP, BLAS) may use while training or scoring. A
+    # worker shares its machine: OpenMP spinning on cores busy with other work is slower
+    # than one thread (None: as many as the machine has).
+    "ABMCRM_INMARKET_THREADS": 1,
 }
 
 

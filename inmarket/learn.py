@@ -5,6 +5,7 @@ training window, chosen by their AUC on the later calibration window, calibrated
 with an explicit list of the types it may contain (never pickle)."""
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,17 @@ from .features import NAMES
 from .sql.training import READ_COLUMNS
 
 RAW = {name: i for i, name in enumerate(READ_COLUMNS)}
+
+
+@contextmanager
+def threads():
+    """Native code limited to ABMCRM_INMARKET_THREADS threads."""
+    from threadpoolctl import threadpool_limits
+
+    from .conf import settings
+
+    with threadpool_limits(limits=settings.ABMCRM_INMARKET_THREADS):
+        yield
 PERMUTATION_ROWS = 20_000
 
 # The types beyond skops' own safe list a stored model may hold (the boosting's trees);
@@ -69,8 +81,9 @@ def _candidates():
 
 def bare_fit(X, y):
     """Fit the candidates and nothing else (the benchmark's floor)."""
-    for estimator in _candidates().values():
-        estimator.fit(X, y)
+    with threads():
+        for estimator in _candidates().values():
+            estimator.fit(X, y)
 
 
 def lift_by_decile(y, p):
@@ -136,6 +149,11 @@ def _effects(kind, estimator, X_hold, y_hold, stats):
 def train(X_train, y_train, X_cal, y_cal, X_hold, y_hold, *, progress=None):
     """Fit both candidates, choose by AUC on the calibration window, calibrate there, measure
     on the holdout. Returns a `Trained`."""
+    with threads():
+        return _train(X_train, y_train, X_cal, y_cal, X_hold, y_hold, progress=progress)
+
+
+def _train(X_train, y_train, X_cal, y_cal, X_hold, y_hold, *, progress=None):
     from sklearn.isotonic import IsotonicRegression
     from sklearn.metrics import roc_auc_score
 
@@ -174,8 +192,9 @@ def predict(payload, X):
     """Calibrated probabilities of a loaded payload ({"model", "calibrator"})."""
     if len(X) == 0:
         return np.zeros(0)
-    raw = payload["model"].predict_proba(X)[:, 1]
-    return payload["calibrator"].predict(raw)
+    with threads():
+        raw = payload["model"].predict_proba(X)[:, 1]
+        return payload["calibrator"].predict(raw)
 
 
 def dumps(trained):

@@ -15,9 +15,9 @@ from ..models import AccountSnapshot
 from .dialect import account_filter, date, date_value, plus_days, ts, ts_value
 
 # What `read` returns after the account id: the snapshot columns with the funnel stage read
-# as its position, then open_deals and purchase_30d (the stage rules), then the label.
+# as its position, then open_deals (the stage rules), then the label.
 READ_COLUMNS = [("funnel_position" if name == "funnel_stage" else name)
-                for name in SNAPSHOT_COLUMNS] + ["open_deals", "purchase_30d"]
+                for name in SNAPSHOT_COLUMNS] + ["open_deals"]
 
 
 def weeks(*, until=None):
@@ -47,7 +47,7 @@ def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo
     `labelled_until`, only those as of no later than it, each with its label (0/1)."""
     snap, stage = table(AccountSnapshot), table(Stage)
     s = {name: f"s.{column(AccountSnapshot, name)}" for name in
-         [*SNAPSHOT_COLUMNS, "account", "week", "as_of", "open_deals", "purchase_30d"]}
+         [*SNAPSHOT_COLUMNS, "account", "week", "as_of", "open_deals"]}
     values = []
     for name in READ_COLUMNS:
         if name == "funnel_position":

@@ -1,6 +1,7 @@
 """Building a history for the in-market tests: accounts with events, intent signals, funnel
 transitions and deals at chosen times."""
 
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -67,3 +68,50 @@ def monday(moment):
 def snapshot_rows(**filters):
     """The snapshots as comparable tuples, by account and week."""
     return sorted(AccountSnapshot.objects.filter(**filters).values_list(*SNAPSHOT_FIELDS))
+
+
+def synthetic_history(*, accounts=300, weeks=20, now=None, seed=1, strength=1.0):
+    """Snapshots written directly (as a rebuild would) for `accounts` accounts over `weeks`
+    weeks, and deals planted by a known logistic rule of their features: fit, surging intent
+    and recent engagement raise the chance an account opens a deal in the next weeks."""
+    import math
+
+    from tests import factories
+
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    created = [factories.AccountFactory() for _ in range(accounts)]
+    stage = OpportunityStage.objects.filter(is_won=False, is_lost=False).first()
+    snapshots, deals = [], []
+    base = monday(now)
+    for account in created:
+        fit = rng.randint(0, 100)
+        propensity = rng.gauss(0, 1)
+        for back in range(weeks, 0, -1):
+            week = base - timedelta(weeks=back)
+            as_of = timezone.make_aware(timezone.datetime.combine(
+                week, timezone.datetime.min.time())) + timedelta(days=7, microseconds=-1)
+            surging = int(rng.random() < 0.2 + 0.1 * (propensity > 0))
+            engaged = rng.randint(0, 3) + (2 if propensity > 0.5 else 0)
+            purchase = int(rng.random() < 0.05 + 0.1 * (propensity > 1))
+            snapshots.append(AccountSnapshot(
+                account=account, week=week, as_of=as_of, fit_score=fit,
+                fit_criteria_met=fit // 34, intent_score=60 * surging + rng.randint(0, 30),
+                surging_topics=surging, intent_topics=surging + rng.randint(0, 1),
+                engagement_7d=engaged // 2, engagement_30d=engaged,
+                engagement_90d=engaged * 2, engagement_points=engaged * 12.5,
+                purchase_30d=purchase, contacts_30d=min(engaged, 3), tier=rng.choice([1, 2, 3]),
+                funnel_stage="engaged" if engaged else "target"))
+            z = strength * (-5.2 + 0.025 * fit + 1.2 * surging + 0.35 * engaged
+                            + 1.5 * purchase)
+            if rng.random() < 1 / (1 + math.exp(-z)):
+                opened = as_of + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 23))
+                if opened < now:
+                    deals.append(Opportunity(
+                        account=account, name="Deal", currency="USD", amount=Decimal("5000"),
+                        stage=stage, status=Opportunity.Status.LOST,
+                        opened_at=opened, closed_at=opened + timedelta(hours=1),
+                        stage_changed_at=opened))
+    AccountSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+    Opportunity.objects.bulk_create(deals, batch_size=2000)
+    return created
