@@ -174,7 +174,8 @@ def _words(name, value, *, trend=None, senior=None, topics=()):
 
 
 def _reasons(ids, X, contributions, advanced, now):
-    """Up to three reasons per account, strongest first, in words."""
+    """Up to three reasons per account, strongest first, in words, and the most senior
+    person engaged lately ("CFO engaged")."""
     trends = _kind_trends([pk for pk, adv in zip(ids, advanced, strict=True) if adv], now)
     seniors = _senior_contacts([pk for pk, adv in zip(ids, advanced, strict=True) if adv], now)
     topics = dict(Account.objects.filter(pk__in=ids).exclude(surging_topics=[])
@@ -191,7 +192,8 @@ def _reasons(ids, X, contributions, advanced, now):
             if text not in seen:
                 seen.add(text)
                 words.append(text)
-        if pk in seniors and len(words) < 3:
+        # Who engaged is said even when three features came first.
+        if pk in seniors:
             text = _words("contacts_30d", 1, senior=seniors[pk])
             if text not in seen:
                 words.append(text)
