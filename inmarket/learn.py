@@ -18,7 +18,12 @@ RAW = {name: i for i, name in enumerate(READ_COLUMNS)}
 
 @contextmanager
 def threads():
-    """Native code limited to ABMCRM_INMARKET_THREADS threads."""
+    """Native code limited to ABMCRM_INMARKET_THREADS threads. The estimators' modules are
+    imported first: a limit applies only to the libraries already loaded, and OpenMP loaded
+    later would run unlimited (a first fit in a process took 10× longer)."""
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.isotonic  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     from .conf import settings

@@ -166,6 +166,9 @@ class TrainingJob(Job):
     task = "inmarket.tasks.run_training"
 
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
+    activate = models.BooleanField(
+        default=True, help_text=_("Activate the new version by the rule (its holdout AUC); "
+                                  "off: store it inactive, for an admin to activate."))
     total = models.PositiveIntegerField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)

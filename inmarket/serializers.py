@@ -31,6 +31,13 @@ class InMarketModelSerializer(serializers.ModelSerializer):
                 "candidates": metrics.get("candidates", {})}
 
 
+class TrainingStartSerializer(serializers.Serializer):
+    activate = serializers.BooleanField(
+        required=False, default=True,
+        help_text="Activate the new version by the rule (unless its holdout AUC is below the "
+                  "active one's by more than the tolerance); false: store it inactive.")
+
+
 class TrainingJobSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True)
     version = serializers.IntegerField(source="model.version", read_only=True, allow_null=True,
@@ -38,6 +45,6 @@ class TrainingJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TrainingJob
-        fields = ["id", "status", "progress", "trigger", "done", "total", "result", "version",
-                  "message", "attempts", "created_at", "started_at", "finished_at"]
+        fields = ["id", "status", "progress", "trigger", "activate", "done", "total", "result",
+                  "version", "message", "attempts", "created_at", "started_at", "finished_at"]
         read_only_fields = fields

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from abmcrm.core.permissions import IsAbmAdmin, IsMarketer
 
 from . import selectors, services
-from .serializers import InMarketModelSerializer, TrainingJobSerializer
+from .serializers import InMarketModelSerializer, TrainingJobSerializer, TrainingStartSerializer
 
 
 class InMarketModelViewSet(viewsets.ReadOnlyModelViewSet):
@@ -50,8 +50,11 @@ class TrainingJobViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
     def get_permissions(self):
         return [IsAbmAdmin()] if self.action == "create" else [IsMarketer()]
 
-    @extend_schema(request=None, responses={202: TrainingJobSerializer})
+    @extend_schema(request=TrainingStartSerializer, responses={202: TrainingJobSerializer})
     def create(self, request, *args, **kwargs):
-        job = services.training_start(user=request.user)
+        form = TrainingStartSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        job = services.training_start(user=request.user,
+                                      activate=form.validated_data["activate"])
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -16,6 +16,7 @@ from django.db.models.functions import Cast
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
+from abmcrm.core.db import rowsets
 from funnel import selectors as funnel_selectors
 from funnel import services as funnel_services
 from funnel.models import Stage
@@ -114,7 +115,7 @@ def _kind_trends(ids, now):
     most over the last 3 weeks against the 3 before."""
     recent_from, before_from = now - timedelta(weeks=3), now - timedelta(weeks=6)
     rows = (EngagementEvent.objects.filter(
-        account_id__in=ids, kind__weight__gt=0, occurred_at__gt=before_from,
+        account_id__in=rowsets.ids(ids), kind__weight__gt=0, occurred_at__gt=before_from,
         occurred_at__lte=now)
         .values("account_id", "kind__name")
         .annotate(recent=Count("pk", filter=Q(occurred_at__gt=recent_from)),
@@ -134,7 +135,7 @@ def _senior_contacts(ids, now):
     """{account id: the most senior title engaged in the last 30 days}."""
     found = {}
     rows = (EngagementEvent.objects.filter(
-        account_id__in=ids, kind__weight__gt=0, contact__isnull=False,
+        account_id__in=rowsets.ids(ids), kind__weight__gt=0, contact__isnull=False,
         occurred_at__gt=now - timedelta(days=30), occurred_at__lte=now)
         .exclude(contact__title="").values_list("account_id", "contact__title").distinct())
     for account_id, title in rows:
@@ -147,17 +148,6 @@ def _senior_contacts(ids, now):
                     found[account_id] = (rank, label)
                 break
     return {pk: label for pk, (_rank, label) in found.items()}
-
-
-@lru_cache(maxsize=512)
-def _translated(message, language):
-    return _(message)
-
-
-def _t(message):
-    """`gettext`, remembered per language: a scoring says the same few phrases for 100,000
-    accounts, and each lookup costs ~10 µs."""
-    return _translated(message, get_language())
 
 
 PHRASES = {
@@ -176,40 +166,47 @@ ENGAGEMENT = ("engagement_7d", "engagement_30d", "engagement_90d", "engagement_p
 INTENT = ("surging_topics", "intent_score", "intent_topics")
 
 
-def _words(name, value, *, trend=None, senior=None, topics=()):
+@lru_cache(maxsize=4096)
+def _words(name, value, language, trend=None, senior=None, topics=()):
+    """One reason in words (remembered: a scoring says the same few phrases for 100,000
+    accounts; `language` keys the translation)."""
     count = int(round(value))
     if name in ENGAGEMENT and trend:
         kind, recent, before, rise = trend
         if before:
-            return _t(PHRASES["rise"]) % {
+            return _(PHRASES["rise"]) % {
                 "kind": kind, "rise": f"{rise:.0f}" if rise >= 2 else f"{rise:.1f}"}
-        return _t(PHRASES["new"]) % {"count": recent, "kind": kind}
+        return _(PHRASES["new"]) % {"count": recent, "kind": kind}
     if name == "contacts_30d" and senior:
-        return _t(PHRASES["senior"]) % {"title": senior}
+        return _(PHRASES["senior"]) % {"title": senior}
     if name in INTENT and topics:
-        return _t(PHRASES["topics"]) % {"topics": ", ".join(topics[:3])}
+        return _(PHRASES["topics"]) % {"topics": ", ".join(topics[:3])}
     if name == "purchase_30d":
-        return _t(PHRASES["purchase"]) % {"count": count}
+        return _(PHRASES["purchase"]) % {"count": count}
     if name == "fit_score":
-        return _t(PHRASES["fit"]) % {"fit": count}
+        return _(PHRASES["fit"]) % {"fit": count}
     if name.startswith("tier_"):
-        return _t(PHRASES["tier"]) % {"number": name[-1]}
+        return _(PHRASES["tier"]) % {"number": name[-1]}
     if name == "won_deals":
-        return _t(PHRASES["won"]) % {"count": count}
+        return _(PHRASES["won"]) % {"count": count}
     if name == "coverage":
-        return _t(PHRASES["coverage"]) % {"share": int(round(value * 100 if value <= 1
+        return _(PHRASES["coverage"]) % {"share": int(round(value * 100 if value <= 1
                                                               else value))}
-    return _t(PHRASES["other"]) % {"feature": str(LABELS[name]),
+    return _(PHRASES["other"]) % {"feature": str(LABELS[name]),
                                    "value": f"{value:g}" if value % 1 else count}
 
 
 def _reasons(ids, X, contributions, advanced, now):
     """Up to three reasons per account, strongest first, in words, and the most senior
     person engaged lately ("CFO engaged")."""
-    trends = _kind_trends([pk for pk, adv in zip(ids, advanced, strict=True) if adv], now)
-    seniors = _senior_contacts([pk for pk, adv in zip(ids, advanced, strict=True) if adv], now)
-    topics = dict(Account.objects.filter(pk__in=ids).exclude(surging_topics=[])
-                  .values_list("pk", "surging_topics")) if advanced.any() else {}
+    chosen = [pk for pk, adv in zip(ids, advanced, strict=True) if adv]
+    trends = _kind_trends(chosen, now) if chosen else {}
+    seniors = _senior_contacts(chosen, now) if chosen else {}
+    topics = {pk: tuple(value) for pk, value in Account.objects.filter(
+        pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
+            "pk", "surging_topics")} if chosen else {}
+    language = get_language()
+    values = np.rint(X).astype(np.int64)
     out = []
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :4]
     for row, pk in enumerate(ids):
@@ -217,14 +214,17 @@ def _reasons(ids, X, contributions, advanced, now):
         for j in order[row]:
             if contributions[row, j] <= 0 or len(words) == 3:
                 break
-            text = _words(NAMES[j], float(X[row, j]), trend=trends.get(pk),
+            name = NAMES[j]
+            # Counts are words by their whole value; the rest (coverage, points) as they are.
+            value = float(values[row, j]) if name != "coverage" else float(X[row, j])
+            text = _words(name, value, language, trend=trends.get(pk),
                           senior=seniors.get(pk), topics=topics.get(pk, ()))
             if text not in seen:
                 seen.add(text)
                 words.append(text)
         # Who engaged is said even when three features came first.
         if pk in seniors:
-            text = _words("contacts_30d", 1, senior=seniors[pk])
+            text = _words("contacts_30d", 1.0, language, senior=seniors[pk])
             if text not in seen:
                 words.append(text)
         out.append(words)
@@ -279,7 +279,7 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
 
 def _write_chunk(ids, p, stages, qualified, reasons, version, now):
     with transaction.atomic():
-        current = {row[0]: row[1:] for row in Account.objects.filter(pk__in=ids)
+        current = {row[0]: row[1:] for row in Account.objects.filter(pk__in=rowsets.ids(ids))
                    .select_for_update().annotate(_reasons=Cast("in_market_reasons", TextField()))
                    .values_list("pk", "buying_stage", "is_6qa", "in_market_probability",
                                 "in_market_model_version", "_reasons")}

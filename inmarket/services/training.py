@@ -67,7 +67,7 @@ def split_weeks(weeks, horizon_days):
     return training, calibration, holdout
 
 
-def model_train(*, now=None, progress=None):
+def model_train(*, now=None, progress=None, activate=True):
     """Train a new version on the labelled snapshots (as of no later than now − horizon), or
     store a fallback version when too few accounts opened a deal. Activates it by the rule
     of `activation_decision`. Returns the InMarketModel."""
@@ -114,7 +114,8 @@ def model_train(*, now=None, progress=None):
         del data
         return _store(fields, kind=InMarketModel.Kind.RULE, fallback=True, metrics=metrics,
                       features=RULE_FEATURES, payload=None,
-                      needed=max(0, minimum - len(positive_accounts)), note=note)
+                      needed=max(0, minimum - len(positive_accounts)), note=note,
+                      activate=activate)
     del data
 
     def report(done):
@@ -134,7 +135,8 @@ def model_train(*, now=None, progress=None):
     kind = InMarketModel.Kind.LOGISTIC if trained.kind == "logistic" else \
         InMarketModel.Kind.BOOSTING
     return _store(fields, kind=kind, fallback=False, metrics=metrics,
-                  features=trained.features, payload=learn.dumps(trained), needed=0, note="")
+                  features=trained.features, payload=learn.dumps(trained), needed=0, note="",
+                  activate=activate)
 
 
 def activation_decision(new, active):
@@ -149,14 +151,14 @@ def activation_decision(new, active):
     return (new.auc or 0.0) >= (active.auc or 0.0) - tolerance
 
 
-def _store(fields, *, kind, fallback, metrics, features, payload, needed, note):
+def _store(fields, *, kind, fallback, metrics, features, payload, needed, note, activate):
     with transaction.atomic():
         active = InMarketModel.objects.select_for_update().filter(is_active=True).first()
         version = (InMarketModel.objects.aggregate(n=Max("version"))["n"] or 0) + 1
         model = InMarketModel(version=version, kind=kind, is_fallback=fallback,
                               metrics=metrics, features=features, payload=payload,
                               needed_positives=needed, note=note, **fields)
-        activate = activation_decision(model, active)
+        activate = activate and activation_decision(model, active)
         if activate and active is not None:
             InMarketModel.objects.filter(pk=active.pk).update(is_active=False)
         model.is_active = activate
@@ -180,10 +182,11 @@ def model_activate(*, model):
 
 # The job --------------------------------------------------------------------------------
 
-def training_start(*, user=None, trigger=TrainingJob.Trigger.REQUEST):
+def training_start(*, user=None, trigger=TrainingJob.Trigger.REQUEST, activate=True):
     """Create a training job and queue it once committed (a broker that is down leaves it
-    pending for the sweeper)."""
-    job = TrainingJob.objects.create(created_by=user, trigger=trigger, total=STEPS)
+    pending for the sweeper). `activate`: False stores the new version inactive."""
+    job = TrainingJob.objects.create(created_by=user, trigger=trigger, total=STEPS,
+                                     activate=activate)
     jobs.job_enqueue(job=job)
     return job
 
@@ -202,7 +205,7 @@ def training_run(*, job, now=None):
     try:
         before = InMarketModel.objects.filter(is_active=True).values_list("pk", flat=True) \
             .first()
-        model = model_train(now=now, progress=report)
+        model = model_train(now=now, progress=report, activate=job.activate)
         report(STEPS - 1)
         scored = {}
         if model.is_active and model.pk != before:
