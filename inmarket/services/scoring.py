@@ -206,26 +206,32 @@ def _reasons(ids, X, contributions, advanced, now):
         pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
             "pk", "surging_topics")} if chosen else {}
     language = get_language()
-    values = np.rint(X).astype(np.int64)
+    # The three strongest pushes of each row, read into plain lists at once: indexing NumPy
+    # arrays element by element costs more than the rest of the loop.
+    top = np.argsort(-contributions, axis=1, kind="stable")[:, :3]
+    rows = np.arange(len(ids))[:, None]
+    pushes = contributions[rows, top].tolist()
+    counts = np.rint(X[rows, top]).astype(np.int64).tolist()
+    raw_values = X[rows, top].tolist()
+    top = top.tolist()
     out = []
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :4]
     for row, pk in enumerate(ids):
-        words, seen = [], set()
-        for j in order[row]:
-            if contributions[row, j] <= 0 or len(words) == 3:
+        words = []
+        trend, senior, topic = trends.get(pk), seniors.get(pk), topics.get(pk, ())
+        for j, push, count, raw in zip(top[row], pushes[row], counts[row], raw_values[row],
+                                       strict=True):
+            if push <= 0:
                 break
             name = NAMES[j]
-            # Counts are words by their whole value; the rest (coverage, points) as they are.
-            value = float(values[row, j]) if name != "coverage" else float(X[row, j])
-            text = _words(name, value, language, trend=trends.get(pk),
-                          senior=seniors.get(pk), topics=topics.get(pk, ()))
-            if text not in seen:
-                seen.add(text)
+            # Counts are words by their whole value; coverage (a share) as it is.
+            text = _words(name, raw if name == "coverage" else float(count), language,
+                          trend=trend, senior=senior, topics=topic)
+            if text not in words:
                 words.append(text)
         # Who engaged is said even when three features came first.
-        if pk in seniors:
-            text = _words("contacts_30d", 1.0, language, senior=seniors[pk])
-            if text not in seen:
+        if senior:
+            text = _words("contacts_30d", 1.0, language, senior=senior)
+            if text not in words:
                 words.append(text)
         out.append(words)
     return out
