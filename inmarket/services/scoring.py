@@ -285,8 +285,11 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
 
 def _write_chunk(ids, p, stages, qualified, reasons, version, now):
     with transaction.atomic():
+        # Read without locking (FOR UPDATE would write a lock into every row read): the one
+        # change that must happen once, the first 6QA's funnel move, has its own
+        # compare-and-set (`qualify`).
         current = {row[0]: row[1:] for row in Account.objects.filter(pk__in=rowsets.ids(ids))
-                   .select_for_update().annotate(_reasons=Cast("in_market_reasons", TextField()))
+                   .annotate(_reasons=Cast("in_market_reasons", TextField()))
                    .values_list("pk", "buying_stage", "is_6qa", "in_market_probability",
                                 "in_market_model_version", "_reasons")}
         before = {pk: row[:2] for pk, row in current.items()}
