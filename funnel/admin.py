@@ -29,14 +29,15 @@ class TransitionInline(admin.TabularInline):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ["email", "first_name", "last_name", "company", "account", "channel",
+    list_display = ["email", "first_name", "last_name", "company", "account", "account_match",
+                    "account_match_score", "channel",
                     "campaign", "stage", "created_at"]
-    list_filter = ["stage", "channel"]
+    list_filter = ["stage", "channel", "account_match"]
     list_select_related = ["account", "campaign", "stage"]
     search_fields = ["email", "first_name", "last_name", "company"]
     autocomplete_fields = ["account"]
     readonly_fields = ["stage", "previous_stage", "entered_at", "stage_changed_at",
-                       "updated_at"]
+                       "updated_at", "account_match", "account_match_score"]
     inlines = [TransitionInline]
 
 

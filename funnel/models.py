@@ -94,8 +94,16 @@ class AccountFunnel(FunnelState):
         return f"{self.account_id}: {self.stage_id}"
 
 
+class AccountMatch(models.TextChoices):
+    DOMAIN = "domain", "E-mail domain"
+    COMPANY = "company", "Company name"
+
+
 class Lead(FunnelState):
-    """A person on the demand-gen side. `account` is matched by e-mail domain."""
+    """A person on the demand-gen side. `account` is matched by e-mail domain, or by company
+    name when the address is a free-mail one (`tiers.companies`)."""
+
+    AccountMatch = AccountMatch
 
     email = models.EmailField(unique=True)
     first_name = models.CharField(max_length=100, blank=True)
@@ -103,6 +111,13 @@ class Lead(FunnelState):
     company = models.CharField(max_length=255, blank=True)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="leads")
+    account_match = models.CharField(
+        max_length=10, choices=AccountMatch.choices, blank=True,
+        help_text="How the account was found: by e-mail domain, or by company name for a "
+                  "free-mail address (empty: given, or none found).")
+    account_match_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The company-name match's score, 0–100 (100 for a "
+                                         "domain).")
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True,
                                db_index=True, help_text="The source channel.")
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL,

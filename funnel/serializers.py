@@ -216,10 +216,12 @@ class LeadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = ["id", "email", "first_name", "last_name", "company", "account", "channel",
+        fields = ["id", "email", "first_name", "last_name", "company", "account",
+                  "account_match", "account_match_score", "channel",
                   "campaign", "external_id", "created_at", "stage", "entered_at",
                   "stage_changed_at", "updated_at"]
-        read_only_fields = ["id", "stage", "entered_at", "stage_changed_at", "updated_at"]
+        read_only_fields = ["id", "account_match", "account_match_score", "stage",
+                            "entered_at", "stage_changed_at", "updated_at"]
         extra_kwargs = {"created_at": {"required": False},
                         "account": {"required": False, "allow_null": True}}
 

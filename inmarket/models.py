@@ -36,7 +36,8 @@ class AccountSnapshot(models.Model):
     contacts_30d = models.PositiveIntegerField(default=0)
     # The buying committee (from the snapshot feature providers; empty when unknown).
     contact_fit = models.PositiveSmallIntegerField(null=True, blank=True)
-    coverage = models.FloatField(null=True, blank=True)
+    coverage = models.FloatField(null=True, blank=True,
+                                 help_text=_("Percent of the required committee present."))
     # Tier and funnel stage then, from their histories.
     tier = models.PositiveSmallIntegerField(null=True, blank=True,
                                             help_text=_("The tier's number; empty: none."))

@@ -3,13 +3,17 @@
 (`abmcrm.core.ingest.bulk_ingest`, kind `opportunities`), owned by the data set's 35 sales
 agents (users with the Sales rep role, as the tiers demo creates them).
 
-The data's quirks stay visible in the load report: rows without an account are counted and
-skipped (a deal needs one), and the pipeline's `GTXPro` is matched to the product list's
-`GTX Pro`. The data set's stages are Prospecting, Engaging, Won and Lost: Engaging deals are
-spread over qualification, proposal and negotiation by their id (the data has no finer
-stage), open deals get an expected close date in the coming months, and deals without a
-close value (open or lost) the product's list price. Dates are shifted so that the data
-set's last month ends a week ago, as the funnel demo does.
+Each deal keeps its account, owner, product, amount and dates; what the funnel demo made of
+its account decides the rest (funnel/demo.py tells the story): whether it was won or lost
+(`funnel.demo.deal_outcomes`: nothing before the deal that won its account, a lost account's
+deals lost), its channel and campaign (the account's way into the funnel) and, for an account
+that came in through a lead, that lead. The data set's deals without an account go to the
+generated accounts whose journey reached an opportunity (`funnel.demo.accountless_deals`),
+and its `GTXPro` is matched to the product list's `GTX Pro`. The data set's open stages are
+Prospecting and Engaging: Engaging deals are spread over qualification, proposal and
+negotiation by their id (the data has no finer stage), open deals get an expected close date
+in the coming months, and deals without a close value their product's list price. Dates are
+shifted so that the data set's last month ends a week ago, as the funnel demo does.
 
 Idempotent: a second run sends the same rows with the same dates (the shift is read back from
 a stored deal) and the bulk upsert answers them all unchanged."""
@@ -22,9 +26,13 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.models import Q
 from django.utils import timezone
 
 from abmcrm.core import ingest, roles
+from funnel import demo as funnel_demo
+from funnel.models import AccountFunnel, Lead, StageTransition
+from tiers import demo as tiers_demo
 from tiers.demo import _username
 from tiers.models import Account, Contact
 
@@ -86,13 +94,50 @@ def _at(day, shift, hour):
     return datetime(moved.year, moved.month, moved.day, hour, tzinfo=UTC)
 
 
+class _Story:
+    """What the funnel demo made of each account, read back from the funnel: its outcome,
+    its way in (channel, campaign, lead) and the generated accounts given the deals without
+    an account."""
+
+    def __init__(self, rows, accounts):
+        self.deals = funnel_demo.account_deals(rows)
+        states = {f.account_id: f for f in AccountFunnel.objects.filter(
+            account__in=list(accounts.values())).select_related("stage", "entry_campaign")}
+        leads = {lead.account_id: lead for lead in Lead.objects.filter(
+            external_id__startswith="demo-lead-", account__in=list(accounts.values()))}
+        # The outcome the funnel demo recorded (not the account's stage now, which the deals'
+        # own moves may have changed since).
+        ends = dict(StageTransition.objects.filter(
+            external_id__startswith="demo-a", account__in=list(accounts.values()),
+            ).filter(Q(to_stage__is_won=True) | Q(to_stage__is_lost=True)).values_list(
+                "account_id", "to_stage__is_won"))
+        self.way_in, self.outcomes = {}, {}
+        for name, account in accounts.items():
+            state = states.get(account.pk)
+            won = ends.get(account.pk)
+            lead = leads.get(account.pk)
+            if lead is not None:
+                self.way_in[account.pk] = (lead.channel, lead.campaign_id, lead.email)
+            elif state is not None:
+                self.way_in[account.pk] = (state.entry_channel, state.entry_campaign_id, None)
+            history, story = self.deals.get(name, ([], []))
+            self.outcomes.update(funnel_demo.deal_outcomes(name, history, story, won))
+        self.story_deals = {row["opportunity_id"] for _, story in self.deals.values()
+                            for row in story}
+        reached = StageTransition.objects.filter(
+            external_id__startswith="demo-a", to_stage__slug="opportunity",
+            account__external_id__startswith="GEN-").values("account_id")
+        reaching = Account.objects.filter(pk__in=reached).order_by("external_id", "pk")
+        self.loose = funnel_demo.accountless_deals(rows, list(reaching))
+
+
 def _items(rows, shift, accounts, prices, committees):
-    items, skipped, renamed = [], 0, 0
+    items, renamed = [], 0
     end = DATA_END + shift
+    story = _Story(rows, accounts)
     for row in rows:
-        account = accounts.get(row["account"])
+        account = accounts.get(row["account"]) or story.loose.get(row["opportunity_id"])
         if account is None:
-            skipped += 1
             continue
         product = prices.get(_key(row["product"]))
         name = product[0] if product else row["product"]
@@ -101,29 +146,29 @@ def _items(rows, shift, accounts, prices, committees):
         h = _hash(row["opportunity_id"])
         item = {"external_id": row["opportunity_id"], "account": account.domain,
                 "owner": _username(row["sales_agent"]), "product": name,
-                "name": f"{row['account']} – {name}"}
-        if row["engage_date"]:
-            opened = _at(date.fromisoformat(row["engage_date"]), shift, 9 + h % 8)
-        else:  # prospecting: not engaged yet, found in the data set's last weeks
-            opened = _at(DATA_END - timedelta(days=h % 45), shift, 9 + h % 8)
+                "name": f"{account.name} – {name}"}
+        opened = _at(funnel_demo.deal_opened_day(row), shift, 9 + h % 8)
         item["opened_at"] = opened.isoformat()
-        stage = row["deal_stage"].lower()
-        if stage in ("won", "lost"):
+        stage = story.outcomes.get(row["opportunity_id"])
+        if stage is not None:
             closed = _at(date.fromisoformat(row["close_date"]), shift, 17)
             item["closed_at"] = max(closed, opened).isoformat()
-            value = Decimal(row["close_value"] or 0)
-            item["amount"] = str(value if stage == "won" or value else (
-                product[1] if product else 0))
+            value = tiers_demo.deal_value(row, {k: v[1] for k, v in prices.items()})
+            item["amount"] = str(value)
         else:
-            stage = "prospecting" if stage == "prospecting" else ENGAGING[h % 3]
+            stage = ("prospecting" if row["deal_stage"] == "Prospecting" else ENGAGING[h % 3])
             item["amount"] = str(product[1]) if product else None
             item["close_date"] = (end + timedelta(days=7 + h % 180)).isoformat()
         item["stage"] = stage
+        if row["opportunity_id"] in story.story_deals or row["opportunity_id"] in story.loose:
+            channel, campaign, lead = story.way_in.get(account.pk, ("", None, None))
+            item.update(channel=channel or "", campaign=str(campaign) if campaign else None,
+                        lead=lead)
         committee = committees.get(account.pk)
         if committee:
             item["contacts"] = committee
         items.append(item)
-    return items, skipped, renamed
+    return items, len(story.loose), renamed
 
 
 def load(stdout=None):
@@ -140,7 +185,7 @@ def load(stdout=None):
         if len(members) < 2 and contact.buying_role not in {m["role"] for m in members}:
             members.append({"contact": contact.email, "role": contact.buying_role})
     shift = _shift(rows)
-    items, skipped, renamed = _items(rows, shift, accounts, prices, committees)
+    items, linked, renamed = _items(rows, shift, accounts, prices, committees)
     missing = len(names - set(accounts))
     totals = {"created": 0, "updated": 0, "unchanged": 0, "errors": 0}
     for start in range(0, len(items), BATCH):
@@ -158,7 +203,8 @@ def load(stdout=None):
         stdout.write(
             f"{len(rows):,} opportunities in the data set: {totals['created']:,} created, "
             f"{totals['updated']:,} updated, {totals['unchanged']:,} unchanged, "
-            f"{totals['errors']:,} refused; {skipped:,} rows without an account skipped; "
+            f"{totals['errors']:,} refused; {linked:,} rows without an account given to the "
+            f"generated accounts with an opportunity; "
             f"{renamed:,} rows' product matched to the product list (GTXPro → GTX Pro)"
             + (f"; {missing} accounts not found (run the tiers demo first)" if missing else "")
             + ".")

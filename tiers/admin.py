@@ -6,15 +6,19 @@ from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.exceptions import AbmError
 
-from . import services
+from . import scoring, services
 from .models import (
     Account,
+    CommitteeRole,
     Contact,
     EngagementEvent,
     EngagementKind,
     IcpCriterion,
+    IcpPersona,
     IcpProfile,
     IntentSignal,
+    PersonaMultiplier,
+    PersonaRule,
     RecomputeJob,
     Segment,
     Technology,
@@ -22,12 +26,15 @@ from .models import (
     TierAssignment,
     TierRule,
 )
+from .personas import Classifier
 
 
 class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
-    fields = ["first_name", "last_name", "email", "title", "buying_role"]
+    fields = ["first_name", "last_name", "email", "title", "buying_role", "job_function",
+              "seniority", "contact_fit"]
+    readonly_fields = ["job_function", "seniority", "contact_fit"]
     # Narrow inputs: five admin-wide text fields in a row made the account page 1,718 px
     # wide.
     formfield_overrides = {
@@ -71,7 +78,8 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner", "technologies"]
     readonly_fields = ["created_at", "updated_at", "tier", "tier_rule", "tier_locked",
                        "fit_score", "intent_score", "engagement_score", "topics",
-                       "has_recent_intent", "has_recent_engagement", "scored_at"]
+                       "has_recent_intent", "has_recent_engagement", "scored_at",
+                       "contact_fit", "coverage", "missing_roles"]
     inlines = [ContactInline, TierAssignmentInline]
     actions = ["recompute_selected", "unlock_tiers"]
     fieldsets = [
@@ -80,6 +88,7 @@ class AccountAdmin(admin.ModelAdmin):
                                         "intent_score", "engagement_score", "topics",
                                         "has_recent_intent", "has_recent_engagement",
                                         "scored_at"]}),
+        ("Buying committee", {"fields": ["coverage", "missing_roles", "contact_fit"]}),
         ("Firmographics", {"fields": ["industry", "country", "region", "employees",
                                       "annual_revenue", "funding_stage", "customer_count",
                                       "maturity", "estimated_acv"]}),
@@ -117,11 +126,82 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["email", "first_name", "last_name", "title", "buying_role", "account"]
-    list_filter = ["buying_role"]
+    list_display = ["email", "first_name", "last_name", "title", "buying_role", "job_function",
+                    "seniority", "persona_overridden", "contact_fit", "account"]
+    list_filter = ["buying_role", "job_function", "seniority", "persona_overridden"]
     list_select_related = ["account"]
-    search_fields = ["email", "first_name", "last_name", "account__name", "account__domain"]
+    search_fields = ["email", "first_name", "last_name", "title", "account__name",
+                     "account__domain"]
     autocomplete_fields = ["account"]
+    readonly_fields = ["contact_fit"]
+
+    def save_model(self, request, obj, form, change):
+        """A function or seniority changed by hand overrides the rules (unless the override
+        box was just cleared); otherwise the title decides."""
+        data = {"persona_overridden": form.cleaned_data.get("persona_overridden")}
+        if "persona_overridden" not in form.changed_data:
+            data["persona_overridden"] = None
+        for name in ("job_function", "seniority"):
+            if name in form.changed_data and data["persona_overridden"] is not False:
+                data[name] = form.cleaned_data[name]
+        current = Contact.objects.filter(pk=obj.pk).first() if change else None
+        if current is not None and "persona_overridden" not in form.changed_data:
+            current.persona_overridden = obj.persona_overridden
+        fields = services.persona_fields(title=obj.title, data=data, current=current,
+                                         classifier=Classifier.from_db(),
+                                         personas=scoring.active_personas())
+        for name, value in fields.items():
+            setattr(obj, name, value)
+        super().save_model(request, obj, form, change)
+        services.accounts_committee_refresh(
+            account_ids={obj.account_id, current.account_id if current else None})
+
+
+@admin.register(PersonaRule)
+class PersonaRuleAdmin(admin.ModelAdmin):
+    """Editing a rule reclassifies every contact not set by hand (in the worker)."""
+
+    list_display = ["priority", "keyword", "job_function", "seniority", "is_active"]
+    list_display_links = ["keyword"]
+    list_editable = ["priority", "is_active"]
+    list_filter = ["job_function", "seniority", "is_active"]
+    search_fields = ["keyword"]
+    actions = ["reclassify"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.persona_rules_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.persona_rules_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.persona_rules_changed()
+
+    @admin.action(description=_("Reclassify every contact by the rules now"))
+    def reclassify(self, request, queryset):
+        count = services.contacts_reclassify()
+        self.message_user(request, _("Contacts reclassified; %(count)s account(s) changed.")
+                          % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(PersonaMultiplier)
+class PersonaMultiplierAdmin(admin.ModelAdmin):
+    """Saving rescores every account (in the worker)."""
+
+    list_display = ["job_function", "seniority", "multiplier"]
+    list_editable = ["multiplier"]
+    list_display_links = ["job_function"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.accounts_rescore_all()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.accounts_rescore_all()
 
 
 @admin.register(Technology)
@@ -138,9 +218,29 @@ class TechnologyAdmin(admin.ModelAdmin):
         return obj.account_count
 
 
+class CommitteeRoleInline(admin.TabularInline):
+    """The tier's required buying committee."""
+
+    model = CommitteeRole
+    extra = 0
+    fields = ["buying_role", "count"]
+    verbose_name = _("required buying role")
+    verbose_name_plural = _("required buying committee")
+
+
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ["number", "name", "engagement_model", "capacity", "account_count"]
+    list_display = ["number", "name", "engagement_model", "capacity", "engagement_multiplier",
+                    "account_count"]
+    inlines = [CommitteeRoleInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        tier = form.instance
+        if any(formset.has_changed() for formset in formsets):
+            services.tier_committee_changed(tier=tier)
+        if "engagement_multiplier" in form.changed_data:
+            services.accounts_rescore_all()
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(account_count=Count("accounts"))
@@ -166,10 +266,21 @@ class IcpCriterionInline(admin.TabularInline):
     fields = ["attribute", "values", "min_value", "max_value", "weight"]
 
 
+class IcpPersonaInline(admin.TabularInline):
+    model = IcpPersona
+    extra = 0
+    fields = ["job_function", "seniority", "weight"]
+
+
 @admin.register(IcpProfile)
 class IcpProfileAdmin(admin.ModelAdmin):
     list_display = ["name", "is_active", "updated_at"]
-    inlines = [IcpCriterionInline]
+    inlines = [IcpCriterionInline, IcpPersonaInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if any(formset.model is IcpPersona and formset.has_changed() for formset in formsets):
+            services.accounts_rescore_all()
     actions = ["activate"]
 
     @admin.action(description="Make the selected profile the active ICP")

@@ -17,6 +17,8 @@ class TiersConfig(AppConfig):
             "tiers.view_technology", "tiers.view_intentsignal", "tiers.view_engagementevent",
             "tiers.view_engagementkind", "tiers.view_tierrule", "tiers.view_tierassignment",
             "tiers.view_segment", "tiers.view_icpprofile", "tiers.view_icpcriterion",
+            "tiers.view_icppersona", "tiers.view_personarule", "tiers.view_committeerole",
+            "tiers.view_personamultiplier",
         ],
         # Marketers feed intent and engagement data, save segments and override tiers.
         "Marketer": [

@@ -24,6 +24,9 @@ DEFAULTS = {
     "ABMCRM_RECOMPUTE_OVERLAP_WRITES": True,
     # How many left-out account ids a recompute reports per tier when a capacity is full.
     "ABMCRM_OVERFLOW_REPORT_LIMIT": 100,
+    # A lead or contact with a free-mail address is matched to the account whose normalised
+    # name scores at least this (0–100, rapidfuzz token-sort ratio) against its company.
+    "ABMCRM_COMPANY_MATCH_THRESHOLD": 90,
 }
 
 

@@ -8,7 +8,6 @@ import random
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
-from statistics import median
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -68,6 +67,55 @@ def _read(name):
         return list(csv.DictReader(handle))
 
 
+def _prices():
+    """{product name without case or spaces: list price} (`GTXPro` is `GTX Pro`)."""
+    return {"".join(row["product"].split()).lower(): Decimal(row["sales_price"])
+            for row in _read("products.csv")}
+
+
+def deal_value(row, prices):
+    """What a data-set deal is worth: its close value when won, else its product's price."""
+    if row["deal_stage"] == "Won" and row["close_value"]:
+        return Decimal(row["close_value"])
+    return prices.get("".join(row["product"].split()).lower(), Decimal(0))
+
+
+# The estimated ACV of a data-set account: the value of the deals it closed in the data set's
+# last twelve months at this win rate (the demo's deals win about one in three, see
+# funnel/demo.py), so that it grows with both the number and the size of its deals.
+ACV_WIN_RATE = Decimal("0.4")
+ACV_FROM = "2017-01-01"
+
+
+def expected_acv(pipeline):
+    """{account name: estimated ACV} from the data set's deals."""
+    prices, total = _prices(), defaultdict(Decimal)
+    for row in pipeline:
+        if row["account"] and row["close_date"] >= ACV_FROM:
+            total[row["account"]] += deal_value(row, prices)
+    return {name: (value * ACV_WIN_RATE).quantize(Decimal(100)) for name, value in total.items()}
+
+
+def typical_deals(pipeline=None):
+    """{account name: its mean deal value in the data set}: who has the largest deals."""
+    prices, values = _prices(), defaultdict(list)
+    for row in pipeline if pipeline is not None else _read("sales_pipeline.csv"):
+        if row["account"] and row["close_date"]:
+            values[row["account"]].append(deal_value(row, prices))
+    return {name: sum(v) / len(v) for name, v in values.items()}
+
+
+def renewal_cycles(pipeline):
+    """{account name: renewal cycles}: the data set covers about a year of quarterly
+    subscriptions; each further quarter with a won deal is a renewal cycle completed."""
+    quarters = defaultdict(set)
+    for row in pipeline:
+        if row["account"] and row["deal_stage"] == "Won":
+            close = row["close_date"]
+            quarters[row["account"]].add((close[:4], (int(close[5:7]) - 1) // 3))
+    return {name: len(q) - 1 for name, q in quarters.items()}
+
+
 def _username(full_name):
     return slugify(full_name).replace("-", ".")
 
@@ -96,19 +144,11 @@ def load(stdout=None):
         agents[row["sales_agent"]] = agent
 
     pipeline = _read("sales_pipeline.csv")
-    won = defaultdict(list)
-    won_quarters = defaultdict(set)
     agent_count = defaultdict(Counter)
     for row in pipeline:
-        if not row["account"]:
-            continue
-        agent_count[row["account"]][row["sales_agent"]] += 1
-        if row["deal_stage"] == "Won":
-            won[row["account"]].append(int(row["close_value"] or 0))
-            # The data set covers one year of quarterly subscriptions: each further quarter
-            # with a won deal is a renewal cycle completed.
-            close = row["close_date"]
-            won_quarters[row["account"]].add((close[:4], (int(close[5:7]) - 1) // 3))
+        if row["account"]:
+            agent_count[row["account"]][row["sales_agent"]] += 1
+    acv, renewals = expected_acv(pipeline), renewal_cycles(pipeline)
 
     items = []
     for index, row in enumerate(_read("accounts.csv")):
@@ -117,7 +157,6 @@ def load(stdout=None):
         owner = agents.get(top_agent[0][0]) if top_agent else None
         if index % 3 == 0:  # the demo rep owns a third of the book
             owner = users["rep"]
-        acv = Decimal(median(won[name]) * 12) if won[name] else None
         items.append({
             "name": name, "domain": f"{slugify(name)}.com", "external_id": f"MAVEN-{index + 1:03d}",
             "industry": CORRECTIONS.get(row["sector"], row["sector"]),
@@ -126,8 +165,8 @@ def load(stdout=None):
                                                   row["office_location"]), "Other"),
             "employees": int(row["employees"]),
             "annual_revenue": Decimal(row["revenue"]) * 1_000_000,
-            "is_customer": bool(won[name]), "renewal_count": max(0, len(won_quarters[name]) - 1),
-            "estimated_acv": acv, "owner": owner,
+            "is_customer": name in renewals, "renewal_count": renewals.get(name, 0),
+            "estimated_acv": acv.get(name), "owner": owner,
         })
     seen = {item["name"] for item in items}
     while len(items) < 200:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import demo as tiers_demo
 from . import scoring, services
 from .models import Account, EngagementEvent, EngagementKind, IcpCriterion, IcpProfile
 
@@ -53,6 +54,38 @@ def _weeks(today, count):
     return [monday - timedelta(weeks=i) for i in range(count)]
 
 
+def _story(accounts, rep):
+    """{account id: "hot" | "researching" | "quiet"} (others: "noise"), which the intent and
+    engagement below turn into tiers 1, 2 and 3 (the others stay untiered).
+
+    Among the high-fit data-set accounts with a large ACV, those with the largest deals are
+    hot (the demo rep's first, so the rep has tier-1 accounts to work) and the next ones
+    research; the rest are noise, sold to by demand generation. The generated accounts split
+    by ACV: half the large ones hot, half the medium ones researching, the small ones quiet.
+    Half the data-set accounts with a smaller ACV are quiet too."""
+    sizes = tiers_demo.typical_deals()
+    fit = [a for a in accounts if a.fit_score >= 70]
+    acv = {a.pk: a.estimated_acv or 0 for a in fit}
+    real = [a for a in fit if a.name in sizes]
+    made = [a for a in fit if a.name not in sizes]
+    real_large = sorted((a for a in real if acv[a.pk] >= 50_000),
+                        key=lambda a: (-sizes[a.name], a.external_id or ""))
+    mine = [a for a in real_large if rep and a.owner_id == rep.pk][:4]
+    hot_count = max(len(mine), round(len(real_large) * 0.3))
+    hot = mine + [a for a in real_large if a not in mine][:hot_count - len(mine)]
+    researching = [a for a in real_large if a not in hot][:round(len(real_large) * 0.15)]
+    quiet = [a for a in real if acv[a.pk] < 50_000][::2]
+    made_large = [a for a in made if acv[a.pk] >= 50_000]
+    made_medium = [a for a in made if 15_000 <= acv[a.pk] < 50_000]
+    hot += made_large[: (len(made_large) + 1) // 2]
+    researching += made_medium[: (len(made_medium) + 1) // 2]
+    quiet += [a for a in made if acv[a.pk] < 50_000 and a not in researching]
+    story = {a.pk: "quiet" for a in quiet}
+    story.update({a.pk: "researching" for a in researching})
+    story.update({a.pk: "hot" for a in hot})
+    return story
+
+
 @transaction.atomic
 def load(stdout=None):
     _profile()
@@ -71,18 +104,7 @@ def load(stdout=None):
     accounts = list(Account.objects.filter(Q(external_id__startswith="MAVEN-")
                                            | Q(external_id__startswith="GEN-"))
                     .order_by("external_id", "pk"))
-    fit = [a for a in accounts if a.fit_score >= 70]
-    large = [a for a in fit if (a.estimated_acv or 0) >= 50_000]
-    medium = [a for a in fit if 15_000 <= (a.estimated_acv or 0) < 50_000]
-    small = [a for a in fit if (a.estimated_acv or 0) < 50_000]
-    # The demo rep's large accounts come first, so the rep has tier-1 accounts to work.
-    large.sort(key=lambda a: (a.owner_id != (rep and rep.pk), a.external_id or ""))
-    hot = large[: max(6, len(large) // 2)]
-    researching = [a for a in medium if a not in hot][: max(5, len(medium) // 2)]
-    quiet = [a for a in small if a not in hot and a not in researching]
-    story = {a.pk: "hot" for a in hot}
-    story.update({a.pk: "researching" for a in researching})
-    story.update({a.pk: "quiet" for a in quiet})
+    story = _story(accounts, rep)
 
     signals, events = [], []
     for account in accounts:

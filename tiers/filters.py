@@ -45,10 +45,16 @@ class AccountFilter(django_filters.FilterSet):
         field_name="in_market_probability", lookup_expr="gte",
         label="In-market probability at least (0–1)",
         validators=[MinValueValidator(0), MaxValueValidator(1)])
+    coverage_max = django_filters.NumberFilter(
+        field_name="coverage", lookup_expr="lte",
+        label="Buying-committee coverage at most (percent)")
+    missing_role = django_filters.ChoiceFilter(
+        choices=Contact.BuyingRole.choices, method="filter_missing_role",
+        label="The buying committee lacks this role")
     ordering = StableOrderingFilter(
         fields=("name", "domain", "employees", "annual_revenue", "estimated_acv", "created_at",
                 "updated_at", "country", "industry", "fit_score", "intent_score",
-                "engagement_score")
+                "engagement_score", "contact_fit", "coverage")
     )
 
     class Meta:
@@ -81,6 +87,12 @@ class AccountFilter(django_filters.FilterSet):
             _topics_text__icontains=needle)
 
 
+    def filter_missing_role(self, queryset, name, value):
+        # As for topics: a quoted match on the list's JSON text finds one role exactly.
+        return queryset.annotate(_missing_text=Cast("missing_roles", TextField())).filter(
+            _missing_text__contains=json.dumps(value))
+
+
 class IntentSignalFilter(django_filters.FilterSet):
     week_from = django_filters.DateFilter(field_name="week", lookup_expr="gte")
     week_to = django_filters.DateFilter(field_name="week", lookup_expr="lte")
@@ -105,7 +117,7 @@ class ContactFilter(django_filters.FilterSet):
 
     class Meta:
         model = Contact
-        fields = ["account", "buying_role"]
+        fields = ["account", "buying_role", "job_function", "seniority", "persona_overridden"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

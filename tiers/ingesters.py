@@ -43,7 +43,8 @@ class ContactIngester(Ingester):
     serializer_class = ContactRowSerializer
     permission = "tiers.add_contact"
     columns = ("account", "first_name", "last_name", "email", "title", "buying_role",
-               "address_line1", "address_line2", "city", "postal_code", "state", "country")
+               "job_function", "seniority", "address_line1", "address_line2", "city",
+               "postal_code", "state", "country")
     required_columns = ("account", "email")
 
     def unique_keys(self, data):

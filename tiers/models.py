@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -40,6 +42,12 @@ class Tier(models.Model):
     )
     capacity = models.PositiveIntegerField(
         null=True, blank=True, help_text="Maximum number of accounts in this tier; empty: none."
+    )
+    engagement_multiplier = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("1"), db_default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Engagement of this tier's accounts counts this many times (compounds with "
+                  "the persona multipliers); 1: as is.",
     )
 
     class Meta:
@@ -133,18 +141,34 @@ class Account(models.Model):
     scored_at = models.DateTimeField(
         null=True, blank=True, help_text="When the scores last changed (or were first computed)."
     )
+    # The buying committee, kept current by the recompute and by contact changes
+    # (`tiers.committee`). Other apps read these three fields.
+    # Database defaults too: rows inserted by raw SQL (benchmarks, host loaders) get them.
+    contact_fit = models.PositiveSmallIntegerField(
+        default=0, db_default=0,
+        help_text="How well the contacts filling the required buying committee match the ICP "
+                  "personas, 0–100.")
+    coverage = models.PositiveSmallIntegerField(
+        default=0, db_default=0,
+        help_text="Share of the tier's required buying committee present, in percent (0–100; "
+                  "100 when the tier requires nobody).")
+    missing_roles = models.JSONField(
+        default=list, db_default=[], blank=True,
+        help_text='Buying roles the committee still lacks, e.g. ["decision_maker"].')
     # The in-market prediction, written by the `inmarket` app's scoring (which runs after each
     # recompute) and kept here, like the scores, so that the account list filters and the
     # scores API read them without importing the app above (docs/internals/design-decisions).
     in_market_probability = models.FloatField(
         null=True, blank=True, help_text="The chance (0–1) the account opens a deal soon.")
-    buying_stage = models.CharField(max_length=20, choices=BuyingStage.choices, blank=True)
+    # Database defaults too, as the committee's: raw-SQL inserts get them.
+    buying_stage = models.CharField(max_length=20, choices=BuyingStage.choices, blank=True,
+                                    db_default="")
     is_6qa = models.BooleanField(
-        "6QA", default=False,
+        "6QA", default=False, db_default=False,
         help_text="Fit, contact fit and buying stage together say it is likely to buy now.")
     in_market_model_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The in-market model version that scored it.")
-    in_market_reasons = models.JSONField(default=list, blank=True)
+    in_market_reasons = models.JSONField(default=list, db_default=[], blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,6 +192,11 @@ class Account(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def missing_roles_text(self):
+        """The missing roles as a rep reads them: "a decision maker, an influencer"."""
+        return ", ".join(str(MISSING_ROLE_NAMES.get(role, role)) for role in self.missing_roles)
+
 
 class Contact(models.Model):
     class BuyingRole(models.TextChoices):
@@ -178,6 +207,26 @@ class Contact(models.Model):
         BLOCKER = "blocker", "Blocker"
         OTHER = "other", "Other"
 
+    class JobFunction(models.TextChoices):
+        MARKETING = "marketing", gettext_lazy("Marketing")
+        SALES = "sales", gettext_lazy("Sales")
+        FINANCE = "finance", gettext_lazy("Finance")
+        IT = "it", gettext_lazy("IT")
+        ENGINEERING = "engineering", gettext_lazy("Engineering")
+        OPERATIONS = "operations", gettext_lazy("Operations")
+        HR = "hr", gettext_lazy("HR")
+        LEGAL = "legal", gettext_lazy("Legal")
+        EXECUTIVE = "executive", gettext_lazy("Executive")
+        OTHER = "other", gettext_lazy("Other")
+
+    class Seniority(models.TextChoices):
+        C_LEVEL = "c_level", gettext_lazy("C-level")
+        VP = "vp", gettext_lazy("VP")
+        DIRECTOR = "director", gettext_lazy("Director")
+        MANAGER = "manager", gettext_lazy("Manager")
+        SENIOR = "senior", gettext_lazy("Senior")
+        ENTRY = "entry", gettext_lazy("Entry")
+
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
@@ -186,6 +235,17 @@ class Contact(models.Model):
     buying_role = models.CharField(
         max_length=20, choices=BuyingRole.choices, default=BuyingRole.OTHER
     )
+    # The persona, derived from the title by the persona rules (`tiers.personas`) unless set
+    # by hand (persona_overridden: a reclassification leaves it alone).
+    job_function = models.CharField(max_length=20, choices=JobFunction.choices,
+                                    default=JobFunction.OTHER, db_default=JobFunction.OTHER)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices,
+                                 default=Seniority.ENTRY, db_default=Seniority.ENTRY)
+    persona_overridden = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Function and seniority set by hand: the persona rules leave them alone.")
+    contact_fit = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="How well the persona matches the ICP personas, 0–100.")
     # The shipping address gifts and direct mail go to.
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
@@ -498,3 +558,117 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# How a missing buying role is said ("missing: a decision maker").
+MISSING_ROLE_NAMES = {
+    Contact.BuyingRole.DECISION_MAKER: gettext_lazy("a decision maker"),
+    Contact.BuyingRole.CHAMPION: gettext_lazy("a champion"),
+    Contact.BuyingRole.INFLUENCER: gettext_lazy("an influencer"),
+    Contact.BuyingRole.USER: gettext_lazy("a user"),
+    Contact.BuyingRole.BLOCKER: gettext_lazy("a blocker"),
+    Contact.BuyingRole.OTHER: gettext_lazy("another contact"),
+}
+
+
+# Personas and buying committees ------------------------------------------------------------
+
+class PersonaRule(models.Model):
+    """A title keyword and the job function and/or seniority it means. A contact's title is
+    matched against every active rule (whole words, case and punctuation ignored: "Sr. Dir."
+    matches "sr" and "dir"); for each of function and seniority the matching rule with the
+    lowest priority wins, then the one found earliest in the title. A match inside a longer
+    one is ignored ("president" in "Vice President")."""
+
+    keyword = models.CharField(max_length=100,
+                               help_text='A word or phrase, e.g. "vp", "head of", "cfo".')
+    job_function = models.CharField(max_length=20, choices=Contact.JobFunction.choices,
+                                    blank=True, help_text="Empty: says nothing of the function.")
+    seniority = models.CharField(max_length=20, choices=Contact.Seniority.choices, blank=True,
+                                 help_text="Empty: says nothing of the seniority.")
+    priority = models.PositiveIntegerField(default=100, help_text="Lower wins.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "keyword", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(job_function="", seniority=""),
+                                   name="persona_rule_says_something"),
+        ]
+
+    def __str__(self):
+        meaning = " · ".join(filter(None, [self.get_job_function_display(),
+                                           self.get_seniority_display()]))
+        return f"#{self.priority} “{self.keyword}” → {meaning}"
+
+
+class IcpPersona(models.Model):
+    """Part of the ICP: a function × seniority the team sells to and its weight. A contact's
+    fit is the highest weight of the active profile's personas it matches (empty function or
+    seniority: any)."""
+
+    profile = models.ForeignKey(IcpProfile, on_delete=models.CASCADE, related_name="personas")
+    job_function = models.CharField(max_length=20, choices=Contact.JobFunction.choices,
+                                    blank=True, help_text="Empty: any function.")
+    seniority = models.CharField(max_length=20, choices=Contact.Seniority.choices, blank=True,
+                                 help_text="Empty: any seniority.")
+    weight = models.PositiveSmallIntegerField(
+        default=100, validators=SCORE_VALIDATORS,
+        help_text="The contact fit (0–100) of a contact with this persona.")
+
+    class Meta:
+        ordering = ["profile", "-weight", "id"]
+        verbose_name = "ICP persona"
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "job_function", "seniority"],
+                                    name="icp_persona_once_per_profile"),
+        ]
+
+    def __str__(self):
+        return (f"{self.get_job_function_display() or gettext('any function')} × "
+                f"{self.get_seniority_display() or gettext('any seniority')} ({self.weight})")
+
+
+class PersonaMultiplier(models.Model):
+    """Engagement by contacts of this persona counts this many times (empty: any). With
+    several matching, the highest applies; it compounds with the tier's multiplier."""
+
+    job_function = models.CharField(max_length=20, choices=Contact.JobFunction.choices,
+                                    blank=True, help_text="Empty: any function.")
+    seniority = models.CharField(max_length=20, choices=Contact.Seniority.choices, blank=True,
+                                 help_text="Empty: any seniority.")
+    multiplier = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))])
+
+    class Meta:
+        ordering = ["-multiplier", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job_function", "seniority"],
+                                    name="persona_multiplier_once"),
+        ]
+
+    def __str__(self):
+        return (f"{self.get_job_function_display() or gettext('any function')} × "
+                f"{self.get_seniority_display() or gettext('any seniority')}: "
+                f"×{self.multiplier}")
+
+
+class CommitteeRole(models.Model):
+    """A seat of a tier's required buying committee: how many contacts of a buying role an
+    account of the tier should have."""
+
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="committee")
+    buying_role = models.CharField(max_length=20, choices=Contact.BuyingRole.choices)
+    count = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(20)])
+
+    class Meta:
+        ordering = ["tier", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "buying_role"],
+                                    name="committee_role_once_per_tier"),
+            models.CheckConstraint(condition=Q(count__lte=20), name="committee_count_0_20"),
+        ]
+
+    def __str__(self):
+        return f"Tier {self.tier.number}: {self.count} × {self.get_buying_role_display()}"

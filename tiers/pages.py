@@ -16,7 +16,7 @@ from abmcrm.core.paginator import ListPaginator
 from . import scoring, selectors, services
 from .filters import AccountFilter
 from .forms import ATTRIBUTE_NAMES, IcpCriterionForm
-from .models import Account, IcpCriterion, Tier
+from .models import Account, Contact, IcpCriterion, Tier
 
 
 def _require_role(user):
@@ -50,6 +50,7 @@ def account_list(request):
     query.pop("page", None)
     return render(request, "tiers/account_list.html", {
         "filter": filterset, "page": page, "query": query.urlencode(),
+        "missing_role_choices": Contact.BuyingRole.choices,
     })
 
 
@@ -62,7 +63,10 @@ def account_detail(request, pk):
     panels = [mark_safe(html) for html in hooks.account_panels(request, account)]
     scores = selectors.account_scores(account=account)
     rule_checks = selectors.tier_rule_checks(account=account)
+    role_names = dict(Contact.BuyingRole.choices)
     return render(request, "tiers/account_detail.html", {
+        "committee_required": [(role_names[role], count) for role, count in
+                               scores["explanation"]["committee"]["required"].items()],
         "account": account, "contacts": contacts, "panels": panels, "scores": scores,
         "history": selectors.tier_assignment_list(account=account)[:5],
         "can_override": roles.is_marketer(request.user),

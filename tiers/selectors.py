@@ -12,6 +12,7 @@ from abmcrm.core.text import lookup_keys
 
 from .models import (
     Account,
+    CommitteeRole,
     Contact,
     EngagementEvent,
     EngagementKind,
@@ -214,8 +215,10 @@ def account_scores(*, account, now=None):
          for topic, recent, baseline in topics),
         key=lambda row: (-row["recent_average"], row["topic"]),
     )
-    raw, last = scoring.engagement_rows(Q(account_id=account.pk), windows).get(
+    multipliers = scoring.Multipliers.current()
+    raw, last = scoring.engagement_rows(Q(account_id=account.pk), windows, multipliers).get(
         account.pk, (0.0, None))
+    raw = multipliers.for_tier(raw, account.tier_id)
     recent_events = (EngagementEvent.objects.filter(
         account=account, kind__weight__gt=0, occurred_at__gte=windows.engagement_recent_start)
         .select_related("kind", "contact").order_by("-occurred_at")[:20])
@@ -240,6 +243,9 @@ def account_scores(*, account, now=None):
             "id": rule.pk, "name": rule.name, "priority": rule.priority,
             "tier": rule.tier.number},
         "scored_at": account.scored_at,
+        "contact_fit": account.contact_fit,
+        "coverage": account.coverage,
+        "missing_roles": account.missing_roles,
         "in_market_probability": account.in_market_probability,
         "buying_stage": account.buying_stage or None,
         "is_6qa": account.is_6qa,
@@ -262,6 +268,11 @@ def account_scores(*, account, now=None):
                 "score": scoring.engagement_score(raw),
                 "points": round(raw, 2),
                 "half_life_days": windows.half_life_seconds / 86400,
+                "tier_multiplier": multipliers.tiers.get(account.tier_id, 1.0),
+                "persona_multipliers": [
+                    {"job_function": function or None, "seniority": seniority or None,
+                     "multiplier": multiplier}
+                    for function, seniority, multiplier in multipliers.personas],
                 "window_from": windows.engagement_start,
                 "recent_from": windows.engagement_recent_start,
                 "last_meaningful_at": last,
@@ -273,6 +284,7 @@ def account_scores(*, account, now=None):
                     for e in recent_events
                 ],
             },
+            "committee": account_committee(account=account),
             "tier": {
                 "locked": account.tier_locked,
                 "reason": last_assignment.reason if last_assignment else None,
@@ -290,6 +302,35 @@ def account_scores(*, account, now=None):
             },
         },
     }
+
+
+def account_committee(*, account):
+    """The account's buying committee as stored, and what its tier requires: {"required":
+    {role: count}, "coverage", "missing_roles", "contact_fit", "contacts": [{id, name,
+    title, buying_role, job_function, seniority, contact_fit, fills_seat}]} (two queries)."""
+    required = {}
+    if account.tier_id:
+        counts = dict(CommitteeRole.objects.filter(tier_id=account.tier_id, count__gt=0)
+                      .values_list("buying_role", "count"))
+        required = {role: counts[role] for role in Contact.BuyingRole.values if role in counts}
+    contacts = list(account.contacts.order_by("-contact_fit", "last_name", "first_name", "id")
+                    .only("id", "account_id", "first_name", "last_name", "email", "title",
+                          "buying_role",
+                          "job_function", "seniority", "contact_fit", "persona_overridden"))
+    seats = dict(required)
+    rows = []
+    for contact in contacts:
+        fills = seats.get(contact.buying_role, 0) > 0
+        if fills:
+            seats[contact.buying_role] -= 1
+        rows.append({"id": contact.pk, "name": contact.full_name or contact.email,
+                     "title": contact.title, "buying_role": contact.buying_role,
+                     "job_function": contact.job_function, "seniority": contact.seniority,
+                     "persona_overridden": contact.persona_overridden,
+                     "contact_fit": contact.contact_fit, "fills_seat": fills})
+    return {"required": required, "coverage": account.coverage,
+            "missing_roles": account.missing_roles, "contact_fit": account.contact_fit,
+            "contacts": rows}
 
 
 # Why an account is (or is not) in a tier ---------------------------------------------------

@@ -12,13 +12,19 @@ from django.utils import timezone
 from abmcrm.core.db import rowsets
 from abmcrm.core.db.names import column, null_safe_equals, table
 
-from .models import Account, TierAssignment
+from .models import Account, Contact, TierAssignment
 
 SCORE_FIELDS = ["fit_score", "intent_score", "engagement_score", "surging_topics",
-                "has_recent_intent", "has_recent_engagement"]
+                "has_recent_intent", "has_recent_engagement", "contact_fit", "coverage",
+                "missing_roles"]
 SCORE_COLUMNS = [("id", "int"), ("fit_score", "smallint"), ("intent_score", "smallint"),
                  ("engagement_score", "smallint"), ("surging_topics", "jsonb"),
-                 ("has_recent_intent", "bool"), ("has_recent_engagement", "bool")]
+                 ("has_recent_intent", "bool"), ("has_recent_engagement", "bool"),
+                 ("contact_fit", "smallint"), ("coverage", "smallint"),
+                 ("missing_roles", "jsonb")]
+COMMITTEE_FIELDS = ["contact_fit", "coverage", "missing_roles"]
+COMMITTEE_COLUMNS = [("id", "int"), ("contact_fit", "smallint"), ("coverage", "smallint"),
+                     ("missing_roles", "jsonb")]
 MOVE_COLUMNS = [("id", "int"), ("old_tier", "int"), ("old_rule", "int"), ("new_tier", "int"),
                 ("new_rule", "int")]
 HISTORY_COLUMNS = [("id", "int"), ("old_tier", "int"), ("new_tier", "int"), ("rule", "int"),
@@ -51,6 +57,43 @@ def write_scores(rows, *, scored_at, engaging=()):
             cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v "
                            f"WHERE {accounts}.{pk} = v.id", [*params, scored_at])
     return won
+
+
+def write_committees(rows):
+    """Write the buying-committee fields of many accounts, rows being (pk, contact fit,
+    coverage, missing roles); scored_at stays: these follow contacts, not the scores."""
+    if not rows:
+        return
+    accounts, pk = table(Account), column(Account, "id")
+    sets = ", ".join(f"{column(Account, name)} = v.{name}" for name in COMMITTEE_FIELDS)
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(COMMITTEE_COLUMNS, rows):
+            cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v "
+                           f"WHERE {accounts}.{pk} = v.id", params)
+
+
+PERSONA_COLUMNS = [("title", "text"), ("job_function", "text"), ("seniority", "text")]
+
+
+def write_personas(rows):
+    """Give the contacts not set by hand the persona of their title, rows being (title, job
+    function, seniority), one per distinct title; only contacts whose persona differs are
+    written. Returns the ids of their accounts."""
+    contacts = table(Contact)
+    title, function = column(Contact, "title"), column(Contact, "job_function")
+    seniority, overridden = column(Contact, "seniority"), column(Contact, "persona_overridden")
+    account = column(Contact, "account")
+    changed = set()
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(PERSONA_COLUMNS, rows):
+            cursor.execute(
+                f"{cte} UPDATE {contacts} SET {function} = v.job_function, "
+                f"{seniority} = v.seniority FROM v WHERE {contacts}.{title} = v.title "
+                f"AND NOT {contacts}.{overridden} AND ({contacts}.{function} <> v.job_function "
+                f"OR {contacts}.{seniority} <> v.seniority) RETURNING {contacts}.{account}",
+                params)
+            changed.update(row[0] for row in cursor.fetchall())
+    return changed
 
 
 def move_tiers(moves):

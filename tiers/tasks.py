@@ -43,3 +43,13 @@ def recompute_all():
 
     job = RecomputeJob.objects.create(trigger=RecomputeJob.Trigger.SCHEDULE)
     services.recompute_run(job=job)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
+             retry_jitter=True, max_retries=5)
+def reclassify_personas():
+    """Give every contact not set by hand the persona the current rules give its title
+    (published when the persona rules change). Idempotent: a second run writes nothing."""
+    from . import services
+
+    services.contacts_reclassify()

@@ -14,6 +14,7 @@ router.register("engagement-events", views.EngagementEventViewSet, basename="eng
 router.register("engagement-kinds", views.EngagementKindViewSet, basename="engagement-kind")
 router.register("icp/profiles", views.IcpProfileViewSet, basename="icp-profile")
 router.register("icp/criteria", views.IcpCriterionViewSet, basename="icp-criterion")
+router.register("icp/personas", views.IcpPersonaViewSet, basename="icp-persona")
 router.register("icp/suggestions", views.IcpSuggestionViewSet, basename="icp-suggestion")
 router.register("segments", views.SegmentViewSet, basename="segment")
 

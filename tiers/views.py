@@ -22,7 +22,7 @@ from .filters import (
     IntentSignalFilter,
     RecomputeJobFilter,
 )
-from .models import EngagementKind, IcpCriterion, IcpProfile, RecomputeJob
+from .models import EngagementKind, IcpCriterion, IcpPersona, IcpProfile, RecomputeJob
 from .serializers import (
     AccountRowSerializer,
     AccountScoresSerializer,
@@ -32,6 +32,7 @@ from .serializers import (
     EngagementEventSerializer,
     EngagementKindSerializer,
     IcpCriterionSerializer,
+    IcpPersonaSerializer,
     IcpProfileSerializer,
     IcpSuggestionApplySerializer,
     IcpSuggestionSerializer,
@@ -40,6 +41,7 @@ from .serializers import (
     RecomputeStartSerializer,
     SegmentSerializer,
     TierAssignmentSerializer,
+    TierCommitteeSerializer,
     TierOverrideSerializer,
     TierRuleSerializer,
     TierSerializer,
@@ -131,7 +133,7 @@ class ContactViewSet(BulkIngestMixin, viewsets.ModelViewSet):
         if not AccountPermission().has_object_permission(self.request, self, account):
             self.permission_denied(self.request, message="You may only add contacts to "
                                                          "accounts you own.")
-        serializer.save()
+        serializer.instance = services.contact_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
         account = serializer.validated_data.get("account")
@@ -141,7 +143,8 @@ class ContactViewSet(BulkIngestMixin, viewsets.ModelViewSet):
         ):
             self.permission_denied(self.request, message="You may only move contacts to "
                                                          "accounts you own.")
-        serializer.save()
+        serializer.instance = services.contact_update(contact=serializer.instance,
+                                                      **serializer.validated_data)
 
 
 class TierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -154,6 +157,27 @@ class TierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Updat
 
     def get_queryset(self):
         return selectors.tier_list()
+
+    def perform_update(self, serializer):
+        old = serializer.instance.engagement_multiplier
+        tier = serializer.save()
+        if tier.engagement_multiplier != old:
+            services.accounts_rescore_all()
+
+    @extend_schema(methods=["GET"], responses={200: TierCommitteeSerializer})
+    @extend_schema(methods=["PUT"], request=TierCommitteeSerializer,
+                   responses={200: TierCommitteeSerializer})
+    @action(detail=True, methods=["get", "put"])
+    def committee(self, request, pk=None):
+        """The tier's required buying committee: buying role → contacts required. Every role
+        reads; ABM admins replace it (roles left out are no longer required), and the
+        coverage of the tier's accounts follows."""
+        tier = self.get_object()
+        if request.method == "PUT":
+            form = TierCommitteeSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            services.tier_committee_set(tier=tier, roles=form.validated_data["roles"])
+        return Response({"roles": services.tier_committee(tier=tier)})
 
 
 class IntentSignalViewSet(BulkIngestMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -275,6 +299,31 @@ class IcpCriterionViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return IcpCriterion.objects.all()
+
+
+class IcpPersonaViewSet(viewsets.ModelViewSet):
+    """The ICP's personas: function × seniority (empty: any) and the contact fit (weight) a
+    contact with it gets; admins edit, and every account is rescored."""
+
+    serializer_class = IcpPersonaSerializer
+    permission_classes = [ReadForRolesWriteForAdmins]
+    filterset_fields = ["profile", "job_function", "seniority"]
+    filterset_class = None
+
+    def get_queryset(self):
+        return IcpPersona.objects.all()
+
+    def perform_create(self, serializer):
+        serializer.save()
+        services.accounts_rescore_all()
+
+    def perform_update(self, serializer):
+        serializer.save()
+        services.accounts_rescore_all()
+
+    def perform_destroy(self, instance):
+        instance.delete()
+        services.accounts_rescore_all()
 
 
 class IcpSuggestionViewSet(viewsets.GenericViewSet):

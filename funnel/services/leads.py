@@ -1,12 +1,11 @@
-"""Demand-gen leads: created and upserted, matched to an account by e-mail domain, entering
-the demand-gen side's first stage."""
+"""Demand-gen leads: created and upserted, matched to an account by e-mail domain (or by
+company name for a free-mail address), entering the demand-gen side's first stage."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from abmcrm.core import ingest
-from tiers.domains import domain_of_email
-from tiers.models import Account
+from tiers.companies import match_accounts
 
 from .. import conf, selectors
 from ..models import Lead, Stage, StageTransition
@@ -20,12 +19,16 @@ def _entry_stage():
     return path[0] if path and conf.settings.ABMCRM_FUNNEL_LEAD_ENTERS_FIRST_STAGE else None
 
 
-def _match_accounts(emails):
-    """{e-mail: account} by e-mail domain, one query."""
-    domains = {email: domain_of_email(email) for email in emails}
-    accounts = {a.domain: a for a in Account.objects.filter(
-        domain__in={d for d in domains.values() if d}).only("id", "domain")}
-    return {email: accounts[d] for email, d in domains.items() if d in accounts}
+def _match_accounts(people):
+    """{e-mail: {account, account_match, account_match_score}} for [(e-mail, company)]: by
+    e-mail domain, or by company name for a free-mail address; the accounts' names are read
+    once for the whole batch."""
+    return {email: {"account": account, "account_match": method,
+                    "account_match_score": score}
+            for (email, _), (account, method, score) in match_accounts(people).items()}
+
+
+NO_MATCH = {"account": None, "account_match": "", "account_match_score": None}
 
 
 def _enter_leads(leads, user):
@@ -54,7 +57,8 @@ def lead_create(*, email, created_at=None, user=None, **fields):
     email = email.strip().lower()
     created_at = created_at or timezone.now()
     if fields.get("account") is None:
-        fields["account"] = _match_accounts([email]).get(email)
+        fields.update(_match_accounts([(email, fields.get("company", ""))]).get(
+            email, NO_MATCH))
     lead = Lead.objects.create(email=email, created_at=created_at,
                                **_lead_entry_fields(created_at), **fields)
     _enter_leads([lead], user)
@@ -64,8 +68,14 @@ def lead_create(*, email, created_at=None, user=None, **fields):
 def lead_update(*, lead, **fields):
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
-        if "account" not in fields and fields["email"] != lead.email:
-            fields["account"] = _match_accounts([fields["email"]]).get(fields["email"])
+    email = fields.get("email", lead.email)
+    company = fields.get("company", lead.company)
+    if "account" in fields:
+        # Given by hand: no match to record.
+        if fields["account"] != lead.account:
+            fields.update(account_match="", account_match_score=None)
+    elif email != lead.email or (company != lead.company and lead.account_match != "domain"):
+        fields.update(_match_accounts([(email, company)]).get(email, NO_MATCH))
     for name, value in fields.items():
         setattr(lead, name, value)
     lead.save()
@@ -82,14 +92,15 @@ def lead_bulk_upsert(*, rows, user=None):
         f"Duplicate e-mail in this batch (first at {first})."]})
     existing = {lead.email: lead for lead in Lead.objects.filter(
         email__in=[key(d) for _, d in unique])}
-    matched = _match_accounts([d["email"] for _, d in unique
+    matched = _match_accounts([(d["email"], d.get("company", "")) for _, d in unique
                                if d["email"] not in existing and not d.get("account")])
     now = timezone.now()
 
     def build(data):
         created_at = data.get("created_at") or now
         fields = {f: data[f] for f in LEAD_FIELDS if f in data}
-        fields.setdefault("account", matched.get(data["email"]))
+        if not fields.get("account"):
+            fields.update(matched.get(data["email"], NO_MATCH))
         return Lead(email=data["email"], created_at=created_at,
                     **_lead_entry_fields(created_at), **fields)
 

@@ -190,8 +190,7 @@ def _words(name, value, language, trend=None, senior=None, topics=()):
     if name == "won_deals":
         return _(PHRASES["won"]) % {"count": count}
     if name == "coverage":
-        return _(PHRASES["coverage"]) % {"share": int(round(value * 100 if value <= 1
-                                                              else value))}
+        return _(PHRASES["coverage"]) % {"share": int(round(value))}  # a percentage
     return _(PHRASES["other"]) % {"feature": str(LABELS[name]),
                                    "value": f"{value:g}" if value % 1 else count}
 

@@ -36,10 +36,11 @@ def _ids(values):
     return ", ".join(str(int(value)) for value in values) or "NULL"
 
 
-def touches_sql(*, low, high, accounts=None):
+def touches_sql(*, low, high, accounts=None, distinct=True):
     """Sql of `SELECT DISTINCT aid, cid, at` over every kind of touch in [low, high), for
     the accounts `accounts` selects (an SQL text with its params: `… IN (accounts)`), or
-    all."""
+    all. `distinct=False`: every record, duplicates kept (for a caller that drops them in
+    its own sort)."""
     o, i, ev, c, t, lead, deal = (ProgramOrder, ProgramItem, EngagementEvent, Campaign,
                                   StageTransition, Lead, Opportunity)
     not_placed = ", ".join(f"'{status}'" for status in NOT_PLACED)
@@ -73,7 +74,7 @@ def touches_sql(*, low, high, accounts=None):
          f"t.{column(t, 'campaign')} IS NOT NULL AND l.{column(lead, 'account')} IS NOT NULL")
     part(f"d.{column(deal, 'campaign')}", f"{table(deal)} d", f"d.{column(deal, 'opened_at')}",
          f"d.{column(deal, 'account')}", f"d.{column(deal, 'campaign')} IS NOT NULL")
-    sql = Sql("SELECT DISTINCT aid, cid, at FROM (")
+    sql = Sql(f"SELECT {'DISTINCT ' if distinct else ''}aid, cid, at FROM (")
     for n, part_sql in enumerate(parts):
         if n:
             sql.add(" UNION ALL ")
@@ -119,7 +120,8 @@ def _days(at):
     """A datetime as days (a double): the timeline's sort key, on which a RANGE frame takes
     a number of days."""
     if connection.vendor == "postgresql":
-        return f"(CAST(EXTRACT(EPOCH FROM {at}) AS double precision) / 86400.0)"
+        # date_part is the double of EXTRACT's exact seconds, without a numeric per row.
+        return f"(date_part('epoch', {at}) / 86400.0)"
     return f"julianday({at})"
 
 
@@ -132,21 +134,28 @@ def attribution_sql(*, model, start, end, lookback_days, half_life_days, middle_
     (their weights still depend on every campaign's touches). `middle_stage_ids`: the funnel
     stages whose reaching marks the W-shaped model's middle key (engaged).
 
-    No deal is paired with its touches (a deal has tens, a book millions). Two passes:
+    No deal is paired with its touches (a deal has tens, a book millions). Two sorts:
 
-    1. Each account's touches, milestones and deals form one timeline in time order. Window
-       functions give each touch its rank among the account's touches (a running count)
-       and each deal the rank of the last touch at or before it (l), the number of touches
-       of its lookback window (n, a RANGE frame of days: so its first touch is f = l - n +
-       1), its W-shaped middle key (the running rank at its latest milestone) and its
-       time-decay normaliser.
-    2. A deal's window is the contiguous ranks [f, l]. Every deal becomes a few ledger
-       entries in rank order: +its spread weight before rank f and - after rank l, +its key
-       weights before a key touch and - after it. A running sum over the ledger then hands
-       every touch, at its rank, the weights of all the deals crediting it."""
+    1. Each account's touches, milestones and deals form one timeline in time order, sorted
+       once (on PostgreSQL the sort also drops the repeated touches: DISTINCT over the
+       timeline's rows, whose deals are distinct by id). Window functions give each touch
+       its rank among the account's touches (a running count) and each deal the rank of
+       the last touch at or before it (l), the number of touches of its lookback window
+       (n, a RANGE frame of days: so its first touch is f = l - n + 1), its W-shaped middle
+       key (the running rank at its latest milestone) and its time-decay normaliser.
+    2. A deal's window is the contiguous ranks [f, l]. Every deal becomes one to three
+       ledger entries in rank order: at rank f (before the touch) its spread weight and its
+       first-touch weight, at rank l (after the touch) minus its spread weight and its
+       last-touch weight, at its middle key that key's weight. A running sum over the ledger
+       hands every touch, at its rank, the spread of all the deals whose window holds it;
+       a sum over its rank's entries (the same sort) its key weights."""
     d = Opportunity
     low = start - timedelta(days=int(lookback_days) + 1)
     days = int(lookback_days)
+    # On PostgreSQL the timeline's sort drops the repeated touches (two records of one
+    # campaign at one moment); SQLite, whose julianday is coarser than a timestamp, keeps
+    # the DISTINCT of the touches on their own.
+    in_sort = connection.vendor == "postgresql"
     sql = Sql()
     # deals: the deals opened in the period.
     sql.add(f"WITH deals AS (SELECT o.{column(d, 'id')} AS did, "
@@ -161,7 +170,8 @@ def attribution_sql(*, model, start, end, lookback_days, half_life_days, middle_
         touched = touches_sql(low=low, high=end)
         sql.add(f" AND o.{column(d, 'account')} IN (SELECT aid FROM (").extend(touched).add(
             f") ct WHERE cid IN ({_ids(campaign_ids)}))")
-    sql.add("), touches AS (").extend(touches_sql(low=low, high=end)).add(")")
+    sql.add("), touches AS (").extend(touches_sql(low=low, high=end, distinct=not in_sort))
+    sql.add(")")
     # tl: the timeline; at equal times touches come first (a touch at the very moment a
     # deal opens is one of its touches), then milestones, then deals.
     sql.add(f", tl AS (SELECT aid, {_days('at')} AS x, 0 AS ko, cid, {NULL_ID} AS did, "
@@ -180,18 +190,27 @@ def attribution_sql(*, model, start, end, lookback_days, half_life_days, middle_
                 f"AND t.{column(t, 'occurred_at')} >= %s "
                 f"AND t.{column(t, 'occurred_at')} < %s ", param(low), param(end))
     sql.add(f"UNION ALL SELECT aid, {_days('at')}, 2, {NULL_ID}, did, amount, won FROM deals)")
+    if in_sort:
+        # One sort both deduplicates and orders the timeline for the windows below (a
+        # repeated milestone is harmless: only the latest one counts; a deal is one by its
+        # id). DISTINCT ON, unlike DISTINCT, is always a sort and a pass over it, never a
+        # hash of every row before the sort.
+        sql.add(", tls AS (SELECT DISTINCT ON (aid, x, ko, cid, did) * FROM tl "
+                "ORDER BY aid, x, ko, cid, did)")
+    else:
+        sql.add(", tls AS (SELECT * FROM tl)")
     running = "PARTITION BY aid ORDER BY x, ko, cid ROWS UNBOUNDED PRECEDING"
     back = f"PARTITION BY aid ORDER BY x RANGE BETWEEN {float(days)} PRECEDING AND CURRENT ROW"
     # p1: tr, the running count of touches (a touch's rank; at a deal, its last touch's);
     # n, the touches of a deal's window; p, a touch's time-decay factor 2^(days / half-life)
     # counted from the account's first row (a deal's window sums them: its normaliser z).
-    sql.add(", p1 AS (SELECT tl.*, "
+    sql.add(", p1 AS (SELECT tls.*, "
             f"SUM(CASE WHEN ko = 0 THEN 1 ELSE 0 END) OVER ({running}) AS tr, "
             f"SUM(CASE WHEN ko = 0 THEN 1 ELSE 0 END) OVER ({back}) AS n")
     if model == "time_decay":
         sql.add(f", POWER(2.0, (x - MIN(x) OVER (PARTITION BY aid)) / {float(half_life_days)}) "
                 "AS p")
-    sql.add(" FROM tl)")
+    sql.add(" FROM tls)")
     extra = ""
     if model == "w_shaped":
         # mtr: at a deal, the rank of the last touch at or before its latest milestone.
@@ -211,25 +230,18 @@ def attribution_sql(*, model, start, end, lookback_days, half_life_days, middle_
             "+ CASE WHEN l <> f THEN 1 ELSE 0 END AS k FROM dr1)")
     sql.add(f", dr AS (SELECT dr2.*, {as_float(spread) if spread else '0.0'} AS s FROM dr2 "
             "WHERE n > 0)")
-    # ledger: the touches at their ranks, and each deal's entries around the ranks it
-    # credits (o = -1 before the touch, +1 after it).
-    entries = []
-    if spread:
-        entries.append(("f", "l", "s"))
-    if model == "time_decay":
-        entries.append(("f", "l", f"1.0 / {as_float('z')}"))
-    for rank, weight in _keys(model):
-        entries.append((rank, rank, weight))
+    # ledger: the touches at their ranks (o = 0), and each deal's entries: (its rank, o =
+    # -1 before the touch or +1 after it, the change of the running weight).
     sql.add(", ledger AS (SELECT aid, tr AS r, 0 AS o, cid, "
             f"{'p' if model == 'time_decay' else '1.0'} AS m, "
             "0.0 AS v1, 0.0 AS va, 0.0 AS vw FROM p2 WHERE ko = 0")
-    for first, last, weight in entries:
-        w = as_float(weight)
-        sql.add(f" UNION ALL SELECT aid, {first}, -1, {NULL_ID}, 0.0, {w}, {w} * amount, "
+    for rank, o, change in _entries(model):
+        w = as_float(change)
+        sql.add(f" UNION ALL SELECT aid, {rank}, {o}, {NULL_ID}, 0.0, {w}, {w} * amount, "
                 f"{w} * won FROM dr")
-        sql.add(f" UNION ALL SELECT aid, {last}, 1, {NULL_ID}, 0.0, -{w}, -{w} * amount, "
-                f"-{w} * won FROM dr")
     sql.add(")")
+    # credits: a touch's weights, the running sum at its rank (times its time-decay
+    # factor; the models with key weights have none).
     ranked = "PARTITION BY aid ORDER BY r, o ROWS UNBOUNDED PRECEDING"
     sql.add(", credits AS (SELECT o, cid, m * SUM(v1) OVER w AS cd, "
             "m * SUM(va) OVER w AS ca, m * SUM(vw) OVER w AS cw FROM ledger "
@@ -239,6 +251,32 @@ def attribution_sql(*, model, start, end, lookback_days, half_life_days, middle_
             "WHERE ko = 2 AND n = 0 "
             "UNION ALL SELECT 't', NULL, COUNT(*), SUM(amount), SUM(won) FROM p2 WHERE ko = 2")
     return sql
+
+
+def _entries(model):
+    """A deal's ledger entries: [(its rank's SQL, o, the SQL of the change of the running
+    weight)] over its columns f, mk, l (ranks), n, k, s and z. The spread is added before
+    its first touch and taken off after its last; a key weight is added before its touch
+    and taken off after it. Changes at one place share an entry: six a deal for W-shaped,
+    four for U-shaped, two for the others."""
+    if model == "time_decay":
+        spread = "1.0 / " + as_float("z")
+    elif _spread(model):
+        spread = "s"
+    else:
+        spread = None
+    changes = {}
+
+    def change(rank, o, sql):
+        changes.setdefault((rank, o), []).append(sql)
+
+    if spread:
+        change("f", -1, spread)
+        change("l", 1, f"-({spread})")
+    for rank, weight in _keys(model):
+        change(rank, -1, f"({weight})")
+        change(rank, 1, f"-({weight})")
+    return [(rank, o, " + ".join(terms)) for (rank, o), terms in changes.items()]
 
 
 def attribution_rows(**kwargs):

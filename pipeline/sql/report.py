@@ -69,6 +69,19 @@ def group_expressions(group_by):
     return key, key, joins
 
 
+def _cycle_days():
+    """SQL of a deal's days from opened to closed. On PostgreSQL a double (date_part), which
+    percentile_cont takes as is: EXTRACT's numeric would be cast, row by row, and sorted
+    slower; both are the exact seconds, divided once."""
+    if connection.vendor == "postgresql":
+        return f"(date_part('epoch', {_c('closed_at')} - {_c('opened_at')}) / 86400.0)"
+    return days_between(_c("closed_at"), _c("opened_at"))
+
+
+def _false():
+    return "FALSE" if connection.vendor == "postgresql" else "0"
+
+
 def _probability(column_sql, stages):
     """A stage's probability without a join: CASE over the (few) stages' ids."""
     whens = " ".join(f"WHEN {int(st.pk)} THEN {int(st.probability)}" for st in stages)
@@ -119,17 +132,16 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
         prob_end = Sql(_probability(_c("stage"), stages))
         history_join = ""
 
-    # d: the deals the period concerns, with their figures' ingredients.
+    # d: the deals the period concerns, with their figures' ingredients: a flag per side
+    # (a condition, true or false) and the amounts, summed below only where a flag holds.
     sql.add(f"d AS (SELECT {go} AS go, {gc} AS gc, "
-            f"CASE WHEN {_c('opened_at')} >= %s AND {_c('opened_at')} < %s THEN 1 ELSE 0 END "
-            f"AS is_opened, ", start, end)
-    sql.add(f"CASE WHEN {_c('status')} = 'won' AND {closed_in} THEN 1 ELSE 0 END AS is_won, ",
-            start, end)
-    sql.add(f"CASE WHEN {_c('status')} = 'lost' AND {closed_in} THEN 1 ELSE 0 END AS is_lost, ",
-            start, end)
-    sql.add(f"{amount} AS amount, ")
+            f"({_c('opened_at')} >= %s AND {_c('opened_at')} < %s) AS is_opened, ", start, end)
+    sql.add(f"({_c('status')} = 'won' AND {closed_in}) AS is_won, ", start, end)
+    sql.add(f"({_c('status')} = 'lost' AND {closed_in}) AS is_lost, ", start, end)
+    sql.add(f"{_c('amount')} AS amount, ")
     # Open at the end, and its amount and probability then.
-    sql.extend(open_then).add(" AS is_open, ").extend(amount_end).add(" AS amount_end, ")
+    sql.add("(").extend(open_then).add(" = 1) AS is_open, ").extend(amount_end).add(
+        " AS amount_end, ")
     sql.extend(prob_end).add(f" AS prob_end FROM {o} o {history_join}{' '.join(joins)} WHERE (")
     sql.add(f"({_c('opened_at')} >= %s AND {_c('opened_at')} < %s) OR ({closed_in}) "
             f"OR ({_c('opened_at')} < %s AND ({_c('closed_at')} IS NULL "
@@ -137,27 +149,29 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
             start, end, start, end, end, end, end)
     sql.extend(where_filter)
 
-    # facts: each deal's contributions, keyed by group.
-    weighted = round_money("amount_end * COALESCE(prob_end, 0) / 100.0")
-    opening = ("is_opened AS opened, is_opened * amount AS pipeline, is_open AS open_, "
-               "is_open * amount_end AS open_amount, "
-               f"CASE WHEN is_open = 1 THEN {weighted} ELSE 0 END AS weighted_open")
-    closing = ("is_won AS won, is_lost AS lost, is_won * amount AS won_revenue")
-    zero_opening = "0, 0, 0, 0, 0"
-    zero_closing = "0 AS won, 0 AS lost, 0 AS won_revenue"
+    # facts: the rows summed per group. Grouped by month, a deal's two sides may fall in
+    # different months: its opening side (opened, open at the end) and its closing side
+    # (won or lost) are then two rows, each keeping only its own side's flags.
     if split:
-        sql.add(f"), facts AS (SELECT go AS grp, {opening}, {zero_closing} FROM d "
-                "WHERE is_opened = 1 OR is_open = 1 "
-                f"UNION ALL SELECT gc, {zero_opening}, {closing} FROM d "
-                "WHERE is_won = 1 OR is_lost = 1)")
+        sql.add("), facts AS (SELECT go AS grp, is_opened, is_open, "
+                f"{_false()} AS is_won, {_false()} AS is_lost, amount, amount_end, prob_end "
+                "FROM d WHERE is_opened OR is_open "
+                f"UNION ALL SELECT gc, {_false()}, {_false()}, is_won, is_lost, amount, "
+                "amount_end, prob_end FROM d WHERE is_won OR is_lost)")
     else:
-        sql.add(f"), facts AS (SELECT go AS grp, {opening}, {closing} FROM d)")
-    sums = ("SUM(opened), SUM(pipeline), SUM(won), SUM(lost), SUM(won_revenue), SUM(open_), "
-            "SUM(open_amount), SUM(weighted_open)")
+        sql.add("), facts AS (SELECT go AS grp, d.* FROM d)")
+    # Each figure sums only the rows its flag selects (FILTER), so a deal costs a few
+    # comparisons and the sums it belongs to, not a product per figure.
+    weighted = round_money("amount_end * COALESCE(prob_end, 0) / 100.0")
+    sums = ("COUNT(*) FILTER (WHERE is_opened), SUM(amount) FILTER (WHERE is_opened), "
+            "COUNT(*) FILTER (WHERE is_won), COUNT(*) FILTER (WHERE is_lost), "
+            "SUM(amount) FILTER (WHERE is_won), COUNT(*) FILTER (WHERE is_open), "
+            "SUM(amount_end) FILTER (WHERE is_open), "
+            f"SUM({weighted}) FILTER (WHERE is_open)")
 
     # won: the deals won in the period, read on their own through the index of closing
     # times, for the median cycle (a sort of these only; the sums above hash).
-    sql.add(f", won AS (SELECT {gc} AS grp, {days_between(_c('closed_at'), _c('opened_at'))} "
+    sql.add(f", won AS (SELECT {gc} AS grp, {_cycle_days()} "
             f"AS v FROM {o} o {' '.join(joins)} WHERE {_c('status')} = 'won' "
             f"AND {closed_in}", start, end)
     sql.extend(where_filter)

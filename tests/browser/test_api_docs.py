@@ -18,6 +18,8 @@ def test_swagger_ui_renders_under_the_csp_and_leads_back(page, login, rep):
     login("rep1")
     page.goto("/api/v1/docs/")
     page.wait_for_selector(".opblock-tag", timeout=30_000)
+    # Swagger UI draws the operations in steps: wait for a path of the second tag too.
+    page.get_by_text("/api/v1/auth/token/revoke/", exact=True).first.wait_for(timeout=30_000)
     text = page.inner_text("#swagger-ui")
     assert "/api/v1/accounts/" in text and "/api/v1/auth/token/revoke/" in text
     csp = page.context.request.get("/api/v1/docs/").headers["content-security-policy"]

@@ -108,7 +108,7 @@ def test_a_marketer_picks_an_attribution_model_and_downloads_it(page, login, mar
     table = page.inner_text("table.attribution-table")
     assert "model=first" in page.url
     rows = {line.split("\t")[0]: line for line in table.splitlines()}
-    assert "600.00" in rows[first.name] and last.name not in rows  # first touch: all of it
+    assert "600\u00a0USD" in rows[first.name] and last.name not in rows  # first touch: all of it
     _fits(page, width)
     _shot(page, f"pipeline-attribution-{width}x{height}.png")
     with page.expect_download() as info:

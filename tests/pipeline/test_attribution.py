@@ -201,3 +201,32 @@ def test_no_deals():
 def test_touches_older_than_the_lookback_are_ignored(world):
     event(world["y"], day(21) - timedelta(days=181), "gamma")
     assert split(run("first"))["Beta"] == D("300.00")
+
+
+@pytest.mark.parametrize("model, expected", [
+    ("first", {"Alpha": "700"}),
+    ("last", {"Gamma": "300", "Alpha": "400"}),
+    ("linear", {"Alpha": "300", "Beta": "200", "Gamma": "200"}),
+    ("u_shaped", {"Alpha": "440", "Beta": "100", "Gamma": "160"}),
+    ("w_shaped", {"Alpha": "540", "Beta": "50", "Gamma": "110"}),
+])
+def test_repeated_records_and_overlapping_windows(model, expected):
+    """Touches A(1) B(2) C(3), D1 (300) opens on day 4, A(5), D2 (400) on day 6: the two
+    windows share three touches. B on day 2 comes through three records (two events and an
+    order, at the same moment): one touch. By hand: linear D1 100/100/100, D2 100 each of
+    four (A 200); U-shaped D1 40/20/40, D2 40/10/10/40; W-shaped (no lead: the middle key is
+    the first touch) D1 A 60, B 10, C 30, D2 A 30 + 30 + 30, B 5, C 5."""
+    a, b, c = (factories.CampaignFactory(name=name, code=name.lower())
+               for name in ("Alpha", "Beta", "Gamma"))
+    account = factories.AccountFactory()
+    event(account, day(1), "alpha")
+    event(account, day(2), "beta")
+    event(account, day(2), "beta", key="pricing_t")
+    order(account, b, day(2))
+    event(account, day(3), "gamma")
+    deal(account, "proposal", 4, amount=D(300))
+    event(account, day(5), "alpha")
+    deal(account, "proposal", 6, amount=D(400))
+    result = run(model)
+    assert split(result) == {name: D(value) + D("0.00") for name, value in expected.items()}
+    assert result["unattributed"]["deals"] == 0 and result["total_pipeline"] == D("700.00")

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from tests.factories import AccountFactory, tier
+from tests.factories import AccountFactory, ContactFactory, tier
 from tests.tiers.scoring_helpers import event, icp, signal
 from tiers import services
 
@@ -177,3 +177,39 @@ def test_icp_editor_runs_a_fixed_number_of_queries(client, abm_admin, criteria,
     with django_assert_max_num_queries(40):
         response = client.get("/icp/")
     assert response.content.decode().count("data-criterion=") == criteria
+
+
+def test_account_page_shows_the_buying_committee(client, marketer):
+    from tiers.scoring import refresh_committees
+
+    account = AccountFactory(tier=tier(1))
+    ContactFactory(account=account, buying_role="decision_maker", title="CFO",
+                   job_function="finance", seniority="c_level")
+    refresh_committees([account.pk])
+    client.force_login(marketer)
+    page = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert 'data-testid="coverage">25%' in page
+    assert "a champion, an influencer" in page
+    assert "Finance · C-level" in page
+
+
+def test_ordering_page_says_what_is_missing(client, rep):
+    from tiers.scoring import refresh_committees
+
+    account = AccountFactory(tier=tier(3), owner=rep)
+    refresh_committees([account.pk])
+    client.force_login(rep)
+    page = client.get(f"/accounts/{account.pk}/programs/").content.decode()
+    assert "missing: a decision maker" in page
+
+
+def test_account_list_page_filters_by_missing_role(client, marketer):
+    from tiers.scoring import refresh_committees
+
+    lacking = AccountFactory(tier=tier(3), owner=marketer, name="Lacking")
+    covered = AccountFactory(tier=tier(3), owner=marketer, name="Covered")
+    ContactFactory(account=covered, buying_role="decision_maker")
+    refresh_committees([lacking.pk, covered.pk])
+    client.force_login(marketer)
+    page = client.get("/accounts/?missing_role=decision_maker&coverage_max=50").content.decode()
+    assert "Lacking" in page and "Covered" not in page

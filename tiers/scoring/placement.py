@@ -25,7 +25,7 @@ def _reason(rule, fit, intent, engagement, note=""):
     return f"Rule #{rule.priority} “{rule.name}” ({scores}).{note}"
 
 
-def retier_chunk(account_q, *, rules, by=None):
+def retier_chunk(account_q, *, rules, by=None, moved=None):
     """Place the unlocked accounts of a chunk by the rules, none of whose tiers has a
     capacity (a CASE in the database); returns the number of tier changes."""
     by_pk = {rule.pk: rule for rule in rules}
@@ -41,18 +41,19 @@ def retier_chunk(account_q, *, rules, by=None):
         if new_tier != tier_id or new_rule != rule_id:
             moves.append((pk, tier_id, rule_id, new_tier, rule,
                           _reason(rule, fit, intent, engagement)))
-    return apply_moves(moves, by=by)
+    return apply_moves(moves, by=by, moved=moved)
 
 
-def retier(*, account_ids=None, by=None, chunk_size=None, rules=None):
+def retier(*, account_ids=None, by=None, chunk_size=None, rules=None, moved=None):
     """Place unlocked accounts by the rules (`rules`: the active ones, if already read);
-    returns (tier changes, overflow report)."""
+    returns (tier changes, overflow report). `moved`: a set that collects the ids of the
+    accounts whose tier changed."""
     chunk_size = chunk_size or settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
     rules = active_rules() if rules is None else rules
     capped = {rule.tier_id: rule.tier.capacity for rule in rules
               if rule.tier.capacity is not None}
     if not capped:
-        return sum(retier_chunk(account_q, rules=rules, by=by)
+        return sum(retier_chunk(account_q, rules=rules, by=by, moved=moved)
                    for account_q, _, _ in account_chunks(account_ids, chunk_size)), {}
 
     # A capacity ranks the whole population: every unlocked account is considered.
@@ -100,7 +101,7 @@ def retier(*, account_ids=None, by=None, chunk_size=None, rules=None):
             moves.append((pk, tier_id, rule_id, new_tier, placed,
                           _reason(placed, fit, intent, engagement, note)))
         if len(moves) >= chunk_size:
-            changes += apply_moves(moves, by=by)
+            changes += apply_moves(moves, by=by, moved=moved)
             moves = []
-    changes += apply_moves(moves, by=by)
+    changes += apply_moves(moves, by=by, moved=moved)
     return changes, overflow

@@ -3,8 +3,11 @@
 A recompute walks the accounts in chunks (by primary key). For each chunk three GROUP BY
 queries compute, in the database, the fit points of every account (one CASE per ICP
 criterion), the 3-week and baseline intent averages per topic, and the decayed, weighted
-engagement; only accounts whose scores changed are written back (`tiers.sql`). Tiers are then
-assigned from the stored scores by the rules (`placement`).
+engagement; one more reads the chunk's contacts for the buying committee (`committee`) after
+one UPDATE has refreshed their persona fit; only accounts whose scores changed are written
+back (`tiers.sql`). Tiers are then assigned from the stored scores by the rules
+(`placement`), and the committee of an account that changed tier is redone for its new tier.
+An account's engagement is weighted by the tier it had when the chunk was read.
 
 The full recompute and the incremental one (the accounts touched by an ingest) run the very
 same code, the latter on a list of ids: they cannot disagree.
@@ -20,9 +23,16 @@ from django.utils import timezone
 from .. import signals
 from ..conf import settings
 from ..models import Account
-from ..sql import SCORE_FIELDS
+from ..sql import write_committees
 from .chunks import account_chunks
-from .engagement import engagement_rows, engagement_score
+from .committee import (
+    active_personas,
+    committee_contacts,
+    committee_summary,
+    refresh_contact_fits,
+    required_committees,
+)
+from .engagement import Multipliers, engagement_rows, engagement_score
 from .fit import active_criteria, fit_points_expression, fit_score
 from .intent import intent_rows, intent_summary
 from .overlap import ChunkWriter, can_overlap
@@ -47,49 +57,106 @@ class RecomputeResult:
                 "overflow": self.overflow, **self.extra}
 
 
-def chunk_changes(account_q, rows_q, windows, criteria):
-    """Compute the scores of one chunk of accounts (reads only). Returns (changed, newly
-    engaged): the rows of the accounts whose scores changed, (pk, *SCORE_FIELDS values), and
-    {pk: time of the meaningful event} of those not engaged before that now are."""
-    total_weight = sum(c.weight for c in criteria)
-    engagement = engagement_rows(rows_q, windows)
+@dataclass(frozen=True)
+class Inputs:
+    """What a recompute reads once: the ICP criteria and personas, the tiers' required
+    committees and the engagement multipliers."""
+
+    criteria: list
+    personas: list
+    committees: dict
+    multipliers: Multipliers
+
+    @classmethod
+    def current(cls):
+        return cls(active_criteria()[1], active_personas(), required_committees(),
+                   Multipliers.current())
+
+
+def _decoded(text, new_value, encoded_text):
+    """The stored JSON list read as text: decoded only when it differs from the new one's."""
+    return new_value if text == encoded_text else json.loads(text)
+
+
+def chunk_changes(account_q, rows_q, windows, inputs):
+    """Compute the scores of one chunk of accounts (reads, and the fit of the chunk's
+    contacts where it changed). Returns (changed, newly engaged): the rows of the accounts
+    whose scores changed, (pk, *SCORE_FIELDS values), and {pk: time of the meaningful event}
+    of those not engaged before that now are. The committee fields follow the account's
+    current tier; `recompute` redoes them for the accounts it moves."""
+    if isinstance(inputs, list):  # the ICP criteria alone (callers before personas)
+        inputs = Inputs(inputs, active_personas(), required_committees(),
+                        Multipliers.current())
+    total_weight = sum(c.weight for c in inputs.criteria)
+    engagement = engagement_rows(rows_q, windows, inputs.multipliers)
     intent = intent_rows(rows_q, windows)
-    # The topics are read as JSON text: decoding 100,000 lists costs more than comparing
+    refresh_contact_fits(rows_q, inputs.personas)
+    contacts = committee_contacts(rows_q)
+    # The JSON lists are read as text: decoding 100,000 lists costs more than comparing
     # their text, and only a row whose text differs is decoded to compare its list. Few
     # distinct lists occur, so each is encoded once.
     encoded = {}
     current = (Account.objects.filter(account_q)
-               .annotate(_fit_points=fit_points_expression(criteria),
-                         _topics=Cast("surging_topics", TextField()))
+               .annotate(_fit_points=fit_points_expression(inputs.criteria),
+                         _topics=Cast("surging_topics", TextField()),
+                         _missing=Cast("missing_roles", TextField()))
                .order_by()
-               .values_list("pk", *SCORE_FIELDS[:3], "_topics", *SCORE_FIELDS[4:],
-                            "_fit_points"))
+               .values_list("pk", "fit_score", "intent_score", "engagement_score", "_topics",
+                            "has_recent_intent", "has_recent_engagement", "contact_fit",
+                            "coverage", "_missing", "_fit_points", "tier_id"))
     changed, newly_engaged = [], {}
-    for pk, fit, intent_score, engagement_score_, topics, has_intent, has_engagement, points \
-            in current:
+    for (pk, fit, intent_score, engagement_score_, topics, has_intent, has_engagement,
+         contact_fit, coverage, missing, points, tier_id) in current:
         raw, last_meaningful = engagement.get(pk, (0.0, None))
         new_intent, new_topics = intent_summary(intent.get(pk, ()), windows)
-        new = (fit_score(points or 0, total_weight), new_intent, engagement_score(raw),
-               new_topics, bool(new_topics), last_meaningful is not None)
-        key = tuple(new_topics)
-        if key not in encoded:
-            encoded[key] = json.dumps(new_topics, ensure_ascii=False)
-        if topics == encoded[key]:
-            topics = new_topics
-        else:
-            topics = json.loads(topics)
-        if new != (fit, intent_score, engagement_score_, topics, has_intent, has_engagement):
+        committee = committee_summary(inputs.committees.get(tier_id, ()),
+                                      contacts.get(pk, {}))
+        new = (fit_score(points or 0, total_weight), new_intent,
+               engagement_score(inputs.multipliers.for_tier(raw, tier_id)),
+               new_topics, bool(new_topics), last_meaningful is not None, *committee)
+        topics = _decoded(topics, new_topics, _json_text(new_topics, encoded))
+        missing = _decoded(missing, committee[2], _json_text(committee[2], encoded))
+        if new != (fit, intent_score, engagement_score_, topics, has_intent, has_engagement,
+                   contact_fit, coverage, missing):
             changed.append((pk, *new))
             if new[5] and not has_engagement:
                 newly_engaged[pk] = last_meaningful
     return changed, newly_engaged
 
 
+def _json_text(value, encoded):
+    key = tuple(value)
+    if key not in encoded:
+        encoded[key] = json.dumps(value, ensure_ascii=False)
+    return encoded[key]
+
+
+def refresh_committees(account_ids, *, inputs=None):
+    """Recompute and write the committee fields of these accounts (after their tier or
+    contacts changed); returns how many changed. Set-based, chunk by chunk."""
+    inputs = inputs or Inputs.current()
+    changed = 0
+    for account_q, rows_q, _ in account_chunks(account_ids,
+                                               settings.ABMCRM_RECOMPUTE_CHUNK_SIZE):
+        refresh_contact_fits(rows_q, inputs.personas)
+        contacts = committee_contacts(rows_q)
+        rows = []
+        for pk, tier_id, contact_fit, coverage, missing in (
+                Account.objects.filter(account_q).order_by()
+                .values_list("pk", "tier_id", "contact_fit", "coverage", "missing_roles")):
+            new = committee_summary(inputs.committees.get(tier_id, ()), contacts.get(pk, {}))
+            if new != (contact_fit, coverage, missing):
+                rows.append((pk, *new))
+        write_committees(rows)
+        changed += len(rows)
+    return changed
+
+
 def recompute(*, account_ids=None, now=None, by=None, progress=None):
     """Rescore and retier all accounts (account_ids None) or the given ones."""
     windows = Windows.at(now or timezone.now())
     chunk_size = settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
-    _, criteria = active_criteria()
+    inputs = Inputs.current()
     result = RecomputeResult()
     total = (Account.objects.count() if account_ids is None
              else Account.objects.filter(pk__in=list(set(account_ids))).count())
@@ -110,20 +177,25 @@ def recompute(*, account_ids=None, now=None, by=None, progress=None):
     rules = active_rules()
     by_chunk = overlap and all(rule.tier.capacity is None for rule in rules)
     committed = None
+    moved = set()
     with ChunkWriter(overlap=overlap) as write:
         for account_q, rows_q, size in account_chunks(account_ids, chunk_size):
-            changed, engaged = chunk_changes(account_q, rows_q, windows, criteria)
+            changed, engaged = chunk_changes(account_q, rows_q, windows, inputs)
             # Returns once the previous chunk's write has committed.
             write(lambda counts, size=size: written(size, counts),
                   write_chunk, account_q, changed, engaged, windows=windows)
             if committed is not None:
-                result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+                result.tier_changes += retier_chunk(committed, rules=rules, by=by,
+                                                    moved=moved)
             committed = account_q if by_chunk else None
     if committed is not None:
-        result.tier_changes += retier_chunk(committed, rules=rules, by=by)
+        result.tier_changes += retier_chunk(committed, rules=rules, by=by, moved=moved)
     if not by_chunk:
         result.tier_changes, result.overflow = retier(account_ids=account_ids, by=by,
-                                                      rules=rules)
+                                                      rules=rules, moved=moved)
+    # The committee an account needs is its tier's: redo it for the accounts just moved.
+    if moved and inputs.committees:
+        refresh_committees(sorted(moved), inputs=inputs)
     for _receiver, response in signals.recompute_finished.send(
             sender=Account, account_ids=account_ids, now=windows.now, result=result):
         if isinstance(response, dict):

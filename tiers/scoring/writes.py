@@ -21,19 +21,22 @@ def write_chunk(account_q, changed, newly_engaged, *, windows):
     return len(changed), len(newly_engaged)
 
 
-def apply_moves(moves, *, by=None):
+def apply_moves(moves, *, by=None, moved=None):
     """Write tier moves [(pk, old tier id, old rule id, new tier id, rule, reason)] with a
     compare-and-set on (tier, rule, unlocked): an account moved or locked meanwhile is left
     alone. Each tier change gets a history row and is announced. Set-based: a first
-    recompute moves tens of thousands of accounts."""
+    recompute moves tens of thousands of accounts. `moved`: a set that collects the ids of
+    the accounts whose tier changed."""
     if not moves:
         return 0
     with transaction.atomic():
-        moved = sql.move_tiers([(pk, old_tier, old_rule, new_tier, rule.pk if rule else None)
-                                for pk, old_tier, old_rule, new_tier, rule, _ in moves])
-        tier_moves = [move for move in moves if move[0] in moved and move[1] != move[3]]
+        won = sql.move_tiers([(pk, old_tier, old_rule, new_tier, rule.pk if rule else None)
+                              for pk, old_tier, old_rule, new_tier, rule, _ in moves])
+        tier_moves = [move for move in moves if move[0] in won and move[1] != move[3]]
         if not tier_moves:
             return 0
+        if moved is not None:
+            moved.update(move[0] for move in tier_moves)
         history = sql.insert_tier_history(
             [(pk, old_tier, new_tier, rule.pk if rule else None, reason)
              for pk, old_tier, _, new_tier, rule, reason in tier_moves],

@@ -13,6 +13,7 @@ from ..models import (
     EngagementEvent,
     EngagementKind,
     IcpCriterion,
+    IcpPersona,
     IcpProfile,
     IntentSignal,
     RecomputeJob,
@@ -86,12 +87,25 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    job_function = serializers.ChoiceField(
+        Contact.JobFunction.choices, required=False,
+        help_text="Derived from the title by the persona rules; sending it sets the persona by "
+                  "hand (persona_overridden).")
+    seniority = serializers.ChoiceField(
+        Contact.Seniority.choices, required=False,
+        help_text="Derived from the title by the persona rules; sending it sets the persona by "
+                  "hand (persona_overridden).")
+    persona_overridden = serializers.BooleanField(
+        required=False, help_text="True: set by hand, the rules leave it alone; send false to "
+                                  "hand the persona back to the rules.")
+
     class Meta:
         model = Contact
         fields = ["id", "account", "first_name", "last_name", "email", "title", "buying_role",
+                  "job_function", "seniority", "persona_overridden", "contact_fit",
                   "address_line1", "address_line2", "city", "postal_code", "state", "country",
                   "created_at", "updated_at"]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "contact_fit", "created_at", "updated_at"]
         validators = []  # uniqueness is checked in validate(), with a message on the field
 
     def validate_email(self, value):
@@ -116,7 +130,43 @@ class TierSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tier
         fields = ["id", "number", "name", "description", "engagement_model", "capacity",
-                  "account_count"]
+                  "engagement_multiplier", "account_count"]
+
+
+class TierCommitteeSerializer(serializers.Serializer):
+    """A tier's required buying committee."""
+
+    roles = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=20),
+        help_text='Buying role → contacts required (0–20), e.g. {"decision_maker": 1, '
+                  '"champion": 1, "influencer": 2}. Roles left out are not required.')
+
+    def validate_roles(self, value):
+        unknown = sorted(set(value) - set(Contact.BuyingRole.values))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown buying role(s): {', '.join(unknown)}. Known: "
+                f"{', '.join(Contact.BuyingRole.values)}.")
+        return value
+
+
+class IcpPersonaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IcpPersona
+        fields = ["id", "profile", "job_function", "seniority", "weight"]
+        validators = []  # the pair is checked in validate(), with a message on the field
+
+    def validate(self, attrs):
+        profile = attrs.get("profile", getattr(self.instance, "profile", None))
+        key = {name: attrs.get(name, getattr(self.instance, name, "")) for name in
+               ("job_function", "seniority")}
+        clash = IcpPersona.objects.filter(profile=profile, **key)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"seniority": [
+                "This profile already has a persona with this function and seniority."]})
+        return attrs
 
 
 class IntentSignalSerializer(serializers.ModelSerializer):
@@ -320,4 +370,9 @@ class AccountScoresSerializer(serializers.Serializer):
     buying_stage = serializers.ChoiceField(Account.BuyingStage.choices, allow_null=True)
     is_6qa = serializers.BooleanField()
     model_version = serializers.IntegerField(allow_null=True)
+    contact_fit = serializers.IntegerField(help_text="The account's contact fit, 0–100.")
+    coverage = serializers.IntegerField(
+        help_text="Share of the tier's required buying committee present, in percent.")
+    missing_roles = serializers.ListField(child=serializers.CharField(),
+                                         help_text="Buying roles the committee lacks.")
     explanation = serializers.DictField()

@@ -46,6 +46,12 @@ class ContactRowSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     buying_role = serializers.ChoiceField(Contact.BuyingRole.choices, required=False)
+    job_function = serializers.ChoiceField(
+        Contact.JobFunction.choices, required=False, allow_blank=True,
+        help_text="Sets the persona by hand; empty or left out: derived from the title.")
+    seniority = serializers.ChoiceField(
+        Contact.Seniority.choices, required=False, allow_blank=True,
+        help_text="Sets the persona by hand; empty or left out: derived from the title.")
     address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -9,7 +9,10 @@ from django.utils.text import slugify
 
 from abmcrm.core import ingest
 
+from .. import scoring
 from ..models import Account, Contact, Technology
+from ..personas import Classifier
+from .personas import persona_fields
 from .recompute import accounts_recompute_queue
 
 ACCOUNT_FIELDS = (
@@ -18,7 +21,8 @@ ACCOUNT_FIELDS = (
     "is_customer", "renewal_count",
 )
 CONTACT_FIELDS = ("first_name", "last_name", "title", "buying_role", "address_line1",
-                  "address_line2", "city", "postal_code", "state", "country")
+                  "address_line2", "city", "postal_code", "state", "country", "job_function",
+                  "seniority", "persona_overridden", "contact_fit")
 
 
 def technologies_get_or_create(*, names):
@@ -175,7 +179,9 @@ def account_bulk_upsert(*, rows):
 
 
 def contact_bulk_upsert(*, rows):
-    """Upsert contacts by (account, e-mail). Returns (created, updated, unchanged, errors)."""
+    """Upsert contacts by (account, e-mail), each with the persona of its title (unless set
+    by hand) and its fit; the accounts' committees follow. Returns (created, updated,
+    unchanged, errors)."""
     def key(data):
         return data["account"].pk, data["email"]
 
@@ -188,8 +194,17 @@ def contact_bulk_upsert(*, rows):
             email__in={d["email"] for _, d in unique},
         )
     }
-    upsert = ingest.Upsert().match(unique, existing=existing, key=key, fields=CONTACT_FIELDS,
+    classifier, personas = Classifier.from_db(), scoring.active_personas()
+    rows = []
+    for position, data in unique:
+        current = existing.get(key(data))
+        title = data.get("title", current.title if current else "")
+        data = {**data, **persona_fields(title=title, data=data, current=current,
+                                         classifier=classifier, personas=personas)}
+        rows.append((position, data))
+    upsert = ingest.Upsert().match(rows, existing=existing, key=key, fields=CONTACT_FIELDS,
                                    build=lambda data: Contact(**data), now=timezone.now())
     with transaction.atomic():
         upsert.write(Contact)
+        scoring.refresh_committees(sorted({data["account"].pk for _, data in rows}))
     return len(upsert.created), upsert.updated, upsert.unchanged, errors

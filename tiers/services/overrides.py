@@ -21,6 +21,7 @@ def account_tier_override(*, account, tier, reason, by):
             tier=tier, tier_rule=None, tier_locked=True)
         if not moved:
             raise Conflict("The account's tier changed meanwhile; reload and try again.")
+        scoring.refresh_committees([account.pk])  # the committee the new tier requires
         account.refresh_from_db()
         assignment = TierAssignment.objects.create(
             account=account, old_tier=old_tier, new_tier=tier, rule=None,
@@ -43,5 +44,6 @@ def account_tier_unlock(*, account, by, reason=""):
         if not unlocked:
             raise Conflict("The account's tier is not locked.")
         scoring.retier(account_ids=[account.pk], by=by)
+        scoring.refresh_committees([account.pk])
     account.refresh_from_db()
     return account
