@@ -1,4 +1,4 @@
-"""Snapshots written set-based: one DELETE and one INSERT … SELECT a chunk of accounts, which
+"""Snapshots written set-based: one INSERT … SELECT … ON CONFLICT a chunk of accounts, which
 computes in the database, from the raw rows dated no later than `as_of`, every feature of
 the chunk at once (intent per topic, engagement by recency, deals, the tier and funnel stage
 from their histories). Through the ORM this would be a query per feature and a model
@@ -62,7 +62,8 @@ def _fit_met(lo, hi, ids):
 
 def write(*, week, as_of, lo=None, hi=None, ids=None, only_missing=False):
     """Write the snapshots of `week` as of `as_of` for the accounts with ids in [lo, hi] or in
-    `ids`, replacing theirs of that week (`only_missing`: only accounts without one).
+    `ids`, replacing theirs of that week (`only_missing`: only accounts without one). An
+    upsert: concurrent writers of the same rows never fail.
     Returns the rows written."""
     windows = scoring.Windows.at(as_of)
     snap, acc = table(AccountSnapshot), table(Account)
@@ -202,12 +203,17 @@ def write(*, week, as_of, lo=None, hi=None, ids=None, only_missing=False):
     add(f"WHERE {where_sql}{missing}",
         [*where_params, *([date_value(week)] if only_missing else [])])
 
-    delete_where, delete_params = account_filter(column(AccountSnapshot, "account"), lo=lo,
-                                                 hi=hi, ids=ids)
+    # An upsert, not a delete and an insert: two recomputes racing on the same accounts each
+    # write the week's row (the later one stands) instead of one failing on the unique key.
+    key = f"{column(AccountSnapshot, 'account')}, {column(AccountSnapshot, 'week')}"
+    if only_missing:
+        add(f"ON CONFLICT ({key}) DO NOTHING")
+    else:
+        updates = ", ".join(f"{column(AccountSnapshot, name)} = excluded."
+                            f"{column(AccountSnapshot, name)}"
+                            for name in INSERT_COLUMNS if name not in ("account", "week"))
+        add(f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
     with connection.cursor() as cursor:
-        if not only_missing:
-            cursor.execute(f"DELETE FROM {snap} WHERE {column(AccountSnapshot, 'week')} = "
-                           f"{date()} AND {delete_where}", [date_value(week), *delete_params])
         cursor.execute(" ".join(sql_parts), all_params)
         return cursor.rowcount
 
