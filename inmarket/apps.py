@@ -24,7 +24,9 @@ class InMarketConfig(AppConfig):
     def ready(self):
         from tiers import signals as tiers_signals
 
-        from . import receivers
+        # The tasks are registered with Celery as the app loads (beat names them by path;
+        # nothing else imports them before a worker needs them).
+        from . import receivers, tasks  # noqa: F401
 
         tiers_signals.recompute_finished.connect(
             receivers.on_recompute_finished, dispatch_uid="inmarket.on_recompute_finished")
