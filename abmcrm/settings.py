@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "programs",
     "funnel",
     "pipeline",
+    "inmarket",
     "webhooks",
     "plays",
 ]

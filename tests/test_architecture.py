@@ -11,11 +11,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each may import only those before it.
-LAYERS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "webhooks", "plays"]
+LAYERS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "inmarket", "webhooks",
+          "plays"]
 PACKAGES = {"abmcrm.core": ROOT / "abmcrm" / "core", "tiers": ROOT / "tiers",
             "programs": ROOT / "programs", "funnel": ROOT / "funnel",
-            "pipeline": ROOT / "pipeline", "webhooks": ROOT / "webhooks",
-            "plays": ROOT / "plays"}
+            "pipeline": ROOT / "pipeline", "inmarket": ROOT / "inmarket",
+            "webhooks": ROOT / "webhooks", "plays": ROOT / "plays"}
 
 
 def _modules():

@@ -3,7 +3,7 @@ import re
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +39,14 @@ class AccountFilter(django_filters.FilterSet):
     engaged = StrictBooleanFilter(field_name="has_recent_engagement",
                                   label=_("Recent meaningful engagement"))
     tier_locked = StrictBooleanFilter()
+    # The in-market prediction (stored here by the `inmarket` app's scoring).
+    buying_stage = django_filters.MultipleChoiceFilter(
+        choices=Account.BuyingStage.choices, label="Buying stage (repeat for several)")
+    is_6qa = StrictBooleanFilter(label="6QA: qualified, in market now")
+    in_market_min = django_filters.NumberFilter(
+        field_name="in_market_probability", lookup_expr="gte",
+        label="In-market probability at least (0–1)",
+        validators=[MinValueValidator(0), MaxValueValidator(1)])
     coverage_max = django_filters.NumberFilter(
         field_name="coverage", lookup_expr="lte",
         label="Buying-committee coverage at most (percent)")

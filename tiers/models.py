@@ -61,7 +61,19 @@ class Tier(models.Model):
         return f"Tier {self.number} – {self.name}"
 
 
+class BuyingStage(models.TextChoices):
+    """Where an account stands in its buying journey (the in-market prediction)."""
+
+    TARGET = "target", "Target"
+    AWARENESS = "awareness", "Awareness"
+    CONSIDERATION = "consideration", "Consideration"
+    DECISION = "decision", "Decision"
+    PURCHASE = "purchase", "Purchase"
+
+
 class Account(models.Model):
+    BuyingStage = BuyingStage
+
     class FundingStage(models.TextChoices):
         BOOTSTRAPPED = "bootstrapped", _("Bootstrapped")
         SEED = "seed", _("Seed")
@@ -147,6 +159,20 @@ class Account(models.Model):
     missing_roles = models.JSONField(
         default=list, db_default=[], blank=True,
         help_text='Buying roles the committee still lacks, e.g. ["decision_maker"].')
+    # The in-market prediction, written by the `inmarket` app's scoring (which runs after each
+    # recompute) and kept here, like the scores, so that the account list filters and the
+    # scores API read them without importing the app above (docs/internals/design-decisions).
+    in_market_probability = models.FloatField(
+        null=True, blank=True, help_text="The chance (0–1) the account opens a deal soon.")
+    # Database defaults too, as the committee's: raw-SQL inserts get them.
+    buying_stage = models.CharField(max_length=20, choices=BuyingStage.choices, blank=True,
+                                    db_default="")
+    is_6qa = models.BooleanField(
+        "6QA", default=False, db_default=False,
+        help_text="Fit, contact fit and buying stage together say it is likely to buy now.")
+    in_market_model_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The in-market model version that scored it.")
+    in_market_reasons = models.JSONField(default=list, db_default=[], blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -246,6 +246,10 @@ def account_scores(*, account, now=None):
         "contact_fit": account.contact_fit,
         "coverage": account.coverage,
         "missing_roles": account.missing_roles,
+        "in_market_probability": account.in_market_probability,
+        "buying_stage": account.buying_stage or None,
+        "is_6qa": account.is_6qa,
+        "model_version": account.in_market_model_version,
         "explanation": {
             "fit": {
                 "profile": None if profile is None else {"id": profile.pk, "name": profile.name},
@@ -287,6 +291,14 @@ def account_scores(*, account, now=None):
                 "assigned_at": last_assignment.created_at if last_assignment else None,
                 "by": (last_assignment.by.get_username()
                        if last_assignment and last_assignment.by else None),
+            },
+            # Written by the in-market scoring (the `inmarket` app) with the recompute.
+            "in_market": {
+                "probability": account.in_market_probability,
+                "buying_stage": account.buying_stage or None,
+                "is_6qa": account.is_6qa,
+                "model_version": account.in_market_model_version,
+                "reasons": account.in_market_reasons or [],
             },
         },
     }

@@ -35,6 +35,13 @@ tiers_changed_ids = Signal()
 # accounts_engaged_ids kwargs: engaged = [(account id, occurred_at)].
 accounts_engaged_ids = Signal()
 
+# A recompute finished writing its scores and tiers (sent after its last transaction, not
+# inside one). kwargs: account_ids (the ids recomputed, or None: all accounts), now (the
+# time the scores were computed as of), result (the RecomputeResult). The apps above score
+# what they derive from the scores here (the in-market prediction). A receiver may return a
+# dict: it is added to the recompute's result (the job's `result`).
+recompute_finished = Signal()
+
 
 def announce_tier_changes(changes, *, by, loaded=None):
     """Send the three tier signals for [(account id, old tier id, new tier id, assignment

@@ -38,9 +38,11 @@ REQUIRED_APPS = {
     "abmcrm.core": "what every abmcrm app builds on",
 }
 # Each app after the ones it builds on.
-ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "webhooks", "plays"]
+ABMCRM_APPS = ["abmcrm.core", "tiers", "programs", "funnel", "pipeline", "inmarket", "webhooks",
+               "plays"]
 BUILDS_ON = {"programs": ["tiers"], "funnel": ["tiers", "programs"],
              "pipeline": ["tiers", "programs", "funnel"],
+             "inmarket": ["tiers", "programs", "funnel", "pipeline"],
              "webhooks": ["tiers", "programs", "funnel", "pipeline"],
              "plays": ["tiers", "programs", "funnel", "pipeline", "webhooks"]}
 

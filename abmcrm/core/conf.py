@@ -64,6 +64,7 @@ DEFAULTS = {
     # The plays app's owner-alert digests (a core setting: the schedule is read before the
     # apps are loaded).
     "ABMCRM_ALERT_DIGEST_EVERY": 24 * 3600,
+    "ABMCRM_INMARKET_TRAIN_EVERY": 7 * 24 * 3600,
     # API tokens expire this long after they are issued: a timedelta, seconds, or None for
     # never. Changing it applies to tokens issued from then on.
     "ABMCRM_TOKEN_TTL": timedelta(days=30),

@@ -14,6 +14,9 @@ JOBS = [
     # Rescore and retier every account: engagement decays and the intent and engagement
     # windows move even when no new data arrives.
     ("tiers", "abmcrm-recompute-tiers", "tiers.tasks.recompute_all", "ABMCRM_RECOMPUTE_EVERY"),
+    # Train the in-market model again on the week's new history (inmarket).
+    ("inmarket", "abmcrm-train-in-market", "inmarket.tasks.train_scheduled",
+     "ABMCRM_INMARKET_TRAIN_EVERY"),
     # Every sweeper (`manage.py redrive`, AppConfig.sweepers): re-queues the jobs,
     # fulfillments and rescoring whose task never ran (the broker was down) or whose worker
     # died, and reconciles sends stuck in flight.

@@ -109,6 +109,8 @@ class TestBeatSchedule:
         assert abmcrm.beat_schedule() == {
             "abmcrm-recompute-tiers": {"task": "tiers.tasks.recompute_all",
                                        "schedule": 86400.0},
+            "abmcrm-train-in-market": {"task": "inmarket.tasks.train_scheduled",
+                                       "schedule": 604800.0},
             "abmcrm-redrive": {"task": "abmcrm.core.tasks.redrive", "schedule": 60.0},
             "abmcrm-alert-digests": {"task": "plays.tasks.send_digests", "schedule": 86400.0},
         }

@@ -20,6 +20,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from .. import signals
 from ..conf import settings
 from ..models import Account
 from ..sql import write_committees
@@ -47,11 +48,13 @@ class RecomputeResult:
     newly_engaged: int = 0
     tier_changes: int = 0
     overflow: dict = field(default_factory=dict)
+    # What the receivers of `signals.recompute_finished` report, e.g. {"in_market": {…}}.
+    extra: dict = field(default_factory=dict)
 
     def as_dict(self):
         return {"accounts": self.accounts, "scores_changed": self.scores_changed,
                 "newly_engaged": self.newly_engaged, "tier_changes": self.tier_changes,
-                "overflow": self.overflow}
+                "overflow": self.overflow, **self.extra}
 
 
 @dataclass(frozen=True)
@@ -197,4 +200,8 @@ def recompute(*, account_ids=None, now=None, by=None, progress=None):
     # The committee an account needs is its tier's: redo it for the accounts just moved.
     if moved and inputs.committees:
         refresh_committees(sorted(moved), inputs=inputs)
+    for _receiver, response in signals.recompute_finished.send(
+            sender=Account, account_ids=account_ids, now=windows.now, result=result):
+        if isinstance(response, dict):
+            result.extra.update(response)
     return result

@@ -389,6 +389,10 @@ class AccountScoresSerializer(serializers.Serializer):
     tier_locked = serializers.BooleanField()
     tier_rule = serializers.DictField(allow_null=True)
     scored_at = serializers.DateTimeField(allow_null=True)
+    in_market_probability = serializers.FloatField(allow_null=True)
+    buying_stage = serializers.ChoiceField(Account.BuyingStage.choices, allow_null=True)
+    is_6qa = serializers.BooleanField()
+    model_version = serializers.IntegerField(allow_null=True)
     contact_fit = serializers.IntegerField(help_text="The account's contact fit, 0–100.")
     coverage = serializers.IntegerField(
         help_text="Share of the tier's required buying committee present, in percent.")

@@ -1,0 +1,356 @@
+"""Scoring with the recompute: each account's in-market probability (the active model, or the
+transparent rule while there are too few deals), its buying stage, the reasons in words and
+the 6QA; written onto the account set-based. Becoming 6QA the first time moves the account
+to the funnel's `qualified` stage (once, ever); the changes are announced by signals inside
+the transaction that writes them."""
+
+import json
+import re
+from datetime import timedelta
+from functools import lru_cache
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, Q, TextField
+from django.db.models.functions import Cast
+from django.utils.translation import get_language, gettext_noop
+from django.utils.translation import gettext as _
+
+from abmcrm.core import outbox
+from abmcrm.core.db import rowsets
+from funnel import selectors as funnel_selectors
+from funnel import services as funnel_services
+from funnel.models import Stage
+from tiers.models import Account, BuyingStage, EngagementEvent
+
+from .. import learn, signals
+from ..features import LABELS, NAMES
+from ..models import InMarketModel, InMarketSettings
+from ..sql import qualify as qualify_sql
+from ..sql import scores as scores_sql
+from ..sql import training as read_sql
+from .snapshots import _chunks, week_of
+
+RAW = learn.RAW
+QUALIFIED = "qualified"
+ADVANCED = (BuyingStage.CONSIDERATION, BuyingStage.DECISION, BuyingStage.PURCHASE)
+# Titles read as senior, most senior first: "CFO engaged".
+SENIOR_TITLES = [
+    (re.compile(r"\b(c[efiotmr]o|ciso|chief\b[\w\s]*\bofficer)\b", re.I), 0),
+    (re.compile(r"\b(s?vp|vice[\s-]president|president)\b", re.I), 1),
+    (re.compile(r"\b(head of|director|dir\.)", re.I), 2),
+]
+
+
+# The transparent rule -------------------------------------------------------------------
+
+def rule_factors(raw, config):
+    """(fit, surge, engagement) factors of the fallback rule, each row of `raw`."""
+    fit = raw[:, RAW["fit_score"]]
+    fit_f = np.where(fit >= config.high_fit, 1.0, np.where(fit >= config.moderate_fit, 0.6,
+                                                           0.2))
+    surge_f = np.where(raw[:, RAW["surging_topics"]] > 0, 1.0, 0.35)
+    engagement_f = np.where(raw[:, RAW["purchase_30d"]] > 0, 1.0,
+                            np.where(raw[:, RAW["engagement_30d"]] > 0, 0.7, 0.2))
+    return fit_f, surge_f, engagement_f
+
+
+def rule_probability(raw, config):
+    """The fallback: fit band × surge × meaningful engagement, 0.03–0.60 (docs/apps/
+    inmarket.md): high fit surging with a pricing or demo request is 0.6."""
+    fit_f, surge_f, engagement_f = rule_factors(raw, config)
+    return 0.02 + 0.58 * fit_f * surge_f * engagement_f
+
+
+RULE_FEATURES = [
+    {"name": "fit_score", "effect": 1.0, "importance": 1.0},
+    {"name": "surging_topics", "effect": 1.0, "importance": 1.0},
+    {"name": "engagement_30d", "effect": 1.0, "importance": 1.0},
+    {"name": "purchase_30d", "effect": 1.0, "importance": 1.0},
+]
+
+
+# Stages and the 6QA ---------------------------------------------------------------------
+
+def buying_stages(p, raw, config):
+    """The stage of each row from its probability and signals: `purchase` needs an open deal
+    or a pricing or demo request (with a probability in the decision band)."""
+    stages = np.full(len(p), BuyingStage.TARGET.value, dtype=object)
+    stages[p >= config.awareness_min] = BuyingStage.AWARENESS.value
+    stages[p >= config.consideration_min] = BuyingStage.CONSIDERATION.value
+    stages[p >= config.decision_min] = BuyingStage.DECISION.value
+    buying = (raw[:, RAW["open_deals"]] > 0) | (
+        (raw[:, RAW["purchase_30d"]] > 0) & (p >= config.decision_min))
+    stages[buying] = BuyingStage.PURCHASE.value
+    return stages
+
+
+def six_qa(raw, stages, config):
+    fit_ok = raw[:, RAW["fit_score"]] >= config.moderate_fit
+    contact_fit = raw[:, RAW["contact_fit"]]
+    if config.contact_fit_min:
+        contact_ok = ~np.isnan(contact_fit) & (np.nan_to_num(contact_fit) >=
+                                               config.contact_fit_min)
+    else:
+        contact_ok = np.ones(len(stages), dtype=bool)
+    late = np.isin(stages, [BuyingStage.DECISION.value, BuyingStage.PURCHASE.value])
+    return fit_ok & contact_ok & late
+
+
+# Reasons ----------------------------------------------------------------------------------
+
+def _contributions(X, model_features, stats):
+    """Each feature's push on each row: its signed effect × how far the row is from the
+    training mean (in standard deviations)."""
+    effects = np.zeros(len(NAMES))
+    by_name = {row["name"]: row["effect"] for row in model_features}
+    for j, name in enumerate(NAMES):
+        effects[j] = by_name.get(name, 0.0)
+    mean = np.asarray(stats.get("mean") or [0.0] * len(NAMES))
+    std = np.asarray(stats.get("std") or [1.0] * len(NAMES))
+    return (X - mean) / np.where(std > 0, std, 1.0) * effects
+
+
+def _kind_trends(ids, now):
+    """{account id: (kind name, recent count, count before)} of the engagement kind that rose
+    most over the last 3 weeks against the 3 before."""
+    recent_from, before_from = now - timedelta(weeks=3), now - timedelta(weeks=6)
+    rows = (EngagementEvent.objects.filter(
+        account_id__in=rowsets.ids(ids), kind__weight__gt=0, occurred_at__gt=before_from,
+        occurred_at__lte=now)
+        .values("account_id", "kind__name")
+        .annotate(recent=Count("pk", filter=Q(occurred_at__gt=recent_from)),
+                  before=Count("pk", filter=Q(occurred_at__lte=recent_from)))
+        .order_by().values_list("account_id", "kind__name", "recent", "before"))
+    best = {}
+    for account_id, name, recent, before in rows:
+        if recent < 2 or recent <= before:
+            continue
+        rise = recent / max(before, 1)
+        if account_id not in best or rise > best[account_id][3]:
+            best[account_id] = (name, recent, before, rise)
+    return best
+
+
+def _senior_contacts(ids, now):
+    """{account id: the most senior title engaged in the last 30 days}."""
+    found = {}
+    rows = (EngagementEvent.objects.filter(
+        account_id__in=rowsets.ids(ids), kind__weight__gt=0, contact__isnull=False,
+        occurred_at__gt=now - timedelta(days=30), occurred_at__lte=now)
+        .exclude(contact__title="").values_list("account_id", "contact__title").distinct())
+    for account_id, title in rows:
+        for pattern, rank in SENIOR_TITLES:
+            match = pattern.search(title)
+            if match:
+                short = match.group(0)
+                label = short.upper() if len(short) <= 4 and short.isalpha() else title.strip()
+                if account_id not in found or rank < found[account_id][0]:
+                    found[account_id] = (rank, label)
+                break
+    return {pk: label for pk, (_rank, label) in found.items()}
+
+
+PHRASES = {
+    "rise": gettext_noop("%(kind)s up %(rise)s× in 3 weeks"),
+    "new": gettext_noop("%(count)s × %(kind)s in the last 3 weeks"),
+    "senior": gettext_noop("%(title)s engaged"),
+    "topics": gettext_noop("surging intent on %(topics)s"),
+    "purchase": gettext_noop("%(count)s pricing or demo requests in 30 days"),
+    "fit": gettext_noop("ICP fit %(fit)s"),
+    "tier": gettext_noop("Tier %(number)s account"),
+    "won": gettext_noop("%(count)s deals won before"),
+    "coverage": gettext_noop("buying committee %(share)s%% covered"),
+    "other": gettext_noop("%(feature)s: %(value)s"),
+}
+ENGAGEMENT = ("engagement_7d", "engagement_30d", "engagement_90d", "engagement_points")
+INTENT = ("surging_topics", "intent_score", "intent_topics")
+
+
+@lru_cache(maxsize=4096)
+def _words(name, value, language, trend=None, senior=None, topics=()):
+    """One reason in words (remembered: a scoring says the same few phrases for 100,000
+    accounts; `language` keys the translation)."""
+    count = int(round(value))
+    if name in ENGAGEMENT and trend:
+        kind, recent, before, rise = trend
+        if before:
+            return _(PHRASES["rise"]) % {
+                "kind": kind, "rise": f"{rise:.0f}" if rise >= 2 else f"{rise:.1f}"}
+        return _(PHRASES["new"]) % {"count": recent, "kind": kind}
+    if name == "contacts_30d" and senior:
+        return _(PHRASES["senior"]) % {"title": senior}
+    if name in INTENT and topics:
+        return _(PHRASES["topics"]) % {"topics": ", ".join(topics[:3])}
+    if name == "purchase_30d":
+        return _(PHRASES["purchase"]) % {"count": count}
+    if name == "fit_score":
+        return _(PHRASES["fit"]) % {"fit": count}
+    if name.startswith("tier_"):
+        return _(PHRASES["tier"]) % {"number": name[-1]}
+    if name == "won_deals":
+        return _(PHRASES["won"]) % {"count": count}
+    if name == "coverage":
+        return _(PHRASES["coverage"]) % {"share": int(round(value))}  # a percentage
+    return _(PHRASES["other"]) % {"feature": str(LABELS[name]),
+                                   "value": f"{value:g}" if value % 1 else count}
+
+
+def _reasons(ids, X, contributions, advanced, now):
+    """Up to three reasons per account, strongest first, in words, and the most senior
+    person engaged lately ("CFO engaged")."""
+    chosen = [pk for pk, adv in zip(ids, advanced, strict=True) if adv]
+    trends = _kind_trends(chosen, now) if chosen else {}
+    seniors = _senior_contacts(chosen, now) if chosen else {}
+    topics = {pk: tuple(value) for pk, value in Account.objects.filter(
+        pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
+            "pk", "surging_topics")} if chosen else {}
+    language = get_language()
+    # The three strongest pushes of each row, read into plain lists at once: indexing NumPy
+    # arrays element by element costs more than the rest of the loop.
+    top = np.argsort(-contributions, axis=1, kind="stable")[:, :3]
+    rows = np.arange(len(ids))[:, None]
+    pushes = contributions[rows, top].tolist()
+    counts = np.rint(X[rows, top]).astype(np.int64).tolist()
+    raw_values = X[rows, top].tolist()
+    top = top.tolist()
+    out = []
+    for row, pk in enumerate(ids):
+        words = []
+        trend, senior, topic = trends.get(pk), seniors.get(pk), topics.get(pk, ())
+        for j, push, count, raw in zip(top[row], pushes[row], counts[row], raw_values[row],
+                                       strict=True):
+            if push <= 0:
+                break
+            name = NAMES[j]
+            # Counts are words by their whole value; coverage (a share) as it is.
+            text = _words(name, raw if name == "coverage" else float(count), language,
+                          trend=trend, senior=senior, topics=topic)
+            if text not in words:
+                words.append(text)
+        # Who engaged is said even when three features came first.
+        if senior:
+            text = _words("contacts_30d", 1.0, language, senior=senior)
+            if text not in words:
+                words.append(text)
+        out.append(words)
+    return out
+
+
+# Scoring --------------------------------------------------------------------------------
+
+def active_model():
+    """(the active InMarketModel or None, its loaded payload or None)."""
+    model = InMarketModel.objects.filter(is_active=True).first()
+    if model is None or model.is_fallback or not model.payload:
+        return model, None
+    return model, learn.loads(model.payload)
+
+
+def accounts_score(*, now, account_ids=None, model=None, payload=None):
+    """Score the accounts (all: None) from their snapshot of the current week. Returns
+    {"scored", "six_qa", "became_6qa", "qualified", "model_version", "fallback"}."""
+    config = InMarketSettings.current()
+    if model is None:
+        model, payload = active_model()
+    version = model.version if model else None
+    features, stats = (model.features, model.metrics.get("stats", {})) if payload is not None \
+        else (RULE_FEATURES, {})
+    week = week_of(now)
+    totals = {"scored": 0, "six_qa": 0, "became_6qa": 0, "qualified": 0,
+              "model_version": version, "fallback": payload is None}
+    for chunk in _chunks(account_ids):
+        rows = read_sql.read(week, **chunk)
+        if not rows:
+            continue
+        ids = [row[0] for row in rows]
+        raw = np.array([row[1:] for row in rows], dtype=np.float64)
+        X = learn.matrix(raw)
+        p = learn.predict(payload, X) if payload is not None else rule_probability(raw, config)
+        p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+        stages = buying_stages(p, raw, config)
+        qualified = six_qa(raw, stages, config)
+        if payload is None:
+            stats = {"mean": X.mean(axis=0).tolist(), "std": X.std(axis=0).tolist()}
+        contributions = _contributions(X.astype(np.float64), features, stats)
+        advanced = np.isin(stages, [s.value for s in ADVANCED])
+        reasons = _reasons(ids, X, contributions, advanced, now)
+        counts = _write_chunk(ids, p, stages, qualified, reasons, version, now)
+        totals["scored"] += len(ids)
+        totals["six_qa"] += int(qualified.sum())
+        totals["became_6qa"] += counts["became"]
+        totals["qualified"] += counts["qualified"]
+    return totals
+
+
+def _write_chunk(ids, p, stages, qualified, reasons, version, now):
+    with transaction.atomic():
+        # Read without locking (FOR UPDATE would write a lock into every row read): the one
+        # change that must happen once, the first 6QA's funnel move, has its own
+        # compare-and-set (`qualify`).
+        current = {row[0]: row[1:] for row in Account.objects.filter(pk__in=rowsets.ids(ids))
+                   .annotate(_reasons=Cast("in_market_reasons", TextField()))
+                   .values_list("pk", "buying_stage", "is_6qa", "in_market_probability",
+                                "in_market_model_version", "_reasons")}
+        before = {pk: row[:2] for pk, row in current.items()}
+        rows = []
+        for i, pk in enumerate(ids):
+            row = (pk, round(float(p[i]), 6), stages[i], bool(qualified[i]), version,
+                   reasons[i])
+            # Only the accounts whose scores changed are written (as the recompute does): a
+            # weekly rescoring leaves most of them as they were.
+            if pk in current:
+                stage, is_6qa, probability, model_version, stored = current[pk]
+                if (stage, is_6qa, probability, model_version) == (row[2], row[3], row[1],
+                                                                   row[4]) \
+                        and _same_reasons(stored, row[5]):
+                    continue
+            rows.append(row)
+        scores_sql.write(rows)
+        became = [pk for i, pk in enumerate(ids) if qualified[i] and pk in before
+                  and not before[pk][1]]
+        lost = [pk for i, pk in enumerate(ids) if not qualified[i] and pk in before
+                and before[pk][1]]
+        changed = [(pk, before[pk][0], stages[i]) for i, pk in enumerate(ids)
+                   if pk in before and before[pk][0] != stages[i]]
+        moved = qualify(became, now=now, version=version) if became else set()
+        if became:
+            signals.account_6qa.send(sender=Account, account_ids=became, became=True)
+        if lost:
+            signals.account_6qa.send(sender=Account, account_ids=lost, became=False)
+        if changed:
+            signals.buying_stage_changed.send(sender=Account, changes=changed)
+        # The outbox events (webhooks, plays, owner alerts) in the same transaction as the
+        # scores they announce: they exist if and only if the change committed.
+        written = {row[0]: row for row in rows}
+        outbox.emit_many(outbox.ACCOUNT_6QA, [
+            (pk, {"is_6qa": is_6qa, "buying_stage": written[pk][2],
+                  "in_market_probability": written[pk][1], "model_version": version})
+            for pks, is_6qa in ((became, True), (lost, False)) for pk in pks], occurred_at=now)
+        outbox.emit_many(outbox.ACCOUNT_BUYING_STAGE_CHANGED, [
+            (pk, {"old_stage": old, "new_stage": new,
+                  "in_market_probability": written[pk][1], "model_version": version})
+            for pk, old, new in changed], occurred_at=now)
+    return {"became": len(became), "qualified": len(moved)}
+
+
+def _same_reasons(stored_text, reasons):
+    if stored_text == json.dumps(reasons, ensure_ascii=False):
+        return True
+    return stored_text is not None and json.loads(stored_text) == reasons
+
+
+def qualify(account_ids, *, now, version=None):
+    """The accounts' first 6QA: recorded once; those recorded now move to the funnel's
+    `qualified` stage from a stage before it (or from outside the funnel) through the
+    funnel's transition service. Returns the ids moved."""
+    first = qualify_sql.insert_first([(pk, now, version) for pk in account_ids])
+    if not first:
+        return set()
+    path = funnel_selectors.side_path(Stage.Side.ABM)
+    target = next((stage for stage in path if stage.slug == QUALIFIED), None)
+    if target is None:
+        return set()
+    before = {None, *(stage.slug for stage in path if stage.position < target.position)}
+    return set(funnel_services.accounts_move(moves=[(pk, now) for pk in sorted(first)],
+                                             to_stage=target.slug, only_from=before))

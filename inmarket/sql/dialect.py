@@ -1,0 +1,59 @@
+"""The spellings that differ between PostgreSQL and SQLite in this app's statements."""
+
+from django.db import connection
+
+
+def is_pg():
+    return connection.vendor == "postgresql"
+
+
+def ts():
+    """A datetime parameter."""
+    return "%s::timestamptz" if is_pg() else "%s"
+
+
+def date():
+    """A date parameter."""
+    return "%s::date" if is_pg() else "%s"
+
+
+def ts_value(value):
+    return value if is_pg() else connection.ops.adapt_datetimefield_value(value)
+
+
+def date_value(value):
+    return value if is_pg() else connection.ops.adapt_datefield_value(value)
+
+
+def days_before(expression_sql, earlier):
+    """Fractional days from `earlier` (a column) to `expression_sql` (a datetime)."""
+    if is_pg():
+        return f"(EXTRACT(EPOCH FROM ({expression_sql} - {earlier})) / 86400.0)"
+    return f"(julianday({expression_sql}) - julianday({earlier}))"
+
+
+def plus_days(expression, days_param="%s"):
+    """A datetime column plus a number of days given as a parameter."""
+    if is_pg():
+        return f"({expression} + make_interval(days => {days_param}))"
+    # SQLite: datetime() writes 'YYYY-MM-DD HH:MM:SS', the text Django stores.
+    return f"datetime({expression}, '+' || {days_param} || ' days')"
+
+
+def account_filter(alias_column, *, lo=None, hi=None, ids=None):
+    """(SQL, params) selecting account ids by a range or a list."""
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return "1 = 0", []
+        if is_pg():
+            return (f"{alias_column} IN (SELECT value::bigint FROM "
+                    "json_array_elements_text(%s::json))"), [_json(ids)]
+        return f"{alias_column} IN ({', '.join(['%s'] * len(ids))})", ids
+    return f"{alias_column} BETWEEN %s AND %s", [lo, hi]
+
+
+def _json(values):
+    import json
+
+    return json.dumps(values)

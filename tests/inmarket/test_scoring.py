@@ -1,0 +1,182 @@
+"""Scoring with the recompute: probability, buying stage, reasons in words, the 6QA, and the
+move to the funnel's `qualified` stage exactly once."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from abmcrm.core.models import OutboxEvent
+from funnel.models import AccountFunnel, StageTransition
+from inmarket import services, signals
+from inmarket.models import InMarketSettings, SixQaQualification
+from tests import factories
+from tiers import services as tiers_services
+from tiers.models import Account
+
+from .helpers import deal, event, icp, monday, signal
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def no_contact_fit_needed(db):
+    config = InMarketSettings.current()
+    config.contact_fit_min = 0
+    config.save()
+    return config
+
+
+def _hot_account(now, **kwargs):
+    """High fit, surging, a CFO who asked for pricing twice this week."""
+    account = factories.AccountFactory(**kwargs)
+    cfo = factories.ContactFactory(account=account, title="CFO")
+    for weeks_back in range(0, 3):
+        signal(account, "crm software", 90, monday(now) - timedelta(weeks=weeks_back))
+    for weeks_back in range(3, 15):
+        signal(account, "crm software", 20, monday(now) - timedelta(weeks=weeks_back))
+    event(account, "pricing_page_visit", now - timedelta(days=30), contact=cfo)
+    for hours in (2, 5, 30, 50):
+        event(account, "pricing_page_visit", now - timedelta(hours=hours), contact=cfo)
+    event(account, "pricing_request", now - timedelta(hours=1), contact=cfo)
+    return account
+
+
+class Receiver:
+    def __init__(self, signal):
+        self.calls = []
+        signal.connect(self, weak=False)
+        self.signal = signal
+
+    def __call__(self, sender, **kwargs):
+        self.calls.append(kwargs)
+
+    def disconnect(self):
+        self.signal.disconnect(self)
+
+
+class TestScores:
+    def test_a_recompute_scores_every_account_with_the_rule_until_there_is_a_model(
+            self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        cold = factories.AccountFactory(industry="retail", employees=5)
+        result = tiers_services.tiers_recompute(now=now)
+        assert result.as_dict()["in_market"]["scored"] == 2
+        assert result.as_dict()["in_market"]["fallback"] is True
+        hot.refresh_from_db()
+        cold.refresh_from_db()
+        assert hot.in_market_probability == pytest.approx(0.6)
+        assert hot.buying_stage == "purchase"  # a pricing request, in the decision band
+        assert hot.is_6qa
+        assert cold.buying_stage == "target" and not cold.is_6qa
+        assert cold.in_market_probability < hot.in_market_probability
+        # Reasons in words.
+        assert "CFO engaged" in hot.in_market_reasons
+        assert any("Pricing-page visit up" in reason or "Pricing-page visit" in reason
+                   for reason in hot.in_market_reasons), hot.in_market_reasons
+        assert any("crm software" in reason for reason in hot.in_market_reasons)
+
+    def test_purchase_needs_an_open_deal_or_a_pricing_or_demo_request(self,
+                                                                       no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        engaged = factories.AccountFactory()
+        for weeks_back in range(0, 3):
+            signal(engaged, "crm", 95, monday(now) - timedelta(weeks=weeks_back))
+        event(engaged, "meeting", now - timedelta(days=2))
+        with_deal = factories.AccountFactory(industry="retail", employees=5)
+        deal(with_deal, now - timedelta(days=3))
+        tiers_services.tiers_recompute(now=now)
+        engaged.refresh_from_db()
+        with_deal.refresh_from_db()
+        assert engaged.buying_stage == "decision"  # 0.02 + 0.58 × 0.7 = 0.426, no request
+        assert with_deal.buying_stage == "purchase"
+        assert not with_deal.is_6qa  # fit below the moderate band
+
+    def test_six_qa_needs_contact_fit_when_the_threshold_asks_for_it(self):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        tiers_services.tiers_recompute(now=now)
+        hot.refresh_from_db()
+        # No contact fit is known here (no buying committee data): threshold 50 not met.
+        assert hot.buying_stage == "purchase" and not hot.is_6qa
+
+
+class TestSixQa:
+    def test_becoming_6qa_moves_the_account_to_qualified_once(self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        became = Receiver(signals.account_6qa)
+        stages = Receiver(signals.buying_stage_changed)
+        try:
+            tiers_services.tiers_recompute(now=now)
+            funnel = AccountFunnel.objects.get(account=hot)
+            assert funnel.stage.slug == "qualified"
+            moves = StageTransition.objects.filter(account=hot, to_stage__slug="qualified")
+            assert moves.count() == 1
+            assert SixQaQualification.objects.filter(account=hot).count() == 1
+            assert [call["became"] for call in became.calls] == [True]
+            assert became.calls[0]["account_ids"] == [hot.pk]
+            assert (hot.pk, "", "purchase") in stages.calls[0]["changes"]
+
+            # Scored again: still 6QA, nothing more recorded.
+            tiers_services.tiers_recompute(now=now + timedelta(minutes=1))
+            assert moves.count() == 1 and len(became.calls) == 1
+
+            # Losing it records nothing in the funnel, but says so.
+            recorded = StageTransition.objects.filter(account=hot).count()
+            config = InMarketSettings.current()
+            config.decision_min = 0.99
+            config.save()
+            tiers_services.tiers_recompute(now=now + timedelta(minutes=2))
+            assert not Account.objects.get(pk=hot.pk).is_6qa
+            assert [call["became"] for call in became.calls] == [True, False]
+            assert StageTransition.objects.filter(account=hot).count() == recorded
+            assert AccountFunnel.objects.get(account=hot).stage.slug == "qualified"
+
+            # Becoming 6QA again: no second move.
+            config.decision_min = 0.2
+            config.save()
+            tiers_services.tiers_recompute(now=now + timedelta(minutes=3))
+            assert Account.objects.get(pk=hot.pk).is_6qa
+            assert moves.count() == 1
+            assert [call["became"] for call in became.calls] == [True, False, True]
+
+            # Each change is an outbox event too (webhooks, plays, alerts read them there).
+            events = OutboxEvent.objects.filter(account_id=hot.pk, type="account.6qa")
+            assert [e.data["is_6qa"] for e in events.order_by("id")] == [True, False, True]
+            stage_event = OutboxEvent.objects.filter(
+                account_id=hot.pk, type="account.buying_stage_changed").order_by("id").first()
+            assert (stage_event.data["old_stage"], stage_event.data["new_stage"]) == (
+                "", "purchase")
+        finally:
+            became.disconnect()
+            stages.disconnect()
+
+    def test_an_account_past_qualified_is_not_moved_back(self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        from .helpers import transition
+
+        transition(hot, "opportunity", now - timedelta(days=1))
+        AccountFunnel.objects.create(account=hot, stage_id=StageTransition.objects.get(
+            account=hot).to_stage_id, entered_at=now - timedelta(days=1),
+            stage_changed_at=now - timedelta(days=1), version=1)
+        tiers_services.tiers_recompute(now=now)
+        hot.refresh_from_db()
+        assert hot.is_6qa
+        assert AccountFunnel.objects.get(account=hot).stage.slug == "opportunity"
+        assert not StageTransition.objects.filter(account=hot, to_stage__slug="qualified")
+        # Recorded as qualified once all the same: it never moves there later.
+        assert SixQaQualification.objects.filter(account=hot).exists()
+
+    def test_the_qualification_is_recorded_once_per_account(self):
+        now = timezone.now()
+        account = factories.AccountFactory()
+        assert services.qualify([account.pk], now=now) == {account.pk}
+        assert services.qualify([account.pk], now=now) == set()
