@@ -24,6 +24,10 @@ from . import sql
 from .conf import settings as conf
 from .models import Alert, EventType, PlayOrder, PlayRun, PlaySuggestion
 
+# The cap's period as a whole phrase, so that each language can word it ("this quarter").
+CAP_PERIODS = {"month": gettext_lazy("this month"), "quarter": gettext_lazy("this quarter"),
+               "year": gettext_lazy("this year")}
+
 # Why a play fired, for people ("suggested by play X, because <phrase> (<conditions>)").
 EVENT_PHRASES = {
     EventType.TIER_CHANGED: gettext_lazy("the account changed tier"),
@@ -198,8 +202,9 @@ def _order(*, play, run, account, action, event):
              .values("run_id").distinct().count())
     if times >= action["max_per_account"]:
         return {"type": "order", "done": False, "orders": [],
-                "note": _("already ordered %(times)s time(s) this %(period)s for this account "
-                          "(the play's cap)") % {"times": times, "period": action["period"]}}
+                "note": _("already ordered %(times)s time(s) %(period)s for this account (the "
+                          "play's cap)") % {"times": times,
+                                            "period": CAP_PERIODS[action["period"]]}}
     requester = _owner(account) or play.created_by
     if requester is None:
         return {"type": "order", "done": False, "orders": [],

@@ -117,7 +117,9 @@ class TestOrder:
         fire(play, account)
         second = fire(play, account)
         assert ProgramOrder.objects.count() == 1
-        assert "cap" in second.results[0]["note"] and second.results[0]["done"] is False
+        assert second.results[0]["note"] == (
+            "already ordered 1 time(s) this quarter for this account (the play's cap)")
+        assert second.results[0]["done"] is False
 
     def test_only_items_on_the_accounts_menu(self, account, items):
         run = fire(self.order_play(items[2]), account)  # the webinar: tier 2's menu only
