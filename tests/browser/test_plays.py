@@ -73,11 +73,11 @@ def test_a_play_suggests_and_the_rep_orders(page, login, logout, rep, marketer, 
     page.get_by_role("link", name="My notifications").click()
     page.locator("input[name=digest][value=daily]").check()
     page.locator("input[name=immediate_6qa]").check()
-    page.locator("select[name=language]").select_option("de")
+    page.locator("#notification-form select[name=language]").select_option("ko")
     screenshot(page, "my-notifications")
     assert overflow(page) <= 0
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
     expect(page.locator(".messages")).to_contain_text("preferences are saved")
     preference = NotificationPreference.objects.get(user=rep)
-    assert (preference.immediate_6qa, preference.language) == (True, "de")
+    assert (preference.immediate_6qa, preference.language) == (True, "ko")
