@@ -225,7 +225,8 @@ def test_hubspot_and_salesforce_presets_describe_the_account(subscribe, receiver
 
 def test_the_6qa_event_fills_the_crm_fields_from_its_data(subscribe, receiver):
     salesforce = subscribe([outbox.ACCOUNT_6QA], preset="salesforce")
-    account = AccountFactory(external_id="001B")
+    # As the inmarket scoring leaves it: the account's fields say 6QA, then the event.
+    account = AccountFactory(external_id="001B", is_6qa=True, buying_stage="decision")
     emit(outbox.ACCOUNT_6QA, account_id=account.pk, is_6qa=True, new_stage="decision")
     deliver_queue(salesforce.pk, account.pk)
     fields = receiver.snapshot()[0].body["fields"]

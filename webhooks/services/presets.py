@@ -10,8 +10,9 @@
 
 The CRM presets describe the account as it is when the event is handed to the webhooks (a
 sync sets the current values), with the event's id, type and time so that the receiver can
-de-duplicate and order. Buying stage and 6QA come from the inmarket app when installed (the
-account's `buying_stage` / `is_6qa`, else the event's data)."""
+de-duplicate and order. Buying stage and 6QA are the account's `buying_stage` / `is_6qa`
+(written by the inmarket scoring); the event's data only stands in for an account that is
+gone."""
 
 from tiers.models import Account
 
