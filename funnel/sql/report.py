@@ -11,6 +11,7 @@ come from the models' `_meta`."""
 from django.db import connection
 
 from abmcrm.core.db.names import column, days_between, month_of, table
+from abmcrm.core.db.sqltext import Sql
 from tiers.models import Account
 
 from ..models import AccountFunnel, Lead, Stage, StageTransition
@@ -40,27 +41,6 @@ def _entity_sql(side, group_by):
             f"e.{column(model, 'account')}")
     source = f"{table(model)} e{join if group_by == 'tier' else ''}"
     return source, eid, fk, grp
-
-
-class _Sql:
-    """SQL text and its positional parameters, built together so they stay in order."""
-
-    def __init__(self):
-        self.parts, self.params = [], []
-
-    def add(self, text, *params):
-        self.parts.append(text)
-        self.params.extend(params)
-        return self
-
-    def extend(self, other):
-        self.parts += other.parts
-        self.params += other.params
-        return self
-
-    @property
-    def text(self):
-        return "".join(self.parts)
 
 
 def _least(expressions):
@@ -101,14 +81,14 @@ def side_sql(query, side, path, stages):
     period = query.mode == "period"
     grouped = bool(query.group_by)
     k = len(path)
-    sql = _Sql()
+    sql = Sql()
 
     # h: per entity, from the history, what its state row doesn't hold. Only the transitions
     # to the stages asked for are read (the (to_stage, occurred_at) index).
     extra = [s for s in path if not state.reached_field(s)]
     first = {s.pk: (f"e.{column(state, state.reached_field(s))}" if state.reached_field(s)
                     else f"h.x{s.pk}") for s in path}
-    history = _Sql()
+    history = Sql()
     for stage in extra:
         history.add(f", MIN(CASE WHEN t.{to} = {stage.pk} THEN t.{at} END) AS x{stage.pk}")
     period_bounds = f" AND t.{at} >= %s AND t.{at} < %s"
@@ -162,8 +142,8 @@ def side_sql(query, side, path, stages):
 
     def reached(i):
         if period:
-            return _Sql().add(f"(r{i} >= %s AND r{i} < %s)", start, end)
-        return _Sql().add(f"(r{i} IS NOT NULL)")
+            return Sql().add(f"(r{i} >= %s AND r{i} < %s)", start, end)
+        return Sql().add(f"(r{i} IS NOT NULL)")
 
     def converted(i):
         cond = reached(i).add(f" AND r{i + 1} IS NOT NULL")
@@ -177,20 +157,20 @@ def side_sql(query, side, path, stages):
         out = []
         for i in range(k):
             if period:
-                out.append(_Sql().add("SUM(CASE WHEN ").extend(reached(i)).add(
+                out.append(Sql().add("SUM(CASE WHEN ").extend(reached(i)).add(
                     " THEN 1 ELSE 0 END)"))
-                out.append(_Sql().add("SUM(CASE WHEN ").extend(converted(i)).add(
-                    " THEN 1 ELSE 0 END)") if i + 1 < k else _Sql().add("0"))
+                out.append(Sql().add("SUM(CASE WHEN ").extend(converted(i)).add(
+                    " THEN 1 ELSE 0 END)") if i + 1 < k else Sql().add("0"))
             else:
                 # All time, reaching the next stage implies reaching this one (r{i} is the
                 # earliest of a superset of r{i + 1}'s times): converted = reached next.
-                out.append(_Sql().add(f"COUNT(r{i})"))
-                out.append(_Sql().add(f"COUNT(r{i + 1})" if i + 1 < k else "0"))
-            out.append(_Sql().add(f"SUM(l{i})"))
-        return [*out, _Sql().add("SUM(won_amount)")]
+                out.append(Sql().add(f"COUNT(r{i})"))
+                out.append(Sql().add(f"COUNT(r{i + 1})" if i + 1 < k else "0"))
+            out.append(Sql().add(f"SUM(l{i})"))
+        return [*out, Sql().add("SUM(won_amount)")]
 
     def counts():
-        out = _Sql()
+        out = Sql()
         for part in count_list():
             out.add(", ").extend(part)
         return out

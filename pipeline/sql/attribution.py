@@ -20,12 +20,13 @@ from datetime import timedelta
 from django.db import connection
 
 from abmcrm.core.db.names import column, table
+from abmcrm.core.db.sqltext import Sql
 from funnel.models import Lead, StageTransition
 from programs.models import Campaign, ProgramItem, ProgramOrder
 from tiers.models import EngagementEvent, EngagementKind
 
 from ..models import Opportunity
-from .common import Sql, as_float, moving, param
+from .common import as_float, moving, param
 
 MODELS = ("first", "last", "linear", "u_shaped", "w_shaped", "time_decay")
 NOT_PLACED = (ProgramOrder.Status.REJECTED, ProgramOrder.Status.CANCELLED)

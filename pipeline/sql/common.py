@@ -5,34 +5,6 @@ that differ between PostgreSQL and SQLite."""
 from django.db import connection
 
 
-class Sql:
-    """SQL text and its positional parameters, built together so they stay in order."""
-
-    def __init__(self, text="", *params):
-        self.parts, self.params = [], []
-        if text:
-            self.add(text, *params)
-
-    def add(self, text, *params):
-        self.parts.append(text)
-        self.params.extend(params)
-        return self
-
-    def extend(self, other):
-        self.parts += other.parts
-        self.params += other.params
-        return self
-
-    @property
-    def text(self):
-        return "".join(self.parts)
-
-    def run(self):
-        with connection.cursor() as cursor:
-            cursor.execute(self.text, self.params)
-            return cursor.fetchall()
-
-
 def subquery(queryset):
     """(sql, params) of `queryset`'s ids: the deals an API filter selects, for `id IN (…)`."""
     return queryset.order_by().values("pk").query.sql_with_params()

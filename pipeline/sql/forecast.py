@@ -3,9 +3,10 @@ buckets around the months shown) and group. Reads the open deals through the par
 on their expected close date. Table and column names come from the models' `_meta`."""
 
 from abmcrm.core.db.names import column, month_of, table
+from abmcrm.core.db.sqltext import Sql
 
 from ..models import Opportunity, OpportunityStage
-from .common import Sql, round_money
+from .common import round_money
 from .report import group_expressions
 
 

@@ -17,11 +17,12 @@ weighted). Table and column names come from the models' `_meta`."""
 from django.db import connection
 
 from abmcrm.core.db.names import column, days_between, month_of, table
+from abmcrm.core.db.sqltext import Sql
 from funnel.models import Stage, StageTransition
 from tiers.models import Account
 
 from ..models import Opportunity, OpportunityStageChange
-from .common import Sql, param, round_money
+from .common import param, round_money
 
 FIGURES = ("opened", "pipeline", "won", "lost", "won_revenue", "open", "open_amount",
            "weighted_open")
