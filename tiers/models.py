@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from abmcrm.core.db.indexes import TrigramIndex
@@ -214,29 +214,29 @@ class Contact(models.Model):
         OTHER = "other", _("Other")
 
     class JobFunction(models.TextChoices):
-        MARKETING = "marketing", gettext_lazy("Marketing")
-        SALES = "sales", gettext_lazy("Sales")
-        FINANCE = "finance", gettext_lazy("Finance")
-        IT = "it", gettext_lazy("IT")
-        ENGINEERING = "engineering", gettext_lazy("Engineering")
-        OPERATIONS = "operations", gettext_lazy("Operations")
-        HR = "hr", gettext_lazy("HR")
-        LEGAL = "legal", gettext_lazy("Legal")
-        EXECUTIVE = "executive", gettext_lazy("Executive")
-        OTHER = "other", gettext_lazy("Other")
+        MARKETING = "marketing", _("Marketing")
+        SALES = "sales", _("Sales")
+        FINANCE = "finance", _("Finance")
+        IT = "it", _("IT")
+        ENGINEERING = "engineering", _("Engineering")
+        OPERATIONS = "operations", _("Operations")
+        HR = "hr", _("HR")
+        LEGAL = "legal", _("Legal")
+        EXECUTIVE = "executive", _("Executive")
+        OTHER = "other", _("Other")
 
     class Seniority(models.TextChoices):
-        C_LEVEL = "c_level", gettext_lazy("C-level")
-        VP = "vp", gettext_lazy("VP")
-        DIRECTOR = "director", gettext_lazy("Director")
-        MANAGER = "manager", gettext_lazy("Manager")
-        SENIOR = "senior", gettext_lazy("Senior")
-        ENTRY = "entry", gettext_lazy("Entry")
+        C_LEVEL = "c_level", _("C-level")
+        VP = "vp", _("VP")
+        DIRECTOR = "director", _("Director")
+        MANAGER = "manager", _("Manager")
+        SENIOR = "senior", _("Senior")
+        ENTRY = "entry", _("Entry")
 
     class AccountMatch(models.TextChoices):
-        EXPLICIT = "explicit", gettext_lazy("Given")
-        DOMAIN = "domain", gettext_lazy("E-mail domain")
-        COMPANY = "company", gettext_lazy("Company name")
+        EXPLICIT = "explicit", _("Given")
+        DOMAIN = "domain", _("E-mail domain")
+        COMPANY = "company", _("Company name")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
     # How the account was found when a row named a company rather than the account
@@ -333,9 +333,9 @@ class IcpProfile(models.Model):
 
 
 # How a range criterion's attribute is named in its label ("Employees 200–5,000").
-RANGE_NAMES = {"employees": gettext_lazy("Employees"),
-               "annual_revenue": gettext_lazy("Annual revenue"),
-               "customer_count": gettext_lazy("Customer base")}
+RANGE_NAMES = {"employees": _("Employees"),
+               "annual_revenue": _("Annual revenue"),
+               "customer_count": _("Customer base")}
 
 
 class IcpCriterion(models.Model):
@@ -621,12 +621,12 @@ class Segment(models.Model):
 
 # How a missing buying role is said ("missing: a decision maker").
 MISSING_ROLE_NAMES = {
-    Contact.BuyingRole.DECISION_MAKER: gettext_lazy("a decision maker"),
-    Contact.BuyingRole.CHAMPION: gettext_lazy("a champion"),
-    Contact.BuyingRole.INFLUENCER: gettext_lazy("an influencer"),
-    Contact.BuyingRole.USER: gettext_lazy("a user"),
-    Contact.BuyingRole.BLOCKER: gettext_lazy("a blocker"),
-    Contact.BuyingRole.OTHER: gettext_lazy("another contact"),
+    Contact.BuyingRole.DECISION_MAKER: _("a decision maker"),
+    Contact.BuyingRole.CHAMPION: _("a champion"),
+    Contact.BuyingRole.INFLUENCER: _("an influencer"),
+    Contact.BuyingRole.USER: _("a user"),
+    Contact.BuyingRole.BLOCKER: _("a blocker"),
+    Contact.BuyingRole.OTHER: _("another contact"),
 }
 
 
