@@ -90,7 +90,7 @@ def load(n_accounts, n_leads, cycles):
     Account.objects.bulk_create(
         [Account(id=i, name=f"Bench {i}", domain=f"b{i}.example.com",
                  tier_id=tiers[i % len(tiers)] if i % 4 else None)
-         for i in range(1, n_accounts + 1)], batch_size=1000)  # 36 columns: ≤ 65,535 params
+         for i in range(1, n_accounts + 1)], batch_size=1000)
     total = 0
     # Final states first (same seeds as the COPY pass below).
     states = []

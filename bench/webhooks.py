@@ -160,7 +160,7 @@ def build_accounts(count):
     Account.objects.bulk_create([
         Account(name=f"Bench {i}", domain=f"bench-{i}.example.com", industry="software",
                 country="United States", estimated_acv=50_000)
-        for i in range(count)], batch_size=5000)
+        for i in range(count)], batch_size=1000)
 
 
 def untier():

@@ -239,7 +239,7 @@ class TechnologyAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(account_count=Count("accounts"))
 
-    @admin.display(ordering="account_count")
+    @admin.display(ordering="account_count", description=_("accounts"))
     def account_count(self, obj):
         return obj.account_count
 
@@ -271,7 +271,7 @@ class TierAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(account_count=Count("accounts"))
 
-    @admin.display(ordering="account_count")
+    @admin.display(ordering="account_count", description=_("accounts"))
     def account_count(self, obj):
         return obj.account_count
 

@@ -31,24 +31,28 @@ class Job(models.Model):
     progress_fields = ("done", "total")
     task = ""
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    message = models.TextField(blank=True, help_text=_("Why the job failed, if it did; notes."))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    status = models.CharField(_("status"),
+                              max_length=10, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(_("message"),
+                               blank=True, help_text=_("Why the job failed, if it did; notes."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   null=True, blank=True,
                                    on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     queued_at = models.DateTimeField(
-        null=True, blank=True,
+        _("queued at"), null=True, blank=True,
         help_text=_("When its task was last queued; empty: not queued (the broker could not be "
                   "reached), the sweeper queues it."))
     heartbeat_at = models.DateTimeField(
-        null=True, blank=True,
+        _("last heartbeat"), null=True, blank=True,
         help_text=_("While running: the last sign of life of the worker running it. Another "
                   "worker takes the job over only once this is older than the lease."))
-    lease = models.CharField(max_length=32, blank=True, editable=False,
+    lease = models.CharField(_("lease"), max_length=32, blank=True, editable=False,
                              help_text=_("The run that holds the job (new at every start)."))
-    attempts = models.PositiveSmallIntegerField(default=0, help_text=_("Times it was started."))
+    attempts = models.PositiveSmallIntegerField(_("attempts"),
+                                                default=0, help_text=_("Times it was started."))
 
     class Meta:
         abstract = True
@@ -75,15 +79,15 @@ class ImportJob(Job):
     progress_fields = ("rows_done", "total_rows")
     task = "abmcrm.core.tasks.run_import"
 
-    kind = models.CharField(max_length=40)
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    original_name = models.CharField(max_length=255, blank=True)
-    total_rows = models.PositiveIntegerField(null=True, blank=True)
-    rows_done = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    total_rows = models.PositiveIntegerField(_("total rows"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created = models.PositiveIntegerField(_("rows created"), default=0)
+    updated = models.PositiveIntegerField(_("rows updated"), default=0)
+    error_count = models.PositiveIntegerField(_("error count"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
 
     class Meta(Job.Meta):
         verbose_name_plural = _("import jobs")
@@ -103,19 +107,21 @@ class OutboxEvent(models.Model):
     `account_id` is the account's id, without a foreign key (the core has no domain
     models)."""
 
-    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
-    type = models.CharField(max_length=64)
-    account_id = models.BigIntegerField(null=True, blank=True)
-    occurred_at = models.DateTimeField(default=timezone.now)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    id = models.UUIDField(_("event id"),
+                          primary_key=True, default=time_ordered_uuid, editable=False)
+    type = models.CharField(_("event type"), max_length=64)
+    account_id = models.BigIntegerField(_("account id"), null=True, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     dispatched_at = models.DateTimeField(
-        null=True, blank=True,
-        help_text="When every consumer took it; empty: not yet (the dispatcher, or the "
-                  "sweeper, hands it over).")
+        _("dispatched at"), null=True, blank=True,
+        help_text=_("When every consumer took it; empty: not yet (the dispatcher, or the "
+                    "sweeper, hands it over)."))
 
     class Meta:
-        verbose_name = "outbox event"
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
         ordering = ["id"]
         indexes = [
             # The dispatcher's scan: only the few events not handed over yet are in it.
