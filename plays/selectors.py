@@ -9,7 +9,7 @@ from abmcrm.core import roles
 from abmcrm.core.hooks import Suggestion
 from programs.models import ProgramOrder
 
-from .models import Play, PlayRun, PlaySuggestion
+from .models import NotificationPreference, Play, PlayRun, PlaySuggestion
 
 
 def play_list(*, user):
@@ -48,4 +48,25 @@ def menu_suggestions(account, item_ids):
             found[suggestion.item_id] = Suggestion(
                 by=_("play “%(play)s”") % {"play": suggestion.play.name},
                 reason=suggestion.reason, ref={"play": suggestion.play_id})
+    return found
+
+
+def users_languages(users):
+    """{user pk: language} of those of `users` who chose the language of their e-mails (the
+    AppConfig hook `user_languages`, read by `abmcrm.core.i18n`): a preference loaded with
+    the user already is read as it is, the others in one query."""
+    found, unknown = {}, []
+    for user in users:
+        if type(user).abm_notification_preference.is_cached(user):
+            try:
+                language = user.abm_notification_preference.language
+            except NotificationPreference.DoesNotExist:  # loaded: the user has none
+                language = ""
+            if language:
+                found[user.pk] = language
+        else:
+            unknown.append(user.pk)
+    if unknown:
+        found.update(NotificationPreference.objects.filter(user_id__in=unknown)
+                     .exclude(language="").values_list("user_id", "language"))
     return found
