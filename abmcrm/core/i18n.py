@@ -73,6 +73,12 @@ def deferred(msgid, **params):
     return {"msgid": msgid, "params": params}
 
 
+def deferred_format(msgid, **params):
+    """A deferred message whose msgid takes its values as `str.format` does ({name}): the
+    style of Django REST framework's field messages."""
+    return {"msgid": msgid, "params": params, "style": "format"}
+
+
 def is_deferred(value):
     return isinstance(value, dict) and isinstance(value.get("msgid"), str)
 
@@ -85,14 +91,51 @@ def translated(value):
     if is_deferred(value):
         params = {name: translated(item) for name, item in (value.get("params") or {}).items()}
         text = gettext(value["msgid"])
+        fill = str.format_map if value.get("style") == "format" else str.__mod__
         try:
-            return text % params
-        except (KeyError, TypeError, ValueError):
+            return fill(text, params)
+        except (KeyError, IndexError, TypeError, ValueError):
             # A translation that names a value the message lacks: the English one still fits.
-            return value["msgid"] % params
+            return fill(value["msgid"], params)
     if isinstance(value, str):
         return gettext(value) if value else value
     return value
+
+
+def translated_tree(value):
+    """A stored JSON value holding messages (an import's bad rows: [{"line", "errors":
+    {field: [messages]}}]) with every message in the active language; keys, numbers and
+    the shape as they are."""
+    if is_deferred(value) or isinstance(value, str):
+        return translated(value)
+    if isinstance(value, dict):
+        return {key: translated_tree(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [translated_tree(item) for item in value]
+    return value
+
+
+def translated_message(parts, fallback=""):
+    """A message stored as its parts (deferred messages, each a sentence) in the active
+    language, the parts joined by a space; `fallback` (the text stored with them) when there
+    are none."""
+    if not parts:
+        return translated(fallback)
+    return " ".join(translated(part) for part in parts)
+
+
+def message_parts(message):
+    """A message given to be stored (a string, a deferred message, or a list of them) as
+    (English text, [deferred parts]): the text for the column people and host code read as
+    it is, the parts to translate for each reader (none for a plain string, which is kept
+    as it is: it came from outside, e.g. an exception's text)."""
+    if message is None or message == "":
+        return "", []
+    if isinstance(message, str):
+        return message, []
+    parts = message if isinstance(message, list) else [message]
+    return " ".join(english(part) for part in parts), [
+        part if is_deferred(part) else str(part) for part in parts]
 
 
 def english(value):

@@ -328,6 +328,7 @@ class TierUnlockSerializer(serializers.Serializer):
 
 class RecomputeJobSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True)
+    message = serializers.CharField(source="message_text", read_only=True)
 
     class Meta:
         model = RecomputeJob
