@@ -132,6 +132,13 @@ def job_fail(*, job, message, fields=()):
     return job_finish(job=job, status=Status.FAILED, message=message, fields=fields)
 
 
+def retry_message(exc):
+    """The message of a job handed back after a transient database error (the text of the
+    error itself stays as the database wrote it)."""
+    return i18n.deferred(gettext_noop("Retrying after a database error: %(error)s"),
+                         error=str(exc))
+
+
 def job_release(*, job, message=""):
     """Hand the run's job back (running → pending) after a transient error, for a retry of
     its task to start it again. Returns whether it moved."""
