@@ -357,7 +357,7 @@ class TestReadInTheReadersLanguage:
         client = api.as_user(abm_admin)
         pk = upload(client, "name,industry\nAcme,software\n").json()["id"]
         korean = self.read(client, pk, "ko")["message"]
-        assert korean.startswith("누락된 열") or "domain" in korean
+        assert korean.startswith("누락된 열: domain. 파일의 열: name, industry.")
         assert korean != self.read(client, pk, "en")["message"]
         assert self.read(client, pk, "en")["message"].startswith("Missing column(s): domain.")
 
