@@ -90,7 +90,17 @@ def message_values(message):
     reader, and written in English in `message`). Messages quote what came from outside (a
     file's header, a library's error): what the database cannot store is replaced."""
     text, parts = i18n.message_parts(message)
-    return {"message": storable(text), "message_data": parts}
+    return {"message": storable(text), "message_data": _storable_values(parts)}
+
+
+def _storable_values(value):
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {key: _storable_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable_values(item) for item in value]
+    return value
 
 
 def job_message_set(*, job, message):
