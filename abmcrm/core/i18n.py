@@ -89,7 +89,10 @@ def translated(value):
     a library's validation error, stored in English) translated if the catalogues know it
     as it is, else as it is."""
     if is_deferred(value):
-        params = {name: translated(item) for name, item in (value.get("params") or {}).items()}
+        # The values are data (a cell, a column name), translated only if deferred themselves:
+        # a cell reading "Name" stays "Name".
+        params = {name: translated(item) if is_deferred(item) else item
+                  for name, item in (value.get("params") or {}).items()}
         text = gettext(value["msgid"])
         fill = str.format_map if value.get("style") == "format" else str.__mod__
         try:

@@ -144,3 +144,14 @@ class TestDeferredMessages:
             "not a msgid: kept"]}}]
         with translation.override("id"):
             assert english(message) == "Ignored unknown column(s): x."
+
+    def test_values_are_data_not_messages(self):
+        from django.utils import translation
+
+        from abmcrm.core.i18n import deferred, translated
+
+        message = deferred("Ignored unknown column(s): %(columns)s.",
+                           columns="This field is required.")
+        with translation.override("id"):
+            assert translated(message) == (
+                "Kolom tidak dikenal diabaikan: This field is required.")
