@@ -154,4 +154,4 @@ class TestDeferredMessages:
                            columns="This field is required.")
         with translation.override("id"):
             assert translated(message) == (
-                "Kolom tidak dikenal diabaikan: This field is required.")
+                "Kolom tidak dikenal diabaikan: This field is required..")
