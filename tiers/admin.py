@@ -376,7 +376,7 @@ class RecomputeJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "trigger"]
     list_select_related = ["created_by"]
     readonly_fields = ["status", "trigger", "account_ids", "total", "done", "result",
-                       "message", "attempts", "created_by", "created_at", "queued_at",
+                       "message_text", "attempts", "created_by", "created_at", "queued_at",
                        "started_at", "heartbeat_at", "finished_at"]
 
     def has_add_permission(self, request):

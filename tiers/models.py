@@ -164,14 +164,18 @@ class Account(models.Model):
     # The buying committee, kept current by the recompute and by contact changes
     # (`tiers.committee`). Other apps read these three fields.
     # Database defaults too: rows inserted by raw SQL (benchmarks, host loaders) get them.
+    # Until the committee is first computed `coverage` is empty (NULL): a default of 0 % next
+    # to the default of no missing role said "nothing covered" and "every role filled" at
+    # once. Empty coverage means the other two say nothing yet.
     contact_fit = models.PositiveSmallIntegerField(
         _("contact fit"), default=0, db_default=0,
         help_text=_("How well the contacts filling the required buying committee match the ICP "
                     "personas, 0–100."))
     coverage = models.PositiveSmallIntegerField(
-        _("coverage"), default=0, db_default=0,
+        _("coverage"), null=True, blank=True,
         help_text=_("Share of the tier's required buying committee present, in percent (0–100; "
-                    "100 when the tier requires nobody)."))
+                    "100 when the tier requires nobody); empty: not computed yet (the next "
+                    "recompute or contact change computes it)."))
     missing_roles = models.JSONField(
         _("missing roles"), default=list, db_default=[], blank=True,
         help_text=_('Buying roles the committee still lacks, e.g. ["decision_maker"].'))
@@ -217,6 +221,11 @@ class Account(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def committee_computed(self):
+        """Whether the buying committee fields were computed (else they say nothing yet)."""
+        return self.coverage is not None
 
     @property
     def missing_roles_text(self):

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import i18n
 from .ids import time_ordered_uuid
 
 
@@ -35,6 +36,14 @@ class Job(models.Model):
                               max_length=10, choices=Status.choices, default=Status.PENDING)
     message = models.TextField(_("message"),
                                blank=True, help_text=_("Why the job failed, if it did; notes."))
+    # The message as it is shown: `message` is written in English once, but the job is read
+    # by people in four languages, so its parts are kept as msgids and values too and
+    # translated when read (`message_text`). Empty: `message` is all there is (a job finished
+    # before this was kept, or a message from outside such as an exception's text). A
+    # database default too: a process still running the code before it inserts without it.
+    message_data = models.JSONField(
+        _("message data"), default=list, db_default=[], blank=True, editable=False,
+        help_text=_("The message as msgids and values, translated for each reader."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
                                    null=True, blank=True,
                                    on_delete=models.SET_NULL)
@@ -72,6 +81,13 @@ class Job(models.Model):
     def is_finished(self):
         return self.status in self.FINISHED
 
+    @property
+    def message_text(self):
+        """The message in the active language."""
+        return i18n.translated_message(self.message_data, self.message)
+
+    message_text.fget.short_description = _("message")
+
 
 class ImportJob(Job):
     """A CSV import run by a Celery task; progress and bad rows are readable while it runs."""
@@ -95,6 +111,12 @@ class ImportJob(Job):
 
     def __str__(self):
         return f"Import #{self.pk} ({self.kind}, {self.status})"
+
+    @property
+    def translated_errors(self):
+        """The bad rows with their messages in the active language: [{"line", "errors":
+        {field: [messages]}}], as `errors` is read by people."""
+        return i18n.translated_tree(self.errors)
 
 
 class OutboxEvent(models.Model):
