@@ -383,7 +383,7 @@ def run(scale, with_2m, *, only=PARTS, group_bys=("owner",), reuse=False):
             rows += [(name, f"{report_s:.3f}", "s, a year"),
                      ("  ÷ floor", f"{report_s / report_floor:.2f}", "aim ≤ 3")]
             if report_1 is None:
-                report_1, report_floor_1 = report_s, report_floor
+                report_1 = report_s
                 rows.insert(-2, ("report floor", f"{report_floor:.3f}",
                                  "s, one GROUP BY scan of the deals"))
     if "forecast" in only:

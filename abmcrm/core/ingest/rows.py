@@ -12,8 +12,6 @@ The result is the same as DRF's for plain dicts (JSON items and CSV rows); anyth
 QueryDict from an HTML form, a partial update) takes DRF's own loop.
 """
 
-from collections.abc import Mapping
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.fields import Field, SkipField, empty, get_error_detail
 from rest_framework.serializers import ValidationError
