@@ -24,7 +24,9 @@ from programs.models import Campaign, ProgramOrder
 
 from . import conf
 from .reports import day_bounds, money, ratio
+from .services import deal_touches
 from .sql import attribution as attribution_sql
+from .sql import deal_touches as deal_touches_sql
 from .sql.common import subquery
 
 MODELS = attribution_sql.MODELS
@@ -47,6 +49,9 @@ def _middle_stage_ids():
 
 
 def _rows(*, model, start, end, deals=None, campaign_ids=None):
+    if model in deal_touches_sql.WEIGHTS and deal_touches.readable():
+        return _table_rows(model=model, start=start, end=end, deals=deals,
+                           campaign_ids=campaign_ids)
     return attribution_sql.attribution_rows(
         model=model, start=start, end=end,
         lookback_days=conf.settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS,
@@ -54,6 +59,21 @@ def _rows(*, model, start, end, deals=None, campaign_ids=None):
         middle_stage_ids=_middle_stage_ids(),
         deal_filter=subquery(deals) if deals is not None else None,
         campaign_ids=campaign_ids)
+
+
+def _table_rows(*, model, start, end, deals=None, campaign_ids=None):
+    """The same rows from the per-deal touch table (`DealTouch`, kept by every write)."""
+    accounts = None
+    if campaign_ids is not None:
+        # The accounts these campaigns touched in the period's reach, as the per-request
+        # statement selects them.
+        low = start - timedelta(days=int(conf.settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS) + 1)
+        accounts = attribution_sql.touched_accounts_sql(low=low, high=end,
+                                                        campaign_ids=campaign_ids)
+    return deal_touches_sql.read_sql(
+        model=model, start=start, end=end,
+        deal_filter=subquery(deals) if deals is not None else None,
+        deal_accounts=accounts).run()
 
 
 def _deals(value):
