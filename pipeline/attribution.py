@@ -83,11 +83,13 @@ def _deals(value):
 def apportion(total, shares):
     """`shares` ({key: exact float}) rounded to the cent so that they add up to `total` (a
     Decimal of cents) exactly: each gets its floor, and the cents left go one by one to the
-    largest remainders (ties by key). The floats' last-digit noise cannot move a cent."""
+    largest remainders (ties by key). The floats' last-digit noise cannot move a cent: the
+    remainders are compared to a millionth of a cent, so that two exact halves (30.075 and
+    10.025) are a tie whatever order the weights were summed in."""
     cents = {key: max(0.0, float(value or 0)) * 100 for key, value in shares.items()}
     floors = {key: int(value + 1e-6) for key, value in cents.items()}
     left = int((total * 100).to_integral_value()) - sum(floors.values())
-    order = sorted(cents, key=lambda key: (-(cents[key] - floors[key]), str(key)))
+    order = sorted(cents, key=lambda key: (-round(cents[key] - floors[key], 6), str(key)))
     for key in order[:max(left, 0)]:
         floors[key] += 1
     for key in [k for k in reversed(order) if floors[k] > 0][:max(-left, 0)]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .. import events
+from .. import events, signals
 from ..models import AccountFunnel, Lead, Stage, StageTransition
 from ..sql import moves as moves_sql
 
@@ -224,6 +224,9 @@ def transitions_apply(*, rows, user):
                     recorded_by=user if getattr(user, "pk", None) else None, created_at=now,
                 )))
         StageTransition.objects.bulk_create([t for _, t in new])
+        signals.transitions_recorded.send(sender=StageTransition, transitions=[
+            (t.account_id if t.account_id else getattr(t.lead, "account_id", None),
+             t.to_stage_id, t.campaign_id) for _, t in new])
         events.transitions_emit([
             (t.account_id if t.account_id else getattr(t.lead, "account_id", None),
              t.lead_id, t.from_stage, t.to_stage, t.occurred_at, t.channel, t.amount)

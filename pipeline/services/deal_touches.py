@@ -27,10 +27,15 @@ from ..sql import deal_touches as deal_touches_sql
 CHUNK = 1000
 
 
+def middle_stage_ids():
+    """The stages whose reaching is a W-shaped milestone: the ABM handoff (engaged)."""
+    return sorted(s.pk for s in funnel_selectors.side_path(Stage.Side.ABM) if s.is_handoff)
+
+
 def current_settings():
     """(lookback days, half-life days, middle stage ids as text): what the rows depend on
     besides the touches."""
-    middle = sorted(s.pk for s in funnel_selectors.side_path(Stage.Side.ABM) if s.is_handoff)
+    middle = middle_stage_ids()
     return (int(conf.settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS),
             float(conf.settings.ABMCRM_ATTRIBUTION_HALF_LIFE_DAYS),
             ",".join(str(pk) for pk in middle))
@@ -47,28 +52,35 @@ def readable():
             and _matches(state, current_settings()))
 
 
-def _refresh(account_ids, settings):
+def _refresh(account_ids, settings, deals=()):
     lookback, half_life, middle = settings
     ids = sorted(account_ids)
+    deals = [(pk, account) for pk, account in deals if account not in account_ids]
     if connection.vendor == "postgresql":
         # One refresh of an account at a time: two writes of its touches at once would
         # each recompute without the other's touch. Locked in id order (no deadlock
         # between two refreshes); the statements after the lock see what committed before.
-        for n in range(0, len(ids), CHUNK):
-            list(Account.objects.select_for_update().filter(pk__in=ids[n:n + CHUNK])
+        locked = sorted(set(ids) | {account for _, account in deals})
+        for n in range(0, len(locked), CHUNK):
+            list(Account.objects.select_for_update().filter(pk__in=locked[n:n + CHUNK])
                  .order_by("pk").values_list("pk", flat=True))
+    common = {"lookback_days": lookback, "half_life_days": half_life,
+              "middle_stage_ids": [int(pk) for pk in middle.split(",") if pk]}
     for n in range(0, len(ids), CHUNK):
-        deal_touches_sql.refresh(
-            account_ids=ids[n:n + CHUNK], lookback_days=lookback, half_life_days=half_life,
-            middle_stage_ids=[int(pk) for pk in middle.split(",") if pk])
+        deal_touches_sql.refresh(account_ids=ids[n:n + CHUNK], **common)
+    deal_ids = sorted(pk for pk, _ in deals)
+    for n in range(0, len(deal_ids), CHUNK * 5):
+        deal_touches_sql.refresh(deal_ids=deal_ids[n:n + CHUNK * 5], **common)
 
 
-def deal_touches_refresh(*, account_ids):
-    """Recompute the rows of the deals of `account_ids` (ids; None entries ignored), in the
-    caller's transaction. Nothing to do until the table is first built, or when it was
-    built for other settings (it must be rebuilt then)."""
+def deal_touches_refresh(*, account_ids=(), deals=()):
+    """Recompute the rows of the deals of `account_ids` (ids; None entries ignored), and
+    of `deals` ([(deal id, account id)]: deals that are no touch of another, new ones
+    without a campaign), in the caller's transaction. Nothing to do until the table is
+    first built, or when it was built for other settings (it must be rebuilt then)."""
     ids = {int(pk) for pk in account_ids if pk is not None}
-    if not ids:
+    deals = [(int(pk), int(account)) for pk, account in deals]
+    if not ids and not deals:
         return
     state = DealTouchState.objects.filter(pk=1).first()
     if state is None:
@@ -77,7 +89,7 @@ def deal_touches_refresh(*, account_ids):
     if not _matches(state, settings):
         return
     with transaction.atomic():
-        _refresh(ids, settings)
+        _refresh(ids, settings, deals)
 
 
 def deal_touches_rebuild(*, chunk=5000, progress=None):

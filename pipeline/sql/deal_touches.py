@@ -68,21 +68,33 @@ def _weights(half_life_days):
     }
 
 
-def refresh_sql(*, account_ids, lookback_days, half_life_days, middle_stage_ids):
-    """[Sql]: delete the rows of these accounts' deals, insert them again computed from
-    the touches, milestones and deals as stored now."""
+def refresh_sql(*, lookback_days, half_life_days, middle_stage_ids, account_ids=None,
+                deal_ids=None):
+    """[Sql]: delete the rows of these accounts' deals (or of these deals: new deals
+    without a campaign, which are no touch of another deal), insert them again computed
+    from the touches, milestones and deals as stored now."""
     d, dt, lead, t = Opportunity, DealTouch, Lead, StageTransition
-    accounts = _accounts(account_ids)
-    delete = Sql(f"DELETE FROM {table(dt)} WHERE {column(dt, 'opportunity')} IN "
-                 f"(SELECT {column(d, 'id')} FROM {table(d)} WHERE {column(d, 'account')} IN (")
-    delete.extend(accounts).add("))")
+    if deal_ids is not None:
+        deals = Sql(_ids(deal_ids))
+        accounts = Sql(f"SELECT {column(d, 'account')} FROM {table(d)} "
+                       f"WHERE {column(d, 'id')} IN ({_ids(deal_ids)})")
+        deals_where = Sql(f"o.{column(d, 'id')} IN (").extend(deals).add(")")
+        delete = Sql(f"DELETE FROM {table(dt)} WHERE {column(dt, 'opportunity')} IN (")
+        delete.extend(deals).add(")")
+    else:
+        accounts = _accounts(account_ids)
+        deals_where = Sql(f"o.{column(d, 'account')} IN (").extend(accounts).add(")")
+        delete = Sql(f"DELETE FROM {table(dt)} WHERE {column(dt, 'opportunity')} IN "
+                     f"(SELECT {column(d, 'id')} FROM {table(d)} "
+                     f"WHERE {column(d, 'account')} IN (")
+        delete.extend(accounts).add("))")
     days, half = float(int(lookback_days)), float(half_life_days)
     sql = Sql(f"INSERT INTO {table(dt)} ({column(dt, 'opportunity')}, {column(dt, 'campaign')}, "
               f"{column(dt, 'opened_at')}, "
               + ", ".join(column(dt, name) for name in WEIGHTS) + ") ")
     sql.add(f"WITH deals AS (SELECT o.{column(d, 'id')} AS did, o.{column(d, 'account')} AS aid, "
             f"o.{column(d, 'opened_at')} AS at, {_days('o.' + column(d, 'opened_at'))} AS x "
-            f"FROM {table(d)} o WHERE o.{column(d, 'account')} IN (").extend(accounts).add("))")
+            f"FROM {table(d)} o WHERE ").extend(deals_where).add(")")
     sql.add(", touches AS (").extend(touches_sql(low=None, high=None, accounts=accounts))
     sql.add(f"), tx AS (SELECT aid, cid, {_days('at')} AS x FROM touches)")
     # The milestones of the W-shaped middle key: leads created, moves to the handoff.
