@@ -257,6 +257,9 @@ class DealTouch(models.Model):
                                     name="pipeline_dealtouch_deal_campaign"),
         ]
 
+    def __str__(self):
+        return f"{self.opportunity_id} ← {self.campaign_id}"
+
 
 class DealTouchState(models.Model):
     """One row (pk 1), absent until the first rebuild: whether `DealTouch` is complete and
@@ -278,3 +281,6 @@ class DealTouchState(models.Model):
     class Meta:
         verbose_name = _("deal touch state")
         verbose_name_plural = _("deal touch states")
+
+    def __str__(self):
+        return self.status

@@ -39,8 +39,9 @@ def _ids(values):
 
 def touches_sql(*, low, high, accounts=None, distinct=True):
     """Sql of `SELECT DISTINCT aid, cid, at` over every kind of touch in [low, high) (None:
-    unbounded), for the accounts `accounts` selects (an Sql: `… IN (accounts)`), or all. `distinct=False`: every record, duplicates kept (for a caller that drops them in
-    its own sort)."""
+    unbounded), for the accounts `accounts` selects (an Sql: `… IN (accounts)`), or all.
+    `distinct=False`: every record, duplicates kept (for a caller that drops them in its own
+    sort)."""
     o, i, ev, c, t, lead, deal = (ProgramOrder, ProgramItem, EngagementEvent, Campaign,
                                   StageTransition, Lead, Opportunity)
     not_placed = ", ".join(f"'{status}'" for status in NOT_PLACED)
