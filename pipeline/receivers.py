@@ -13,7 +13,7 @@ from .sql.attribution import NOT_PLACED
 def on_engagement_recorded(sender, events, **kwargs):
     # Only an event whose source is a campaign's code is a touch.
     sources = {source for _, source in events if source}
-    if not sources:
+    if not sources or not deal_touches.maintained():
         return
     codes = set(Campaign.objects.filter(code__in=sources).values_list("code", flat=True))
     deal_touches.deal_touches_refresh(
@@ -25,7 +25,7 @@ def on_transitions_recorded(sender, transitions, **kwargs):
     # milestone. The automatic entries of a recompute (tens of thousands) are neither.
     wanted = [(account, stage, campaign) for account, stage, campaign in transitions
               if account is not None]
-    if not wanted:
+    if not wanted or not deal_touches.maintained():
         return
     middle = deal_touches.middle_stage_ids()
     deal_touches.deal_touches_refresh(account_ids=[

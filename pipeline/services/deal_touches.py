@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from funnel import selectors as funnel_selectors
 from funnel.models import Stage
-from tiers.models import Account
 
 from .. import conf
 from ..models import DealTouch, DealTouchState, Opportunity
@@ -45,6 +44,14 @@ def _matches(state, settings):
     return (state.lookback_days, float(state.half_life_days), state.middle_stage_ids) == settings
 
 
+def maintained():
+    """Whether the writes keep the table: it was built (or is being built) for the current
+    settings. The receivers ask first, so that an install that never built it pays one
+    query a write."""
+    state = DealTouchState.objects.filter(pk=1).first()
+    return state is not None and _matches(state, current_settings())
+
+
 def readable():
     """Whether attribution may read the table: built, for the current settings."""
     state = DealTouchState.objects.filter(pk=1).first()
@@ -58,12 +65,11 @@ def _refresh(account_ids, settings, deals=()):
     deals = [(pk, account) for pk, account in deals if account not in account_ids]
     if connection.vendor == "postgresql":
         # One refresh of an account at a time: two writes of its touches at once would
-        # each recompute without the other's touch. Locked in id order (no deadlock
-        # between two refreshes); the statements after the lock see what committed before.
-        locked = sorted(set(ids) | {account for _, account in deals})
-        for n in range(0, len(locked), CHUNK):
-            list(Account.objects.select_for_update().filter(pk__in=locked[n:n + CHUNK])
-                 .order_by("pk").values_list("pk", flat=True))
+        # each recompute without the other's touch. Transaction-scoped advisory locks, in
+        # id order (no deadlock between two refreshes), and not the account rows (which a
+        # recompute updates meanwhile); the statements after the lock see what committed
+        # before it was granted.
+        deal_touches_sql.lock_accounts(sorted(set(ids) | {account for _, account in deals}))
     common = {"lookback_days": lookback, "half_life_days": half_life,
               "middle_stage_ids": [int(pk) for pk in middle.split(",") if pk]}
     for n in range(0, len(ids), CHUNK):

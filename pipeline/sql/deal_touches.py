@@ -128,6 +128,22 @@ def refresh_sql(*, lookback_days, half_life_days, middle_stage_ids, account_ids=
     return [delete, sql]
 
 
+# The class of the advisory locks of `lock_accounts` (any constant of this app's own).
+LOCK_CLASS = 0x0DEA1
+
+
+def lock_accounts(account_ids):
+    """PostgreSQL: take the transaction's advisory lock of each account, in id order (a
+    refresh of an account's deal touches waits for another one's commit)."""
+    # PostgreSQL evaluates a volatile output column after the ORDER BY's sort: the locks
+    # are taken in id order.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, CAST(a %% 2147483647 AS int)) "
+                       "FROM unnest(%s::bigint[]) AS a ORDER BY a",
+                       [LOCK_CLASS, list(account_ids)])
+        cursor.fetchall()
+
+
 def refresh(**kwargs):
     with connection.cursor() as cursor:
         for statement in refresh_sql(**kwargs):
