@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from pipeline.sql.deal_touches import WEIGHTS
 from programs import services as programs_services
 from programs.models import Campaign, ProgramOrder
 from tests import factories
+from tests.conftest import fire_together
 from tests.pipeline.helpers import bulk, stage
 from tiers.models import EngagementKind
 
@@ -198,3 +200,26 @@ def test_nothing_is_maintained_before_the_first_build(world):
     bulk([{"external_id": "n-1", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(2).isoformat()}])
     assert not DealTouch.objects.exists() and not deal_touches.readable()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="SQLite serialises writers: no real concurrent transactions")
+def test_two_concurrent_writes_of_one_accounts_touches_both_count(world):
+    """Each ingest refreshes the account's deal touches in its transaction; without the
+    per-account lock each would recompute without the other's event."""
+    account = world["accounts"][0]
+    bulk([{"external_id": "race-1", "account": account.domain, "stage": "proposal",
+           "amount": "90", "opened_at": at(30).isoformat()}])
+
+    def ingest_event(campaign, day):
+        return ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+            "account": account.domain, "kind": "demo_t", "occurred_at": at(day).isoformat(),
+            "source": campaign.code}])
+
+    results = fire_together([lambda: ingest_event(world["campaigns"][0], 10),
+                             lambda: ingest_event(world["campaigns"][1], 20)])
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert {row.campaign_id: row.linear for row in DealTouch.objects.all()} == {
+        world["campaigns"][0].pk: 0.5, world["campaigns"][1].pk: 0.5}
+    assert_maintained()
