@@ -74,9 +74,11 @@ def _refresh(account_ids, settings, deals=()):
               "middle_stage_ids": [int(pk) for pk in middle.split(",") if pk]}
     for n in range(0, len(ids), CHUNK):
         deal_touches_sql.refresh(account_ids=ids[n:n + CHUNK], **common)
-    deal_ids = sorted(pk for pk, _ in deals)
-    for n in range(0, len(deal_ids), CHUNK * 5):
-        deal_touches_sql.refresh(deal_ids=deal_ids[n:n + CHUNK * 5], **common)
+    deals = sorted(deals)
+    for n in range(0, len(deals), CHUNK):
+        chunk = deals[n:n + CHUNK]
+        deal_touches_sql.refresh(deal_ids=[pk for pk, _ in chunk],
+                                 account_ids=sorted({account for _, account in chunk}), **common)
 
 
 def deal_touches_refresh(*, account_ids=(), deals=()):

@@ -68,21 +68,19 @@ def _weights(half_life_days):
     }
 
 
-def refresh_sql(*, lookback_days, half_life_days, middle_stage_ids, account_ids=None,
+def refresh_sql(*, account_ids, lookback_days, half_life_days, middle_stage_ids,
                 deal_ids=None):
-    """[Sql]: delete the rows of these accounts' deals (or of these deals: new deals
-    without a campaign, which are no touch of another deal), insert them again computed
-    from the touches, milestones and deals as stored now."""
+    """[Sql]: delete the rows of these accounts' deals (or only of `deal_ids`, deals of these
+    accounts: new deals without a campaign, which are no touch of another deal), insert them
+    again computed from the touches, milestones and deals as stored now."""
     d, dt, lead, t = Opportunity, DealTouch, Lead, StageTransition
+    accounts = _accounts(account_ids)
     if deal_ids is not None:
         deals = Sql(_ids(deal_ids))
-        accounts = Sql(f"SELECT {column(d, 'account')} FROM {table(d)} "
-                       f"WHERE {column(d, 'id')} IN ({_ids(deal_ids)})")
         deals_where = Sql(f"o.{column(d, 'id')} IN (").extend(deals).add(")")
         delete = Sql(f"DELETE FROM {table(dt)} WHERE {column(dt, 'opportunity')} IN (")
         delete.extend(deals).add(")")
     else:
-        accounts = _accounts(account_ids)
         deals_where = Sql(f"o.{column(d, 'account')} IN (").extend(accounts).add(")")
         delete = Sql(f"DELETE FROM {table(dt)} WHERE {column(dt, 'opportunity')} IN "
                      f"(SELECT {column(d, 'id')} FROM {table(d)} "
