@@ -86,7 +86,7 @@ def setup_world(n_accounts):
     Account.objects.bulk_create(
         [Account(id=i, name=f"Bench {i}", domain=f"b{i}.example.com",
                  tier_id=tiers[i % len(tiers)] if i % 4 else None)
-         for i in range(1, n_accounts + 1)], batch_size=5000)
+         for i in range(1, n_accounts + 1)], batch_size=1000)
     User = get_user_model()
     reps = User.objects.bulk_create([User(username=f"bench-rep-{i}") for i in range(N_REPS)])
     campaigns = Campaign.objects.bulk_create(
