@@ -99,6 +99,14 @@ class OpportunityAdmin(admin.ModelAdmin):
             messages.error(request, _("Not saved: %(reason)s") % {
                 "reason": details or exc.message})
 
+    # Deletes go through the service too (the deal touches of the account's other deals).
+    def delete_model(self, request, obj):
+        services.opportunity_delete(opportunity=obj)
+
+    def delete_queryset(self, request, queryset):
+        for deal in queryset:
+            services.opportunity_delete(opportunity=deal)
+
 
 @admin.register(OpportunityStageChange)
 class OpportunityStageChangeAdmin(admin.ModelAdmin):

@@ -35,3 +35,6 @@ class PipelineConfig(AppConfig):
         from .ingesters import OpportunityIngester
 
         ingest.register(OpportunityIngester())
+        from . import receivers
+
+        receivers.connect()

@@ -24,7 +24,9 @@ from programs.models import Campaign, ProgramOrder
 
 from . import conf
 from .reports import day_bounds, money, ratio
+from .services import deal_touches
 from .sql import attribution as attribution_sql
+from .sql import deal_touches as deal_touches_sql
 from .sql.common import subquery
 
 MODELS = attribution_sql.MODELS
@@ -47,6 +49,9 @@ def _middle_stage_ids():
 
 
 def _rows(*, model, start, end, deals=None, campaign_ids=None):
+    if model in deal_touches_sql.WEIGHTS and deal_touches.readable():
+        return _table_rows(model=model, start=start, end=end, deals=deals,
+                           campaign_ids=campaign_ids)
     return attribution_sql.attribution_rows(
         model=model, start=start, end=end,
         lookback_days=conf.settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS,
@@ -56,6 +61,21 @@ def _rows(*, model, start, end, deals=None, campaign_ids=None):
         campaign_ids=campaign_ids)
 
 
+def _table_rows(*, model, start, end, deals=None, campaign_ids=None):
+    """The same rows from the per-deal touch table (`DealTouch`, kept by every write)."""
+    accounts = None
+    if campaign_ids is not None:
+        # The accounts these campaigns touched in the period's reach, as the per-request
+        # statement selects them.
+        low = start - timedelta(days=int(conf.settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS) + 1)
+        accounts = attribution_sql.touched_accounts_sql(low=low, high=end,
+                                                        campaign_ids=campaign_ids)
+    return deal_touches_sql.read_sql(
+        model=model, start=start, end=end,
+        deal_filter=subquery(deals) if deals is not None else None,
+        deal_accounts=accounts).run()
+
+
 def _deals(value):
     return round(float(value or 0), 4)
 
@@ -63,11 +83,13 @@ def _deals(value):
 def apportion(total, shares):
     """`shares` ({key: exact float}) rounded to the cent so that they add up to `total` (a
     Decimal of cents) exactly: each gets its floor, and the cents left go one by one to the
-    largest remainders (ties by key). The floats' last-digit noise cannot move a cent."""
+    largest remainders (ties by key). The floats' last-digit noise cannot move a cent: the
+    remainders are compared to a millionth of a cent, so that two exact halves (30.075 and
+    10.025) are a tie whatever order the weights were summed in."""
     cents = {key: max(0.0, float(value or 0)) * 100 for key, value in shares.items()}
     floors = {key: int(value + 1e-6) for key, value in cents.items()}
     left = int((total * 100).to_integral_value()) - sum(floors.values())
-    order = sorted(cents, key=lambda key: (-(cents[key] - floors[key]), str(key)))
+    order = sorted(cents, key=lambda key: (-round(cents[key] - floors[key], 6), str(key)))
     for key in order[:max(left, 0)]:
         floors[key] += 1
     for key in [k for k in reversed(order) if floors[k] > 0][:max(-left, 0)]:

@@ -37,6 +37,7 @@ from tiers.demo import _username
 from tiers.models import Account, Contact
 
 from .models import Opportunity
+from .services import deal_touches
 
 DATA = Path(__file__).resolve().parent.parent / "tiers" / "demo_data"
 DATA_END = date(2017, 12, 31)
@@ -208,4 +209,9 @@ def load(stdout=None):
             f"{renamed:,} rows' product matched to the product list (GTXPro → GTX Pro)"
             + (f"; {missing} accounts not found (run the tiers demo first)" if missing else "")
             + ".")
+    # The demos below shift dates and statuses behind the services: the attribution's deal
+    # touches are computed once everything is in place.
+    rows = deal_touches.deal_touches_rebuild()
+    if stdout:
+        stdout.write(f"{rows:,} deal touches computed for attribution.")
     return totals

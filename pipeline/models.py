@@ -224,3 +224,69 @@ class OpportunityStageChange(models.Model):
 
     def __str__(self):
         return f"{self.opportunity_id}: {self.from_stage_id or '—'} → {self.to_stage_id}"
+
+
+class DealTouch(models.Model):
+    """What attribution reads instead of the touches themselves: per deal and campaign, the
+    weight each of the six models gives the campaign's touches of the deal's window (the
+    touches ranked — first, lead creation, deal opening, last — once, when they are
+    written). Maintained by every write path of touches, milestones and deals, in the
+    writing transaction (`services.deal_touches`), and rebuilt from them by
+    `manage.py rebuild_deal_touches`; `DealTouchState` says whether it can be read. A deal
+    no touch reached has no row."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="+",
+                                    db_index=False, verbose_name=_("opportunity"))
+    # No database constraint: a campaign deleted takes its touches with it, and the rows
+    # are redone for the accounts it touched (not cascaded: the other campaigns' weights
+    # of those deals change too).
+    campaign = models.ForeignKey(Campaign, on_delete=models.DO_NOTHING, related_name="+",
+                                 db_constraint=False, db_index=False,
+                                 verbose_name=_("campaign"))
+    # The deal's, so that a period's rows are read without the deals.
+    opened_at = models.DateTimeField(_("opened at"))
+    first = models.FloatField(_("first touch weight"), default=0.0)
+    last = models.FloatField(_("last touch weight"), default=0.0)
+    linear = models.FloatField(_("linear weight"), default=0.0)
+    u_shaped = models.FloatField(_("U-shaped weight"), default=0.0)
+    w_shaped = models.FloatField(_("W-shaped weight"), default=0.0)
+    time_decay = models.FloatField(_("time-decay weight"), default=0.0)
+
+    class Meta:
+        verbose_name = _("deal touch")
+        verbose_name_plural = _("deal touches")
+        indexes = [models.Index(fields=["opened_at"], name="pipeline_dealtouch_opened")]
+        constraints = [
+            # Also the index that finds a deal's rows (refresh, the unattributed deals).
+            models.UniqueConstraint(fields=["opportunity", "campaign"],
+                                    name="pipeline_dealtouch_deal_campaign"),
+        ]
+
+    def __str__(self):
+        return f"{self.opportunity_id} ← {self.campaign_id}"
+
+
+class DealTouchState(models.Model):
+    """One row (pk 1), absent until the first rebuild: whether `DealTouch` is complete and
+    the settings it was computed with. Attribution reads the table only when it is built
+    with the current lookback, half-life and W-shaped milestone stages; otherwise it
+    computes from the touches as before (a changed setting needs a rebuild)."""
+
+    class Status(models.TextChoices):
+        # Rebuilding: the writes maintain it, attribution does not read it yet.
+        BUILDING = "building", _("building")
+        BUILT = "built", _("built")
+
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    lookback_days = models.PositiveIntegerField(_("lookback (days)"))
+    half_life_days = models.FloatField(_("half-life (days)"))
+    middle_stage_ids = models.CharField(_("W-shaped middle stages"), max_length=200,
+                                        blank=True)
+    built_at = models.DateTimeField(_("built at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deal touch state")
+        verbose_name_plural = _("deal touch states")
+
+    def __str__(self):
+        return self.status

@@ -222,6 +222,18 @@ def _serialized_db_contents(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language: a request's LocaleMiddleware activates the
+    language it negotiated for the rest of the thread, so an earlier test's Korean request
+    would otherwise translate the next test's messages."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (lists cache their long counts)."""
     from django.core.cache import cache

@@ -81,3 +81,8 @@ def announce_engaged(engaged):
             account_engaged.send(sender=Account, account=account, occurred_at=occurred_at)
         accounts_engaged.send(sender=Account, engaged=pairs)
     accounts_engaged_ids.send(sender=Account, engaged=list(engaged.items()))
+
+# Engagement events were recorded (sent inside the transaction). kwargs: events = [(account
+# id, source)] of the new events. The pipeline keeps its per-deal touch table (an event whose
+# source is a campaign's code is a touch) in step with them.
+engagement_recorded = Signal()

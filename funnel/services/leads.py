@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from abmcrm.core import ingest
 from tiers.companies import match_accounts
 
-from .. import conf, selectors
+from .. import conf, selectors, signals
 from ..models import Lead, Stage, StageTransition
 
 LEAD_FIELDS = ("first_name", "last_name", "company", "account", "channel", "campaign",
@@ -37,12 +37,14 @@ def _enter_leads(leads, user):
     stage = _entry_stage()
     if stage is None or not leads:
         return
-    StageTransition.objects.bulk_create([
+    created = StageTransition.objects.bulk_create([
         StageTransition(lead=lead, to_stage=stage, occurred_at=lead.created_at,
                         channel=lead.channel, campaign=lead.campaign,
                         recorded_by=user if getattr(user, "pk", None) else None)
         for lead in leads
     ], batch_size=2000)
+    signals.transitions_recorded.send(sender=StageTransition, transitions=[
+        (t.lead.account_id, t.to_stage_id, t.campaign_id) for t in created])
 
 
 def _lead_entry_fields(created_at):
@@ -64,9 +66,11 @@ def lead_create(*, email, created_at=None, user=None, **fields):
     lead = Lead.objects.create(email=email, created_at=created_at,
                                **_lead_entry_fields(created_at), **fields)
     _enter_leads([lead], user)
+    signals.leads_changed.send(sender=Lead, account_ids=[lead.account_id])
     return lead
 
 
+@transaction.atomic
 def lead_update(*, lead, **fields):
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
@@ -78,9 +82,11 @@ def lead_update(*, lead, **fields):
             fields.update(account_match="", account_match_score=None)
     elif email != lead.email or (company != lead.company and lead.account_match != "domain"):
         fields.update(_match_accounts([(email, company)]).get(email, NO_MATCH))
+    before = lead.account_id
     for name, value in fields.items():
         setattr(lead, name, value)
     lead.save()
+    signals.leads_changed.send(sender=Lead, account_ids=[before, lead.account_id])
     return lead
 
 
@@ -95,6 +101,7 @@ def lead_bulk_upsert(*, rows, user=None):
 
     existing = {lead.email: lead for lead in Lead.objects.filter(
         email__in=[key(d) for _, d in unique])}
+    accounts_before = [lead.account_id for lead in existing.values()]
     matched = _match_accounts([(d["email"], d.get("company", "")) for _, d in unique
                                if d["email"] not in existing and not d.get("account")])
     now = timezone.now()
@@ -112,4 +119,10 @@ def lead_bulk_upsert(*, rows, user=None):
     with transaction.atomic():
         upsert.write(Lead)
         _enter_leads(upsert.created, user)
+        # Every lead of the batch, as it was and as it is (an unchanged one costs a refresh
+        # of its account's deal touches, no more).
+        signals.leads_changed.send(sender=Lead, account_ids=[
+            *accounts_before, *(lead.account_id for lead in existing.values()),
+            *(getattr(d.get("account"), "pk", d.get("account")) for _, d in unique),
+            *(lead.account_id for lead in upsert.created)])
     return len(upsert.created), upsert.updated, upsert.unchanged, errors

@@ -7,8 +7,8 @@ from django.db import connection, transaction
 
 from abmcrm.core.db import rowsets
 
-from .. import events, selectors
-from ..models import AccountFunnel
+from .. import events, selectors, signals
+from ..models import AccountFunnel, StageTransition
 from ..sql import moves as moves_sql
 from .transitions import EntityState, states_cas_update
 
@@ -107,6 +107,8 @@ def _accounts_move_batch(wanted, stage, stages, only_from, channel, campaign, us
             [(pk, None, None, stage, fresh_at[pk], channel, amounts.get(pk)) for pk in moved]
             + [(pk, None, stages.get(from_stage), stage, at, channel, amount)
                for pk, from_stage, at, amount in transitions])
+        signals.transitions_recorded.send(sender=StageTransition, transitions=[
+            (pk, stage.pk, campaign_id) for pk in [*moved, *(row[0] for row in transitions)]])
     moved += [row[0] for row in transitions]
     lost = len(fresh) + len(states) - len(moved)
     if refused or lost:

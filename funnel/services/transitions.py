@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from abmcrm.core.db import rowsets
 
-from .. import events
+from .. import events, signals
 from ..models import AccountFunnel, Lead, Stage, StageTransition
 from ..sql import moves as moves_sql
 
@@ -251,6 +251,11 @@ def transitions_apply(*, rows, user):
         new = [(position, data) for key, st in moved.items() if key in won
                for position, data in st.rows]
         ids = _insert_transitions([data for _, data in new], user=user, now=now)
+        signals.transitions_recorded.send(sender=StageTransition, transitions=[
+            (data["account"].pk if data.get("account") is not None
+             else data["lead"].account_id, data["to_stage"].pk,
+             data["campaign"].pk if data["campaign"] is not None else None)
+            for _, data in new])
         events.transitions_emit([
             (data["account"].pk if data.get("account") is not None
              else data["lead"].account_id, data["lead"].pk if data.get("lead") is not None

@@ -21,6 +21,7 @@ from abmcrm.core.exceptions import Conflict, InvalidInput
 from .. import events, selectors, signals
 from ..models import Opportunity, OpportunityContact, OpportunityStageChange
 from ..sql import writes as writes_sql
+from .deal_touches import deal_touches_refresh
 from .follow import accounts_follow_deals
 from .moves import CONCURRENT_CHANGE, deal_label, move_errors, moved_fields
 
@@ -167,6 +168,8 @@ def write(rows, *, by, now=None):
     a row refused or lost to a concurrent change writes nothing of itself."""
     now = now or timezone.now()
     result = WriteResult()
+    # What the deal touches depend on, as stored (planning changes the deals in place).
+    touched_before = {deal.pk: _touch_fields(deal) for _, _, deal in rows if deal is not None}
     all_stages = selectors.stages()
     first_open = selectors.first_open_stage(all_stages)
     stages = {stage.pk: stage for stage in all_stages}
@@ -224,6 +227,8 @@ def write(rows, *, by, now=None):
             opened=[_event(plan.deal, plan.deal.opened_at) for plan in new],
             won=[_event(plan.deal, plan.move[2]) for plan in moves if plan.move[1].is_won],
             by=by)
+        _deal_touches_refresh(new, [plan for plan in changed if plan.deal.pk in written],
+                              touched_before)
         if moves:
             signals.opportunities_moved.send(
                 sender=Opportunity, by=by,
@@ -240,6 +245,23 @@ def write(rows, *, by, now=None):
         result.errors.append((plan.position, {"non_field_errors": [str(CONCURRENT_CHANGE)]}))
     result.errors.sort(key=lambda error: error[0])
     return result
+
+
+def _touch_fields(deal):
+    return (deal.account_id, deal.opened_at, deal.campaign_id)
+
+
+def _deal_touches_refresh(new, changed, before):
+    """The per-deal touch table after a write: a new deal gets its rows; one with a
+    campaign is also a touch of its account's later deals (the whole account is redone),
+    as is a deal whose account, opening or campaign changed (both accounts)."""
+    accounts = {plan.deal.account_id for plan in new if plan.deal.campaign_id}
+    for plan in changed:
+        old = before.get(plan.deal.pk)
+        if old is not None and old != _touch_fields(plan.deal):
+            accounts |= {old[0], plan.deal.account_id}
+    deal_touches_refresh(account_ids=accounts, deals=[
+        (plan.deal.pk, plan.deal.account_id) for plan in new if not plan.deal.campaign_id])
 
 
 def _insert(new, *, by, now):
@@ -310,7 +332,10 @@ def opportunity_check(*, opportunity, **data):
 def opportunity_delete(*, opportunity):
     """Admins delete a deal entered by mistake; its history and committee go with it. The
     account's funnel keeps the transitions the deal caused (they happened)."""
-    opportunity.delete()
+    with transaction.atomic():
+        opportunity.delete()
+        if opportunity.campaign_id:  # it was a touch of its account's other deals
+            deal_touches_refresh(account_ids=[opportunity.account_id])
 
 
 def opportunity_bulk_upsert(*, rows, by):

@@ -38,18 +38,21 @@ def _ids(values):
 
 
 def touches_sql(*, low, high, accounts=None, distinct=True):
-    """Sql of `SELECT DISTINCT aid, cid, at` over every kind of touch in [low, high), for
-    the accounts `accounts` selects (an SQL text with its params: `… IN (accounts)`), or
-    all. `distinct=False`: every record, duplicates kept (for a caller that drops them in
-    its own sort)."""
+    """Sql of `SELECT DISTINCT aid, cid, at` over every kind of touch in [low, high) (None:
+    unbounded), for the accounts `accounts` selects (an Sql: `… IN (accounts)`), or all.
+    `distinct=False`: every record, duplicates kept (for a caller that drops them in its own
+    sort)."""
     o, i, ev, c, t, lead, deal = (ProgramOrder, ProgramItem, EngagementEvent, Campaign,
                                   StageTransition, Lead, Opportunity)
     not_placed = ", ".join(f"'{status}'" for status in NOT_PLACED)
     parts = []
 
     def part(select, frm, at, aid, where=""):
-        sql = Sql(f"SELECT {aid} AS aid, {select} AS cid, {at} AS at FROM {frm} "
-                  f"WHERE {at} >= %s AND {at} < %s", param(low), param(high))
+        sql = Sql(f"SELECT {aid} AS aid, {select} AS cid, {at} AS at FROM {frm} WHERE 1 = 1")
+        if low is not None:
+            sql.add(f" AND {at} >= %s", param(low))
+        if high is not None:
+            sql.add(f" AND {at} < %s", param(high))
         if where:
             sql.add(f" AND {where}")
         if accounts is not None:
@@ -81,6 +84,12 @@ def touches_sql(*, low, high, accounts=None, distinct=True):
             sql.add(" UNION ALL ")
         sql.extend(part_sql)
     return sql.add(") raw")
+
+
+def touched_accounts_sql(*, low, high, campaign_ids):
+    """Sql of the ids of the accounts these campaigns touched in [low, high)."""
+    return Sql("SELECT aid FROM (").extend(touches_sql(low=low, high=high)).add(
+        f") ct WHERE cid IN ({_ids(campaign_ids)})")
 
 
 def _spread(model):
@@ -168,9 +177,8 @@ def attribution_sql(*, model, start, end, lookback_days, half_life_days, middle_
     if deal_filter is not None:
         sql.add(f" AND o.{column(d, 'id')} IN ({deal_filter[0]})", *deal_filter[1])
     if campaign_ids is not None:
-        touched = touches_sql(low=low, high=end)
-        sql.add(f" AND o.{column(d, 'account')} IN (SELECT aid FROM (").extend(touched).add(
-            f") ct WHERE cid IN ({_ids(campaign_ids)}))")
+        sql.add(f" AND o.{column(d, 'account')} IN (").extend(
+            touched_accounts_sql(low=low, high=end, campaign_ids=campaign_ids)).add(")")
     sql.add("), touches AS (").extend(touches_sql(low=low, high=end, distinct=not in_sort))
     sql.add(")")
     # tl: the timeline; at equal times touches come first (a touch at the very moment a

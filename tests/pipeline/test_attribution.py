@@ -27,6 +27,7 @@ from funnel import ingesters as funnel_ingesters
 from funnel import services as funnel_services
 from pipeline import attribution
 from pipeline.attribution import AttributionQuery
+from pipeline.services import deal_touches
 from tests import factories
 from tests.pipeline.helpers import day, deal, event, move, order
 
@@ -59,6 +60,21 @@ def world():
     event(z, day(1), "alpha")
     deal(z, "proposal", 200, amount=D(200))
     return {"a": a, "b": b, "c": c, "x": x, "y": y, "z": z, "d1": d1, "d2": d2}
+
+
+@pytest.fixture(params=["per_request", "table"], autouse=True)
+def source(request, monkeypatch):
+    """Every case twice: computed per request from the touches, and read from the per-deal
+    touch table (rebuilt from the same touches just before)."""
+    if request.param == "table":
+        original = attribution._rows
+
+        def rows(**kwargs):
+            deal_touches.deal_touches_rebuild()
+            assert deal_touches.readable()
+            return original(**kwargs)
+        monkeypatch.setattr(attribution, "_rows", rows)
+    return request.param
 
 
 def run(model, start=PERIOD[0], end=PERIOD[1], deals=None):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_noop
 
 from abmcrm.core import i18n, ingest
 
+from .. import signals
 from ..models import EngagementEvent, IntentSignal
 from .recompute import accounts_recompute_queue
 
@@ -99,4 +100,6 @@ def engagement_event_bulk_insert(*, rows):
     with transaction.atomic():
         EngagementEvent.objects.bulk_create(to_create, batch_size=1000)
         accounts_recompute_queue(account_ids=[e.account_id for e in to_create])
+        signals.engagement_recorded.send(
+            sender=EngagementEvent, events=[(e.account_id, e.source) for e in to_create])
     return len(to_create), 0, 0, errors

@@ -1,0 +1,122 @@
+"""The per-deal touch table (`DealTouch`) kept equal to what its touches say.
+
+Every write of a touch, a W-shaped milestone or a deal calls `deal_touches_refresh` with the
+accounts it wrote, inside its transaction: the rows of those accounts' deals are computed
+again from what is stored (`sql.deal_touches`), so the table is right whatever the write
+was (an event, an order rejected, a deal moved to another account). Writes in the lower apps
+(tiers, programs, funnel) reach it through their signals (`receivers`).
+
+`deal_touches_rebuild` (`manage.py rebuild_deal_touches`) computes the whole table: once
+after the upgrade that adds it, and after a change of the lookback, the half-life or the
+funnel's handoff stage. Until then (no `DealTouchState` row, or one for other settings)
+attribution computes from the touches per request, as it did before the table existed, and
+the writes skip the refresh."""
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from funnel import selectors as funnel_selectors
+from funnel.models import Stage
+
+from .. import conf
+from ..models import DealTouch, DealTouchState, Opportunity
+from ..sql import deal_touches as deal_touches_sql
+
+# Accounts a refresh statement covers (the ids are inlined).
+CHUNK = 1000
+
+
+def middle_stage_ids():
+    """The stages whose reaching is a W-shaped milestone: the ABM handoff (engaged)."""
+    return sorted(s.pk for s in funnel_selectors.side_path(Stage.Side.ABM) if s.is_handoff)
+
+
+def current_settings():
+    """(lookback days, half-life days, middle stage ids as text): what the rows depend on
+    besides the touches."""
+    middle = middle_stage_ids()
+    return (int(conf.settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS),
+            float(conf.settings.ABMCRM_ATTRIBUTION_HALF_LIFE_DAYS),
+            ",".join(str(pk) for pk in middle))
+
+
+def _matches(state, settings):
+    return (state.lookback_days, float(state.half_life_days), state.middle_stage_ids) == settings
+
+
+def maintained():
+    """Whether the writes keep the table: it was built (or is being built) for the current
+    settings. The receivers ask first, so that an install that never built it pays one
+    query a write."""
+    state = DealTouchState.objects.filter(pk=1).first()
+    return state is not None and _matches(state, current_settings())
+
+
+def readable():
+    """Whether attribution may read the table: built, for the current settings."""
+    state = DealTouchState.objects.filter(pk=1).first()
+    return (state is not None and state.status == DealTouchState.Status.BUILT
+            and _matches(state, current_settings()))
+
+
+def _refresh(account_ids, settings, deals=()):
+    lookback, half_life, middle = settings
+    ids = sorted(account_ids)
+    deals = [(pk, account) for pk, account in deals if account not in account_ids]
+    if connection.vendor == "postgresql":
+        # One refresh of an account at a time: two writes of its touches at once would
+        # each recompute without the other's touch. Transaction-scoped advisory locks, in
+        # id order (no deadlock between two refreshes), and not the account rows (which a
+        # recompute updates meanwhile); the statements after the lock see what committed
+        # before it was granted.
+        deal_touches_sql.lock_accounts(sorted(set(ids) | {account for _, account in deals}))
+    common = {"lookback_days": lookback, "half_life_days": half_life,
+              "middle_stage_ids": [int(pk) for pk in middle.split(",") if pk]}
+    for n in range(0, len(ids), CHUNK):
+        deal_touches_sql.refresh(account_ids=ids[n:n + CHUNK], **common)
+    deals = sorted(deals)
+    for n in range(0, len(deals), CHUNK):
+        chunk = deals[n:n + CHUNK]
+        deal_touches_sql.refresh(deal_ids=[pk for pk, _ in chunk],
+                                 account_ids=sorted({account for _, account in chunk}), **common)
+
+
+def deal_touches_refresh(*, account_ids=(), deals=()):
+    """Recompute the rows of the deals of `account_ids` (ids; None entries ignored), and
+    of `deals` ([(deal id, account id)]: deals that are no touch of another, new ones
+    without a campaign), in the caller's transaction. Nothing to do until the table is
+    first built, or when it was built for other settings (it must be rebuilt then)."""
+    ids = {int(pk) for pk in account_ids if pk is not None}
+    deals = [(int(pk), int(account)) for pk, account in deals]
+    if not ids and not deals:
+        return
+    state = DealTouchState.objects.filter(pk=1).first()
+    if state is None:
+        return
+    settings = current_settings()
+    if not _matches(state, settings):
+        return
+    with transaction.atomic():
+        _refresh(ids, settings, deals)
+
+
+def deal_touches_rebuild(*, chunk=5000, progress=None):
+    """Compute every row again, `chunk` accounts (with deals) a transaction; `progress(done,
+    total)` after each. Idempotent. The writes maintain the accounts already done while it
+    runs (the state says "building"); attribution reads the table once it is done.
+    Returns the number of rows."""
+    settings = current_settings()
+    lookback, half_life, middle = settings
+    DealTouchState.objects.update_or_create(pk=1, defaults={
+        "status": DealTouchState.Status.BUILDING, "lookback_days": lookback,
+        "half_life_days": half_life, "middle_stage_ids": middle, "built_at": None})
+    accounts = list(Opportunity.objects.order_by("account_id").values_list(
+        "account_id", flat=True).distinct())
+    for n in range(0, len(accounts), chunk):
+        with transaction.atomic():
+            _refresh(accounts[n:n + chunk], settings)
+        if progress:
+            progress(min(n + chunk, len(accounts)), len(accounts))
+    DealTouchState.objects.filter(pk=1).update(status=DealTouchState.Status.BUILT,
+                                               built_at=timezone.now())
+    return DealTouch.objects.count()
