@@ -227,13 +227,11 @@ class TestReasonsAtScale:
         advanced = rng.random(n) < 0.2
         trends = {pk: ("Pricing-page visit", 4, 1, 4.0) for pk in ids[:50] if advanced[pk - 1]}
         seniors = {pk: "CFO" for pk in ids[25:90] if advanced[pk - 1]}
-        topics = {pk: ("crm",) for pk in ids[60:120] if advanced[pk - 1]}
         chosen = {pk for pk, adv in zip(ids, advanced, strict=True) if adv}
         monkeypatch.setattr(scoring, "_kind_trends", lambda pks, now: {
             pk: trends[pk] for pk in pks if pk in trends})
         monkeypatch.setattr(scoring, "_senior_contacts", lambda pks, now: {
             pk: seniors[pk] for pk in pks if pk in seniors})
-        factories.AccountFactory.create_batch(3)  # the topics are read from the accounts
         expected = _reasons_one_by_one(
             ids, X, contributions, {k: v for k, v in trends.items() if k in chosen},
             {k: v for k, v in seniors.items() if k in chosen}, {})
