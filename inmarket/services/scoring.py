@@ -215,11 +215,12 @@ def _top3(contributions):
     return top
 
 
-def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None):
+def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, topics=None):
     """Up to three reasons per account, strongest first, in words, and the most senior
     person engaged lately ("CFO engaged"): a list of lists, or with `as_text` (a function of
     a list) an object array of each account's reasons passed through it. `cache` (a dict the
-    caller keeps for one scoring, in one language) remembers them by key across chunks.
+    caller keeps for one scoring, in one language) remembers them by key across chunks;
+    `topics` ({account id: surging topics}, read with the scores) spares a query.
 
     Worked out once per distinct reason key, not once per account: without the recent
     engagement, senior contacts and topics (read only for the accounts in consideration or
@@ -228,9 +229,12 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None):
     chosen = [pk for pk, adv in zip(ids, advanced, strict=True) if adv]
     trends = _kind_trends(chosen, now) if chosen else {}
     seniors = _senior_contacts(chosen, now) if chosen else {}
-    topics = {pk: tuple(value) for pk, value in Account.objects.filter(
-        pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
-            "pk", "surging_topics")} if chosen else {}
+    if topics is None:
+        topics = {pk: tuple(value) for pk, value in Account.objects.filter(
+            pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
+                "pk", "surging_topics")} if chosen else {}
+    else:
+        topics = {pk: topics[pk] for pk in chosen if topics.get(pk)}
     language = get_language()
     n = len(ids)
     convert = as_text or (lambda words: words)
@@ -355,6 +359,7 @@ def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text
     old_6qa = np.array(columns[3 + n_raw], dtype=bool)
     old_version = np.array(columns[4 + n_raw], dtype=np.float64)
     old_reasons = np.array(columns[5 + n_raw], dtype=object)
+    surging = columns[6 + n_raw]
 
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
@@ -369,7 +374,11 @@ def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text
         stats = {"mean": X.mean(axis=0).tolist(), "std": X.std(axis=0).tolist()}
     contributions = _contributions(X.astype(np.float64), effects, stats)
     advanced = np.isin(stages, [s.value for s in ADVANCED])
-    texts = _reasons(ids, X, contributions, advanced, now, as_text=as_text, cache=cache)
+    # Decoded for the accounts whose reasons may name them only.
+    topics = {ids[i]: tuple(json.loads(surging[i])) for i in np.flatnonzero(advanced).tolist()
+              if surging[i] and surging[i] != "[]"}
+    texts = _reasons(ids, X, contributions, advanced, now, as_text=as_text, cache=cache,
+                     topics=topics)
 
     changed = ((old_probability != probability) | (old_stage != stages)
                | (old_6qa != qualified)

@@ -21,8 +21,10 @@ READ_COLUMNS = [("funnel_position" if name == "funnel_stage" else name)
                 for name in SNAPSHOT_COLUMNS] + ["open_deals"]
 # What `read(…, with_scores=True)` adds after them: the account's scores as they stand, the
 # reasons as JSON text (the scoring writes only what changed, and compares the text first).
+# The surging topics come along as JSON text too: the reasons name them ("surging intent on
+# …") for the accounts in consideration or later.
 SCORE_COLUMNS = ["in_market_probability", "buying_stage", "is_6qa", "in_market_model_version",
-                 "in_market_reasons"]
+                 "in_market_reasons", "surging_topics"]
 
 
 def weeks(*, until=None):
@@ -78,7 +80,7 @@ def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo
         scores = []
         for name in SCORE_COLUMNS:
             value = f"a.{column(Account, name)}"
-            if name == "in_market_reasons" and is_pg():
+            if name in ("in_market_reasons", "surging_topics") and is_pg():
                 value = f"{value}::text"
             scores.append(value)
         select += f", {', '.join(scores)}"
