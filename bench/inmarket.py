@@ -242,6 +242,24 @@ def main():
                             globals(), {"services": services, "now": now, "model": model,
                                         "payload": payload}, filename=args.profile)
             print(f"profile of one scoring written to {args.profile}", flush=True)
+            spent = {}
+
+            def timed(execute, sql, params, many, context):
+                start = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    key = " ".join(sql.split())[:70]
+                    n, seconds = spent.get(key, (0, 0.0))
+                    spent[key] = (n + 1, seconds + time.perf_counter() - start)
+
+            with connection.execute_wrapper(timed):
+                start = time.perf_counter()
+                services.accounts_score(now=now, model=model, payload=payload)
+                total = time.perf_counter() - start
+            print(f"one more scoring, {total:.3f} s; its statements:")
+            for key, (n, seconds) in sorted(spent.items(), key=lambda item: -item[1][1]):
+                print(f"  {seconds:7.3f} s  {n:3d} ×  {key}")
         if args.only == "scoring":
             report(f"In-market scoring at {n_accounts:,} accounts", [
                 ("model", trained["kind"], f"trained on {trained['sizes']}"),

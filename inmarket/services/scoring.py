@@ -239,9 +239,8 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
     n = len(ids)
     convert = as_text or (lambda words: words)
     cache = {} if cache is None else cache
-    out = np.empty(n, dtype=object)
     if not n:
-        return out if as_text else []
+        return np.empty(0, dtype=object) if as_text else []
     top = _top3(contributions)
     rows = np.arange(n)[:, None]
     positive = contributions[rows, top] > 0
@@ -253,20 +252,18 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
     values = np.where(top == NAMES.index("coverage"), picked, np.rint(picked))
     keys = list(map(tuple, np.concatenate(
         [np.where(kept, top, -1), np.where(kept, values, 0.0)], axis=1).tolist()))
-    special = {pk for pk in chosen if pk in trends or pk in seniors or pk in topics}
-    for i, (pk, key) in enumerate(zip(ids, keys, strict=True)):
-        if pk in special:
+    for key in set(keys).difference(cache):
+        tops = [int(j) for j in key[:3] if j >= 0]
+        cache[key] = convert(_row_words(tops, key[3:3 + len(tops)], language))
+    out = [cache[key] for key in keys]
+    for i, pk in enumerate(ids):
+        if pk in trends or pk in seniors or pk in topics:
+            key = keys[i]
             tops = [int(j) for j in key[:3] if j >= 0]
             out[i] = convert(_row_words(tops, key[3:3 + len(tops)], language,
                                         trend=trends.get(pk), senior=seniors.get(pk),
                                         topics=topics.get(pk, ())))
-            continue
-        text = cache.get(key)
-        if text is None:
-            tops = [int(j) for j in key[:3] if j >= 0]
-            text = cache[key] = convert(_row_words(tops, key[3:3 + len(tops)], language))
-        out[i] = text
-    return out if as_text else out.tolist()
+    return np.fromiter(out, dtype=object, count=n) if as_text else out
 
 
 # Scoring --------------------------------------------------------------------------------
@@ -349,6 +346,18 @@ def _contributions(X, effects, stats):
     return (X - mean) / np.where(std > 0, std, 1.0) * effects
 
 
+def _round6(p):
+    """`round(value, 6)` of each value, as Python rounds it (what is written and compared).
+    NumPy's round (scale, round half to even, divide) agrees except where scaling by 10⁶
+    lands within a rounding error of a half: those few are rounded by Python."""
+    scaled = p * 1e6
+    out = np.rint(scaled) / 1e6
+    near_half = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+    for i in np.flatnonzero(near_half).tolist():
+        out[i] = round(float(p[i]), 6)
+    return out
+
+
 def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text, cache):
     n_raw = len(RAW)
     columns = list(zip(*rows, strict=True))
@@ -365,9 +374,7 @@ def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text
     p = learn.predict(payload, X, limited=True) if payload is not None else \
         rule_probability(raw, config)
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
-    # Rounded as Python rounds (what is written and compared): NumPy's round differs in the
-    # last digit now and then.
-    probability = np.array([round(value, 6) for value in p.tolist()], dtype=np.float64)
+    probability = _round6(p)
     stages = buying_stages(p, raw, config)
     qualified = six_qa(raw, stages, config)
     if payload is None:

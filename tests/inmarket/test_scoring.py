@@ -287,3 +287,11 @@ class TestSteadyState:
         services.accounts_score(now=now)
         hot.refresh_from_db()
         assert hot.in_market_model_version is None  # the rule, no model version
+
+
+def test_probabilities_are_rounded_as_python_rounds_them():
+    from inmarket.services.scoring import _round6
+
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.random(200_000), (np.arange(20_000) + 0.5) / 1e6, [0.0, 1.0]])
+    assert _round6(p).tolist() == [round(value, 6) for value in p.tolist()]
