@@ -280,13 +280,11 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
     """Score the accounts (all: None) from their snapshot of the current week. Returns
     {"scored", "six_qa", "became_6qa", "qualified", "model_version", "fallback"}.
 
-    A chunk at a time, read in one statement; the probabilities, stages, 6QA and reasons
-    are worked out for the whole chunk in NumPy (the reasons once per distinct key), and only
-    the accounts whose scores changed are written and announced: on PostgreSQL the UPDATE
-    itself compares (`sql.scores.write_changed`), elsewhere the current scores come with the
-    features and are compared as arrays. A weekly rescoring leaves most accounts as they were,
-    and those cost no Python per account beyond array work and a dictionary lookup
-    (docs/internals/performance.md, "The in-market model")."""
+    A chunk at a time, each read in one statement with the account's current scores; the
+    probabilities, stages, 6QA and reasons are worked out for the whole chunk in NumPy, and
+    only the accounts whose scores changed are written and announced: a weekly rescoring
+    leaves most accounts as they were, and those cost no Python per account beyond a
+    comparison of arrays (docs/internals/performance.md, "The in-market model")."""
     config = InMarketSettings.current()
     if model is None:
         model, payload = active_model()
@@ -314,16 +312,13 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
 
 
 def _chunk_rows(week, account_ids):
-    """The week's snapshot rows with the accounts' surging topics (and, on SQLite, current
-    scores), a chunk at a time: all accounts by keyset on the (week, account) index, or the
-    given ones by lists of ids."""
+    """The week's snapshot rows with the accounts' current scores, a chunk at a time: all
+    accounts by keyset on the (week, account) index, or the given ones by lists of ids."""
     size = tiers_settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
-    # The topics, then (where the UPDATE cannot compare: SQLite) the current scores.
-    columns = ["surging_topics", *([] if is_pg() else read_sql.SCORE_COLUMNS)]
     if account_ids is None:
         after = 0
         while True:
-            rows = read_sql.read(week, after=after, limit=size, account_columns=columns)
+            rows = read_sql.read(week, after=after, limit=size, with_scores=True)
             if not rows:
                 return
             yield rows
@@ -332,7 +327,7 @@ def _chunk_rows(week, account_ids):
             after = rows[-1][0]
     else:
         for chunk in _chunks(account_ids):
-            rows = read_sql.read(week, account_columns=columns, **chunk)
+            rows = read_sql.read(week, with_scores=True, **chunk)
             if rows:
                 yield rows
 
@@ -363,35 +358,17 @@ def _round6(p):
     return out
 
 
-def _write_compared(current, *, ids, probability, stages, qualified, version, texts):
-    """Where an UPDATE cannot return the old values (SQLite): compare the current scores,
-    read with the features, to the new ones as arrays, and write those that differ. Returns
-    [(row index, old stage, old 6QA)] of the rows written."""
-    old_probability = np.array(current[0], dtype=np.float64)  # None: NaN
-    old_stage = np.array(current[1], dtype=object)
-    old_6qa = np.array(current[2], dtype=bool)
-    old_version = np.array(current[3], dtype=np.float64)
-    old_reasons = np.array(current[4], dtype=object)
-    changed = ((old_probability != probability) | (old_stage != stages)
-               | (old_6qa != qualified)
-               | (~np.isnan(old_version) if version is None else old_version != version))
-    # Reasons stored in another spelling of the same JSON (written by an older version, or
-    # by hand) are compared as lists; those are few, the rest compare as strings.
-    for i in np.flatnonzero(~changed & (old_reasons != texts)).tolist():
-        if old_reasons[i] is None or json.loads(old_reasons[i]) != json.loads(texts[i]):
-            changed[i] = True
-    write = np.flatnonzero(changed).tolist()
-    scores_sql.write([(ids[i], float(probability[i]), stages[i], bool(qualified[i]), version,
-                       json.loads(texts[i])) for i in write])
-    return [(i, old_stage[i], bool(old_6qa[i])) for i in write]
-
-
 def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text, cache):
     n_raw = len(RAW)
     columns = list(zip(*rows, strict=True))
     ids = list(columns[0])
     raw = np.array(columns[1:1 + n_raw], dtype=np.float64).T
-    surging = columns[1 + n_raw]
+    old_probability = np.array(columns[1 + n_raw], dtype=np.float64)  # None: NaN
+    old_stage = np.array(columns[2 + n_raw], dtype=object)
+    old_6qa = np.array(columns[3 + n_raw], dtype=bool)
+    old_version = np.array(columns[4 + n_raw], dtype=np.float64)
+    old_reasons = np.array(columns[5 + n_raw], dtype=object)
+    surging = columns[6 + n_raw]
 
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
@@ -410,23 +387,23 @@ def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text
     texts = _reasons(ids, X, contributions, advanced, now, as_text=as_text, cache=cache,
                      topics=topics)
 
-    if is_pg():
-        # The UPDATE compares and writes; it returns the old stage and 6QA of what it wrote.
-        position = {pk: i for i, pk in enumerate(ids)}
-        changes = sorted((position[pk], old_stage, bool(old_6qa)) for pk, old_stage, old_6qa
-                         in scores_sql.write_changed(list(zip(
-                             ids, probability.tolist(), stages.tolist(), qualified.tolist(),
-                             [version] * len(ids), texts.tolist(), strict=True))))
-    else:
-        changes = _write_compared(columns[2 + n_raw:], ids=ids, probability=probability,
-                                  stages=stages, qualified=qualified, version=version,
-                                  texts=texts)
-    write = [i for i, _stage, _6qa in changes]
-    written = {ids[i]: (ids[i], float(probability[i]), stages[i]) for i in write}
-    became = [ids[i] for i, _stage, was_6qa in changes if qualified[i] and not was_6qa]
-    lost = [ids[i] for i, _stage, was_6qa in changes if not qualified[i] and was_6qa]
-    stage_moves = [(ids[i], old_stage, stages[i]) for i, old_stage, _6qa in changes
-                   if old_stage != stages[i]]
+    changed = ((old_probability != probability) | (old_stage != stages)
+               | (old_6qa != qualified)
+               | (~np.isnan(old_version) if version is None else old_version != version))
+    # Reasons stored in another spelling of the same JSON (written by an older version, or
+    # by hand) are compared as lists; those are few, the rest compare as strings.
+    for i in np.flatnonzero(~changed & (old_reasons != texts)).tolist():
+        if old_reasons[i] is None or json.loads(old_reasons[i]) != json.loads(texts[i]):
+            changed[i] = True
+    write = np.flatnonzero(changed).tolist()
+    written = {ids[i]: (ids[i], float(probability[i]), stages[i], bool(qualified[i]), version,
+                        json.loads(texts[i])) for i in write}
+    scores_sql.write(list(written.values()))
+
+    became = [ids[i] for i in write if qualified[i] and not old_6qa[i]]
+    lost = [ids[i] for i in write if not qualified[i] and old_6qa[i]]
+    stage_moves = [(ids[i], old_stage[i], stages[i]) for i in write
+                   if old_stage[i] != stages[i]]
     moved = qualify(became, now=now, version=version) if became else set()
     if became:
         signals.account_6qa.send(sender=Account, account_ids=became, became=True)

@@ -19,12 +19,12 @@ from .dialect import account_filter, date, date_value, is_pg, plus_days, ts, ts_
 # as its position, then open_deals (the stage rules), then the label.
 READ_COLUMNS = [("funnel_position" if name == "funnel_stage" else name)
                 for name in SNAPSHOT_COLUMNS] + ["open_deals"]
-# Account columns `read(…, account_columns=…)` can add after them, JSON as text: the scores
-# as they stand (where the scoring compares them in Python) and the surging topics (the
-# reasons name them: "surging intent on …").
+# What `read(…, with_scores=True)` adds after them: the account's scores as they stand, the
+# reasons as JSON text (the scoring writes only what changed, and compares the text first).
+# The surging topics come along as JSON text too: the reasons name them ("surging intent on
+# …") for the accounts in consideration or later.
 SCORE_COLUMNS = ["in_market_probability", "buying_stage", "is_6qa", "in_market_model_version",
-                 "in_market_reasons"]
-JSON_COLUMNS = {"in_market_reasons", "surging_topics"}
+                 "in_market_reasons", "surging_topics"]
 
 
 def weeks(*, until=None):
@@ -49,13 +49,13 @@ def _date(value):
 
 
 def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo=None,
-         hi=None, ids=None, after=None, limit=None, account_columns=()):
+         hi=None, ids=None, after=None, limit=None, with_scores=False):
     """[(account id, *READ_COLUMNS values[, label])] of the week's snapshots; with
     `labelled_until`, only those as of no later than it, each with its label (0/1). With
     `after` and `limit`, the next `limit` accounts by id after `after` (the scoring's chunks:
-    one walk of the (week, account) index, no separate read of the ids). Each row ends with
-    the account's `account_columns` (one read instead of a second query; the join is on the
-    primary key)."""
+    one walk of the (week, account) index, no separate read of the ids). With
+    `with_scores`, each row ends with the account's SCORE_COLUMNS (one read instead of a
+    second query for the current values; the join is on the primary key)."""
     snap, stage = table(AccountSnapshot), table(Stage)
     s = {name: f"s.{column(AccountSnapshot, name)}" for name in
          [*SNAPSHOT_COLUMNS, "account", "week", "as_of", "open_deals"]}
@@ -75,15 +75,15 @@ def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo
                    f"{plus_days(s['as_of'])}) THEN 1 ELSE 0 END")
         params.append(int(horizon_days))
     joins = ""
-    if account_columns:
+    if with_scores:
         accounts = table(Account)
-        values = []
-        for name in account_columns:
+        scores = []
+        for name in SCORE_COLUMNS:
             value = f"a.{column(Account, name)}"
-            if name in JSON_COLUMNS and is_pg():
+            if name in ("in_market_reasons", "surging_topics") and is_pg():
                 value = f"{value}::text"
-            values.append(value)
-        select += f", {', '.join(values)}"
+            scores.append(value)
+        select += f", {', '.join(scores)}"
         joins = f" JOIN {accounts} a ON a.{column(Account, 'id')} = {s['account']}"
     sql = (f"{select} FROM {snap} s LEFT JOIN {stage} st ON st.{column(Stage, 'slug')} = "
            f"{s['funnel_stage']}{joins} WHERE {s['week']} = {date()}")
