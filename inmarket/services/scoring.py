@@ -4,6 +4,7 @@ the 6QA; written onto the account set-based. Becoming 6QA the first time moves t
 to the funnel's `qualified` stage (once, ever); the changes are announced by signals inside
 the transaction that writes them."""
 
+import functools
 import json
 import re
 from datetime import timedelta
@@ -11,8 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Q, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, Q
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from abmcrm.core.db import rowsets
 from funnel import selectors as funnel_selectors
 from funnel import services as funnel_services
 from funnel.models import Stage
+from tiers.conf import settings as tiers_settings
 from tiers.models import Account, BuyingStage, EngagementEvent
 
 from .. import learn, signals
@@ -29,6 +30,7 @@ from ..models import InMarketModel, InMarketSettings
 from ..sql import qualify as qualify_sql
 from ..sql import scores as scores_sql
 from ..sql import training as read_sql
+from ..sql.dialect import is_pg
 from .snapshots import _chunks, week_of
 
 RAW = learn.RAW
@@ -98,18 +100,6 @@ def six_qa(raw, stages, config):
 
 
 # Reasons ----------------------------------------------------------------------------------
-
-def _contributions(X, model_features, stats):
-    """Each feature's push on each row: its signed effect × how far the row is from the
-    training mean (in standard deviations)."""
-    effects = np.zeros(len(NAMES))
-    by_name = {row["name"]: row["effect"] for row in model_features}
-    for j, name in enumerate(NAMES):
-        effects[j] = by_name.get(name, 0.0)
-    mean = np.asarray(stats.get("mean") or [0.0] * len(NAMES))
-    std = np.asarray(stats.get("std") or [1.0] * len(NAMES))
-    return (X - mean) / np.where(std > 0, std, 1.0) * effects
-
 
 def _kind_trends(ids, now):
     """{account id: (kind name, recent count, count before)} of the engagement kind that rose
@@ -196,45 +186,84 @@ def _words(name, value, language, trend=None, senior=None, topics=()):
                                    "value": f"{value:g}" if value % 1 else count}
 
 
-def _reasons(ids, X, contributions, advanced, now):
+def _row_words(tops, values, language, trend=None, senior=None, topics=()):
+    """One account's reasons: `tops` the feature indices of its (up to three) positive
+    pushes, strongest first, `values` their values (counts by their whole value, coverage as
+    it is); then the most senior person engaged, said even when three features came first."""
+    words = []
+    for j, value in zip(tops, values, strict=True):
+        text = _words(NAMES[j], value, language, trend=trend, senior=senior, topics=topics)
+        if text not in words:
+            words.append(text)
+    if senior:
+        text = _words("contacts_30d", 1.0, language, senior=senior)
+        if text not in words:
+            words.append(text)
+    return words
+
+
+def _top3(contributions):
+    """The indices of each row's three strongest pushes, strongest first, ties by feature
+    order (as a stable sort of the whole row would give them): three argmax passes cost a
+    fraction of sorting 19 columns."""
+    c = np.array(contributions, dtype=np.float64)
+    rows = np.arange(len(c))
+    top = np.empty((len(c), 3), dtype=np.int64)
+    for k in range(3):
+        top[:, k] = np.argmax(c, axis=1)  # the first of equal values
+        c[rows, top[:, k]] = -np.inf
+    return top
+
+
+def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, topics=None):
     """Up to three reasons per account, strongest first, in words, and the most senior
-    person engaged lately ("CFO engaged")."""
+    person engaged lately ("CFO engaged"): a list of lists, or with `as_text` (a function of
+    a list) an object array of each account's reasons passed through it. `cache` (a dict the
+    caller keeps for one scoring, in one language) remembers them by key across chunks;
+    `topics` ({account id: surging topics}, read with the scores) spares a query.
+
+    Worked out once per distinct reason key, not once per account: without the recent
+    engagement, senior contacts and topics (read only for the accounts in consideration or
+    later) an account's reasons depend only on which features push it most and their values,
+    and a scoring of 100,000 accounts has a few thousand such keys."""
     chosen = [pk for pk, adv in zip(ids, advanced, strict=True) if adv]
     trends = _kind_trends(chosen, now) if chosen else {}
     seniors = _senior_contacts(chosen, now) if chosen else {}
-    topics = {pk: tuple(value) for pk, value in Account.objects.filter(
-        pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
-            "pk", "surging_topics")} if chosen else {}
+    if topics is None:
+        topics = {pk: tuple(value) for pk, value in Account.objects.filter(
+            pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
+                "pk", "surging_topics")} if chosen else {}
+    else:
+        topics = {pk: topics[pk] for pk in chosen if topics.get(pk)}
     language = get_language()
-    # The three strongest pushes of each row, read into plain lists at once: indexing NumPy
-    # arrays element by element costs more than the rest of the loop.
-    top = np.argsort(-contributions, axis=1, kind="stable")[:, :3]
-    rows = np.arange(len(ids))[:, None]
-    pushes = contributions[rows, top].tolist()
-    counts = np.rint(X[rows, top]).astype(np.int64).tolist()
-    raw_values = X[rows, top].tolist()
-    top = top.tolist()
-    out = []
-    for row, pk in enumerate(ids):
-        words = []
-        trend, senior, topic = trends.get(pk), seniors.get(pk), topics.get(pk, ())
-        for j, push, count, raw in zip(top[row], pushes[row], counts[row], raw_values[row],
-                                       strict=True):
-            if push <= 0:
-                break
-            name = NAMES[j]
-            # Counts are words by their whole value; coverage (a share) as it is.
-            text = _words(name, raw if name == "coverage" else float(count), language,
-                          trend=trend, senior=senior, topics=topic)
-            if text not in words:
-                words.append(text)
-        # Who engaged is said even when three features came first.
-        if senior:
-            text = _words("contacts_30d", 1.0, language, senior=senior)
-            if text not in words:
-                words.append(text)
-        out.append(words)
-    return out
+    n = len(ids)
+    convert = as_text or (lambda words: words)
+    cache = {} if cache is None else cache
+    if not n:
+        return np.empty(0, dtype=object) if as_text else []
+    top = _top3(contributions)
+    rows = np.arange(n)[:, None]
+    positive = contributions[rows, top] > 0
+    # The strongest pushes are sorted, so the positive ones come first: a reason stops at
+    # the first push that is not positive.
+    kept = np.cumprod(positive, axis=1).astype(bool)
+    picked = X[rows, top].astype(np.float64)
+    # Counts are words by their whole value; coverage (a share) as it is.
+    values = np.where(top == NAMES.index("coverage"), picked, np.rint(picked))
+    keys = list(map(tuple, np.concatenate(
+        [np.where(kept, top, -1), np.where(kept, values, 0.0)], axis=1).tolist()))
+    for key in set(keys).difference(cache):
+        tops = [int(j) for j in key[:3] if j >= 0]
+        cache[key] = convert(_row_words(tops, key[3:3 + len(tops)], language))
+    out = [cache[key] for key in keys]
+    for i, pk in enumerate(ids):
+        if pk in trends or pk in seniors or pk in topics:
+            key = keys[i]
+            tops = [int(j) for j in key[:3] if j >= 0]
+            out[i] = convert(_row_words(tops, key[3:3 + len(tops)], language,
+                                        trend=trends.get(pk), senior=seniors.get(pk),
+                                        topics=topics.get(pk, ())))
+    return np.fromiter(out, dtype=object, count=n) if as_text else out
 
 
 # Scoring --------------------------------------------------------------------------------
@@ -249,95 +278,151 @@ def active_model():
 
 def accounts_score(*, now, account_ids=None, model=None, payload=None):
     """Score the accounts (all: None) from their snapshot of the current week. Returns
-    {"scored", "six_qa", "became_6qa", "qualified", "model_version", "fallback"}."""
+    {"scored", "six_qa", "became_6qa", "qualified", "model_version", "fallback"}.
+
+    A chunk at a time, each read in one statement with the account's current scores; the
+    probabilities, stages, 6QA and reasons are worked out for the whole chunk in NumPy, and
+    only the accounts whose scores changed are written and announced: a weekly rescoring
+    leaves most accounts as they were, and those cost no Python per account beyond a
+    comparison of arrays (docs/internals/performance.md, "The in-market model")."""
     config = InMarketSettings.current()
     if model is None:
         model, payload = active_model()
     version = model.version if model else None
     features, stats = (model.features, model.metrics.get("stats", {})) if payload is not None \
         else (RULE_FEATURES, {})
+    effects = _effects(features)
+    # Reasons as the database gives them back as text (`in_market_reasons::text` on
+    # PostgreSQL, the JSON Django wrote on SQLite), so that unchanged reasons compare equal
+    # as strings: jsonb prints non-ASCII as it is, Django's JSON on SQLite escapes it.
+    as_text = functools.partial(json.dumps, ensure_ascii=not is_pg())
+    cache = {}
     week = week_of(now)
     totals = {"scored": 0, "six_qa": 0, "became_6qa": 0, "qualified": 0,
               "model_version": version, "fallback": payload is None}
-    for chunk in _chunks(account_ids):
-        rows = read_sql.read(week, **chunk)
-        if not rows:
-            continue
-        ids = [row[0] for row in rows]
-        raw = np.array([row[1:] for row in rows], dtype=np.float64)
-        X = learn.matrix(raw)
-        p = learn.predict(payload, X) if payload is not None else rule_probability(raw, config)
-        p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
-        stages = buying_stages(p, raw, config)
-        qualified = six_qa(raw, stages, config)
-        if payload is None:
-            stats = {"mean": X.mean(axis=0).tolist(), "std": X.std(axis=0).tolist()}
-        contributions = _contributions(X.astype(np.float64), features, stats)
-        advanced = np.isin(stages, [s.value for s in ADVANCED])
-        reasons = _reasons(ids, X, contributions, advanced, now)
-        counts = _write_chunk(ids, p, stages, qualified, reasons, version, now)
-        totals["scored"] += len(ids)
-        totals["six_qa"] += int(qualified.sum())
-        totals["became_6qa"] += counts["became"]
-        totals["qualified"] += counts["qualified"]
+    with learn.threads():
+        for rows in _chunk_rows(week, account_ids):
+            with transaction.atomic():
+                counts = _score_chunk(rows, config=config, payload=payload, stats=stats,
+                                      effects=effects, version=version, now=now,
+                                      as_text=as_text, cache=cache)
+            for name in ("scored", "six_qa", "became_6qa", "qualified"):
+                totals[name] += counts[name]
     return totals
 
 
-def _write_chunk(ids, p, stages, qualified, reasons, version, now):
-    with transaction.atomic():
-        # Read without locking (FOR UPDATE would write a lock into every row read): the one
-        # change that must happen once, the first 6QA's funnel move, has its own
-        # compare-and-set (`qualify`).
-        current = {row[0]: row[1:] for row in Account.objects.filter(pk__in=rowsets.ids(ids))
-                   .annotate(_reasons=Cast("in_market_reasons", TextField()))
-                   .values_list("pk", "buying_stage", "is_6qa", "in_market_probability",
-                                "in_market_model_version", "_reasons")}
-        before = {pk: row[:2] for pk, row in current.items()}
-        rows = []
-        for i, pk in enumerate(ids):
-            row = (pk, round(float(p[i]), 6), stages[i], bool(qualified[i]), version,
-                   reasons[i])
-            # Only the accounts whose scores changed are written (as the recompute does): a
-            # weekly rescoring leaves most of them as they were.
-            if pk in current:
-                stage, is_6qa, probability, model_version, stored = current[pk]
-                if (stage, is_6qa, probability, model_version) == (row[2], row[3], row[1],
-                                                                   row[4]) \
-                        and _same_reasons(stored, row[5]):
-                    continue
-            rows.append(row)
-        scores_sql.write(rows)
-        became = [pk for i, pk in enumerate(ids) if qualified[i] and pk in before
-                  and not before[pk][1]]
-        lost = [pk for i, pk in enumerate(ids) if not qualified[i] and pk in before
-                and before[pk][1]]
-        changed = [(pk, before[pk][0], stages[i]) for i, pk in enumerate(ids)
-                   if pk in before and before[pk][0] != stages[i]]
-        moved = qualify(became, now=now, version=version) if became else set()
-        if became:
-            signals.account_6qa.send(sender=Account, account_ids=became, became=True)
-        if lost:
-            signals.account_6qa.send(sender=Account, account_ids=lost, became=False)
-        if changed:
-            signals.buying_stage_changed.send(sender=Account, changes=changed)
-        # The outbox events (webhooks, plays, owner alerts) in the same transaction as the
-        # scores they announce: they exist if and only if the change committed.
-        written = {row[0]: row for row in rows}
-        outbox.emit_many(outbox.ACCOUNT_6QA, [
-            (pk, {"is_6qa": is_6qa, "buying_stage": written[pk][2],
-                  "in_market_probability": written[pk][1], "model_version": version})
-            for pks, is_6qa in ((became, True), (lost, False)) for pk in pks], occurred_at=now)
-        outbox.emit_many(outbox.ACCOUNT_BUYING_STAGE_CHANGED, [
-            (pk, {"old_stage": old, "new_stage": new,
-                  "in_market_probability": written[pk][1], "model_version": version})
-            for pk, old, new in changed], occurred_at=now)
-    return {"became": len(became), "qualified": len(moved)}
+def _chunk_rows(week, account_ids):
+    """The week's snapshot rows with the accounts' current scores, a chunk at a time: all
+    accounts by keyset on the (week, account) index, or the given ones by lists of ids."""
+    size = tiers_settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
+    if account_ids is None:
+        after = 0
+        while True:
+            rows = read_sql.read(week, after=after, limit=size, with_scores=True)
+            if not rows:
+                return
+            yield rows
+            if len(rows) < size:
+                return
+            after = rows[-1][0]
+    else:
+        for chunk in _chunks(account_ids):
+            rows = read_sql.read(week, with_scores=True, **chunk)
+            if rows:
+                yield rows
 
 
-def _same_reasons(stored_text, reasons):
-    if stored_text == json.dumps(reasons, ensure_ascii=False):
-        return True
-    return stored_text is not None and json.loads(stored_text) == reasons
+def _effects(model_features):
+    """Each feature's signed effect, in `NAMES` order."""
+    by_name = {row["name"]: row["effect"] for row in model_features}
+    return np.array([by_name.get(name, 0.0) for name in NAMES], dtype=np.float64)
+
+
+def _contributions(X, effects, stats):
+    """Each feature's push on each row: its signed effect × how far the row is from the
+    training mean (in standard deviations)."""
+    mean = np.asarray(stats.get("mean") or [0.0] * len(NAMES))
+    std = np.asarray(stats.get("std") or [1.0] * len(NAMES))
+    return (X - mean) / np.where(std > 0, std, 1.0) * effects
+
+
+def _round6(p):
+    """`round(value, 6)` of each value, as Python rounds it (what is written and compared).
+    NumPy's round (scale, round half to even, divide) agrees except where scaling by 10⁶
+    lands within a rounding error of a half: those few are rounded by Python."""
+    scaled = p * 1e6
+    out = np.rint(scaled) / 1e6
+    near_half = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+    for i in np.flatnonzero(near_half).tolist():
+        out[i] = round(float(p[i]), 6)
+    return out
+
+
+def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text, cache):
+    n_raw = len(RAW)
+    columns = list(zip(*rows, strict=True))
+    ids = list(columns[0])
+    raw = np.array(columns[1:1 + n_raw], dtype=np.float64).T
+    old_probability = np.array(columns[1 + n_raw], dtype=np.float64)  # None: NaN
+    old_stage = np.array(columns[2 + n_raw], dtype=object)
+    old_6qa = np.array(columns[3 + n_raw], dtype=bool)
+    old_version = np.array(columns[4 + n_raw], dtype=np.float64)
+    old_reasons = np.array(columns[5 + n_raw], dtype=object)
+    surging = columns[6 + n_raw]
+
+    X = learn.matrix(raw)
+    p = learn.predict(payload, X, limited=True) if payload is not None else \
+        rule_probability(raw, config)
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    probability = _round6(p)
+    stages = buying_stages(p, raw, config)
+    qualified = six_qa(raw, stages, config)
+    if payload is None:
+        stats = {"mean": X.mean(axis=0).tolist(), "std": X.std(axis=0).tolist()}
+    contributions = _contributions(X.astype(np.float64), effects, stats)
+    advanced = np.isin(stages, [s.value for s in ADVANCED])
+    # Decoded for the accounts whose reasons may name them only.
+    topics = {ids[i]: tuple(json.loads(surging[i])) for i in np.flatnonzero(advanced).tolist()
+              if surging[i] and surging[i] != "[]"}
+    texts = _reasons(ids, X, contributions, advanced, now, as_text=as_text, cache=cache,
+                     topics=topics)
+
+    changed = ((old_probability != probability) | (old_stage != stages)
+               | (old_6qa != qualified)
+               | (~np.isnan(old_version) if version is None else old_version != version))
+    # Reasons stored in another spelling of the same JSON (written by an older version, or
+    # by hand) are compared as lists; those are few, the rest compare as strings.
+    for i in np.flatnonzero(~changed & (old_reasons != texts)).tolist():
+        if old_reasons[i] is None or json.loads(old_reasons[i]) != json.loads(texts[i]):
+            changed[i] = True
+    write = np.flatnonzero(changed).tolist()
+    written = {ids[i]: (ids[i], float(probability[i]), stages[i], bool(qualified[i]), version,
+                        json.loads(texts[i])) for i in write}
+    scores_sql.write(list(written.values()))
+
+    became = [ids[i] for i in write if qualified[i] and not old_6qa[i]]
+    lost = [ids[i] for i in write if not qualified[i] and old_6qa[i]]
+    stage_moves = [(ids[i], old_stage[i], stages[i]) for i in write
+                   if old_stage[i] != stages[i]]
+    moved = qualify(became, now=now, version=version) if became else set()
+    if became:
+        signals.account_6qa.send(sender=Account, account_ids=became, became=True)
+    if lost:
+        signals.account_6qa.send(sender=Account, account_ids=lost, became=False)
+    if stage_moves:
+        signals.buying_stage_changed.send(sender=Account, changes=stage_moves)
+    # The outbox events (webhooks, plays, owner alerts) in the same transaction as the
+    # scores they announce: they exist if and only if the change committed.
+    outbox.emit_many(outbox.ACCOUNT_6QA, [
+        (pk, {"is_6qa": is_6qa, "buying_stage": written[pk][2],
+              "in_market_probability": written[pk][1], "model_version": version})
+        for pks, is_6qa in ((became, True), (lost, False)) for pk in pks], occurred_at=now)
+    outbox.emit_many(outbox.ACCOUNT_BUYING_STAGE_CHANGED, [
+        (pk, {"old_stage": old, "new_stage": new,
+              "in_market_probability": written[pk][1], "model_version": version})
+        for pk, old, new in stage_moves], occurred_at=now)
+    return {"scored": len(ids), "six_qa": int(qualified.sum()), "became_6qa": len(became),
+            "qualified": len(moved)}
 
 
 def qualify(account_ids, *, now, version=None):

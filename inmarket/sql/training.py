@@ -9,15 +9,22 @@ from django.db import connection
 from abmcrm.core.db.names import column, table
 from funnel.models import Stage
 from pipeline.models import Opportunity
+from tiers.models import Account
 
 from ..features import SNAPSHOT_COLUMNS
 from ..models import AccountSnapshot
-from .dialect import account_filter, date, date_value, plus_days, ts, ts_value
+from .dialect import account_filter, date, date_value, is_pg, plus_days, ts, ts_value
 
 # What `read` returns after the account id: the snapshot columns with the funnel stage read
 # as its position, then open_deals (the stage rules), then the label.
 READ_COLUMNS = [("funnel_position" if name == "funnel_stage" else name)
                 for name in SNAPSHOT_COLUMNS] + ["open_deals"]
+# What `read(…, with_scores=True)` adds after them: the account's scores as they stand, the
+# reasons as JSON text (the scoring writes only what changed, and compares the text first).
+# The surging topics come along as JSON text too: the reasons name them ("surging intent on
+# …") for the accounts in consideration or later.
+SCORE_COLUMNS = ["in_market_probability", "buying_stage", "is_6qa", "in_market_model_version",
+                 "in_market_reasons", "surging_topics"]
 
 
 def weeks(*, until=None):
@@ -42,9 +49,13 @@ def _date(value):
 
 
 def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo=None,
-         hi=None, ids=None):
+         hi=None, ids=None, after=None, limit=None, with_scores=False):
     """[(account id, *READ_COLUMNS values[, label])] of the week's snapshots; with
-    `labelled_until`, only those as of no later than it, each with its label (0/1)."""
+    `labelled_until`, only those as of no later than it, each with its label (0/1). With
+    `after` and `limit`, the next `limit` accounts by id after `after` (the scoring's chunks:
+    one walk of the (week, account) index, no separate read of the ids). With
+    `with_scores`, each row ends with the account's SCORE_COLUMNS (one read instead of a
+    second query for the current values; the join is on the primary key)."""
     snap, stage = table(AccountSnapshot), table(Stage)
     s = {name: f"s.{column(AccountSnapshot, name)}" for name in
          [*SNAPSHOT_COLUMNS, "account", "week", "as_of", "open_deals"]}
@@ -63,8 +74,19 @@ def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo
                    f"{s['account']} AND o.{o_open} > {s['as_of']} AND o.{o_open} <= "
                    f"{plus_days(s['as_of'])}) THEN 1 ELSE 0 END")
         params.append(int(horizon_days))
+    joins = ""
+    if with_scores:
+        accounts = table(Account)
+        scores = []
+        for name in SCORE_COLUMNS:
+            value = f"a.{column(Account, name)}"
+            if name in ("in_market_reasons", "surging_topics") and is_pg():
+                value = f"{value}::text"
+            scores.append(value)
+        select += f", {', '.join(scores)}"
+        joins = f" JOIN {accounts} a ON a.{column(Account, 'id')} = {s['account']}"
     sql = (f"{select} FROM {snap} s LEFT JOIN {stage} st ON st.{column(Stage, 'slug')} = "
-           f"{s['funnel_stage']} WHERE {s['week']} = {date()}")
+           f"{s['funnel_stage']}{joins} WHERE {s['week']} = {date()}")
     params.append(date_value(week))
     if labelled_until is not None:
         sql += f" AND {s['as_of']} <= {ts()}"
@@ -75,6 +97,13 @@ def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo
         where, values_ = account_filter(s["account"], lo=lo, hi=hi, ids=ids)
         sql += f" AND {where}"
         params += values_
+    if after is not None:
+        sql += f" AND {s['account']} > %s"
+        params.append(after)
+    sql += f" ORDER BY {s['account']}"
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(int(limit))
     with connection.cursor() as cursor:
-        cursor.execute(sql + f" ORDER BY {s['account']}", params)
+        cursor.execute(sql, params)
         return cursor.fetchall()

@@ -3,8 +3,9 @@ move to the funnel's `qualified` stage exactly once."""
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from abmcrm.core.models import OutboxEvent
 from funnel.models import AccountFunnel, StageTransition
@@ -180,3 +181,117 @@ class TestSixQa:
         account = factories.AccountFactory()
         assert services.qualify([account.pk], now=now) == {account.pk}
         assert services.qualify([account.pk], now=now) == set()
+
+
+def _reasons_one_by_one(ids, X, contributions, trends, seniors, topics):
+    """The reasons as the scoring said them before they were worked out per distinct key:
+    account by account (the oracle the grouped version must equal)."""
+    from inmarket.features import NAMES
+    from inmarket.services.scoring import _words
+
+    language = "en-us"
+    out = []
+    for row, pk in enumerate(ids):
+        order = sorted(range(len(NAMES)), key=lambda j: -contributions[row, j])[:3]
+        words = []
+        trend, senior, topic = trends.get(pk), seniors.get(pk), topics.get(pk, ())
+        for j in order:
+            if contributions[row, j] <= 0:
+                break
+            name = NAMES[j]
+            value = float(X[row, j]) if name == "coverage" else float(np.rint(X[row, j]))
+            text = _words(name, value, language, trend=trend, senior=senior, topics=topic)
+            if text not in words:
+                words.append(text)
+        if senior:
+            text = _words("contacts_30d", 1.0, language, senior=senior)
+            if text not in words:
+                words.append(text)
+        out.append(words)
+    return out
+
+
+class TestReasonsAtScale:
+    def test_grouped_reasons_equal_the_account_by_account_ones(self, monkeypatch):
+        from inmarket.features import NAMES
+        from inmarket.services import scoring
+
+        rng = np.random.default_rng(7)
+        n = 3000
+        X = rng.integers(0, 6, size=(n, len(NAMES))).astype(np.float32)
+        X[:, NAMES.index("coverage")] = rng.choice([0.0, 33.3, 50.0, 100.0], size=n)
+        # Ties and negatives (the stable order and the stop at the first push ≤ 0).
+        effects = rng.choice([-1.0, 0.0, 0.5, 1.0], size=len(NAMES))
+        contributions = scoring._contributions(X.astype(np.float64), effects, {})
+        ids = list(range(1, n + 1))
+        advanced = rng.random(n) < 0.2
+        trends = {pk: ("Pricing-page visit", 4, 1, 4.0) for pk in ids[:50] if advanced[pk - 1]}
+        seniors = {pk: "CFO" for pk in ids[25:90] if advanced[pk - 1]}
+        chosen = {pk for pk, adv in zip(ids, advanced, strict=True) if adv}
+        monkeypatch.setattr(scoring, "_kind_trends", lambda pks, now: {
+            pk: trends[pk] for pk in pks if pk in trends})
+        monkeypatch.setattr(scoring, "_senior_contacts", lambda pks, now: {
+            pk: seniors[pk] for pk in pks if pk in seniors})
+        expected = _reasons_one_by_one(
+            ids, X, contributions, {k: v for k, v in trends.items() if k in chosen},
+            {k: v for k, v in seniors.items() if k in chosen}, {})
+        with translation.override("en-us"):
+            got = scoring._reasons(ids, X, contributions, advanced, timezone.now())
+        assert got == expected
+        assert any("CFO engaged" in words for words in got)
+        assert len({tuple(words) for words in got}) > 50
+
+
+class TestSteadyState:
+    def test_a_second_scoring_writes_and_announces_nothing_unchanged(
+            self, no_contact_fit_needed, django_assert_max_num_queries):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        factories.AccountFactory.create_batch(5, industry="retail", employees=5)
+        tiers_services.tiers_recompute(now=now)
+        events = OutboxEvent.objects.count()
+        before = {a.pk: (a.in_market_probability, a.buying_stage, a.is_6qa,
+                         a.in_market_reasons) for a in Account.objects.all()}
+        stages = Receiver(signals.buying_stage_changed)
+        try:
+            result = services.accounts_score(now=now)
+        finally:
+            stages.disconnect()
+        assert result["scored"] == 6 and result["became_6qa"] == 0
+        assert OutboxEvent.objects.count() == events and stages.calls == []
+        assert {a.pk: (a.in_market_probability, a.buying_stage, a.is_6qa,
+                       a.in_market_reasons) for a in Account.objects.all()} == before
+        assert "CFO engaged" in before[hot.pk][3]
+
+    def test_reasons_that_changed_alone_are_written(self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        tiers_services.tiers_recompute(now=now)
+        hot.refresh_from_db()
+        reasons = hot.in_market_reasons
+        Account.objects.filter(pk=hot.pk).update(in_market_reasons=["stale"])
+        events = OutboxEvent.objects.count()
+        services.accounts_score(now=now)
+        hot.refresh_from_db()
+        assert hot.in_market_reasons == reasons
+        assert OutboxEvent.objects.count() == events  # the stage and the 6QA did not change
+
+    def test_a_new_model_version_rewrites_the_version_only(self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        tiers_services.tiers_recompute(now=now)
+        Account.objects.filter(pk=hot.pk).update(in_market_model_version=99)
+        services.accounts_score(now=now)
+        hot.refresh_from_db()
+        assert hot.in_market_model_version is None  # the rule, no model version
+
+
+def test_probabilities_are_rounded_as_python_rounds_them():
+    from inmarket.services.scoring import _round6
+
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.random(200_000), (np.arange(20_000) + 0.5) / 1e6, [0.0, 1.0]])
+    assert _round6(p).tolist() == [round(value, 6) for value in p.tolist()]
