@@ -1,4 +1,6 @@
-"""Thin Celery tasks of the webhooks app."""
+"""Thin Celery tasks of the webhooks app. The services publish them by name
+(`abmcrm.core.queueing.publish`), never import them: the dependency runs one way, tasks →
+services."""
 
 from celery import shared_task
 

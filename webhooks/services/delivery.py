@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from abmcrm.core.queueing import publish
+from abmcrm.core.queueing import publish, publish_later
 from abmcrm.core.text import storable
 
 from .. import sql
@@ -40,6 +40,8 @@ RUN_LENGTH = 50
 # Queues one sweep queues at most (the next sweep takes the rest).
 SWEEP_BATCH = 1000
 USER_AGENT = "abmcrm-webhooks/1"
+# Published by name: the tasks module imports this one.
+DELIVER_NEXT = "webhooks.tasks.deliver_next"
 
 
 def _claim_seconds():
@@ -238,24 +240,15 @@ def deliver_queue(subscription_id, account_id):
 
 def _publish_later(subscription_id, account_id, delay):
     """Queue the queue's task again in `delay` seconds (not when tasks run eagerly: the
-    tests drive retries; the sweeper would take them anyway)."""
-    from ..tasks import deliver_next
-
-    if deliver_next.app.conf.task_always_eager:
-        return
-    try:
-        deliver_next.apply_async((subscription_id, account_id), countdown=delay + 0.2)
-    except Exception as exc:  # noqa: BLE001 - the sweeper queues it once it is overdue
-        logger.warning("webhook retry of queue %s/%s not queued (the sweeper will): %s",
-                       subscription_id, account_id, exc)
+    tests drive retries). A broker that is down is logged: the sweeper queues the queue
+    once its head is overdue."""
+    publish_later(delay + 0.2, DELIVER_NEXT, subscription_id, account_id)
 
 
 def deliveries_redrive(*, now=None):
     """The sweeper: queue every queue whose head is overdue by ABMCRM_WEBHOOK_STUCK_AFTER
     seconds and not claimed (its task was lost: the broker was down, or its worker was
     killed mid-request). Returns {"queued", "not_queued"}."""
-    from ..tasks import deliver_next
-
     now = now or timezone.now()
     stuck = now - timedelta(seconds=settings.ABMCRM_WEBHOOK_STUCK_AFTER)
     queues = (WebhookDelivery.objects
@@ -265,7 +258,7 @@ def deliveries_redrive(*, now=None):
               .order_by().values_list("subscription_id", "account_id").distinct())
     counts = {"queued": 0, "not_queued": 0}
     for subscription_id, account_id in list(queues[:SWEEP_BATCH]):
-        if publish(deliver_next, subscription_id, account_id):
+        if publish(DELIVER_NEXT, subscription_id, account_id):
             counts["queued"] += 1
         else:
             counts["not_queued"] += 1
