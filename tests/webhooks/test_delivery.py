@@ -103,6 +103,23 @@ def test_backoff_doubles_with_jitter_and_is_capped(settings):
     assert backoff(12) == 3600 and backoff(2, retry_after=9999) == 3600
     total = sum(min(10 * 2 ** (n - 1), 3600) for n in range(1, 12))
     assert 3 * 3600 < total < 4 * 3600  # 11 waits: about three and a half hours in all
+
+
+@pytest.mark.parametrize(("jitter", "total"), [(1.0, 12_310), (0.75, 11_032.5),
+                                               (1.25, 13_587.5)])
+def test_the_retry_schedule_of_the_defaults_is_the_documented_one(settings, monkeypatch,
+                                                                   jitter, total):
+    """docs/apps/webhooks.md: 12 attempts, 10 s doubling, capped at 1 h: the 11 waits add up
+    to 3 h 25 min 10 s (between 3 h 3 min 52.5 s and 3 h 46 min 27.5 s with the jitter)."""
+    from webhooks.conf import DEFAULTS
+
+    settings.ABMCRM_WEBHOOK_RETRY_BASE = DEFAULTS["ABMCRM_WEBHOOK_RETRY_BASE"]
+    settings.ABMCRM_WEBHOOK_RETRY_MAX = DEFAULTS["ABMCRM_WEBHOOK_RETRY_MAX"]
+    monkeypatch.setattr("random.uniform", lambda low, high: {1.0: 1.0, 0.75: low,
+                                                             1.25: high}[jitter])
+    waits = [backoff(n) for n in range(1, DEFAULTS["ABMCRM_WEBHOOK_MAX_ATTEMPTS"])]
+    assert len(waits) == 11 and waits[-2:] == [3600, 3600]
+    assert sum(waits) == pytest.approx(total)
     assert _retry_after("7") == 7 and _retry_after("nonsense") is None
 
 
