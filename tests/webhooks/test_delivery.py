@@ -172,6 +172,44 @@ def test_only_the_head_of_an_account_queue_is_sent(subscribe, receiver):
     assert [got.delivery for got in receiver.snapshot()][2:] == [str(first.id), str(second.id)]
 
 
+def test_several_queues_take_turns_each_in_order_one_statement_a_delivery(
+        subscribe, receiver, django_assert_num_queries):
+    """`deliver_queues` (a task's several queues): every delivery is sent, each account's in
+    the order of its events; the record of a delivered attempt claims the next head in the
+    same statement on PostgreSQL (elsewhere two)."""
+    from django.db import connection
+
+    from webhooks.services import deliver_queues
+
+    subscription = subscribe([outbox.ACCOUNT_ENGAGED])
+    events = [emit(account_id=account, n=n) for n, account in enumerate([1, 1, 2, 1, 2, 3])]
+    statements = 1 + len(events) * (1 if connection.vendor == "postgresql" else 2)
+    with django_assert_num_queries(statements):
+        assert deliver_queues(subscription.pk, [1, 2, 3]) == 6
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {Status.DELIVERED}
+    sent = [got.delivery for got in receiver.snapshot()]
+    assert sorted(sent) == sorted(str(event.id) for event in events)
+    for account in (1, 2, 3):
+        ids = [str(event.id) for event in events if event.account_id == account]
+        assert [delivery for delivery in sent if delivery in ids] == ids
+    # Taking turns: the first of each account before the second of any.
+    assert set(sent[:3]) == {str(events[0].id), str(events[2].id), str(events[5].id)}
+
+
+def test_a_refused_head_lets_its_queue_and_the_others_go_on(subscribe, receiver):
+    subscription = subscribe([outbox.ACCOUNT_ENGAGED])
+    first, second, other = emit(account_id=1), emit(account_id=1), emit(account_id=2)
+    receiver.script = [(410, {})]
+    from webhooks.services import deliver_queues
+
+    assert deliver_queues(subscription.pk, [1, 2]) == 3
+    statuses = dict(WebhookDelivery.objects.values_list("event_id", "status"))
+    assert statuses == {first.id: Status.FAILED, second.id: Status.DELIVERED,
+                        other.id: Status.DELIVERED}
+    sent = [got.delivery for got in receiver.snapshot()]
+    assert sent.index(str(first.id)) < sent.index(str(second.id))
+
+
 def test_a_subscription_failing_for_a_day_is_paused_and_admins_are_mailed(
         subscribe, receiver, django_capture_on_commit_callbacks):
     admin = AdminFactory(email="admin@example.com")

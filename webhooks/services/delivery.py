@@ -4,10 +4,11 @@ A queue's head is its pending delivery of lowest id; only the head is ever in fl
 later event of an account never reaches the receiver before an earlier one. The task
 `deliver_next(subscription, account)` claims the head (a compare-and-set that holds it for
 `_claim_seconds()`), POSTs it outside any transaction, records the answer, and goes on with
-the next head while they are due. A retry is queued with a countdown; the sweeper
-(`deliveries_redrive`) queues every queue whose head is overdue and unclaimed: a task lost
-with the broker or with a killed worker. Delivery is at least once: a receiver de-duplicates
-on `X-Abmcrm-Delivery` (the event's id)."""
+the next head while they are due; `deliver_queues` takes several queues in turns, and the
+record of a delivered attempt claims the next head in the same statement. A retry is queued
+with a countdown; the sweeper (`deliveries_redrive`) queues every queue whose head is overdue
+and unclaimed: a task lost with the broker or with a killed worker. Delivery is at least
+once: a receiver de-duplicates on `X-Abmcrm-Delivery` (the event's id)."""
 
 import json
 import logging
@@ -15,6 +16,7 @@ import os
 import random
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -91,13 +93,21 @@ class Attempt:
     failing: bool  # the subscription has failed since its last success
 
 
+def _claim_window(now):
+    """`now`, `due` and `until` of a claim: a retry's task may arrive a moment early (clocks,
+    rounding), so a head due within a second is taken."""
+    return {"now": now, "due": now + timedelta(seconds=1),
+            "until": now + timedelta(seconds=_claim_seconds())}
+
+
 def _claim(subscription_id, account_id, now):
     """The queue's head, claimed for one attempt; None when the queue is empty, its head not
-    due or held by another attempt, or the subscription inactive. A retry's task may arrive
-    a moment early (clocks, rounding): due within a second."""
-    found = sql.claim_head(subscription_id, account_id, now=now,
-                           due=now + timedelta(seconds=1),
-                           until=now + timedelta(seconds=_claim_seconds()))
+    due or held by another attempt, or the subscription inactive."""
+    return _attempt(subscription_id,
+                    sql.claim_head(subscription_id, account_id, **_claim_window(now)))
+
+
+def _attempt(subscription_id, found):
     if found is None:
         return None
     return Attempt(id=found["id"], event_id=uuid.UUID(str(found["event"])),
@@ -193,9 +203,13 @@ def _outcome(code):
     return "refused"
 
 
-def _record(attempt, code, excerpt, error, retry_after, now):
+def _record(attempt, code, excerpt, error, retry_after, now, claim_next=None):
     """Write the attempt's outcome. Returns (seconds until the retry or None, whether the
-    queue may hold another pending delivery)."""
+    queue may hold another pending delivery, (the next attempt or None) if a claim was made
+    with the record, else None).
+
+    `claim_next`: (account id,) of a queue (the attempt's own too) whose head to claim with
+    the record when the attempt was delivered, the usual case, in the same statement."""
     outcome = _outcome(code)
     fields = {"last_status_code": code or None, "response_excerpt": storable(excerpt),
               "last_error": storable(error), "claimed_until": None}
@@ -214,14 +228,20 @@ def _record(attempt, code, excerpt, error, retry_after, now):
         fields["next_attempt_at"] = now + timedelta(seconds=delay)
     ok = outcome == "delivered"
     if ok and not attempt.failing:  # the usual case: one statement
-        more = sql.mark_delivered(attempt.id, attempt.subscription_id, attempt.account_id,
-                                  at=now, status_code=code,
-                                  excerpt=fields["response_excerpt"])
-        return delay, more
+        if claim_next is None:
+            more = sql.mark_delivered(attempt.id, attempt.subscription_id, attempt.account_id,
+                                      at=now, status_code=code,
+                                      excerpt=fields["response_excerpt"])
+            return delay, more, None
+        more, found = sql.mark_delivered_and_claim(
+            attempt.id, attempt.subscription_id, attempt.account_id, at=now, status_code=code,
+            excerpt=fields["response_excerpt"], next_account_id=claim_next[0],
+            **_claim_window(now))
+        return delay, more, (_attempt(attempt.subscription_id, found),)
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=attempt.id, status=Status.PENDING).update(**fields)
         _subscription_health(attempt.subscription_id, ok=ok, now=now)
-    return delay, True
+    return delay, True, None
 
 
 def _subscription_health(subscription_id, *, ok, now):
@@ -248,24 +268,53 @@ def _subscription_health(subscription_id, *, ok, now):
 def deliver_queue(subscription_id, account_id):
     """Send the due deliveries of one queue, in order, up to RUN_LENGTH. Returns how many
     attempts were made."""
-    made = 0
-    while made < RUN_LENGTH:
-        now = timezone.now()
-        attempt = _claim(subscription_id, account_id, now)
+    return deliver_queues(subscription_id, [account_id])
+
+
+def deliver_queues(subscription_id, account_ids):
+    """Send the due deliveries of several queues of one subscription (account ids; None: the
+    events without an account), each queue in order and up to RUN_LENGTH attempts; a queue
+    with more goes on in a task of its own. Returns how many attempts were made.
+
+    The queues take turns: a queue whose head was delivered goes to the back of the line
+    if it has more. The record of a delivered attempt claims the next head in line (or the
+    same queue's next) in the same statement (`sql.mark_delivered_and_claim`)."""
+    line = deque(dict.fromkeys(account_ids))
+    made = {}
+    attempt = None
+    while attempt is not None or line:
         if attempt is None:
-            return made
+            attempt = _claim(subscription_id, line.popleft(), timezone.now())
+            if attempt is None:
+                continue
+        account_id = attempt.account_id
         code, excerpt, error, retry_after = post(
             url=attempt.url, secret=attempt.secret, event_id=attempt.event_id,
             event_type=attempt.event_type, body=attempt.body)
-        made += 1
-        delay, more = _record(attempt, code, excerpt, error, retry_after, timezone.now())
+        made[account_id] = made.get(account_id, 0) + 1
+        # The next head to claim with the record: the next queue in line, else this one's
+        # (unless it has had its run).
+        if line:
+            claim_next = (line.popleft(),)
+        elif made[account_id] < RUN_LENGTH:
+            claim_next = (account_id,)
+        else:
+            claim_next = None
+        same = claim_next == (account_id,)
+        delay, more, claimed = _record(attempt, code, excerpt, error, retry_after,
+                                       timezone.now(), claim_next)
+        attempt = claimed[0] if claimed is not None else None
+        if claimed is None and claim_next is not None and not same:
+            line.appendleft(claim_next[0])  # not claimed with the record: on its own, next
         if delay is not None:
             _publish_later(subscription_id, account_id, delay)
-            return made
-        if not more:
-            return made
-    _publish_later(subscription_id, account_id, 0)
-    return made
+        elif more and not (same and claimed is not None):
+            # The queue has more, and its next head was not just claimed (or found not due).
+            if made[account_id] < RUN_LENGTH:
+                line.append(account_id)
+            else:
+                _publish_later(subscription_id, account_id, 0)
+    return sum(made.values())
 
 
 def _publish_later(subscription_id, account_id, delay):
