@@ -157,6 +157,7 @@ def test_network_errors_are_retried(subscribe):
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == Status.PENDING and delivery.last_status_code is None
     assert delivery.last_error and delivery.next_attempt_at > timezone.now()
+    assert delivery.last_error.startswith("Could not connect")  # not "Timed out"
 
 
 def test_only_the_head_of_an_account_queue_is_sent(subscribe, receiver):

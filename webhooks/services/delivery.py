@@ -185,9 +185,11 @@ def post(*, url, secret, event_id, event_type, payload=None, body=None):
                 response.close()  # the rest unread: this connection is not used again
         finally:
             response.release_conn()
+    except urllib3.exceptions.NewConnectionError as exc:  # (a TimeoutError subclass)
+        return None, "", f"Could not connect: {exc}", None
     except urllib3.exceptions.TimeoutError as exc:
         return None, "", f"Timed out: {exc}", None
-    except urllib3.exceptions.HTTPError as exc:  # refused, reset, a broken answer
+    except (urllib3.exceptions.HTTPError, OSError) as exc:  # reset, a broken answer
         return None, "", f"{type(exc).__name__}: {exc}", None
     excerpt = _text(raw, response.headers.get("Content-Type"))[:limit]
     return response.status, excerpt, "", _retry_after(response.headers.get("Retry-After"))
