@@ -33,37 +33,39 @@ HISTORY_COLUMNS = [("id", "int"), ("old_tier", "int"), ("new_tier", "int"), ("ru
 
 def write_scores(rows, *, scored_at, expected=None):
     """Write the score fields (and scored_at) of many accounts, rows being
-    (pk, *SCORE_FIELDS values). Returns the ids written by a compare-and-set (below).
+    (pk, *SCORE_FIELDS values). Returns the ids of `expected` written (below).
 
     `expected`: {pk: (has_recent_engagement, surging_topics)} as the recompute read them,
     for the accounts whose write announces something (a first engagement, a topic that
-    starts surging). Then only the rows of those accounts are written, and only where both
-    fields are still as read: a compare-and-set. Of two recomputes racing, one writes the
-    change and announces it; the other finds the row changed (PostgreSQL re-checks the
-    condition on the row the first committed) and must look again (`scoring.writes`)."""
-    if expected is not None:
-        # In the order of the ids: two recomputes writing the same accounts lock them in the
-        # same order, never each waiting for the other.
-        rows = sorted((*row, *expected[row[0]]) for row in rows if row[0] in expected)
+    starts surging). Their rows are written only where both fields are still as read: a
+    compare-and-set. Of two recomputes racing, one writes the change and announces it; the
+    other finds the row changed (PostgreSQL re-checks the condition on the row the first
+    committed) and must look again (`scoring.writes`).
+
+    One statement, the rows in the order of their ids, so that two recomputes writing the
+    same accounts lock them in the same order, never each waiting for the other."""
     if not rows:
         return set()
+    expected = expected or {}
+    rows = sorted((*row, *expected.get(row[0], (None, None))) for row in rows)
     accounts, pk = table(Account), column(Account, "id")
     sets = ", ".join(f"{column(Account, name)} = v.{name}" for name in SCORE_FIELDS)
     sets += f", {column(Account, 'scored_at')} = %s"
-    columns, where = SCORE_COLUMNS, ""
-    if expected is not None:
-        columns = [*SCORE_COLUMNS, ("was_engaged", "bool"), ("was_topics", "jsonb")]
-        topics = column(Account, "surging_topics")
-        where = (f" AND {accounts}.{column(Account, 'has_recent_engagement')} = v.was_engaged"
-                 f" AND {json_equals(f'{accounts}.{topics}', 'v.was_topics')}")
-    returning = f" RETURNING {accounts}.{pk}" if expected is not None else ""
+    columns = [*SCORE_COLUMNS, ("was_engaged", "bool"), ("was_topics", "jsonb")]
+    topics = column(Account, "surging_topics")
+    # A row with no expectation (was_engaged NULL) is written as it is.
+    where = (f" AND (v.was_engaged IS NULL OR ("
+             f"{accounts}.{column(Account, 'has_recent_engagement')} = v.was_engaged"
+             f" AND {json_equals(f'{accounts}.{topics}', 'v.was_topics')}))")
+    # (SQLite's RETURNING names only the target table: every id, those expected kept.)
+    returning = f" RETURNING {accounts}.{pk}" if expected else ""
     written = set()
     with connection.cursor() as cursor:
         for cte, params in rowsets.batches(columns, rows, 1):
             cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v WHERE {accounts}.{pk} "
                            f"= v.id{where}{returning}", [*params, scored_at])
             if returning:
-                written.update(pk for pk, in cursor.fetchall())
+                written.update(pk for pk, in cursor.fetchall() if pk in expected)
     return written
 
 

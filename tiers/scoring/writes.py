@@ -32,7 +32,8 @@ def write_chunk(account_q, changed, announcing=None, *, windows):
                           Account.objects.select_for_update().filter(pk__in=lost)
                           .order_by("pk").values_list("pk", "has_recent_engagement",
                                                       "surging_topics"))
-        sql.write_scores([row for row in changed if row[0] not in won], scored_at=windows.now)
+        sql.write_scores([row for row in changed if row[0] in before and row[0] not in won],
+                         scored_at=windows.now)
         newly_engaged, surging = announcements(changed, before, announcing)
         # Never-scored accounts get a time too; rewriting every row each run would double
         # the cost of a recompute for a timestamp nobody needs (the job records the run).
