@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 
-def django_with_test_db():
+def django_with_test_db(keepdb=False):
     import django
 
     django.setup()
@@ -23,7 +23,7 @@ def django_with_test_db():
     from django.test.utils import setup_databases
 
     settings.DEBUG = False
-    db_config = setup_databases(verbosity=0, interactive=False)
+    db_config = setup_databases(verbosity=0, interactive=False, keepdb=keepdb)
     return db_config
 
 

@@ -56,7 +56,7 @@ def run(n, batch):
     # The floor: bare bulk_create of the same rows, same batch size.
     with timer(results, "bulk_create"):
         for chunk in batches:
-            Account.objects.bulk_create([Account(**row) for row in chunk])
+            Account.objects.bulk_create([Account(**row) for row in chunk], batch_size=1000)
     assert Account.objects.count() == n
     Account.objects.all().delete()
     with connection.cursor() as cursor:

@@ -142,7 +142,7 @@ def make_orders(n, tag):
         Account(name=f"Bench {tag} {i}", domain=f"bench-{tag}-{i}.example.com",
                 industry=template.industry, country=template.country)
         for i in range(n)
-    ])
+    ], batch_size=1000)
     ProgramOrder.objects.bulk_create([
         ProgramOrder(account=account, item=item, cost=10, requested_by=rep)
         for account in accounts

@@ -75,7 +75,7 @@ def build_data(accounts_n, reps_n=50):
                 tier=rng.choice(tiers), fit_score=rng.randint(0, 100),
                 intent_score=rng.randint(0, 100), engagement_score=rng.randint(0, 100))
         for i in range(accounts_n)
-    ], batch_size=5000)
+    ], batch_size=1000)
     ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
     link = Account.technologies.through
     link.objects.bulk_create([

@@ -42,7 +42,7 @@ def build_data(accounts_n, menu_n):
                 tier=tier1, industry="software", country="United States", employees=500,
                 estimated_acv=40_000)
         for i in range(accounts_n)
-    ])
+    ], batch_size=1000)
     accounts = list(Account.objects.filter(owner=rep).values_list("pk", flat=True))
     Contact.objects.bulk_create([Contact(account_id=pk, email=f"buyer@{pk}.example.com")
                                  for pk in accounts])

@@ -24,8 +24,10 @@ def _transition_context(items):
             [i.get("account") for i in dicts], only=("id", "domain", "external_id", "owner")),
         "leads_by_ref": selectors.leads_by_ref(
             [i.get("lead") for i in dicts],
-            only=("id", "email", "external_id", "stage_id", "previous_stage_id", "version",
-                  "entered_at", "stage_changed_at")),
+            # account_id too: a lead's transition event names its account (a deferred field
+            # would be read back one query a lead).
+            only=("id", "email", "external_id", "account_id", "stage_id", "previous_stage_id",
+                  "version", "entered_at", "stage_changed_at")),
         "campaigns_by_ref": selectors.campaigns_by_ref([i.get("campaign") for i in dicts]),
         "stages": selectors.stage_map(),
     }

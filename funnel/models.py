@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from programs.models import Campaign
@@ -15,12 +16,13 @@ SHARED_SLOTS = ("sql", "opportunity", "won")
 STAGE_SLOTS = (*ABM_SLOTS, *DEMAND_GEN_SLOTS, *SHARED_SLOTS)
 
 
-def _reached(slot):
+def _reached(slot, verbose_name):
     return models.DateTimeField(
-        null=True, blank=True, editable=False,
-        help_text=f"The first time it reached the built-in “{slot}” stage (its first "
-                  "transition there); kept by the transition service, rebuilt from the history "
-                  "by `manage.py rebuild_funnel_state`.")
+        verbose_name, null=True, blank=True, editable=False,
+        help_text=format_lazy(
+            _("The first time it reached the built-in “{slot}” stage (its first transition "
+              "there); kept by the transition service, rebuilt from the history by "
+              "`manage.py rebuild_funnel_state`."), slot=slot))
 
 
 class Stage(models.Model):
@@ -32,25 +34,30 @@ class Stage(models.Model):
         DEMAND_GEN = "demand_gen", _("Demand generation (leads)")
         SHARED = "shared", _("Shared")
 
-    slug = models.SlugField(max_length=50, unique=True)
-    name = models.CharField(max_length=100)
-    side = models.CharField(max_length=20, choices=Side.choices)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    side = models.CharField(_("side"), max_length=20, choices=Side.choices)
     position = models.PositiveSmallIntegerField(
+        _("position"),
         help_text=_("Order along the funnel; shared stages come after both sides' own stages.")
     )
-    is_won = models.BooleanField(default=False)
-    is_lost = models.BooleanField(default=False, help_text=_("An exit, reachable from any stage."))
+    is_won = models.BooleanField(_("won"), default=False)
+    is_lost = models.BooleanField(_("lost"),
+                                  default=False, help_text=_("An exit, reachable from any stage."))
     is_opportunity = models.BooleanField(
+        _("opens an opportunity"),
         default=False, help_text=_("Moving here opens an opportunity (its amount is pipeline).")
     )
     is_handoff = models.BooleanField(
+        _("handoff"),
         default=False, help_text=_("SDRs work entities from here on (engaged accounts, MQLs)."),
     )
     # Which built-in stage this row is, whatever admins rename it to: the state rows keep the
     # first time each entity reached a built-in stage in a column of that slot
     # (`reached_<slot>_at`). A stage added by an admin has no slot; the report reads its
     # first times from the history.
-    slot = models.CharField(max_length=20, choices=[(s, s) for s in STAGE_SLOTS], unique=True,
+    slot = models.CharField(_("built-in stage"),
+                            max_length=20, choices=[(s, s) for s in STAGE_SLOTS], unique=True,
                             null=True, blank=True, editable=False)
 
     class Meta:
@@ -77,22 +84,25 @@ class FunnelState(models.Model):
     """Where one tracked entity stands. `version` counts its transitions: every move is a
     compare-and-set on (stage, version), so a concurrent double move can't both apply."""
 
-    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT,
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"),
+                              null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+")
-    previous_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT,
+    previous_stage = models.ForeignKey(Stage, verbose_name=_("previous stage"),
+                                       null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+")
     entered_at = models.DateTimeField(
-        null=True, blank=True, db_index=True,
+        _("entered the funnel at"), null=True, blank=True, db_index=True,
         help_text=_("When it entered the funnel (its first transition)."),
     )
     stage_changed_at = models.DateTimeField(
+        _("stage changed at"),
         null=True, blank=True, help_text=_("The time of its last transition."),
     )
-    version = models.PositiveIntegerField(default=0, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
     won_amount = models.DecimalField(
-        max_digits=14, decimal_places=2, default=0, editable=False,
-        help_text="The amounts of its transitions to the built-in “won” stage, summed (a "
-                  "reopened entity won again adds up); kept like the first-reached times.")
+        _("won amount"), max_digits=14, decimal_places=2, default=0, editable=False,
+        help_text=_("The amounts of its transitions to the built-in “won” stage, summed (a "
+                    "reopened entity won again adds up); kept like the first-reached times."))
 
     # The slots with a `reached_<slot>_at` column on the concrete model.
     SLOTS = ()
@@ -110,18 +120,21 @@ class FunnelState(models.Model):
 class AccountFunnel(FunnelState):
     """The ABM side's state of one account (kept out of the tiers app's Account)."""
 
-    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True,
+    account = models.OneToOneField(Account, verbose_name=_("account"),
+                                   on_delete=models.CASCADE, primary_key=True,
                                    related_name="funnel")
-    entry_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
-    entry_campaign = models.ForeignKey(Campaign, null=True, blank=True,
+    entry_channel = models.CharField(_("entry channel"),
+                                     max_length=20, choices=Channel.choices, blank=True)
+    entry_campaign = models.ForeignKey(Campaign, verbose_name=_("entry campaign"),
+                                       null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="+",
                                        db_index=False)
-    reached_target_at = _reached("target")
-    reached_engaged_at = _reached("engaged")
-    reached_qualified_at = _reached("qualified")
-    reached_sql_at = _reached("sql")
-    reached_opportunity_at = _reached("opportunity")
-    reached_won_at = _reached("won")
+    reached_target_at = _reached("target", _("reached target at"))
+    reached_engaged_at = _reached("engaged", _("reached engaged at"))
+    reached_qualified_at = _reached("qualified", _("reached qualified at"))
+    reached_sql_at = _reached("sql", _("reached SQL at"))
+    reached_opportunity_at = _reached("opportunity", _("reached opportunity at"))
+    reached_won_at = _reached("won", _("reached won at"))
 
     SLOTS = (*ABM_SLOTS, *SHARED_SLOTS)
 
@@ -140,8 +153,8 @@ class AccountFunnel(FunnelState):
 
 
 class AccountMatch(models.TextChoices):
-    DOMAIN = "domain", "E-mail domain"
-    COMPANY = "company", "Company name"
+    DOMAIN = "domain", _("E-mail domain")
+    COMPANY = "company", _("Company name")
 
 
 class Lead(FunnelState):
@@ -150,31 +163,35 @@ class Lead(FunnelState):
 
     AccountMatch = AccountMatch
 
-    email = models.EmailField(unique=True)
-    first_name = models.CharField(max_length=100, blank=True)
-    last_name = models.CharField(max_length=100, blank=True)
-    company = models.CharField(max_length=255, blank=True)
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL,
+    email = models.EmailField(_("e-mail"), unique=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    company = models.CharField(_("company"), max_length=255, blank=True)
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="leads")
     account_match = models.CharField(
-        max_length=10, choices=AccountMatch.choices, blank=True,
-        help_text="How the account was found: by e-mail domain, or by company name for a "
-                  "free-mail address (empty: given, or none found).")
+        _("account match"), max_length=10, choices=AccountMatch.choices, blank=True,
+        help_text=_("How the account was found: by e-mail domain, or by company name for a "
+                    "free-mail address (empty: given, or none found)."))
     account_match_score = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The company-name match's score, 0–100 (100 for a "
-                                         "domain).")
-    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True,
+        _("account match score"),
+        null=True, blank=True, help_text=_("The company-name match's score, 0–100 (100 for a "
+                                           "domain)."))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True,
                                db_index=True, help_text=_("The source channel."))
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL,
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"),
+                                 null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="leads")
-    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField(auto_now=True)
-    reached_inquiry_at = _reached("inquiry")
-    reached_mql_at = _reached("mql")
-    reached_sql_at = _reached("sql")
-    reached_opportunity_at = _reached("opportunity")
-    reached_won_at = _reached("won")
+    external_id = models.CharField(_("external id"),
+                                   max_length=100, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    reached_inquiry_at = _reached("inquiry", _("reached inquiry at"))
+    reached_mql_at = _reached("mql", _("reached MQL at"))
+    reached_sql_at = _reached("sql", _("reached SQL at"))
+    reached_opportunity_at = _reached("opportunity", _("reached opportunity at"))
+    reached_won_at = _reached("won", _("reached won at"))
 
     SLOTS = (*DEMAND_GEN_SLOTS, *SHARED_SLOTS)
 
@@ -194,25 +211,33 @@ class StageTransition(models.Model):
     # account, lead, to_stage and campaign have no index of their own: the (…, occurred_at)
     # indexes below lead with them and serve the same lookups, and every index is paid on
     # each insert (a first recompute appends tens of thousands of transitions).
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE,
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="stage_transitions", db_index=False)
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE,
+    lead = models.ForeignKey(Lead, verbose_name=_("lead"),
+                             null=True, blank=True, on_delete=models.CASCADE,
                              related_name="transitions", db_index=False)
-    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT,
+    from_stage = models.ForeignKey(Stage, verbose_name=_("from stage"),
+                                   null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", db_index=False)
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+",
+    to_stage = models.ForeignKey(Stage, verbose_name=_("to stage"),
+                                 on_delete=models.PROTECT, related_name="+",
                                  db_index=False)
-    occurred_at = models.DateTimeField()
-    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL,
+    occurred_at = models.DateTimeField(_("occurred at"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"),
+                                 null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="stage_transitions", db_index=False)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    is_reopen = models.BooleanField(default=False)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    amount = models.DecimalField(_("amount"),
+                                 max_digits=14, decimal_places=2, null=True, blank=True)
+    is_reopen = models.BooleanField(_("reopened"), default=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
+                                    null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+",
                                     db_index=False)
-    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    external_id = models.CharField(_("external id"),
+                                   max_length=100, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("stage transition")
@@ -255,9 +280,9 @@ class StageTransition(models.Model):
 class PipelineQuota(models.Model):
     """A month's pipeline target for one channel."""
 
-    month = models.DateField(help_text=_("The first day of the month."))
-    channel = models.CharField(max_length=20, choices=Channel.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
 
     class Meta:
         verbose_name = _("pipeline quota")

@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from abmcrm.core.db import rowsets
 from abmcrm.core.ids import ids_in
 from abmcrm.core.text import lookup_keys
 from programs.models import Campaign
@@ -42,13 +43,15 @@ def leads_by_ref(refs, *, only=None):
     found = {}
     ids = ids_in(refs)
     if ids:
-        for lead in query(Q(pk__in=ids)):
+        # A batch names thousands: one JSON parameter, not an IN list (`rowsets.ids`).
+        for lead in query(Q(pk__in=rowsets.ids(ids))):
             found[str(lead.pk)] = lead
     rest = {ref for ref in refs if ref not in found}
     if rest:
         by_external, by_email = {}, {}
         emails = [ref.lower() for ref in rest if "@" in ref]
-        for lead in query(Q(external_id__in=rest) | Q(email__in=emails)):
+        for lead in query(Q(external_id__in=rowsets.texts(rest))
+                          | Q(email__in=rowsets.texts(emails))):
             if lead.external_id:
                 by_external[lead.external_id] = lead
             by_email[lead.email] = lead

@@ -14,6 +14,8 @@ from .models import Channel, Lead, PipelineQuota, Stage, StageTransition
 
 SIDE_NAMES = {Stage.Side.ABM: gettext_lazy("ABM"),
               Stage.Side.DEMAND_GEN: gettext_lazy("demand-gen")}
+THE_TIME = gettext_lazy("The time")
+RECORD_ONCE_HAPPENED = gettext_lazy("Record a transition once it has happened.")
 
 
 
@@ -70,9 +72,9 @@ class TransitionRowSerializer(serializers.Serializer):
         return stage
 
     def validate_occurred_at(self, value):
-        # A date in the future would block every real move of the entity after it.
-        return not_in_future(value, what=_("The time"),
-                             hint=_("Record a transition once it has happened."))
+        # A date in the future would block every real move of the entity after it. (Lazy
+        # texts: translated only for a refusal, not once for each of 10,000 rows.)
+        return not_in_future(value, what=THE_TIME, hint=RECORD_ONCE_HAPPENED)
 
     def validate(self, attrs):
         attrs.setdefault("occurred_at", timezone.now())
@@ -105,11 +107,13 @@ class TransitionRowSerializer(serializers.Serializer):
             attrs["from_stage"] = self._stage(attrs["from_stage"], "from_stage")
         else:
             attrs["from_stage"] = None
-        moves = (_("an account moves along the %(side)s side.") if side == Stage.Side.ABM
-                 else _("a lead moves along the %(side)s side.")) % {"side": SIDE_NAMES[side]}
         for field in ("to_stage", "from_stage"):
             stage = attrs[field]
             if stage is not None and not stage.on_side(side):
+                moves = (_("an account moves along the %(side)s side.")
+                         if side == Stage.Side.ABM
+                         else _("a lead moves along the %(side)s side.")) % {
+                    "side": SIDE_NAMES[side]}
                 raise serializers.ValidationError({field: [
                     _("“%(stage)s” belongs to the %(side)s side; %(moves)s")
                     % {"stage": stage.slug, "side": SIDE_NAMES[stage.side], "moves": moves}]})

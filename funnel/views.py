@@ -97,7 +97,7 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                                code="concurrent_move")
             raise InvalidInput(_("The transition was refused."),
                                detail=batch.errors[0]["errors"])
-        transition = batch.transitions[0]
+        transition = batch.transition(0)
         code = status.HTTP_201_CREATED if batch.created else status.HTTP_200_OK
         return Response(TransitionSerializer(transition).data, status=code)
 

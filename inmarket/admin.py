@@ -25,6 +25,10 @@ class InMarketModelAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("payload")
 
+    @admin.display(description=_("AUC"))
+    def auc(self, obj):
+        return obj.auc
+
     def has_add_permission(self, request):
         return False
 

@@ -14,41 +14,43 @@ class AccountSnapshot(models.Model):
     dated no later than `as_of` (`inmarket.sql.snapshots`). Compact typed columns: the model
     reads millions of them."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+",
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                on_delete=models.CASCADE, related_name="+",
                                 db_index=False)
     week = models.DateField(_("week"), help_text=_("The Monday of the ISO week."))
     as_of = models.DateTimeField(_("as of"))
     # Fit (firmographics have no history: today's values stand for the past).
-    fit_score = models.PositiveSmallIntegerField(default=0)
-    fit_criteria_met = models.PositiveSmallIntegerField(default=0)
+    fit_score = models.PositiveSmallIntegerField(_("fit score"), default=0)
+    fit_criteria_met = models.PositiveSmallIntegerField(_("fit criteria met"), default=0)
     # Intent, as the recompute computes it with `as_of` for now.
-    intent_score = models.PositiveSmallIntegerField(default=0)
-    surging_topics = models.PositiveSmallIntegerField(default=0)
+    intent_score = models.PositiveSmallIntegerField(_("intent score"), default=0)
+    surging_topics = models.PositiveSmallIntegerField(_("surging topics"), default=0)
     intent_topics = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Topics with a signal in the recent weeks."))
+        _("intent topics"), default=0, help_text=_("Topics with a signal in the recent weeks."))
     # Meaningful engagement (kinds of weight > 0) by recency, weighted and decayed as the
     # engagement score is, purchase signals (pricing and demo requests), people engaged.
-    engagement_7d = models.PositiveIntegerField(default=0)
-    engagement_30d = models.PositiveIntegerField(default=0)
-    engagement_90d = models.PositiveIntegerField(default=0)
-    engagement_points = models.FloatField(default=0)
-    purchase_30d = models.PositiveIntegerField(default=0)
-    contacts_30d = models.PositiveIntegerField(default=0)
+    engagement_7d = models.PositiveIntegerField(_("engagement, 7 days"), default=0)
+    engagement_30d = models.PositiveIntegerField(_("engagement, 30 days"), default=0)
+    engagement_90d = models.PositiveIntegerField(_("engagement, 90 days"), default=0)
+    engagement_points = models.FloatField(_("engagement points"), default=0)
+    purchase_30d = models.PositiveIntegerField(_("purchase signals, 30 days"), default=0)
+    contacts_30d = models.PositiveIntegerField(_("contacts engaged, 30 days"), default=0)
     # The buying committee (from the snapshot feature providers; empty when unknown).
-    contact_fit = models.PositiveSmallIntegerField(null=True, blank=True)
-    coverage = models.FloatField(null=True, blank=True,
+    contact_fit = models.PositiveSmallIntegerField(_("contact fit"), null=True, blank=True)
+    coverage = models.FloatField(_("coverage"), null=True, blank=True,
                                  help_text=_("Percent of the required committee present."))
     # Tier and funnel stage then, from their histories.
-    tier = models.PositiveSmallIntegerField(null=True, blank=True,
+    tier = models.PositiveSmallIntegerField(_("tier"), null=True, blank=True,
                                             help_text=_("The tier's number; empty: none."))
-    funnel_stage = models.CharField(max_length=50, blank=True)
+    funnel_stage = models.CharField(_("funnel stage"), max_length=50, blank=True)
     # Deals then.
-    open_deals = models.PositiveSmallIntegerField(default=0)
-    open_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
-    won_deals = models.PositiveSmallIntegerField(default=0)
+    open_deals = models.PositiveSmallIntegerField(_("open deals"), default=0)
+    open_amount = models.DecimalField(_("open amount"), max_digits=16, decimal_places=2, default=0)
+    won_deals = models.PositiveSmallIntegerField(_("won deals"), default=0)
 
     class Meta:
         verbose_name = _("account snapshot")
+        verbose_name_plural = _("account snapshots")
         ordering = ["-week", "account"]
         constraints = [models.UniqueConstraint(fields=["account", "week"],
                                                name="inmarket_snapshot_once_a_week")]
@@ -73,26 +75,29 @@ class InMarketModel(models.Model):
     is_active = models.BooleanField(_("active"), default=False)
     is_fallback = models.BooleanField(_("fallback"), default=False)
     trained_at = models.DateTimeField(_("trained at"))
-    window_start = models.DateField(null=True, blank=True)
-    window_end = models.DateField(null=True, blank=True)
-    horizon_days = models.PositiveSmallIntegerField()
-    accounts = models.PositiveIntegerField(default=0, help_text=_("Accounts in the history."))
-    rows = models.PositiveIntegerField(default=0, help_text=_("Snapshots trained on."))
+    window_start = models.DateField(_("window start"), null=True, blank=True)
+    window_end = models.DateField(_("window end"), null=True, blank=True)
+    horizon_days = models.PositiveSmallIntegerField(_("horizon (days)"))
+    accounts = models.PositiveIntegerField(_("accounts"),
+                                           default=0, help_text=_("Accounts in the history."))
+    rows = models.PositiveIntegerField(_("snapshots"),
+                                       default=0, help_text=_("Snapshots trained on."))
     positives = models.PositiveIntegerField(
-        default=0, help_text=_("Accounts that opened a deal within the horizon."))
-    needed_positives = models.PositiveIntegerField(default=0)
+        _("positives"), default=0, help_text=_("Accounts that opened a deal within the horizon."))
+    needed_positives = models.PositiveIntegerField(_("positives needed"), default=0)
     # {"auc", "lift_by_decile", "precision_at_10", "calibration", "sizes", "candidates"}
-    metrics = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
     # [{"name", "label", "effect", "importance"}], strongest first.
-    features = models.JSONField(default=list, blank=True)
+    features = models.JSONField(_("features"), default=list, blank=True)
     # The fitted estimator and calibrator, serialized by skops (never pickle); loaded with
     # an explicit list of trusted types.
-    payload = models.BinaryField(null=True, blank=True, editable=False)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    payload = models.BinaryField(_("payload"), null=True, blank=True, editable=False)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("in-market model")
+        verbose_name_plural = _("in-market models")
         ordering = ["-version"]
         constraints = [models.UniqueConstraint(fields=["is_active"],
                                                condition=models.Q(is_active=True),
@@ -110,24 +115,25 @@ class InMarketSettings(models.Model):
     """The admin-set thresholds of the buying stages and of the 6QA (one row)."""
 
     awareness_min = models.FloatField(
-        default=0.03, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        _("awareness from"), default=0.03, validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("Probability from which an account is in awareness."))
     consideration_min = models.FloatField(
+        _("consideration from"),
         default=0.08, validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("Probability from which an account is in consideration."))
     decision_min = models.FloatField(
-        default=0.2, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        _("decision from"), default=0.2, validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("Probability from which an account is in decision."))
     moderate_fit = models.PositiveSmallIntegerField(
-        default=50, validators=[MaxValueValidator(100)],
+        _("moderate fit"), default=50, validators=[MaxValueValidator(100)],
         help_text=_("The fit score of the moderate band (6QA needs at least this)."))
     high_fit = models.PositiveSmallIntegerField(
-        default=75, validators=[MaxValueValidator(100)],
+        _("high fit"), default=75, validators=[MaxValueValidator(100)],
         help_text=_("The fit score of the high band (the fallback rule)."))
     contact_fit_min = models.PositiveSmallIntegerField(
-        default=50, validators=[MaxValueValidator(100)],
+        _("minimum contact fit"), default=50, validators=[MaxValueValidator(100)],
         help_text=_("6QA needs an account contact fit of at least this (0: not required)."))
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("in-market settings")
@@ -145,13 +151,15 @@ class SixQaQualification(models.Model):
     """The first time an account became 6QA: its move to the funnel's `qualified` stage is
     made once, when this row is inserted (the insert is the compare-and-set)."""
 
-    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True,
+    account = models.OneToOneField(Account, verbose_name=_("account"),
+                                   on_delete=models.CASCADE, primary_key=True,
                                    related_name="+")
-    qualified_at = models.DateTimeField()
-    model_version = models.PositiveIntegerField(null=True, blank=True)
+    qualified_at = models.DateTimeField(_("qualified at"))
+    model_version = models.PositiveIntegerField(_("model version"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("6QA qualification")
+        verbose_name_plural = _("6QA qualifications")
 
     def __str__(self):
         return f"{self.account_id} 6QA at {self.qualified_at:%Y-%m-%d}"
@@ -166,18 +174,22 @@ class TrainingJob(Job):
 
     task = "inmarket.tasks.run_training"
 
-    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
+    trigger = models.CharField(_("trigger"),
+                               max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
     activate = models.BooleanField(
+        _("activate when trained"),
         default=True, help_text=_("Activate the new version by the rule (its holdout AUC); "
                                   "off: store it inactive, for an admin to activate."))
-    total = models.PositiveIntegerField(null=True, blank=True)
-    done = models.PositiveIntegerField(default=0)
-    result = models.JSONField(default=dict, blank=True)
-    model = models.ForeignKey(InMarketModel, null=True, blank=True, on_delete=models.SET_NULL,
+    total = models.PositiveIntegerField(_("total"), null=True, blank=True)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    model = models.ForeignKey(InMarketModel, verbose_name=_("trained model"),
+                              null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
 
     class Meta(Job.Meta):
         verbose_name = _("training job")
+        verbose_name_plural = _("training jobs")
 
     def __str__(self):
         return f"Training #{self.pk} ({self.status})"

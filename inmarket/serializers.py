@@ -42,6 +42,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True)
     version = serializers.IntegerField(source="model.version", read_only=True, allow_null=True,
                                        default=None)
+    message = serializers.CharField(source="message_text", read_only=True)
 
     class Meta:
         model = TrainingJob

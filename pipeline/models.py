@@ -106,7 +106,7 @@ class Opportunity(models.Model):
                                       verbose_name=_("buying committee"))
     stage_changed_at = models.DateTimeField(_("stage changed at"),
                                             help_text=_("The time of its last stage change."))
-    version = models.PositiveIntegerField(default=0, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -161,9 +161,10 @@ class Opportunity(models.Model):
 class OpportunityContact(models.Model):
     """A contact of the deal's account on its buying committee, in a buying role."""
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE,
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"),
+                                    on_delete=models.CASCADE,
                                     related_name="committee", db_index=False)
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE,
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE,
                                 related_name="opportunity_roles")
     role = models.CharField(_("role"), max_length=20, choices=Contact.BuyingRole.choices)
 
@@ -184,20 +185,23 @@ class OpportunityStageChange(models.Model):
     """One stage change of a deal, with its amount at that time. Append-only: the history
     that velocity and as-of figures read."""
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE,
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"),
+                                    on_delete=models.CASCADE,
                                     related_name="stage_changes", db_index=False)
-    from_stage = models.ForeignKey(OpportunityStage, null=True, blank=True,
+    from_stage = models.ForeignKey(OpportunityStage, verbose_name=_("from stage"),
+                                   null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+",
                                    db_index=False)
-    to_stage = models.ForeignKey(OpportunityStage, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(OpportunityStage, verbose_name=_("to stage"),
+                                 on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(_("at"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True,
                                  blank=True)
     is_reopen = models.BooleanField(_("reopened"), default=False)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
                            on_delete=models.SET_NULL, related_name="+", db_index=False,
                            help_text=_("Empty: a CRM load or the system."))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["at", "id"]

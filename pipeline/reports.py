@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from abmcrm.core.db import rowsets
 from programs.models import Campaign
 from tiers.models import Account, Tier
 
@@ -86,7 +87,9 @@ def labels(group_by, keys):
     if group_by == "campaign":
         return {c.pk: c.name for c in Campaign.objects.filter(pk__in=keys)}
     if group_by == "account":
-        return {a.pk: a.name for a in Account.objects.filter(pk__in=keys).only("id", "name")}
+        # Up to one label an account with deals (100,000 at the benchmark's size): read as
+        # pairs, the ids passed as one parameter (`rowsets.ids`), not as model instances.
+        return dict(Account.objects.filter(pk__in=rowsets.ids(keys)).values_list("id", "name"))
     if group_by == "channel":
         names = dict(Channel.choices)
         return {key: str(names.get(key, key)) for key in keys}

@@ -9,6 +9,7 @@ from abmcrm.core.ids import ids_in
 from tiers.models import Contact
 
 from .models import Opportunity, OpportunityContact, OpportunityStage, OpportunityStageChange
+from .sql.common import texts_in
 
 
 def _ref(value):
@@ -94,7 +95,7 @@ def opportunities_by_external_id(external_ids):
     """{external id: deal} with their committees, two queries."""
     if not external_ids:
         return {}
-    deals = Opportunity.objects.filter(external_id__in=list(external_ids)).prefetch_related(
+    deals = Opportunity.objects.filter(external_id__in=texts_in(external_ids)).prefetch_related(
         Prefetch("committee", queryset=OpportunityContact.objects.only(
             "id", "opportunity_id", "contact_id", "role")))
     return {deal.external_id: deal for deal in deals}

@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from abmcrm.core.conf import settings as core_conf
+from abmcrm.core.ingest.rows import SparseRowsMixin
 from funnel import selectors as funnel_selectors
 from funnel.serializers import CampaignRefField
 from tiers.models import Contact
@@ -248,8 +249,9 @@ class OpportunityRowSerializer(serializers.Serializer):
         return committee
 
 
-class OpportunityBulkRowSerializer(OpportunityRowSerializer):
-    """A bulk or CSV item: upserted by its `external_id`, which it must carry."""
+class OpportunityBulkRowSerializer(SparseRowsMixin, OpportunityRowSerializer):
+    """A bulk or CSV item: upserted by its `external_id`, which it must carry. Validated by
+    one serializer for a whole batch, visiting only the fields a row carries."""
 
     external_id = serializers.CharField(max_length=100,
                                         help_text="The deal's id in the CRM (the upsert key).")

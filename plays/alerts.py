@@ -11,7 +11,6 @@ import logging
 from datetime import timedelta
 
 import urllib3
-from django.conf import settings as django_settings
 from django.core.mail import send_mail
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
@@ -19,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from abmcrm.core import roles
+from abmcrm.core import i18n, roles
 from abmcrm.core.queueing import publish, publish_on_commit
 from programs.conf import settings as programs_conf
 from programs.models import ProgramOrder
@@ -159,9 +158,7 @@ def _value(data, *keys):
 
 def render(user, alerts, *, digest):
     """(subject, body) of an e-mail about `alerts`, in the user's language."""
-    preference = preference_of(user)
-    language = preference.language or django_settings.LANGUAGE_CODE
-    with translation.override(language):
+    with translation.override(i18n.user_language(user)):
         lines = [{"text": describe(alert), "when": alert.occurred_at,
                   "url": account_url(alert.account_id) if alert.account_id else ""}
                  for alert in alerts[:DIGEST_LINES]]

@@ -23,6 +23,9 @@ class PlaysConfig(AppConfig):
     nav_links = [(_("Plays"), "play-list", "marketer", 6),
                  (_("My notifications"), "notification-preferences", "any", 9)]
     menu_suggestions = ["plays.selectors.menu_suggestions"]
+    # The language of a user's e-mails (abmcrm.core.i18n): the one chosen in My
+    # notifications, for every e-mail any app sends them.
+    user_languages = "plays.selectors.users_languages"
     # The outbox hands each batch of new events to `events_receive` (abmcrm.core.outbox).
     outbox_consumers = [("plays", "plays.consumer.events_receive")]
     # Outbox events no consumer run has handled yet (the broker was down, the worker died).

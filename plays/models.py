@@ -34,17 +34,20 @@ class Play(models.Model):
     "max_per_account": 1, "period": "month|quarter|year"}. Both are validated by
     `serializers.PlaySerializer` (the API, the page and the admin share it)."""
 
-    name = models.CharField(max_length=200)
-    event = models.CharField(max_length=50, choices=EventType.choices)
-    conditions = models.JSONField(default=dict, blank=True)
-    actions = models.JSONField(default=list)
-    is_active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    name = models.CharField(_("name"), max_length=200)
+    event = models.CharField(_("event"), max_length=50, choices=EventType.choices)
+    conditions = models.JSONField(_("conditions"), default=dict, blank=True)
+    actions = models.JSONField(_("actions"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("play")
+        verbose_name_plural = _("plays")
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["event", "is_active"])]
 
@@ -58,18 +61,23 @@ class PlayRun(models.Model):
     play never fires twice for an event however often and however concurrently the event is
     handled."""
 
-    play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="runs",
+    play = models.ForeignKey(Play, verbose_name=_("play"),
+                             on_delete=models.CASCADE, related_name="runs",
                              db_index=False)  # the (play, event_id) unique index serves it
-    event_id = models.UUIDField()
-    event_type = models.CharField(max_length=50)
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL,
+    event_id = models.UUIDField(_("event id"))
+    event_type = models.CharField(_("event type"), max_length=50)
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
-    reason = models.TextField(blank=True, help_text="Why the play fired: the conditions met.")
-    results = models.JSONField(default=list, blank=True,
-                               help_text="Per action: what it did, or why it did nothing.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(_("reason"),
+                              blank=True, help_text=_("Why the play fired: the conditions met."))
+    results = models.JSONField(_("results"), default=list, blank=True,
+                               help_text=_("Per action: what it did, or why it did nothing."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("play run")
+        verbose_name_plural = _("play runs")
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["play", "event_id"],
                                                name="play_fires_once_per_event")]
@@ -83,16 +91,22 @@ class PlaySuggestion(models.Model):
     """A program item a play suggests to an account's owner: pre-ticked on the account's menu
     until it expires or the item is ordered for the account."""
 
-    play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="suggestions")
-    run = models.ForeignKey(PlayRun, on_delete=models.CASCADE, related_name="suggestions")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+",
+    play = models.ForeignKey(Play, verbose_name=_("play"),
+                             on_delete=models.CASCADE, related_name="suggestions")
+    run = models.ForeignKey(PlayRun, verbose_name=_("run"),
+                            on_delete=models.CASCADE, related_name="suggestions")
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                on_delete=models.CASCADE, related_name="+",
                                 db_index=False)  # the (account, expires_at) index serves it
-    item = models.ForeignKey(ProgramItem, on_delete=models.CASCADE, related_name="+")
-    reason = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
+    item = models.ForeignKey(ProgramItem, verbose_name=_("item"),
+                             on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
 
     class Meta:
+        verbose_name = _("play suggestion")
+        verbose_name_plural = _("play suggestions")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "expires_at"])]
 
@@ -104,14 +118,20 @@ class PlayOrder(models.Model):
     """An order a play placed (as `requested`, for a person to approve): counted against the
     play's cap per account and period."""
 
-    play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="orders",
+    play = models.ForeignKey(Play, verbose_name=_("play"),
+                             on_delete=models.CASCADE, related_name="orders",
                              db_index=False)  # the (play, account, created_at) index serves it
-    run = models.ForeignKey(PlayRun, on_delete=models.CASCADE, related_name="orders")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    order = models.OneToOneField(ProgramOrder, on_delete=models.CASCADE, related_name="play_order")
-    created_at = models.DateTimeField(auto_now_add=True)
+    run = models.ForeignKey(PlayRun, verbose_name=_("run"),
+                            on_delete=models.CASCADE, related_name="orders")
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                on_delete=models.CASCADE, related_name="+")
+    order = models.OneToOneField(ProgramOrder, verbose_name=_("order"),
+                                 on_delete=models.CASCADE, related_name="play_order")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("play order")
+        verbose_name_plural = _("play orders")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["play", "account", "created_at"])]
 
@@ -127,13 +147,15 @@ class EventReceipt(models.Model):
     ABMCRM_PLAY_RECEIPT_DAYS (keep it above the outbox's retention, so an event handed over
     again is still known as handled)."""
 
-    event_id = models.UUIDField(primary_key=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-    handled_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    event_id = models.UUIDField(_("event id"), primary_key=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
+        verbose_name = _("event receipt")
+        verbose_name_plural = _("event receipts")
         indexes = [models.Index(fields=["event_id"], name="plays_receipt_pending",
                                 condition=Q(handled_at__isnull=True)),
                    models.Index(fields=["handled_at"], name="plays_receipt_handled")]
@@ -150,18 +172,25 @@ class NotificationPreference(models.Model):
         DAILY = "daily", _("Daily e-mail digest")
         OFF = "off", _("No digest")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                                on_delete=models.CASCADE,
                                 related_name="abm_notification_preference")
-    digest = models.CharField(max_length=10, choices=Digest.choices, default=Digest.DAILY)
+    digest = models.CharField(_("digest"),
+                              max_length=10, choices=Digest.choices, default=Digest.DAILY)
     immediate_6qa = models.BooleanField(
-        default=False, help_text="E-mail at once when one of my accounts becomes 6QA.")
+        _("immediate 6QA alerts"),
+        default=False, help_text=_("E-mail at once when one of my accounts becomes 6QA."))
     language = models.CharField(
-        max_length=15, blank=True,
-        help_text="The language of the e-mails (one of LANGUAGES); empty: the site's.")
+        _("language"), max_length=15, blank=True,
+        help_text=_("The language of the e-mails (one of LANGUAGES); empty: the site's."))
     slack_webhook_url = models.URLField(
-        max_length=500, blank=True,
-        help_text="A Slack incoming webhook: the digests and alerts are posted there too.")
-    updated_at = models.DateTimeField(auto_now=True)
+        _("Slack webhook URL"), max_length=500, blank=True,
+        help_text=_("A Slack incoming webhook: the digests and alerts are posted there too."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
 
     def __str__(self):
         return f"{self.user}: {self.digest}"
@@ -171,12 +200,15 @@ class AlertTeam(models.Model):
     """A team whose Slack channel gets its members' digests and alerts (an incoming webhook
     per team; admins manage teams in the admin)."""
 
-    name = models.CharField(max_length=200, unique=True)
-    slack_webhook_url = models.URLField(max_length=500)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slack_webhook_url = models.URLField(_("Slack webhook URL"), max_length=500)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("members"),
+                                     blank=True,
                                      related_name="abm_alert_teams")
 
     class Meta:
+        verbose_name = _("alert team")
+        verbose_name_plural = _("alert teams")
         ordering = ["name"]
 
     def __str__(self):
@@ -188,21 +220,26 @@ class Alert(models.Model):
     once for a 6QA if they chose so) or a play's *notify*. `sent_at` is claimed by a
     compare-and-set before the e-mail goes, so a second delivery of a task sends nothing."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                             on_delete=models.CASCADE,
                              related_name="abm_alerts", db_index=False)
-    event_id = models.UUIDField()
-    event_type = models.CharField(max_length=50)
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE,
+    event_id = models.UUIDField(_("event id"))
+    event_type = models.CharField(_("event type"), max_length=50)
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="+")
-    play = models.ForeignKey(Play, null=True, blank=True, on_delete=models.CASCADE,
+    play = models.ForeignKey(Play, verbose_name=_("play"),
+                             null=True, blank=True, on_delete=models.CASCADE,
                              related_name="alerts")
-    data = models.JSONField(default=dict, blank=True)
-    occurred_at = models.DateTimeField()
-    immediate = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    immediate = models.BooleanField(_("immediate"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["user", "sent_at"]),
                    models.Index(fields=["sent_at", "immediate"])]

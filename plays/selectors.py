@@ -9,7 +9,7 @@ from abmcrm.core import roles
 from abmcrm.core.hooks import Suggestion
 from programs.models import ProgramOrder
 
-from .models import Play, PlayRun, PlaySuggestion
+from .models import NotificationPreference, Play, PlayRun, PlaySuggestion
 
 
 def play_list(*, user):
@@ -48,4 +48,26 @@ def menu_suggestions(account, item_ids):
             found[suggestion.item_id] = Suggestion(
                 by=_("play “%(play)s”") % {"play": suggestion.play.name},
                 reason=suggestion.reason, ref={"play": suggestion.play_id})
+    return found
+
+
+def users_languages(users):
+    """{user pk: language} of those of `users` who chose the language of their e-mails (the
+    AppConfig hook `user_languages`, read by `abmcrm.core.i18n`). Preferences not loaded
+    with the users yet are read in one query and kept on them, so that what the e-mail reads
+    next (the digest setting, Slack) costs nothing more."""
+    if not users:
+        return {}
+    relation = type(users[0]).abm_notification_preference.related
+    missing = [user for user in users if not relation.is_cached(user)]
+    if missing:
+        loaded = {preference.user_id: preference for preference in
+                  NotificationPreference.objects.filter(user_id__in=[u.pk for u in missing])}
+        for user in missing:
+            relation.set_cached_value(user, loaded.get(user.pk))
+    found = {}
+    for user in users:
+        preference = relation.get_cached_value(user)
+        if preference is not None and preference.language:
+            found[user.pk] = preference.language
     return found

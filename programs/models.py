@@ -22,20 +22,22 @@ class Campaign(models.Model):
         SYNDICATION = "syndication", _("Content syndication")
         OTHER = "other", _("Other")
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True)
     code = models.SlugField(
-        max_length=100, unique=True,
+        _("code"), max_length=100, unique=True,
         help_text=_("The source/campaign code that engagement events and transitions carry."),
     )
-    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
-    start_date = models.DateField(null=True, blank=True)
-    end_date = models.DateField(null=True, blank=True)
-    fixed_cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    channel = models.CharField(_("channel"),
+                               max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    fixed_cost = models.DecimalField(_("fixed cost"), max_digits=14, decimal_places=2, default=0)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"),
+        null=True, blank=True, on_delete=models.SET_NULL,
         related_name="campaigns",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("campaign")
@@ -74,36 +76,41 @@ class ProgramItem(models.Model):
         YEAR = "year", _("per year")
         EVER = "ever", _("ever")
 
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=30, choices=Kind.choices)
-    description = models.TextField(blank=True, help_text=_("Shown to reps on the menu."))
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="items")
-    unit_cost = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3, default="USD")
-    lead_time_days = models.PositiveIntegerField(default=7)
-    tiers = models.ManyToManyField(Tier, through="MenuEntry", related_name="menu_items",
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    description = models.TextField(_("description"),
+                                   blank=True, help_text=_("Shown to reps on the menu."))
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"),
+                                 on_delete=models.PROTECT, related_name="items")
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    lead_time_days = models.PositiveIntegerField(_("lead time (days)"), default=7)
+    tiers = models.ManyToManyField(Tier, verbose_name=_("tiers"),
+                                   through="MenuEntry", related_name="menu_items",
                                    blank=True)
-    is_active = models.BooleanField(default=True)
-    active_from = models.DateField(null=True, blank=True)
-    active_until = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    active_from = models.DateField(_("active from"), null=True, blank=True)
+    active_until = models.DateField(_("active until"), null=True, blank=True)
     auto_approve_up_to = models.DecimalField(
-        max_digits=12, decimal_places=2, null=True, blank=True,
+        _("auto-approve up to"), max_digits=12, decimal_places=2, null=True, blank=True,
         help_text=_("Orders costing up to this are approved at once; empty: a marketer approves."),
     )
     limit_per_account = models.PositiveIntegerField(
+        _("limit per account"),
         null=True, blank=True, help_text=_("At most this many orders per account per period.")
     )
-    limit_period = models.CharField(max_length=10, choices=LimitPeriod.choices,
+    limit_period = models.CharField(_("limit period"), max_length=10, choices=LimitPeriod.choices,
                                     default=LimitPeriod.QUARTER)
     needs_contact = models.BooleanField(
+        _("needs a recipient"),
         default=False, help_text=_("Needs a recipient contact (and so a shipping address).")
     )
     fulfillment_method = models.CharField(
-        max_length=50, default="manual",
+        _("fulfillment method"), max_length=50, default="manual",
         help_text=_("Who sends it: a marketer by hand, or a connected gifting or ad platform."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("program item")
@@ -120,9 +127,11 @@ class ProgramItem(models.Model):
 class MenuEntry(models.Model):
     """An item's place on one tier's menu."""
 
-    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="menu_entries")
-    item = models.ForeignKey(ProgramItem, on_delete=models.CASCADE, related_name="menu_entries")
-    position = models.PositiveIntegerField(default=0)
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"),
+                             on_delete=models.CASCADE, related_name="menu_entries")
+    item = models.ForeignKey(ProgramItem, verbose_name=_("item"),
+                             on_delete=models.CASCADE, related_name="menu_entries")
+    position = models.PositiveIntegerField(_("position"), default=0)
 
     class Meta:
         verbose_name = _("menu entry")
@@ -146,20 +155,23 @@ class Budget(models.Model):
         ITEM = "item", _("A program item")
         CAMPAIGN = "campaign", _("A campaign")
 
-    name = models.CharField(max_length=200)
-    start_date = models.DateField()
-    end_date = models.DateField()
-    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ALL)
-    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.CASCADE,
+    name = models.CharField(_("name"), max_length=200)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices, default=Scope.ALL)
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"),
+                             null=True, blank=True, on_delete=models.CASCADE,
                              related_name="budgets")
-    item = models.ForeignKey(ProgramItem, null=True, blank=True, on_delete=models.CASCADE,
+    item = models.ForeignKey(ProgramItem, verbose_name=_("item"),
+                             null=True, blank=True, on_delete=models.CASCADE,
                              related_name="budgets")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE,
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"),
+                                 null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="budgets")
-    limit = models.DecimalField(max_digits=14, decimal_places=2)
-    committed = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    spent = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    limit = models.DecimalField(_("limit"), max_digits=14, decimal_places=2)
+    committed = models.DecimalField(_("committed"), max_digits=14, decimal_places=2, default=0)
+    spent = models.DecimalField(_("spent"), max_digits=14, decimal_places=2, default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("budget")
@@ -226,33 +238,42 @@ class ProgramOrder(models.Model):
     # No index of their own for `account` and `status`: the (account, item, created_at) and
     # (status, due_at) indexes below serve those lookups, and every move of an order would
     # otherwise write three more index entries.
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="program_orders",
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                on_delete=models.PROTECT, related_name="program_orders",
                                 db_index=False)
-    item = models.ForeignKey(ProgramItem, on_delete=models.PROTECT, related_name="orders")
+    item = models.ForeignKey(ProgramItem, verbose_name=_("item"),
+                             on_delete=models.PROTECT, related_name="orders")
     tier = models.ForeignKey(
-        Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        Tier, verbose_name=_("tier"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text=_("The account's tier when the order was placed."),
     )
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL,
+    contact = models.ForeignKey(Contact, verbose_name=_("recipient"),
+                                null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="program_orders")
-    note = models.TextField(blank=True)
-    cost = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3, default="USD")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+    note = models.TextField(_("note"), blank=True)
+    cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    status = models.CharField(_("status"),
+                              max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"),
+                                     on_delete=models.PROTECT,
                                      related_name="program_orders")
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"),
+                                 null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="assigned_orders")
-    budgets = models.ManyToManyField(Budget, blank=True, related_name="orders",
+    budgets = models.ManyToManyField(Budget, verbose_name=_("budgets"),
+                                     blank=True, related_name="orders",
                                      help_text=_("The budgets this order's cost is booked in."))
-    approved_at = models.DateTimeField(null=True, blank=True)
-    due_at = models.DateTimeField(null=True, blank=True,
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True,
                                   help_text=_("Approval time plus the item's lead time."))
-    closed_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True, help_text=_("Why it was rejected, cancelled or failed."))
-    external_reference = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    reason = models.TextField(_("reason"),
+                              blank=True, help_text=_("Why it was rejected, cancelled or failed."))
+    external_reference = models.CharField(_("external reference"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("program order")
@@ -282,16 +303,19 @@ class ProgramOrder(models.Model):
 class OrderEvent(models.Model):
     """One status change of an order: the history reps and marketers see."""
 
-    order = models.ForeignKey(ProgramOrder, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, choices=ProgramOrder.Status.choices,
+    order = models.ForeignKey(ProgramOrder, verbose_name=_("order"),
+                              on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(_("from status"),
+                                   max_length=20, choices=ProgramOrder.Status.choices,
                                    blank=True)
-    to_status = models.CharField(max_length=20, choices=ProgramOrder.Status.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    to_status = models.CharField(_("to status"), max_length=20, choices=ProgramOrder.Status.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
                            on_delete=models.SET_NULL, related_name="+",
                            help_text=_("Empty: the system (auto-approval, a provider)."))
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(_("note"), blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
     notified_at = models.DateTimeField(
+        _("notified at"),
         null=True, blank=True, help_text=_("When the requesting rep was e-mailed about it.")
     )
 
@@ -320,25 +344,28 @@ class Fulfillment(models.Model):
         FAILED = "failed", _("Failed")
     DONE = {State.DELIVERED, State.FAILED}
 
-    order = models.ForeignKey(ProgramOrder, on_delete=models.CASCADE,
+    order = models.ForeignKey(ProgramOrder, verbose_name=_("order"), on_delete=models.CASCADE,
                               related_name="fulfillments",
                               db_index=False)  # the (order, provider) unique index serves it
-    provider = models.CharField(max_length=50)
-    round = models.PositiveIntegerField(default=1, help_text=_("1, then +1 per retry of a failed "
+    provider = models.CharField(_("provider"), max_length=50)
+    round = models.PositiveIntegerField(_("round"),
+                                        default=1, help_text=_("1, then +1 per retry of a failed "
                                                              "order."))
-    idempotency_key = models.CharField(max_length=120, unique=True)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
-    external_id = models.CharField(max_length=200, blank=True,
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
+    state = models.CharField(_("state"),
+                             max_length=20, choices=State.choices, default=State.PENDING)
+    external_id = models.CharField(_("external id"), max_length=200, blank=True,
                                    help_text=_("The provider's id for the gift or audience entry."))
-    attempts = models.PositiveIntegerField(default=0, help_text=_("Calls made in this round."))
-    last_error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"),
+                                           default=0, help_text=_("Calls made in this round."))
+    last_error = models.TextField(_("last error"), blank=True)
     dispatched_at = models.DateTimeField(
-        null=True, blank=True,
+        _("dispatched at"), null=True, blank=True,
         help_text=_("When the send task was last queued; empty: waiting for the sweeper."),
     )
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("fulfillment")
@@ -361,13 +388,14 @@ class Fulfillment(models.Model):
 class ProviderEvent(models.Model):
     """A webhook event already handled, so that a provider's re-delivery changes nothing."""
 
-    provider = models.CharField(max_length=50)
-    event_id = models.CharField(max_length=200)
-    fulfillment = models.ForeignKey(Fulfillment, null=True, blank=True,
+    provider = models.CharField(_("provider"), max_length=50)
+    event_id = models.CharField(_("event id"), max_length=200)
+    fulfillment = models.ForeignKey(Fulfillment, verbose_name=_("fulfillment"),
+                                    null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="events")
-    kind = models.CharField(max_length=100, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(_("kind"), max_length=100, blank=True)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("provider event")

@@ -9,10 +9,11 @@ from functools import partial
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from abmcrm.core import i18n
 from abmcrm.core.queueing import task_named
 
 from .conf import settings as conf
@@ -21,8 +22,8 @@ from .models import OrderEvent, ProgramOrder
 logger = logging.getLogger(__name__)
 Status = ProgramOrder.Status
 
-# The e-mails are written in the site's language (LANGUAGE_CODE): they are sent by the worker,
-# which knows no reader's browser.
+# Each e-mail is written in the language its reader chose (`abmcrm.core.i18n.user_language`),
+# else the site's: the worker that sends it knows no reader's browser.
 SUBJECTS = {
     Status.APPROVED: gettext_lazy("Approved: {item} for {account}"),
     Status.REJECTED: gettext_lazy("Rejected: {item} for {account}"),
@@ -43,7 +44,7 @@ LINES = {
 
 
 def order_status_message(event):
-    """(subject, body) of the e-mail for one status change."""
+    """(subject, body) of the e-mail for one status change, in the active language."""
     order = event.order
     values = {
         "id": order.pk, "item": order.item.name, "account": order.account.name,
@@ -84,7 +85,8 @@ def order_status_notify(*, event_id=None, event=None, claimed=False, raise_error
     if not claimed and not OrderEvent.objects.filter(
             pk=event.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
         return False
-    subject, body = order_status_message(event)
+    with translation.override(i18n.user_language(recipient)):
+        subject, body = order_status_message(event)
     try:
         send_mail(subject, body, conf.ABMCRM_ORDER_EMAIL_FROM, [recipient.email])
     except Exception:

@@ -239,7 +239,7 @@ class TechnologyAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(account_count=Count("accounts"))
 
-    @admin.display(ordering="account_count")
+    @admin.display(ordering="account_count", description=_("accounts"))
     def account_count(self, obj):
         return obj.account_count
 
@@ -271,7 +271,7 @@ class TierAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(account_count=Count("accounts"))
 
-    @admin.display(ordering="account_count")
+    @admin.display(ordering="account_count", description=_("accounts"))
     def account_count(self, obj):
         return obj.account_count
 
@@ -376,7 +376,7 @@ class RecomputeJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "trigger"]
     list_select_related = ["created_by"]
     readonly_fields = ["status", "trigger", "account_ids", "total", "done", "result",
-                       "message", "attempts", "created_by", "created_at", "queued_at",
+                       "message_text", "attempts", "created_by", "created_at", "queued_at",
                        "started_at", "heartbeat_at", "finished_at"]
 
     def has_add_permission(self, request):

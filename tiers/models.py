@@ -16,8 +16,8 @@ from abmcrm.core.models import Job
 class Technology(models.Model):
     """A product an account uses (technographics), e.g. Salesforce or an ERP."""
 
-    name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
 
     class Meta:
         verbose_name = _("technology")
@@ -36,20 +36,23 @@ class Tier(models.Model):
         ONE_TO_FEW = "1:few", "1:few"
         ONE_TO_MANY = "1:many", "1:many"
 
-    number = models.PositiveSmallIntegerField(unique=True)
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
+    number = models.PositiveSmallIntegerField(_("number"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
     engagement_model = models.CharField(
+        _("engagement model"),
         max_length=10, choices=EngagementModel.choices, default=EngagementModel.ONE_TO_MANY
     )
     capacity = models.PositiveIntegerField(
+        _("capacity"),
         null=True, blank=True, help_text=_("Maximum number of accounts in this tier; empty: none.")
     )
     engagement_multiplier = models.DecimalField(
+        _("engagement multiplier"),
         max_digits=5, decimal_places=2, default=Decimal("1"), db_default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
-        help_text="Engagement of this tier's accounts counts this many times (compounds with "
-                  "the persona multipliers); 1: as is.",
+        help_text=_("Engagement of this tier's accounts counts this many times (compounds with "
+                    "the persona multipliers); 1: as is."),
     )
 
     class Meta:
@@ -64,11 +67,11 @@ class Tier(models.Model):
 class BuyingStage(models.TextChoices):
     """Where an account stands in its buying journey (the in-market prediction)."""
 
-    TARGET = "target", "Target"
-    AWARENESS = "awareness", "Awareness"
-    CONSIDERATION = "consideration", "Consideration"
-    DECISION = "decision", "Decision"
-    PURCHASE = "purchase", "Purchase"
+    TARGET = "target", _("Target")
+    AWARENESS = "awareness", _("Awareness")
+    CONSIDERATION = "consideration", _("Consideration")
+    DECISION = "decision", _("Decision")
+    PURCHASE = "purchase", _("Purchase")
 
 
 class Account(models.Model):
@@ -88,30 +91,37 @@ class Account(models.Model):
         DEVELOPING = "developing", _("Developing")
         MATURE = "mature", _("Mature")
 
-    name = models.CharField(max_length=255)
+    name = models.CharField(_("name"), max_length=255)
     domain = models.CharField(
+        _("domain"),
         max_length=255, unique=True, help_text=_("Normalised: lower case, no scheme, no www.")
     )
     external_id = models.CharField(
+        _("external id"),
         max_length=100, unique=True, null=True, blank=True, help_text=_("The id in the host CRM.")
     )
-    industry = models.CharField(max_length=100, blank=True, db_index=True)
-    country = models.CharField(max_length=100, blank=True, db_index=True)
-    region = models.CharField(max_length=100, blank=True)
-    employees = models.PositiveIntegerField(null=True, blank=True)
-    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
-    funding_stage = models.CharField(max_length=20, choices=FundingStage.choices, blank=True)
-    technologies = models.ManyToManyField(Technology, blank=True, related_name="accounts")
+    industry = models.CharField(_("industry"), max_length=100, blank=True, db_index=True)
+    country = models.CharField(_("country"), max_length=100, blank=True, db_index=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    annual_revenue = models.DecimalField(_("annual revenue"),
+                                         max_digits=16, decimal_places=2, null=True, blank=True)
+    funding_stage = models.CharField(_("funding stage"),
+                                     max_length=20, choices=FundingStage.choices, blank=True)
+    technologies = models.ManyToManyField(Technology, verbose_name=_("technologies"),
+                                          blank=True, related_name="accounts")
     customer_count = models.PositiveIntegerField(
+        _("customer base"),
         null=True, blank=True, help_text=_("Size of the account's own customer base.")
     )
-    maturity = models.CharField(max_length=20, choices=Maturity.choices, blank=True)
+    maturity = models.CharField(_("maturity"), max_length=20, choices=Maturity.choices, blank=True)
     estimated_acv = models.DecimalField(
-        "estimated ACV", max_digits=14, decimal_places=2, null=True, blank=True
+        _("estimated ACV"), max_digits=14, decimal_places=2, null=True, blank=True
     )
     # No index of its own: the (owner, name) index leads with it.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -119,62 +129,76 @@ class Account(models.Model):
         help_text=_("The sales rep who owns the account."),
         db_index=False,
     )
-    is_customer = models.BooleanField(default=False)
+    is_customer = models.BooleanField(_("customer"), default=False)
     renewal_count = models.PositiveIntegerField(
-        default=0, help_text=_("Renewal cycles completed as a customer.")
+        _("renewals"), default=0, help_text=_("Renewal cycles completed as a customer.")
     )
     # Scores and tier, kept current by the tiering services (issue: scoring and tiering).
-    fit_score = models.PositiveSmallIntegerField(default=0, help_text=_("ICP fit, 0–100."))
-    intent_score = models.PositiveSmallIntegerField(default=0, help_text=_("Intent, 0–100."))
+    fit_score = models.PositiveSmallIntegerField(_("fit score"),
+                                                 default=0, help_text=_("ICP fit, 0–100."))
+    intent_score = models.PositiveSmallIntegerField(_("intent score"),
+                                                    default=0, help_text=_("Intent, 0–100."))
     engagement_score = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Decayed, weighted engagement, 0–100.")
+        _("engagement score"), default=0, help_text=_("Decayed, weighted engagement, 0–100.")
     )
-    surging_topics = models.JSONField(default=list, blank=True)
-    has_recent_intent = models.BooleanField(default=False)
-    has_recent_engagement = models.BooleanField(default=False)
+    surging_topics = models.JSONField(_("surging topics"), default=list, blank=True)
+    has_recent_intent = models.BooleanField(_("recent intent"), default=False)
+    has_recent_engagement = models.BooleanField(_("recent engagement"), default=False)
     tier = models.ForeignKey(
-        Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
+        Tier, verbose_name=_("tier"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
     )
     tier_rule = models.ForeignKey(
-        "TierRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "TierRule", verbose_name=_("tier rule"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text=_("The rule that placed the account in its tier (empty: untiered or manual)."),
     )
     tier_locked = models.BooleanField(
+        _("tier locked"),
         default=False, help_text=_("Set by a manual override: recomputation leaves the tier alone.")
     )
     scored_at = models.DateTimeField(
+        _("scored at"),
         null=True, blank=True, help_text=_("When the scores last changed (or were first computed).")
     )
     # The buying committee, kept current by the recompute and by contact changes
     # (`tiers.committee`). Other apps read these three fields.
     # Database defaults too: rows inserted by raw SQL (benchmarks, host loaders) get them.
+    # Until the committee is first computed `coverage` is empty (NULL): a default of 0 % next
+    # to the default of no missing role said "nothing covered" and "every role filled" at
+    # once. Empty coverage means the other two say nothing yet.
     contact_fit = models.PositiveSmallIntegerField(
-        default=0, db_default=0,
-        help_text="How well the contacts filling the required buying committee match the ICP "
-                  "personas, 0–100.")
+        _("contact fit"), default=0, db_default=0,
+        help_text=_("How well the contacts filling the required buying committee match the ICP "
+                    "personas, 0–100."))
     coverage = models.PositiveSmallIntegerField(
-        default=0, db_default=0,
-        help_text="Share of the tier's required buying committee present, in percent (0–100; "
-                  "100 when the tier requires nobody).")
+        _("coverage"), null=True, blank=True,
+        help_text=_("Share of the tier's required buying committee present, in percent (0–100; "
+                    "100 when the tier requires nobody); empty: not computed yet (the next "
+                    "recompute or contact change computes it)."))
     missing_roles = models.JSONField(
-        default=list, db_default=[], blank=True,
-        help_text='Buying roles the committee still lacks, e.g. ["decision_maker"].')
+        _("missing roles"), default=list, db_default=[], blank=True,
+        help_text=_('Buying roles the committee still lacks, e.g. ["decision_maker"].'))
     # The in-market prediction, written by the `inmarket` app's scoring (which runs after each
     # recompute) and kept here, like the scores, so that the account list filters and the
     # scores API read them without importing the app above (docs/internals/design-decisions).
     in_market_probability = models.FloatField(
-        null=True, blank=True, help_text="The chance (0–1) the account opens a deal soon.")
+        _("in-market probability"),
+        null=True, blank=True, help_text=_("The chance (0–1) the account opens a deal soon."))
     # Database defaults too, as the committee's: raw-SQL inserts get them.
-    buying_stage = models.CharField(max_length=20, choices=BuyingStage.choices, blank=True,
+    buying_stage = models.CharField(_("buying stage"),
+                                    max_length=20, choices=BuyingStage.choices, blank=True,
                                     db_default="")
     is_6qa = models.BooleanField(
-        "6QA", default=False, db_default=False,
-        help_text="Fit, contact fit and buying stage together say it is likely to buy now.")
+        _("6QA"), default=False, db_default=False,
+        help_text=_("Fit, contact fit and buying stage together say it is likely to buy now."))
     in_market_model_version = models.PositiveIntegerField(
-        null=True, blank=True, help_text="The in-market model version that scored it.")
-    in_market_reasons = models.JSONField(default=list, db_default=[], blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+        _("in-market model version"),
+        null=True, blank=True, help_text=_("The in-market model version that scored it."))
+    in_market_reasons = models.JSONField(_("in-market reasons"),
+                                         default=list, db_default=[], blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("account")
@@ -197,6 +221,11 @@ class Account(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def committee_computed(self):
+        """Whether the buying committee fields were computed (else they say nothing yet)."""
+        return self.coverage is not None
 
     @property
     def missing_roles_text(self):
@@ -238,44 +267,47 @@ class Contact(models.Model):
         DOMAIN = "domain", _("E-mail domain")
         COMPANY = "company", _("Company name")
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                on_delete=models.CASCADE, related_name="contacts")
     # How the account was found when a row named a company rather than the account
     # (`tiers.companies.match_accounts`): recorded so that a doubtful match can be reviewed.
     account_match = models.CharField(
+        _("account match"),
         max_length=10, choices=AccountMatch.choices, default=AccountMatch.EXPLICIT,
         db_default=AccountMatch.EXPLICIT,
-        help_text="How the account was found: given, by the e-mail's domain, or by company "
-                  "name for a free-mail address.")
+        help_text=_("How the account was found: given, by the e-mail's domain, or by company "
+                    "name for a free-mail address."))
     account_match_score = models.PositiveSmallIntegerField(
-        null=True, blank=True,
-        help_text="The match's score, 0–100 (100 for a domain; empty when given).")
-    first_name = models.CharField(max_length=100, blank=True)
-    last_name = models.CharField(max_length=100, blank=True)
-    email = models.EmailField()
-    title = models.CharField(max_length=200, blank=True)
+        _("account match score"), null=True, blank=True,
+        help_text=_("The match's score, 0–100 (100 for a domain; empty when given)."))
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    email = models.EmailField(_("e-mail"))
+    title = models.CharField(_("job title"), max_length=200, blank=True)
     buying_role = models.CharField(
-        max_length=20, choices=BuyingRole.choices, default=BuyingRole.OTHER
+        _("buying role"), max_length=20, choices=BuyingRole.choices, default=BuyingRole.OTHER
     )
     # The persona, derived from the title by the persona rules (`tiers.personas`) unless set
     # by hand (persona_overridden: a reclassification leaves it alone).
-    job_function = models.CharField(max_length=20, choices=JobFunction.choices,
+    job_function = models.CharField(_("job function"), max_length=20, choices=JobFunction.choices,
                                     default=JobFunction.OTHER, db_default=JobFunction.OTHER)
-    seniority = models.CharField(max_length=20, choices=Seniority.choices,
+    seniority = models.CharField(_("seniority"), max_length=20, choices=Seniority.choices,
                                  default=Seniority.ENTRY, db_default=Seniority.ENTRY)
     persona_overridden = models.BooleanField(
-        default=False, db_default=False,
-        help_text="Function and seniority set by hand: the persona rules leave them alone.")
+        _("persona set by hand"), default=False, db_default=False,
+        help_text=_("Function and seniority set by hand: the persona rules leave them alone."))
     contact_fit = models.PositiveSmallIntegerField(
-        default=0, db_default=0, help_text="How well the persona matches the ICP personas, 0–100.")
+        _("contact fit"), default=0, db_default=0,
+        help_text=_("How well the persona matches the ICP personas, 0–100."))
     # The shipping address gifts and direct mail go to.
-    address_line1 = models.CharField(max_length=200, blank=True)
-    address_line2 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    state = models.CharField("state / province", max_length=100, blank=True)
-    country = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    address_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    state = models.CharField(_("state / province"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("contact")
@@ -313,11 +345,11 @@ SCORE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(100)]
 class IcpProfile(models.Model):
     """The ideal customer profile: weighted criteria on account attributes. One is active."""
 
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    is_active = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name_plural = _("ICP profiles")
@@ -355,17 +387,21 @@ class IcpCriterion(models.Model):
     SET_ATTRIBUTES = ("industry", "country", "region", "funding_stage", "maturity", "technology")
     RANGE_ATTRIBUTES = ("employees", "annual_revenue", "customer_count")
 
-    profile = models.ForeignKey(IcpProfile, on_delete=models.CASCADE, related_name="criteria")
-    attribute = models.CharField(max_length=20, choices=Attribute.choices)
-    values = models.JSONField(default=list, blank=True,
+    profile = models.ForeignKey(IcpProfile, verbose_name=_("profile"),
+                                on_delete=models.CASCADE, related_name="criteria")
+    attribute = models.CharField(_("attribute"), max_length=20, choices=Attribute.choices)
+    values = models.JSONField(_("values"), default=list, blank=True,
                               help_text=_("For set attributes: the values that match."))
-    min_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+    min_value = models.DecimalField(_("minimum"),
+                                    max_digits=16, decimal_places=2, null=True, blank=True,
                                     help_text=_("For range attributes: the minimum (inclusive)."))
-    max_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+    max_value = models.DecimalField(_("maximum"),
+                                    max_digits=16, decimal_places=2, null=True, blank=True,
                                     help_text=_("For range attributes: the maximum (inclusive)."))
-    weight = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1),
+    weight = models.PositiveSmallIntegerField(_("weight"),
+                                              default=1, validators=[MinValueValidator(1),
                                                                      MaxValueValidator(100)])
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["profile", "id"]
@@ -396,13 +432,14 @@ class IcpCriterion(models.Model):
 class IntentSignal(models.Model):
     """A weekly intent score for one topic from one source (Bombora, G2, first party…)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="intent_signals")
-    topic = models.CharField(max_length=200)
-    score = models.PositiveSmallIntegerField(validators=SCORE_VALIDATORS)
-    source = models.CharField(max_length=50)
-    week = models.DateField(help_text=_("The Monday of the week observed."))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    account = models.ForeignKey(Account, verbose_name=_("account"),
+                                on_delete=models.CASCADE, related_name="intent_signals")
+    topic = models.CharField(_("topic"), max_length=200)
+    score = models.PositiveSmallIntegerField(_("score"), validators=SCORE_VALIDATORS)
+    source = models.CharField(_("source"), max_length=50)
+    week = models.DateField(_("week"), help_text=_("The Monday of the week observed."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("intent signal")
@@ -422,10 +459,10 @@ class IntentSignal(models.Model):
 class EngagementKind(models.Model):
     """A kind of engagement and its weight. Weight 0 means not meaningful engagement."""
 
-    key = models.SlugField(max_length=50, unique=True)
-    name = models.CharField(max_length=100)
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
     weight = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(100)],
+        _("weight"), default=0, validators=[MaxValueValidator(100)],
         help_text=_("Points a fresh event adds to the engagement score; 0: not meaningful."),
     )
 
@@ -445,19 +482,22 @@ class EngagementKind(models.Model):
 class EngagementEvent(models.Model):
     """Something an account did with us, matched to the account (never scored per lead)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE,
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE,
                                 related_name="engagement_events")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL,
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"),
+                                null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="engagement_events")
-    kind = models.ForeignKey(EngagementKind, on_delete=models.PROTECT, related_name="events")
-    occurred_at = models.DateTimeField()
-    source = models.CharField(max_length=100, blank=True, help_text=_("Source or campaign code."))
-    external_id = models.CharField(max_length=200, null=True, blank=True)
+    kind = models.ForeignKey(EngagementKind, verbose_name=_("kind"),
+                             on_delete=models.PROTECT, related_name="events")
+    occurred_at = models.DateTimeField(_("occurred at"))
+    source = models.CharField(_("source"),
+                              max_length=100, blank=True, help_text=_("Source or campaign code."))
+    external_id = models.CharField(_("external id"), max_length=200, null=True, blank=True)
     dedupe_key = models.CharField(
-        max_length=210, unique=True, editable=False,
+        _("deduplication key"), max_length=210, unique=True, editable=False,
         help_text=_("external_id when given, else a hash of account, kind, time, contact, source."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("engagement event")
@@ -477,19 +517,23 @@ class TierRule(models.Model):
         NO = "no", _("No")
         ANY = "any", _("Don't care")
 
-    name = models.CharField(max_length=200)
-    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="rules")
-    priority = models.PositiveIntegerField(default=100, help_text=_("Lower runs first."))
-    min_fit = models.PositiveSmallIntegerField(default=0, validators=SCORE_VALIDATORS)
-    min_acv = models.DecimalField("minimum ACV", max_digits=14, decimal_places=2, null=True,
+    name = models.CharField(_("name"), max_length=200)
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"),
+                             on_delete=models.CASCADE, related_name="rules")
+    priority = models.PositiveIntegerField(_("priority"),
+                                           default=100, help_text=_("Lower runs first."))
+    min_fit = models.PositiveSmallIntegerField(_("minimum fit"),
+                                               default=0, validators=SCORE_VALIDATORS)
+    min_acv = models.DecimalField(_("minimum ACV"), max_digits=14, decimal_places=2, null=True,
                                   blank=True, help_text=_("Inclusive."))
-    max_acv = models.DecimalField("maximum ACV", max_digits=14, decimal_places=2, null=True,
+    max_acv = models.DecimalField(_("maximum ACV"), max_digits=14, decimal_places=2, null=True,
                                   blank=True, help_text=_("Exclusive."))
-    recent_intent = models.CharField(max_length=3, choices=Requirement.choices,
+    recent_intent = models.CharField(_("recent intent"), max_length=3, choices=Requirement.choices,
                                      default=Requirement.ANY)
-    recent_engagement = models.CharField(max_length=3, choices=Requirement.choices,
+    recent_engagement = models.CharField(_("recent engagement"),
+                                         max_length=3, choices=Requirement.choices,
                                          default=Requirement.ANY)
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("tier rule")
@@ -521,22 +565,25 @@ class TierAssignment(models.Model):
         OVERRIDE = "override", _("Manual override")
         UNLOCK = "unlock", _("Unlocked")
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE,
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE,
                                 related_name="tier_assignments")
-    old_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL,
+    old_tier = models.ForeignKey(Tier, verbose_name=_("old tier"),
+                                 null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
-    new_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL,
+    new_tier = models.ForeignKey(Tier, verbose_name=_("new tier"),
+                                 null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
-    rule = models.ForeignKey(TierRule, null=True, blank=True, on_delete=models.SET_NULL,
+    rule = models.ForeignKey(TierRule, verbose_name=_("rule"),
+                             null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="assignments")
-    cause = models.CharField(max_length=10, choices=Cause.choices, default=Cause.RULES)
-    reason = models.TextField()
-    fit_score = models.PositiveSmallIntegerField(default=0)
-    intent_score = models.PositiveSmallIntegerField(default=0)
-    engagement_score = models.PositiveSmallIntegerField(default=0)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    cause = models.CharField(_("cause"), max_length=10, choices=Cause.choices, default=Cause.RULES)
+    reason = models.TextField(_("reason"))
+    fit_score = models.PositiveSmallIntegerField(_("fit score"), default=0)
+    intent_score = models.PositiveSmallIntegerField(_("intent score"), default=0)
+    engagement_score = models.PositiveSmallIntegerField(_("engagement score"), default=0)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
                            on_delete=models.SET_NULL, help_text=_("Empty: the system."))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("tier change")
@@ -559,12 +606,15 @@ class PersonaReclassification(models.Model):
     that could not be queued (the broker was down) is queued again by `manage.py redrive`."""
 
     requested_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the rules last changed; empty: nothing pending.")
+        _("requested at"),
+        null=True, blank=True, help_text=_("When the rules last changed; empty: nothing pending."))
     queued_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its task was last queued; empty: not queued.")
+        _("queued at"),
+        null=True, blank=True, help_text=_("When its task was last queued; empty: not queued."))
 
     class Meta:
-        verbose_name = "persona reclassification"
+        verbose_name = _("persona reclassification")
+        verbose_name_plural = _("persona reclassifications")
 
     def __str__(self):
         return f"Persona reclassification (pending since {self.requested_at})" \
@@ -583,12 +633,13 @@ class RecomputeJob(Job):
 
     task = "tiers.tasks.run_recompute"
 
-    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
-    account_ids = models.JSONField(null=True, blank=True,
+    trigger = models.CharField(_("trigger"),
+                               max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
+    account_ids = models.JSONField(_("accounts"), null=True, blank=True,
                                    help_text=_("The accounts to recompute; empty: all."))
-    total = models.PositiveIntegerField(null=True, blank=True)
-    done = models.PositiveIntegerField(default=0)
-    result = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(_("total"), null=True, blank=True)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
 
     class Meta(Job.Meta):
         verbose_name = _("recompute job")
@@ -601,14 +652,15 @@ class RecomputeJob(Job):
 class Segment(models.Model):
     """A saved, named filter over accounts (the account list's filters)."""
 
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    filters = models.JSONField(default=dict, blank=True,
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    filters = models.JSONField(_("filters"), default=dict, blank=True,
                                help_text=_('The account list filters, e.g. {"tier": "1"}.'))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   null=True, blank=True,
                                    on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("segment")
@@ -639,16 +691,20 @@ class PersonaRule(models.Model):
     lowest priority wins, then the one found earliest in the title. A match inside a longer
     one is ignored ("president" in "Vice President")."""
 
-    keyword = models.CharField(max_length=100,
-                               help_text='A word or phrase, e.g. "vp", "head of", "cfo".')
-    job_function = models.CharField(max_length=20, choices=Contact.JobFunction.choices,
-                                    blank=True, help_text="Empty: says nothing of the function.")
-    seniority = models.CharField(max_length=20, choices=Contact.Seniority.choices, blank=True,
-                                 help_text="Empty: says nothing of the seniority.")
-    priority = models.PositiveIntegerField(default=100, help_text="Lower wins.")
-    is_active = models.BooleanField(default=True)
+    keyword = models.CharField(_("keyword"), max_length=100,
+                               help_text=_('A word or phrase, e.g. "vp", "head of", "cfo".'))
+    job_function = models.CharField(_("job function"),
+                                    max_length=20, choices=Contact.JobFunction.choices,
+                                    blank=True, help_text=_("Empty: says nothing of the function."))
+    seniority = models.CharField(_("seniority"),
+                                 max_length=20, choices=Contact.Seniority.choices, blank=True,
+                                 help_text=_("Empty: says nothing of the seniority."))
+    priority = models.PositiveIntegerField(_("priority"), default=100, help_text=_("Lower wins."))
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("persona rule")
+        verbose_name_plural = _("persona rules")
         ordering = ["priority", "keyword", "id"]
         constraints = [
             models.CheckConstraint(condition=~Q(job_function="", seniority=""),
@@ -666,18 +722,22 @@ class IcpPersona(models.Model):
     fit is the highest weight of the active profile's personas it matches (empty function or
     seniority: any)."""
 
-    profile = models.ForeignKey(IcpProfile, on_delete=models.CASCADE, related_name="personas")
-    job_function = models.CharField(max_length=20, choices=Contact.JobFunction.choices,
-                                    blank=True, help_text="Empty: any function.")
-    seniority = models.CharField(max_length=20, choices=Contact.Seniority.choices, blank=True,
-                                 help_text="Empty: any seniority.")
+    profile = models.ForeignKey(IcpProfile, verbose_name=_("profile"),
+                                on_delete=models.CASCADE, related_name="personas")
+    job_function = models.CharField(_("job function"),
+                                    max_length=20, choices=Contact.JobFunction.choices,
+                                    blank=True, help_text=_("Empty: any function."))
+    seniority = models.CharField(_("seniority"),
+                                 max_length=20, choices=Contact.Seniority.choices, blank=True,
+                                 help_text=_("Empty: any seniority."))
     weight = models.PositiveSmallIntegerField(
-        default=100, validators=SCORE_VALIDATORS,
-        help_text="The contact fit (0–100) of a contact with this persona.")
+        _("weight"), default=100, validators=SCORE_VALIDATORS,
+        help_text=_("The contact fit (0–100) of a contact with this persona."))
 
     class Meta:
         ordering = ["profile", "-weight", "id"]
-        verbose_name = "ICP persona"
+        verbose_name = _("ICP persona")
+        verbose_name_plural = _("ICP personas")
         constraints = [
             models.UniqueConstraint(fields=["profile", "job_function", "seniority"],
                                     name="icp_persona_once_per_profile"),
@@ -692,15 +752,19 @@ class PersonaMultiplier(models.Model):
     """Engagement by contacts of this persona counts this many times (empty: any). With
     several matching, the highest applies; it compounds with the tier's multiplier."""
 
-    job_function = models.CharField(max_length=20, choices=Contact.JobFunction.choices,
-                                    blank=True, help_text="Empty: any function.")
-    seniority = models.CharField(max_length=20, choices=Contact.Seniority.choices, blank=True,
-                                 help_text="Empty: any seniority.")
+    job_function = models.CharField(_("job function"),
+                                    max_length=20, choices=Contact.JobFunction.choices,
+                                    blank=True, help_text=_("Empty: any function."))
+    seniority = models.CharField(_("seniority"),
+                                 max_length=20, choices=Contact.Seniority.choices, blank=True,
+                                 help_text=_("Empty: any seniority."))
     multiplier = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("1"),
+        _("multiplier"), max_digits=5, decimal_places=2, default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))])
 
     class Meta:
+        verbose_name = _("persona multiplier")
+        verbose_name_plural = _("persona multipliers")
         ordering = ["-multiplier", "id"]
         constraints = [
             models.UniqueConstraint(fields=["job_function", "seniority"],
@@ -717,11 +781,16 @@ class CommitteeRole(models.Model):
     """A seat of a tier's required buying committee: how many contacts of a buying role an
     account of the tier should have."""
 
-    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="committee")
-    buying_role = models.CharField(max_length=20, choices=Contact.BuyingRole.choices)
-    count = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(20)])
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"),
+                             on_delete=models.CASCADE, related_name="committee")
+    buying_role = models.CharField(_("buying role"),
+                                   max_length=20, choices=Contact.BuyingRole.choices)
+    count = models.PositiveSmallIntegerField(_("contacts needed"),
+                                             default=1, validators=[MaxValueValidator(20)])
 
     class Meta:
+        verbose_name = _("committee role")
+        verbose_name_plural = _("committee roles")
         ordering = ["tier", "id"]
         constraints = [
             models.UniqueConstraint(fields=["tier", "buying_role"],

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhooksConfig(AppConfig):
@@ -7,7 +8,7 @@ class WebhooksConfig(AppConfig):
 
     name = "webhooks"
     label = "webhooks"
-    verbose_name = "ABM outbound webhooks"
+    verbose_name = _("ABM outbound webhooks")
     default_auto_field = "django.db.models.BigAutoField"
 
     # Subscriptions hold secrets and reach other systems: ABM admins only (not abm_managed,

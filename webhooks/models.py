@@ -27,13 +27,15 @@ class WebhookSubscription(models.Model):
     failing_since = models.DateTimeField(
         _("failing since"), null=True, blank=True,
         help_text=_("The first failed attempt since the last success; empty: not failing."))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
         ordering = ["id"]
 
     def __str__(self):
@@ -52,26 +54,30 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", _("Failed (refused by the receiver)")
         DEAD = "dead", _("Dead-lettered")
 
-    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE,
+    subscription = models.ForeignKey(WebhookSubscription, verbose_name=_("subscription"),
+                                     on_delete=models.CASCADE,
                                      related_name="deliveries")
     # Pruned with its event (ABMCRM_OUTBOX_RETENTION_DAYS).
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(OutboxEvent, verbose_name=_("event"),
+                              on_delete=models.CASCADE, related_name="+")
     # Copied from the event: sending needs no join.
-    event_type = models.CharField(max_length=64)
-    account_id = models.BigIntegerField(null=True, blank=True)
-    payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    response_excerpt = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    event_type = models.CharField(_("event type"), max_length=64)
+    account_id = models.BigIntegerField(_("account id"), null=True, blank=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(_("status"),
+                              max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_status_code = models.PositiveSmallIntegerField(_("last status code"),
+                                                        null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    response_excerpt = models.TextField(_("response excerpt"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     claimed_until = models.DateTimeField(
-        null=True, blank=True,
-        help_text="While an attempt is under way: until when it holds the delivery.")
-    queued_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+        _("claimed until"), null=True, blank=True,
+        help_text=_("While an attempt is under way: until when it holds the delivery."))
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("webhook delivery")

@@ -18,7 +18,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     list_select_related = ["created_by"]
     readonly_fields = ["status", "total_rows", "rows_done", "created", "updated",
-                       "error_count", "bad_rows", "message", "attempts", "created_by",
+                       "error_count", "bad_rows", "message_text", "attempts", "created_by",
                        "queued_at", "started_at", "heartbeat_at", "finished_at",
                        "original_name"]
 

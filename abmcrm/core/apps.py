@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class CoreConfig(AppConfig):
     name = "abmcrm.core"
     label = "abmcore"
-    verbose_name = "abmcrm"
+    verbose_name = _("abmcrm")
     default_auto_field = "django.db.models.BigAutoField"
 
     # ABM admins hold every permission of this app's models, marketers view them.

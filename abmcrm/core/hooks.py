@@ -14,6 +14,8 @@ An AppConfig may declare:
   program items an app above suggests for the account (plays' *suggest* action); the programs
   app shows them pre-ticked on the ordering page and in the menu API. The first app (in
   INSTALLED_APPS order) to suggest an item wins;
+- `user_languages`: the dotted path of a function `(users) -> {user pk: language code}`: the
+  language each user chose to read e-mails in, where the app keeps it (`abmcrm.core.i18n`);
 - any other list of panels a page asks for by name through `panels(name, request, …)`, e.g.
   the funnel dashboard's `funnel_page_panels` (functions `(request, query) -> HTML string`).
 """

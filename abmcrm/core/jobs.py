@@ -19,7 +19,9 @@ from django.apps import apps
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from . import i18n
 from .conf import settings as conf
 from .models import Job
 from .queueing import publish
@@ -68,7 +70,8 @@ def job_start(*, job, reset=None):
     the job has finished or another run holds it."""
     now = timezone.now()
     fields = {"status": Status.RUNNING, "started_at": now, "heartbeat_at": now,
-              "lease": secrets.token_hex(16), "message": "", **(reset or {})}
+              "lease": secrets.token_hex(16), "message": "", "message_data": [],
+              **(reset or {})}
     moved = type(job).objects.filter(
         Q(status=Status.PENDING) | _lease_expired(now), pk=job.pk,
     ).update(attempts=F("attempts") + 1, **fields)
@@ -77,6 +80,32 @@ def job_start(*, job, reset=None):
             setattr(job, name, value)
         job.attempts = (job.attempts or 0) + 1
     return bool(moved)
+
+
+def message_values(message):
+    """{"message", "message_data"} to store for `message`: a string (kept as it is), a
+    deferred message (`abmcrm.core.i18n.deferred`) or a list of them (translated for each
+    reader, and written in English in `message`). Messages quote what came from outside (a
+    file's header, a library's error): what the database cannot store is replaced."""
+    text, parts = i18n.message_parts(message)
+    return {"message": storable(text), "message_data": _storable_values(parts)}
+
+
+def _storable_values(value):
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {key: _storable_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable_values(item) for item in value]
+    return value
+
+
+def job_message_set(*, job, message):
+    """Set the job's message on `job` (not saved: name "message" and "message_data" in the
+    `fields` of the next heartbeat)."""
+    for name, value in message_values(message).items():
+        setattr(job, name, value)
 
 
 def job_heartbeat(*, job, fields=()):
@@ -98,8 +127,7 @@ def job_finish(*, job, status=Status.DONE, message=None, fields=()):
     values = {"status": status, "finished_at": timezone.now(), "heartbeat_at": None,
               **{name: getattr(job, name) for name in fields}}
     if message is not None:
-        # Messages quote what came from outside (a file's header, a library's error).
-        values["message"] = storable(message)
+        values.update(message_values(message))
     moved = type(job).objects.filter(pk=job.pk, status=Status.RUNNING,
                                      lease=job.lease).update(**values)
     if moved:
@@ -112,11 +140,18 @@ def job_fail(*, job, message, fields=()):
     return job_finish(job=job, status=Status.FAILED, message=message, fields=fields)
 
 
+def retry_message(exc):
+    """The message of a job handed back after a transient database error (the text of the
+    error itself stays as the database wrote it)."""
+    return i18n.deferred(gettext_noop("Retrying after a database error: %(error)s"),
+                         error=str(exc))
+
+
 def job_release(*, job, message=""):
     """Hand the run's job back (running → pending) after a transient error, for a retry of
     its task to start it again. Returns whether it moved."""
     values = {"status": Status.PENDING, "heartbeat_at": None, "lease": "",
-              "message": storable(message)}
+              **message_values(message)}
     moved = type(job).objects.filter(pk=job.pk, status=Status.RUNNING,
                                      lease=job.lease).update(**values)
     if moved:
@@ -160,11 +195,13 @@ def jobs_redrive(*, now=None):
 
 
 def _abandon(model, pk, attempts, now):
-    message = (f"Stopped after {attempts} attempts: the worker running it stopped each time "
-               "(see the worker's log). Start it again once the cause is fixed.")
+    message = i18n.deferred(gettext_noop(
+        "Stopped after %(attempts)s attempts: the worker running it stopped each time (see the "
+        "worker's log). Start it again once the cause is fixed."), attempts=attempts)
     moved = model.objects.filter(
         Q(status=Status.PENDING) | _lease_expired(now), pk=pk,
-    ).update(status=Status.FAILED, finished_at=now, heartbeat_at=None, message=message)
+    ).update(status=Status.FAILED, finished_at=now, heartbeat_at=None,
+             **message_values(message))
     if moved:
         logger.error("%s %s failed after %s attempts", model.__name__, pk, attempts)
     return moved

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import i18n
 from .ids import time_ordered_uuid
 
 
@@ -31,24 +32,36 @@ class Job(models.Model):
     progress_fields = ("done", "total")
     task = ""
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    message = models.TextField(blank=True, help_text=_("Why the job failed, if it did; notes."))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    status = models.CharField(_("status"),
+                              max_length=10, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(_("message"),
+                               blank=True, help_text=_("Why the job failed, if it did; notes."))
+    # The message as it is shown: `message` is written in English once, but the job is read
+    # by people in four languages, so its parts are kept as msgids and values too and
+    # translated when read (`message_text`). Empty: `message` is all there is (a job finished
+    # before this was kept, or a message from outside such as an exception's text). A
+    # database default too: a process still running the code before it inserts without it.
+    message_data = models.JSONField(
+        _("message data"), default=list, db_default=[], blank=True, editable=False,
+        help_text=_("The message as msgids and values, translated for each reader."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   null=True, blank=True,
                                    on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     queued_at = models.DateTimeField(
-        null=True, blank=True,
+        _("queued at"), null=True, blank=True,
         help_text=_("When its task was last queued; empty: not queued (the broker could not be "
                   "reached), the sweeper queues it."))
     heartbeat_at = models.DateTimeField(
-        null=True, blank=True,
+        _("last heartbeat"), null=True, blank=True,
         help_text=_("While running: the last sign of life of the worker running it. Another "
                   "worker takes the job over only once this is older than the lease."))
-    lease = models.CharField(max_length=32, blank=True, editable=False,
+    lease = models.CharField(_("lease"), max_length=32, blank=True, editable=False,
                              help_text=_("The run that holds the job (new at every start)."))
-    attempts = models.PositiveSmallIntegerField(default=0, help_text=_("Times it was started."))
+    attempts = models.PositiveSmallIntegerField(_("attempts"),
+                                                default=0, help_text=_("Times it was started."))
 
     class Meta:
         abstract = True
@@ -68,6 +81,13 @@ class Job(models.Model):
     def is_finished(self):
         return self.status in self.FINISHED
 
+    @property
+    def message_text(self):
+        """The message in the active language."""
+        return i18n.translated_message(self.message_data, self.message)
+
+    message_text.fget.short_description = _("message")
+
 
 class ImportJob(Job):
     """A CSV import run by a Celery task; progress and bad rows are readable while it runs."""
@@ -75,15 +95,15 @@ class ImportJob(Job):
     progress_fields = ("rows_done", "total_rows")
     task = "abmcrm.core.tasks.run_import"
 
-    kind = models.CharField(max_length=40)
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    original_name = models.CharField(max_length=255, blank=True)
-    total_rows = models.PositiveIntegerField(null=True, blank=True)
-    rows_done = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    total_rows = models.PositiveIntegerField(_("total rows"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created = models.PositiveIntegerField(_("rows created"), default=0)
+    updated = models.PositiveIntegerField(_("rows updated"), default=0)
+    error_count = models.PositiveIntegerField(_("error count"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
 
     class Meta(Job.Meta):
         verbose_name_plural = _("import jobs")
@@ -91,6 +111,12 @@ class ImportJob(Job):
 
     def __str__(self):
         return f"Import #{self.pk} ({self.kind}, {self.status})"
+
+    @property
+    def translated_errors(self):
+        """The bad rows with their messages in the active language: [{"line", "errors":
+        {field: [messages]}}], as `errors` is read by people."""
+        return i18n.translated_tree(self.errors)
 
 
 class OutboxEvent(models.Model):
@@ -103,19 +129,21 @@ class OutboxEvent(models.Model):
     `account_id` is the account's id, without a foreign key (the core has no domain
     models)."""
 
-    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
-    type = models.CharField(max_length=64)
-    account_id = models.BigIntegerField(null=True, blank=True)
-    occurred_at = models.DateTimeField(default=timezone.now)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    id = models.UUIDField(_("event id"),
+                          primary_key=True, default=time_ordered_uuid, editable=False)
+    type = models.CharField(_("event type"), max_length=64)
+    account_id = models.BigIntegerField(_("account id"), null=True, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     dispatched_at = models.DateTimeField(
-        null=True, blank=True,
-        help_text="When every consumer took it; empty: not yet (the dispatcher, or the "
-                  "sweeper, hands it over).")
+        _("dispatched at"), null=True, blank=True,
+        help_text=_("When every consumer took it; empty: not yet (the dispatcher, or the "
+                    "sweeper, hands it over)."))
 
     class Meta:
-        verbose_name = "outbox event"
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
         ordering = ["id"]
         indexes = [
             # The dispatcher's scan: only the few events not handed over yet are in it.

@@ -4,10 +4,12 @@ generation), each entity moving along its side's path with a compare-and-set on 
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from abmcrm.core.db import rowsets
 
 from .. import events
 from ..models import AccountFunnel, Lead, Stage, StageTransition
@@ -49,9 +51,17 @@ class TransitionBatch:
     unchanged: int = 0
     errors: list = field(default_factory=list)
     results: list = field(default_factory=list)
-    # position → the StageTransition created or found (for single-item answers)
+    # position → the StageTransition found, or the id of the one created (the batch writes
+    # rows, not instances): `transition(position)` answers a single item.
     transitions: dict = field(default_factory=dict)
     conflicts: set = field(default_factory=set)
+
+    def transition(self, position):
+        """The StageTransition recorded or found at `position`."""
+        found = self.transitions[position]
+        if isinstance(found, StageTransition):
+            return found
+        return StageTransition.objects.select_related("from_stage", "to_stage").get(pk=found)
 
     def as_dict(self):
         return {"created": self.created, "updated": 0, "unchanged": self.unchanged,
@@ -97,31 +107,34 @@ def _load_states(rows):
 def _check(data, state):
     """The refusals that depend on the entity's current stage. Returns {field: [msg]} or None."""
     current, to = state.stage, data["to_stage"]
-    name = _entity_label(data)
-    where = (_("at “%(stage)s”") % {"stage": current.slug} if current
-             else _("not in the funnel yet"))
+
+    def named(**values):
+        # The entity's label and where it stands, translated only for a refusal: a batch of
+        # 10,000 valid moves would otherwise translate them 20,000 times.
+        where = (_("at “%(stage)s”") % {"stage": current.slug} if current
+                 else _("not in the funnel yet"))
+        return {"name": _entity_label(data), "where": where, **values}
+
     if data["from_stage"] is not None and data["from_stage"] != current:
         return {"from_stage": [_("%(name)s is %(where)s, not at “%(stage)s”.")
-                               % {"name": name, "where": where,
-                                  "stage": data["from_stage"].slug}]}
+                               % named(stage=data["from_stage"].slug)]}
     if current is not None and current.is_terminal and not data["reopen"]:
         return {"to_stage": [_("%(name)s is %(where)s (closed). To move it again, send "
-                               "\"reopen\": true.") % {"name": name, "where": where}]}
+                               "\"reopen\": true.") % named()]}
     if data["reopen"] and (current is None or not current.is_terminal):
         return {"reopen": [_("Only a won or lost entity can be reopened; %(name)s is "
-                             "%(where)s.") % {"name": name, "where": where}]}
+                             "%(where)s.") % named()]}
     if current is not None and to == current:
         return {"to_stage": [_("%(name)s is already at “%(stage)s”.")
-                             % {"name": name, "stage": to.slug}]}
+                             % named(stage=to.slug)]}
     if current is None and to.is_lost:
         return {"to_stage": [_("%(name)s is not in the funnel yet, so it can't be lost.")
-                             % {"name": name}]}
+                             % named()]}
     if state.changed_at is not None and data["occurred_at"] < state.changed_at:
         return {"occurred_at": [
             _("%(when)s is before the last transition of %(name)s (%(last)s). Out-of-order "
               "history is refused: send each entity's transitions oldest first.")
-            % {"when": data["occurred_at"].isoformat(), "name": name,
-               "last": state.changed_at.isoformat()}]}
+            % named(when=data["occurred_at"].isoformat(), last=state.changed_at.isoformat())]}
     return None
 
 
@@ -138,6 +151,31 @@ def _apply(state, data):
     if state.stage.slot == "won" and data["amount"] is not None:
         state.won_amount += data["amount"]
     state.version += 1
+
+
+def _insert_transitions(rows, *, user, now):
+    """Append the validated transitions `rows` (data dicts); returns their ids in order.
+
+    On PostgreSQL one INSERT … SELECT from a rowset (`sql.moves.insert_transitions`): a batch
+    of 10,000 as model instances through bulk_create cost more than validating it. SQLite's
+    INSERT … RETURNING answers in no defined order, so there bulk_create assigns the ids."""
+    recorded_by = user.pk if getattr(user, "pk", None) else None
+    if connection.vendor == "postgresql":
+        return moves_sql.insert_transitions([
+            [data["account"].pk if data.get("account") is not None else None,
+             data["lead"].pk if data.get("lead") is not None else None,
+             data["from_stage"].pk if data["from_stage"] is not None else None,
+             data["to_stage"].pk, data["occurred_at"], data["channel"],
+             data["campaign"].pk if data["campaign"] is not None else None, data["amount"],
+             data["reopen"], data["external_id"]] for data in rows],
+            recorded_by=recorded_by, now=now)
+    created = StageTransition.objects.bulk_create([StageTransition(
+        account=data.get("account"), lead=data.get("lead"), from_stage=data["from_stage"],
+        to_stage=data["to_stage"], occurred_at=data["occurred_at"], channel=data["channel"],
+        campaign=data["campaign"], amount=data["amount"], is_reopen=data["reopen"],
+        external_id=data["external_id"], recorded_by_id=recorded_by, created_at=now)
+        for data in rows])
+    return [t.pk for t in created]
 
 
 def states_cas_update(kind, states):
@@ -168,7 +206,7 @@ def transitions_apply(*, rows, user):
     batch = TransitionBatch()
     externals = [d["external_id"] for _, d in rows if d["external_id"]]
     existing = {t.external_id: t for t in StageTransition.objects.filter(
-        external_id__in=externals)} if externals else {}
+        external_id__in=rowsets.texts(externals))} if externals else {}
     states = _load_states(rows)
     seen_external = {}
     for position, data in rows:
@@ -210,28 +248,19 @@ def transitions_apply(*, rows, user):
             of_kind = {key: st for key, st in moved.items() if key[0] == kind}
             if of_kind:
                 won |= states_cas_update(kind, of_kind)
-        new = []
-        for key, st in moved.items():
-            if key not in won:
-                continue
-            for position, data in st.rows:
-                new.append((position, StageTransition(
-                    account=data.get("account"), lead=data.get("lead"),
-                    from_stage=data["from_stage"], to_stage=data["to_stage"],
-                    occurred_at=data["occurred_at"], channel=data["channel"],
-                    campaign=data["campaign"], amount=data["amount"],
-                    is_reopen=data["reopen"], external_id=data["external_id"],
-                    recorded_by=user if getattr(user, "pk", None) else None, created_at=now,
-                )))
-        StageTransition.objects.bulk_create([t for _, t in new])
+        new = [(position, data) for key, st in moved.items() if key in won
+               for position, data in st.rows]
+        ids = _insert_transitions([data for _, data in new], user=user, now=now)
         events.transitions_emit([
-            (t.account_id if t.account_id else getattr(t.lead, "account_id", None),
-             t.lead_id, t.from_stage, t.to_stage, t.occurred_at, t.channel, t.amount)
-            for _, t in new])
-    for position, created in new:
+            (data["account"].pk if data.get("account") is not None
+             else data["lead"].account_id, data["lead"].pk if data.get("lead") is not None
+             else None, data["from_stage"], data["to_stage"], data["occurred_at"],
+             data["channel"], data["amount"])
+            for _, data in new])
+    for (position, _data), pk in zip(new, ids, strict=True):
         batch.created += 1
-        batch.transitions[position] = created
-        batch.results.append({"index": position, "id": created.pk, "created": True})
+        batch.transitions[position] = pk
+        batch.results.append({"index": position, "id": pk, "created": True})
     lost = [(position, data) for key, st in moved.items() if key not in won
             for position, data in st.rows]
     if lost:

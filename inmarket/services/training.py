@@ -215,7 +215,7 @@ def training_run(*, job, now=None):
         logger.warning("training %s: taken over by another worker; stopping here", job.pk)
         return job
     except OperationalError as exc:
-        jobs.job_release(job=job, message=f"Retrying after a database error: {exc}")
+        jobs.job_release(job=job, message=jobs.retry_message(exc))
         raise
     except Exception as exc:
         jobs.job_fail(job=job, message=f"{type(exc).__name__}: {exc}")

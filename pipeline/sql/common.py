@@ -2,12 +2,25 @@
 deals a filter selects (the API's FilterSet, compiled to a subquery), and the few spellings
 that differ between PostgreSQL and SQLite."""
 
-from django.db import connection
+import json
+
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
 
 def subquery(queryset):
     """(sql, params) of `queryset`'s ids: the deals an API filter selects, for `id IN (…)`."""
     return queryset.order_by().values("pk").query.sql_with_params()
+
+
+def texts_in(values):
+    """Strings for an `__in=` filter: on PostgreSQL a subquery over one JSON parameter (a bulk
+    request's 10,000 external ids as an IN list cost more to build, quote and parse in Python
+    than the lookup itself; `abmcrm.core.db.rowsets.ids` does the same for ids)."""
+    values = list(values)
+    if not _pg():
+        return values
+    return RawSQL("SELECT value FROM json_array_elements_text(%s::json)", [json.dumps(values)])
 
 
 def as_float(expression):
@@ -51,3 +64,23 @@ def _pg():
 def param(value):
     """A datetime parameter as the backend stores it."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def run_without_jit(sql):
+    """Run `sql` (an `Sql`) and return its rows, on PostgreSQL with JIT compilation off for
+    that statement. A report's statement is a few dozen expressions over every deal: once its
+    estimated cost passes `jit_above_cost` (from about a million deals) PostgreSQL compiles
+    them, in the leader and in each parallel worker, which costs more than the scan it
+    speeds up (0.1–0.2 s measured, against a 0.1 s floor at 200,000 deals). `SET LOCAL` in
+    its own transaction, put back as it was when the caller's transaction goes on."""
+    if not _pg():
+        return sql.run()
+    outer = connection.in_atomic_block  # then SET LOCAL would outlast this statement
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+        previous = cursor.fetchone()[0]
+        cursor.execute(sql.text, sql.params)
+        rows = cursor.fetchall()
+        if outer and previous != "off":
+            cursor.execute("SELECT set_config('jit', %s, true)", [previous])
+    return rows

@@ -22,7 +22,7 @@ from funnel.models import Stage, StageTransition
 from tiers.models import Account
 
 from ..models import Opportunity, OpportunityStageChange
-from .common import param, round_money
+from .common import param, round_money, run_without_jit
 
 FIGURES = ("opened", "pipeline", "won", "lost", "won_revenue", "open", "open_amount",
            "weighted_open")
@@ -81,6 +81,18 @@ def _cycle_days():
 
 def _false():
     return "FALSE" if connection.vendor == "postgresql" else "0"
+
+
+def _weighted_sum():
+    """Σ of each open deal's weighted amount, rounded to the cent deal by deal. On PostgreSQL
+    as Σ round(amount × probability) ÷ 100, once per group: the same cents (an amount has two
+    decimals and a probability is a whole percentage, so rounding amount × p to a whole number
+    rounds amount × p ÷ 100 to the cent, halves away from zero as ROUND(…, 2) does; amounts
+    are never negative), without a numeric division and cast a deal."""
+    if connection.vendor == "postgresql":
+        return "SUM(ROUND(amount_end * COALESCE(prob_end, 0))) FILTER (WHERE is_open) / 100"
+    weighted = round_money("amount_end * COALESCE(prob_end, 0) / 100.0")
+    return f"SUM({weighted}) FILTER (WHERE is_open)"
 
 
 def _probability(column_sql, stages):
@@ -163,12 +175,10 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
         sql.add("), facts AS (SELECT go AS grp, d.* FROM d)")
     # Each figure sums only the rows its flag selects (FILTER), so a deal costs a few
     # comparisons and the sums it belongs to, not a product per figure.
-    weighted = round_money("amount_end * COALESCE(prob_end, 0) / 100.0")
     sums = ("COUNT(*) FILTER (WHERE is_opened), SUM(amount) FILTER (WHERE is_opened), "
             "COUNT(*) FILTER (WHERE is_won), COUNT(*) FILTER (WHERE is_lost), "
             "SUM(amount) FILTER (WHERE is_won), COUNT(*) FILTER (WHERE is_open), "
-            "SUM(amount_end) FILTER (WHERE is_open), "
-            f"SUM({weighted}) FILTER (WHERE is_open)")
+            f"SUM(amount_end) FILTER (WHERE is_open), {_weighted_sum()}")
 
     # won: the deals won in the period, read on their own through the index of closing
     # times, for the median cycle (a sort of these only; the sums above hash).
@@ -200,4 +210,4 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
 
 
 def report_rows(**kwargs):
-    return report_sql(**kwargs).run()
+    return run_without_jit(report_sql(**kwargs))

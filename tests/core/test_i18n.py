@@ -98,3 +98,60 @@ class TestApi:
         body = response.json()
         assert body["code"] == "unknown_items"
         assert body["detail"] == "Tidak ada item program dengan id 999999."
+
+
+class TestUserLanguage:
+    """abmcrm.core.i18n: the language a user reads e-mails in, wherever an app keeps it (the
+    plays app's notification preferences here), else the site's."""
+
+    def test_the_chosen_language_else_the_sites(self, rep, marketer, abm_admin, settings,
+                                                django_assert_num_queries):
+        from abmcrm.core import i18n
+        from plays.models import NotificationPreference
+
+        NotificationPreference.objects.create(user=rep, language="ko")
+        NotificationPreference.objects.create(user=marketer, language="id")
+        settings.LANGUAGE_CODE = "zh-hant"
+        with django_assert_num_queries(1):  # one query for any number of users
+            assert i18n.users_languages([rep, marketer, abm_admin]) == {
+                rep.pk: "ko", marketer.pk: "id", abm_admin.pk: "zh-hant"}
+        assert i18n.users_by_language([rep, abm_admin, marketer]) == [
+            ("ko", [rep]), ("zh-hant", [abm_admin]), ("id", [marketer])]
+
+    def test_a_language_no_longer_offered_is_the_sites(self, rep):
+        from abmcrm.core import i18n
+        from plays.models import NotificationPreference
+
+        NotificationPreference.objects.create(user=rep, language="fr")
+        assert i18n.user_language(rep) == "en"
+        NotificationPreference.objects.filter(user=rep).update(language="ko-KR")
+        assert i18n.user_language(type(rep).objects.get(pk=rep.pk)) == "ko"
+
+
+class TestDeferredMessages:
+    def test_translated_when_read(self):
+        from django.utils import translation
+
+        from abmcrm.core.i18n import deferred, english, translated, translated_tree
+
+        message = deferred("Ignored unknown column(s): %(columns)s.", columns="x")
+        with translation.override("ko"):
+            assert translated(message) == "알 수 없는 열은 무시했습니다: x."
+            tree = translated_tree([{"line": 2, "errors": {"name": [
+                "This field is required.", message, "not a msgid: kept"]}}])
+        assert tree == [{"line": 2, "errors": {"name": [
+            "이 필드는 필수 항목입니다.", "알 수 없는 열은 무시했습니다: x.",
+            "not a msgid: kept"]}}]
+        with translation.override("id"):
+            assert english(message) == "Ignored unknown column(s): x."
+
+    def test_values_are_data_not_messages(self):
+        from django.utils import translation
+
+        from abmcrm.core.i18n import deferred, translated
+
+        message = deferred("Ignored unknown column(s): %(columns)s.",
+                           columns="This field is required.")
+        with translation.override("id"):
+            assert translated(message) == (
+                "Kolom tidak dikenal diabaikan: This field is required..")

@@ -172,3 +172,31 @@ def test_two_deliveries_starting_one_job_at_once_start_it_once(kind):
     results = fire_together([start] * 6)
     assert sorted(results) == [False] * 5 + [True]
     assert model.objects.get(pk=job.pk).attempts == 1
+
+
+def test_a_jobs_message_is_translated_for_each_reader(job):
+    """Kept as msgids and values: the column holds the English, each reader their language;
+    a message from outside (an exception's text) is kept as it is."""
+    from django.utils import translation
+
+    from abmcrm.core.i18n import deferred
+
+    jobs.job_start(job=job)
+    jobs.job_release(job=job, message=jobs.retry_message(RuntimeError("deadlock detected")))
+    stored = type(job).objects.get(pk=job.pk)
+    assert stored.message == "Retrying after a database error: deadlock detected"
+    assert stored.message_text == stored.message
+    jobs.job_start(job=stored)
+    assert jobs.job_fail(job=stored, message=[
+        deferred("Ignored unknown column(s): %(columns)s.", columns="x"),
+        deferred("The file has a header but no data rows.")])
+    stored = type(job).objects.get(pk=job.pk)
+    assert stored.message == (
+        "Ignored unknown column(s): x. The file has a header but no data rows.")
+    with translation.override("id"):
+        no_rows = translation.gettext("The file has a header but no data rows.")
+        assert no_rows != "The file has a header but no data rows."
+        assert stored.message_text == f"Kolom tidak dikenal diabaikan: x. {no_rows}"
+    type(job).objects.filter(pk=job.pk).update(message="ValueError: boom", message_data=[])
+    with translation.override("ko"):
+        assert type(job).objects.get(pk=job.pk).message_text == "ValueError: boom"

@@ -117,6 +117,45 @@ class TestIdempotency:
         assert batch.created == 1 and "Duplicate external_id" in errors[1]["external_id"][0]
 
 
+class TestBatches:
+    def _leads(self, n, prefix):
+        factories.AccountFactory(domain=f"{prefix}.example.com")  # the leads match it
+        return [services.lead_create(email=f"l{i}@{prefix}.example.com", created_at=day(1))
+                for i in range(n)]
+
+    def _moves(self, leads, user):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        items = [{"lead": str(lead.pk), "to_stage": "mql", "occurred_at": day(2).isoformat(),
+                  "external_id": f"m-{lead.pk}"} for lead in leads]
+        with CaptureQueriesContext(connection) as queries:
+            batch = record(items, user=user)
+        return batch, len(queries)
+
+    def test_lead_moves_take_the_same_queries_for_1_and_40_leads(self):
+        # Each lead's transition event names its account: read with the lead, never one
+        # query a lead.
+        user = factories.MarketerFactory()
+        _, one = self._moves(self._leads(1, "one"), user)
+        _, forty = self._moves(self._leads(40, "forty"), user)
+        assert forty == one
+
+    def test_each_result_names_its_own_transition(self):
+        user = factories.MarketerFactory()
+        leads = self._leads(30, "ids")
+        batch, _ = self._moves(leads, user)
+        assert batch.created == 30 and [r["index"] for r in batch.results] == list(range(30))
+        recorded = StageTransition.objects.in_bulk([r["id"] for r in batch.results])
+        for result, lead in zip(batch.results, leads, strict=True):
+            transition = recorded[result["id"]]
+            assert (transition.lead_id, transition.external_id) == (lead.pk, f"m-{lead.pk}")
+            assert transition.from_stage.slug == "inquiry" and transition.to_stage.slug == "mql"
+            assert transition.recorded_by_id == user.pk and transition.created_at is not None
+        assert batch.transition(5) == recorded[batch.results[5]["id"]]
+        assert Lead.objects.filter(stage__slug="mql").count() == 30
+
+
 class TestLeads:
     def test_lead_matched_by_domain_enters_inquiry(self):
         account = factories.AccountFactory(domain="acme.com")

@@ -3,6 +3,7 @@
 
 import pytest
 
+from plays.models import NotificationPreference
 from programs.models import Fulfillment, OrderEvent, ProgramOrder
 from tests.factories import (
     ProgramOrderFactory,
@@ -84,3 +85,46 @@ class TestRepEmails:
         assert notifications.order_status_notify(event=event, claimed=True) is False
         event.refresh_from_db()
         assert event.notified_at is None  # nobody was mailed: it must not say so
+
+
+class TestInTheRepsLanguage:
+    """The e-mail is written in the language its reader chose (My notifications), whatever
+    language the person who moved the order reads: the marketer's request here is English."""
+
+    def mail_rejection(self, rep, marketer, capture):
+        from django.utils import translation
+
+        from programs import services
+
+        order = ProgramOrderFactory(requested_by=rep)
+        with translation.override("en"), capture(execute=True):
+            services.order_reject(order=order, by=marketer, reason="Not this quarter")
+        return order
+
+    @pytest.mark.parametrize(("language", "subject", "line"), [
+        ("ko", "반려됨: {account} 대상 {item}", "대상 주문 #{id}({item})이(가) 반려되었습니다"),
+        ("id", "Ditolak: {item} untuk {account}", "Pesanan Anda #{id} ({item}) untuk {account} "
+                                                  "ditolak"),
+    ])
+    def test_the_reps_language(self, rep, marketer, mailoutbox, language, subject, line,
+                               django_capture_on_commit_callbacks):
+        NotificationPreference.objects.create(user=rep, language=language)
+        order = self.mail_rejection(rep, marketer, django_capture_on_commit_callbacks)
+        values = {"id": order.pk, "item": order.item.name, "account": order.account.name}
+        [message] = mailoutbox
+        assert message.to == [rep.email]
+        assert message.subject == subject.format(**values)
+        assert line.format(**values) in message.body
+        assert "Not this quarter" in message.body
+
+    def test_the_sites_language_without_a_choice(self, rep, marketer, mailoutbox, settings,
+                                                 django_capture_on_commit_callbacks):
+        settings.LANGUAGE_CODE = "id"
+        order = self.mail_rejection(rep, marketer, django_capture_on_commit_callbacks)
+        assert mailoutbox[0].subject == f"Ditolak: {order.item.name} untuk {order.account.name}"
+
+    def test_a_language_no_longer_offered_falls_back_to_the_sites(
+            self, rep, marketer, mailoutbox, django_capture_on_commit_callbacks):
+        NotificationPreference.objects.create(user=rep, language="fr")
+        order = self.mail_rejection(rep, marketer, django_capture_on_commit_callbacks)
+        assert mailoutbox[0].subject == f"Rejected: {order.item.name} for {order.account.name}"

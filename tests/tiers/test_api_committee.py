@@ -135,3 +135,13 @@ def test_icp_personas_admins_write_and_everyone_rescored(api, abm_admin, markete
     assert account.contact_fit == 90
     again = api.as_user(abm_admin).post("/api/v1/icp/personas/", body, format="json")
     assert again.status_code == 400 and "seniority" in again.json()
+
+
+def test_a_committee_not_computed_yet_is_null_not_zero(api, rep):
+    account = AccountFactory(tier=tier(1))
+    body = api.as_user(rep).get(f"/api/v1/accounts/{account.pk}/scores/").json()
+    assert (body["coverage"], body["missing_roles"]) == (None, [])
+    refresh_committees([account.pk])
+    body = api.as_user(rep).get(f"/api/v1/accounts/{account.pk}/scores/").json()
+    assert (body["coverage"], body["missing_roles"]) == (
+        0, ["decision_maker", "champion", "influencer"])

@@ -213,3 +213,21 @@ def test_account_list_page_filters_by_missing_role(client, marketer):
     client.force_login(marketer)
     page = client.get("/accounts/?missing_role=decision_maker&coverage_max=50").content.decode()
     assert "Lacking" in page and "Covered" not in page
+
+
+def test_a_committee_not_computed_yet_says_so(client, marketer):
+    """Tiered without a committee recompute (a loader, the admin): the page says the
+    committee is not computed yet, not "0 %" next to "every required role is covered"."""
+    from tiers.scoring import refresh_committees
+
+    account = AccountFactory(tier=tier(1))
+    assert account.coverage is None and account.missing_roles == []
+    client.force_login(marketer)
+    page = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert 'data-testid="coverage">—<' in page and "Not computed yet" in page
+    assert "Every required role is covered." not in page and "0%" not in page
+    assert "not computed yet" in client.get(f"/accounts/{account.pk}/programs/").content.decode()
+    refresh_committees([account.pk])
+    page = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert 'data-testid="coverage">0%' in page and "Not computed yet" not in page
+    assert "a decision maker, a champion, an influencer" in page

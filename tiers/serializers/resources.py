@@ -328,6 +328,7 @@ class TierUnlockSerializer(serializers.Serializer):
 
 class RecomputeJobSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True)
+    message = serializers.CharField(source="message_text", read_only=True)
 
     class Meta:
         model = RecomputeJob
@@ -395,7 +396,9 @@ class AccountScoresSerializer(serializers.Serializer):
     model_version = serializers.IntegerField(allow_null=True)
     contact_fit = serializers.IntegerField(help_text="The account's contact fit, 0–100.")
     coverage = serializers.IntegerField(
-        help_text="Share of the tier's required buying committee present, in percent.")
+        allow_null=True,
+        help_text="Share of the tier's required buying committee present, in percent; null: "
+                  "not computed yet (then `missing_roles` is empty and says nothing).")
     missing_roles = serializers.ListField(child=serializers.CharField(),
                                          help_text="Buying roles the committee lacks.")
     explanation = serializers.DictField()

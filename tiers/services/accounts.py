@@ -6,9 +6,9 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import gettext_noop
 
-from abmcrm.core import ingest
+from abmcrm.core import i18n, ingest
 
 from .. import scoring
 from ..models import Account, Contact, Technology
@@ -107,13 +107,15 @@ def account_bulk_upsert(*, rows):
         ext = data.get("external_id")
         if data["domain"] in seen_domains:
             errors.append((pos, {"domain": [
-                gettext("Duplicate domain in this batch (first at %(position)s).")
-                % {"position": seen_domains[data["domain"]]}]}))
+                i18n.deferred(gettext_noop("Duplicate domain in this batch (first at "
+                                           "%(position)s)."),
+                              position=seen_domains[data["domain"]])]}))
             continue
         if ext and ext in seen_external:
             errors.append((pos, {"external_id": [
-                gettext("Duplicate external_id in this batch (first at %(position)s).")
-                % {"position": seen_external[ext]}]}))
+                i18n.deferred(gettext_noop("Duplicate external_id in this batch (first at "
+                                           "%(position)s)."),
+                              position=seen_external[ext])]}))
             continue
         seen_domains[data["domain"]] = pos
         if ext:
@@ -147,14 +149,14 @@ def account_bulk_upsert(*, rows):
             account = by_domain.get(data["domain"])
             if account is not None and ext and account.external_id and account.external_id != ext:
                 errors.append((pos, {"domain": [
-                    gettext("Domain %(domain)s belongs to the account with external_id "
-                            "%(external_id)s.") % {"domain": data["domain"],
-                                                   "external_id": account.external_id}]}))
+                    i18n.deferred(gettext_noop("Domain %(domain)s belongs to the account with "
+                                               "external_id %(external_id)s."),
+                                  domain=data["domain"], external_id=account.external_id)]}))
                 continue
         elif data["domain"] != account.domain and data["domain"] in by_domain:
             errors.append((pos, {"domain": [
-                gettext("Domain %(domain)s already belongs to another account.")
-                % {"domain": data["domain"]}]}))
+                i18n.deferred(gettext_noop("Domain %(domain)s already belongs to another "
+                                           "account."), domain=data["domain"])]}))
             continue
         if account is None:
             to_create.append(Account(**data))
@@ -192,8 +194,8 @@ def contact_bulk_upsert(*, rows):
         return data["account"].pk, data["email"]
 
     unique, errors = ingest.dedupe(rows, key=key, message=lambda first: {"email": [
-        gettext("Duplicate contact in this batch (first at %(position)s).")
-        % {"position": first}]})
+        i18n.deferred(gettext_noop("Duplicate contact in this batch (first at %(position)s)."),
+                      position=first)]})
 
     existing = {
         (c.account_id, c.email): c

@@ -6,9 +6,9 @@ import hashlib
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_noop
 
-from abmcrm.core import ingest
+from abmcrm.core import i18n, ingest
 
 from ..models import EngagementEvent, IntentSignal
 from .recompute import accounts_recompute_queue
@@ -21,9 +21,9 @@ def intent_signal_bulk_upsert(*, rows):
         return data["account"].pk, data["topic"], data["source"], data["week"]
 
     unique_rows, errors = ingest.dedupe(rows, key=key, message=lambda first: {
-        "non_field_errors": [gettext("Duplicate signal in this batch (first at %(position)s): "
-                                     "same account, topic, source and week.")
-                             % {"position": first}]})
+        "non_field_errors": [i18n.deferred(gettext_noop(
+            "Duplicate signal in this batch (first at %(position)s): same account, topic, "
+            "source and week."), position=first)]})
     keys = [key(data) for _, data in unique_rows]
     existing = {
         (s.account_id, s.topic, s.source, s.week): s
@@ -74,8 +74,9 @@ def engagement_event_bulk_insert(*, rows):
         if key in seen:
             errors.append((pos, {"external_id" if data.get("external_id") else
                                  "non_field_errors": [
-                                     gettext("Duplicate event in this batch (first at "
-                                             "%(position)s).") % {"position": seen[key]}]}))
+                                     i18n.deferred(gettext_noop(
+                                         "Duplicate event in this batch (first at "
+                                         "%(position)s)."), position=seen[key])]}))
             continue
         seen[key] = pos
         unique_rows.append((pos, key, data))
@@ -86,7 +87,8 @@ def engagement_event_bulk_insert(*, rows):
         if key in known:
             field = "external_id" if data.get("external_id") else "non_field_errors"
             errors.append((pos, {field: [
-                gettext("This event was already recorded; it is not counted twice.")]}))
+                i18n.deferred(gettext_noop(
+                    "This event was already recorded; it is not counted twice."))]}))
 
             continue
         to_create.append(EngagementEvent(

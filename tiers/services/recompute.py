@@ -66,7 +66,7 @@ def recompute_run(*, job, progress=None):
         return job
     except OperationalError as exc:
         # Transient (a deadlock, a lost connection): the task's retry starts it again.
-        jobs.job_release(job=job, message=f"Retrying after a database error: {exc}")
+        jobs.job_release(job=job, message=jobs.retry_message(exc))
         raise
     except Exception as exc:
         jobs.job_fail(job=job, message=f"{type(exc).__name__}: {exc}")

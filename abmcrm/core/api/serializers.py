@@ -35,6 +35,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
     """One import job, with its bad rows (the first 1,000; `error_count` counts them all)."""
 
     progress = serializers.FloatField(read_only=True)
+    # Stored as msgids and values; each reader gets them in their language (Accept-Language).
+    message = serializers.CharField(source="message_text", read_only=True)
+    errors = serializers.JSONField(source="translated_errors", read_only=True)
 
     class Meta:
         model = ImportJob

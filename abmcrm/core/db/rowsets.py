@@ -72,3 +72,12 @@ def ids(values):
         return values
     return RawSQL("SELECT value::bigint FROM json_array_elements_text(%s::json)",
                   [json.dumps(values)])
+
+
+def texts(values):
+    """`ids` for text values (external ids, e-mails): on PostgreSQL a subquery over one JSON
+    parameter, whose 10,000 placeholders psycopg would otherwise scan the statement for."""
+    values = list(values)
+    if connection.vendor != "postgresql":
+        return values
+    return RawSQL("SELECT value FROM json_array_elements_text(%s::json)", [json.dumps(values)])

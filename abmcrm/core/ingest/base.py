@@ -8,10 +8,17 @@ position (`index` in a JSON list, `line` in a CSV file) and its per-field errors
 Apps register their ingesters (`registry.register(...)`).
 """
 
+import functools
+import re
+import string
 from dataclasses import dataclass, field
 
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import serializers
+
+from ..i18n import deferred, deferred_format, translated_tree
 
 MAX_BULK_ITEMS = 10_000
 
@@ -24,11 +31,12 @@ class IngestResult:
     errors: list = field(default_factory=list)
 
     def as_dict(self):
+        """The result as the bulk API answers it: each message in the active language."""
         return {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "errors": self.errors,
+            "errors": translated_tree(self.errors),
         }
 
 
@@ -41,8 +49,58 @@ def flatten_errors(detail):
     return str(detail)
 
 
+def field_errors(serializer, detail):
+    """A row's validation errors as plain JSON (`flatten_errors`), each of Django REST
+    framework's own field messages that quotes a value ("Ensure this field has no more than
+    {max_length} characters.") kept as a deferred message: its English template and the
+    values read back from the message, so that a stored import shows it in each reader's
+    language rather than in the language the import ran in."""
+    flat = flatten_errors(detail)
+    if not isinstance(detail, dict):
+        return flat
+    for name, messages in detail.items():
+        field = serializer.fields.get(name) if hasattr(serializer, "fields") else None
+        if field is None or not isinstance(messages, list):
+            continue
+        flat[name] = [_field_message(field, message) or text
+                      for message, text in zip(messages, flat[name], strict=True)]
+    return flat
+
+
+def _field_message(field, message):
+    """The deferred form of one of `field`'s own messages, or None (not one of its templates,
+    or one quoting nothing: that one is translated as it is)."""
+    template = field.error_messages.get(getattr(message, "code", None))
+    if template is None or "{" not in str(template):
+        return None
+    match = _template_pattern(str(template)).fullmatch(str(message))
+    if match is None:
+        return None
+    with translation.override("en"):
+        msgid = str(template)
+    return deferred_format(msgid, **match.groupdict())
+
+
+@functools.lru_cache(maxsize=256)
+def _template_pattern(template):
+    """A regex reading the values back out of `template` filled in ("{max_length}" → a
+    group named max_length)."""
+    pattern, seen = [], set()
+    for literal, name, _spec, _conversion in string.Formatter().parse(template):
+        pattern.append(re.escape(literal))
+        if name is None:
+            continue
+        if not name.isidentifier():
+            return re.compile(r"(?!)")  # a template that cannot be read back: never matches
+        pattern.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        seen.add(name)
+    return re.compile("".join(pattern), re.DOTALL)
+
+
 def errors_text(errors):
-    """{field: [messages]} → "field: message; other: message", for people to read."""
+    """{field: [messages]} → "field: message; other: message", for people to read (in the
+    active language)."""
+    errors = translated_tree(errors)
     return "; ".join(
         f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
         for field, msgs in errors.items()
@@ -50,6 +108,12 @@ def errors_text(errors):
 
 
 class Ingester:
+    """Row errors are {field: [messages]}, each message a string or a deferred message
+    (`abmcrm.core.i18n.deferred`): an import stores them to be translated for each reader,
+    the bulk API answers them in the request's language (`IngestResult.as_dict`)."""
+
+    # The docstring below says what subclasses set.
+
     """Subclasses set `kind`, `serializer_class`, `permission`, `columns`, `required_columns`
     and implement `write(valid_rows, user=...)`; they may override `prefetch`."""
 
@@ -109,7 +173,8 @@ class Ingester:
             try:
                 data = serializer.run_validation(item)
             except serializers.ValidationError as exc:
-                result.errors.append({position_key: position, "errors": flatten_errors(exc.detail)})
+                result.errors.append({position_key: position,
+                                      "errors": field_errors(serializer, exc.detail)})
                 continue
             duplicate = self._duplicate(data, seen, position, position_key)
             if duplicate:
@@ -130,10 +195,11 @@ class Ingester:
         keys = [(name, value) for name, value in self.unique_keys(data) if value]
         for name, value in keys:
             if (name, value) in seen:
-                return {name: [_("Duplicate %(field)s “%(value)s”: already at %(where)s "
-                                 "%(position)s.") % {"field": name, "value": value,
-                                                     "where": position_key,
-                                                     "position": seen[(name, value)]}]}
+                return {name: [deferred(
+                    gettext_noop("Duplicate %(field)s “%(value)s”: already at %(where)s "
+                                 "%(position)s."),
+                    field=name, value=value, where=position_key,
+                    position=seen[(name, value)])]}
 
         for key in keys:
             seen[key] = position

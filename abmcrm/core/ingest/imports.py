@@ -6,10 +6,13 @@ import csv
 import io
 import logging
 
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import jobs
 from ..exceptions import InvalidInput
+from ..i18n import deferred, english, is_deferred
 from ..models import ImportJob
 from ..text import storable
 from .registry import get_ingester
@@ -40,7 +43,12 @@ def import_start(*, kind, file, user):
 
 
 class ImportFileError(Exception):
-    pass
+    """A file that cannot be imported; `parts`: what to tell the uploader, as deferred
+    messages (the job's message, translated for each reader)."""
+
+    def __init__(self, *parts):
+        super().__init__(" ".join(english(part) for part in parts))
+        self.parts = list(parts)
 
 
 def _encoding(head):
@@ -68,21 +76,30 @@ def _open_csv(file):
 
 
 def _names(names):
-    """Column names for a message: storable, and not more than MAX_NAMED_COLUMNS of them."""
-    shown = [storable(name)[:100] for name in names[:MAX_NAMED_COLUMNS]]
-    more = len(names) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    """Column names for a message: storable, and not more than MAX_NAMED_COLUMNS of them (a
+    deferred message when some are left out: "a, b and 3 more" is worded per language)."""
+    shown = ", ".join(storable(name)[:100] for name in names[:MAX_NAMED_COLUMNS])
+    more = len(names) - MAX_NAMED_COLUMNS
+    if more > 0:
+        return deferred(gettext_noop("%(names)s and %(count)s more"), names=shown, count=more)
+    return shown
 
 
 def stored_errors(errors):
     """Row errors as they are stored with a job: every message storable (a NUL in a cell is
     quoted by some messages, and PostgreSQL's jsonb refuses it) and cut to
-    IMPORT_MAX_MESSAGE_CHARS."""
-    def clean(value):
+    IMPORT_MAX_MESSAGE_CHARS (a deferred message: its values)."""
+    def clean(value, limit=IMPORT_MAX_MESSAGE_CHARS):
         if isinstance(value, str):
             value = storable(value)
-            return value if len(value) <= IMPORT_MAX_MESSAGE_CHARS else (
-                value[:IMPORT_MAX_MESSAGE_CHARS - 1] + "…")
+            return value if len(value) <= limit else value[:limit - 1] + "…"
+        if is_deferred(value):
+            # Its values (a quoted cell) are cut so that the message as shown stays short;
+            # one still too long is kept as its English text, cut.
+            params = {name: clean(item, IMPORT_MAX_MESSAGE_CHARS // 3)
+                      for name, item in (value.get("params") or {}).items()}
+            value = {**value, "params": params}
+            return value if len(english(value)) <= limit else clean(english(value), limit)
         if isinstance(value, dict):
             return {clean(key): clean(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -111,20 +128,19 @@ def _count_rows(job):
         count = sum(1 for _row in reader)
     except UnicodeDecodeError as exc:
         if text.encoding.startswith("utf-16"):
-            raise ImportFileError(
-                _("The file looks like UTF-16 text but does not decode as such (%(reason)s). "
-                  "Save it as “CSV UTF-8” and upload it again; nothing was imported.")
-                % {"reason": exc.reason}
-            ) from exc
-        raise ImportFileError(
-            _("The file is not UTF-8 text (%(reason)s on line %(line)s). Save it as “CSV "
-              "UTF-8” and upload it again; nothing was imported.")
-            % {"reason": exc.reason, "line": _first_undecodable_line(job)}
-        ) from exc
+            raise ImportFileError(deferred(
+                gettext_noop("The file looks like UTF-16 text but does not decode as such "
+                             "(%(reason)s). Save it as “CSV UTF-8” and upload it again; "
+                             "nothing was imported."), reason=exc.reason)) from exc
+        raise ImportFileError(deferred(
+            gettext_noop("The file is not UTF-8 text (%(reason)s on line %(line)s). Save it as "
+                         "“CSV UTF-8” and upload it again; nothing was imported."),
+            reason=exc.reason, line=_first_undecodable_line(job))) from exc
     except csv.Error as exc:
-        raise ImportFileError(_("The file is not valid CSV (%(error)s, after line %(line)s); "
-                                "nothing was imported.")
-                              % {"error": storable(str(exc)), "line": reader.line_num}) from exc
+        raise ImportFileError(deferred(
+            gettext_noop("The file is not valid CSV (%(error)s, after line %(line)s); nothing "
+                         "was imported."),
+            error=storable(str(exc)), line=reader.line_num)) from exc
     finally:
         text.detach()
     return header, count
@@ -147,50 +163,61 @@ def _header(job, ingester):
     """The file's columns, checked against the kind's; returns (columns, notes)."""
     header, total = _count_rows(job)
     if not header or not any(column.strip() for column in header):
-        raise ImportFileError(
-            _("The file is empty: the first line must name the columns, e.g. %(columns)s.")
-            % {"columns": ",".join(ingester.required_columns)}
-        )
+        raise ImportFileError(deferred(
+            gettext_noop("The file is empty: the first line must name the columns, e.g. "
+                         "%(columns)s."), columns=",".join(ingester.required_columns)))
     header = [column.strip().lower() for column in header]
     missing = [c for c in ingester.required_columns if c not in header]
     if missing:
-        hint = ""
+        parts = [deferred(
+            gettext_noop("Missing column(s): %(missing)s. The file has: %(header)s. Known "
+                         "columns: %(known)s."),
+            missing=", ".join(missing), header=_names(header),
+            known=", ".join(ingester.columns))]
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            hint = " " + _("The columns seem to be separated by something other than commas: "
-                           "save the file as comma-separated CSV.")
-        raise ImportFileError(
-            _("Missing column(s): %(missing)s. The file has: %(header)s. Known columns: "
-              "%(known)s.") % {"missing": ", ".join(missing), "header": _names(header),
-                               "known": ", ".join(ingester.columns)} + hint
-        )
+            parts.append(deferred(gettext_noop(
+                "The columns seem to be separated by something other than commas: save the "
+                "file as comma-separated CSV.")))
+        raise ImportFileError(*parts)
     ignored = [c for c in header if c and c not in ingester.columns]
-    notes = [_("Ignored unknown column(s): %(columns)s.") % {"columns": _names(ignored)}
-             ] if ignored else []
+    notes = [deferred(gettext_noop("Ignored unknown column(s): %(columns)s."),
+                      columns=_names(ignored))] if ignored else []
     if total == 0:
-        notes.append(_("The file has a header but no data rows."))
+        notes.append(deferred(gettext_noop("The file has a header but no data rows.")))
     return header, total, notes
 
 
 def import_run(*, job, progress=None):
     """Run an import: a first pass counts rows, then rows are validated and upserted in
     batches; progress, counts and bad rows are saved after each batch. A job that has
-    already finished is left as it is."""
+    already finished is left as it is.
+
+    What it stores is read later by people in any language: its own messages are kept as
+    msgids and values (`abmcrm.core.i18n.deferred`), and it runs in English so that the
+    messages of the validators it calls are stored as msgids too, translated when shown
+    (those that quote no value; one that does stays English)."""
+    with translation.override("en"):
+        return _import_run(job=job, progress=progress)
+
+
+def _import_run(*, job, progress):
     ingester = get_ingester(job.kind)
     if not jobs.job_start(job=job, reset={"rows_done": 0, "created": 0, "updated": 0,
                                           "error_count": 0, "errors": []}):
         return job
     if ingester is None:
-        jobs.job_fail(job=job, message=_("Unknown import kind “%(kind)s”: the app that "
-                                         "imported it is no longer installed.")
-                      % {"kind": job.kind})
+        jobs.job_fail(job=job, message=deferred(gettext_noop(
+            "Unknown import kind “%(kind)s”: the app that imported it is no longer "
+            "installed."), kind=job.kind))
         return job
     try:
         header, total, notes = _header(job, ingester)
-        job.total_rows, job.message = total, " ".join(notes)
-        jobs.job_heartbeat(job=job, fields=["total_rows", "message"])
+        job.total_rows = total
+        jobs.job_message_set(job=job, message=notes)
+        jobs.job_heartbeat(job=job, fields=["total_rows", "message", "message_data"])
         _import_rows(job, ingester, header, progress)
     except ImportFileError as exc:
-        jobs.job_fail(job=job, message=str(exc), fields=COUNTERS)
+        jobs.job_fail(job=job, message=exc.parts, fields=COUNTERS)
     except jobs.LeaseLost:
         # Another worker took the job over (this one was presumed dead): it runs it now.
         logger.warning("import %s: taken over by another worker; stopping here", job.pk)
@@ -198,9 +225,9 @@ def import_run(*, job, progress=None):
         # Never leave a job "running" forever: say it failed (the rows written so far stay,
         # and a rerun of the same file is harmless), then let the worker log the error.
         logger.exception("import %s failed", job.pk)
-        jobs.job_fail(job=job, message=_("The import stopped on an unexpected error after "
-                                         "%(rows)s rows; upload the file again to finish it.")
-                      % {"rows": job.rows_done}, fields=COUNTERS)
+        jobs.job_fail(job=job, message=deferred(gettext_noop(
+            "The import stopped on an unexpected error after %(rows)s rows; upload the file "
+            "again to finish it."), rows=job.rows_done), fields=COUNTERS)
         raise
     else:
         jobs.job_finish(job=job, fields=COUNTERS)
@@ -221,8 +248,8 @@ def _import_rows(job, ingester, header, progress):
                 continue
             if len(values) > len(header):
                 _record_errors(job, [{"line": start_line, "errors": {"non_field_errors": [
-                    _("%(fields)s fields but the header has %(columns)s.")
-                    % {"fields": len(values), "columns": len(header)}]}}])
+                    deferred(gettext_noop("%(fields)s fields but the header has %(columns)s."),
+                             fields=len(values), columns=len(header))]}}])
 
                 job.rows_done += 1
                 continue

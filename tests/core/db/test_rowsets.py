@@ -71,6 +71,16 @@ def test_ids_filter_a_queryset_like_a_list():
         == [a.pk]
 
 
+def test_texts_filter_a_queryset_like_a_list():
+    Account.objects.create(name="A", domain="a.com")
+    Account.objects.create(name="B", domain="b.com")
+    Account.objects.create(name="C", domain="it's \"c\".com")
+    found = Account.objects.filter(domain__in=rowsets.texts(["a.com", "it's \"c\".com",
+                                                             "none.com"]))
+    assert sorted(found.values_list("name", flat=True)) == ["A", "C"]
+    assert not Account.objects.filter(domain__in=rowsets.texts([])).exists()
+
+
 def test_a_value_it_cannot_send_is_refused():
     with pytest.raises(TypeError, match="object"):
         list(rowsets.batches([("id", "int"), ("x", "jsonb")], [(1, {"x": object()})]))

@@ -295,3 +295,87 @@ class TestImportsAlwaysEnd:
     @pytest.mark.parametrize("pk", ["abc", "1e3", "-1", "99999999999999999999", "%00"])
     def test_an_id_that_is_no_id_is_404(self, api, abm_admin, pk):
         assert api.as_user(abm_admin).get(f"{IMPORTS}{pk}/").status_code == 404
+
+
+class TestReadInTheReadersLanguage:
+    """What an import stores (its warnings, its bad rows) is shown in the language of whoever
+    reads it, not of whoever uploaded: a Korean admin uploads, an Indonesian marketer and an
+    English one read the same job."""
+
+    CONTENT = HEADER.strip() + ",favourite_colour\n" + (
+        "Good,good.com,,,,10,,,,red\n"
+        ",nodomain.com,,,,10,,,,red\n"  # no name: DRF's "This field is required."
+        "Dup,good.com,,,,10,,,,red\n"  # our own message, with values
+    )
+
+    def upload_in_korean(self, api, abm_admin):
+        client = api.as_user(abm_admin)
+        client.credentials(HTTP_ACCEPT_LANGUAGE="ko")
+        response = upload(client, self.CONTENT)
+        client.credentials()
+        return client, response.json()["id"]
+
+    def read(self, client, pk, language):
+        return client.get(f"{IMPORTS}{pk}/", HTTP_ACCEPT_LANGUAGE=language).json()
+
+    def test_the_warning_follows_the_reader(self, api, abm_admin):
+        client, pk = self.upload_in_korean(api, abm_admin)
+        assert self.read(client, pk, "en")["message"] == (
+            "Ignored unknown column(s): favourite_colour.")
+        assert self.read(client, pk, "id")["message"] == (
+            "Kolom tidak dikenal diabaikan: favourite_colour.")
+        assert self.read(client, pk, "ko")["message"] == (
+            "알 수 없는 열은 무시했습니다: favourite_colour.")
+        listed = client.get(IMPORTS, HTTP_ACCEPT_LANGUAGE="id").json()["results"][0]
+        assert listed["message"] == "Kolom tidak dikenal diabaikan: favourite_colour."
+        # The column keeps it in English, for the admin and a host's code.
+        assert ImportJob.objects.get(pk=pk).message == (
+            "Ignored unknown column(s): favourite_colour.")
+
+    def test_bad_rows_follow_the_reader(self, api, abm_admin):
+        client, pk = self.upload_in_korean(api, abm_admin)
+        english = {e["line"]: e["errors"] for e in self.read(client, pk, "en")["errors"]}
+        assert english == {
+            3: {"name": ["This field is required."]},
+            4: {"domain": ["Duplicate domain “good.com”: already at line 2."]}}
+        korean = {e["line"]: e["errors"] for e in self.read(client, pk, "ko")["errors"]}
+        assert korean[3] == {"name": ["이 필드는 필수 항목입니다."]}
+        assert korean[4] == {"domain": ["중복된 domain “good.com”: 이미 line 2에 있습니다."]}
+        indonesian = {e["line"]: e["errors"] for e in self.read(client, pk, "id")["errors"]}
+        assert indonesian[3] == {"name": ["Bidang ini harus diisi."]}
+
+    def test_the_page_follows_the_reader(self, client, abm_admin, api):
+        _api_client, pk = self.upload_in_korean(api, abm_admin)
+        client.force_login(abm_admin)
+        html = client.get(f"/imports/{pk}/", HTTP_ACCEPT_LANGUAGE="id").content.decode()
+        assert "Kolom tidak dikenal diabaikan: favourite_colour." in html
+        assert "Bidang ini harus diisi." in html
+        html = client.get(f"/imports/{pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Ignored unknown column(s): favourite_colour." in html
+
+    def test_a_failure_follows_the_reader(self, api, abm_admin):
+        client = api.as_user(abm_admin)
+        pk = upload(client, "name,industry\nAcme,software\n").json()["id"]
+        korean = self.read(client, pk, "ko")["message"]
+        assert korean.startswith("누락된 열: domain. 파일의 열: name, industry.")
+        assert korean != self.read(client, pk, "en")["message"]
+        assert self.read(client, pk, "en")["message"].startswith("Missing column(s): domain.")
+
+    def test_a_job_stored_before_keeps_its_text(self, api, abm_admin):
+        job = ImportJob.objects.create(
+            kind="accounts", file="imports/old.csv", status=ImportJob.Status.DONE,
+            message="알 수 없는 열은 무시했습니다: x.", created_by=abm_admin,
+            errors=[{"line": 2, "errors": {"name": ["이 필드는 필수 항목입니다."]}}])
+        body = self.read(api.as_user(abm_admin), job.pk, "en")
+        assert body["message"] == "알 수 없는 열은 무시했습니다: x."
+        assert body["errors"] == [{"line": 2, "errors": {"name": ["이 필드는 필수 항목입니다."]}}]
+
+    def test_a_validator_message_quoting_a_value_follows_the_reader(self, api, abm_admin):
+        client = api.as_user(abm_admin)
+        client.credentials(HTTP_ACCEPT_LANGUAGE="ko")
+        pk = upload(client, "name,domain,funding_stage\nA,a.com,pre-seed\n").json()["id"]
+        client.credentials()
+        english = self.read(client, pk, "en")["errors"][0]["errors"]["funding_stage"]
+        assert english == ["\"pre-seed\" is not a valid choice."]
+        korean = self.read(client, pk, "ko")["errors"][0]["errors"]["funding_stage"][0]
+        assert "pre-seed" in korean and korean != english[0]

@@ -40,10 +40,10 @@ class Command(BaseCommand):
         if job.error_count > len(job.errors):
             self.stderr.write(f"… and {job.error_count - len(job.errors)} more bad rows.")
         if job.status == ImportJob.Status.FAILED:
-            raise CommandError(job.message)
+            raise CommandError(job.message_text)
         self.stdout.write(self.style.SUCCESS(
             f"Import #{job.pk}: {job.rows_done} rows, {job.created} created, {job.updated} "
-            f"updated, {job.error_count} bad." + (f" {job.message}" if job.message else "")
+            f"updated, {job.error_count} bad." + (f" {job.message_text}" if job.message else "")
         ))
 
     def _progress(self, job):
