@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from abmcrm.core import i18n, roles
-from abmcrm.core.queueing import publish_on_commit
+from abmcrm.core.queueing import publish, publish_on_commit
 from programs.conf import settings as programs_conf
 from programs.models import ProgramOrder
 
@@ -28,6 +28,9 @@ from .models import Alert, AlertTeam, EventType, NotificationPreference
 
 logger = logging.getLogger(__name__)
 
+# The tasks that send, published by name: the tasks module imports this one.
+SEND_ALERT = "plays.tasks.send_alert"
+SEND_DIGEST = "plays.tasks.send_digest"
 # A digest lists this many lines at most, then says how many more (a bulk retiering can
 # move hundreds of a rep's accounts at once).
 DIGEST_LINES = 100
@@ -96,9 +99,7 @@ def alerts_record(*, event, account):
 
 
 def alert_send_later(alert):
-    from .tasks import send_alert
-
-    publish_on_commit(send_alert, alert.pk)
+    publish_on_commit(SEND_ALERT, alert.pk)
 
 
 # What an alert says ------------------------------------------------------------------------
@@ -279,26 +280,18 @@ def digests_due():
 
 def digests_queue():
     """Queue one digest task per user with alerts waiting (the beat job)."""
-    from abmcrm.core.queueing import publish
-
-    from .tasks import send_digest
-
     users = digests_due()
     for user_id in users:
-        publish(send_digest, user_id)
+        publish(SEND_DIGEST, user_id)
     return {"queued": len(users)}
 
 
 def alerts_redrive():
     """Immediate alerts not sent a minute after they were written (their task was lost)."""
-    from abmcrm.core.queueing import publish
-
-    from .tasks import send_alert
-
     stale = timezone.now() - timedelta(seconds=conf.ABMCRM_PLAY_SWEEP_AFTER)
     ids = list(Alert.objects.filter(sent_at__isnull=True, immediate=True,
                                     created_at__lt=stale)
                .values_list("pk", flat=True)[:conf.ABMCRM_PLAY_SWEEP_BATCH])
     for alert_id in ids:
-        publish(send_alert, alert_id)
+        publish(SEND_ALERT, alert_id)
     return {"alerts": len(ids)}

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # Events handled per transaction.
 BATCH = 50
+# Published by name: the tasks module imports this one.
+HANDLE_EVENTS = "plays.tasks.handle_events"
 
 
 def _wanted_types():
@@ -46,9 +48,7 @@ def events_receive(events):
     if receipts:
         # The outbox hands a batch over again when another consumer failed on it.
         EventReceipt.objects.bulk_create(receipts, ignore_conflicts=True)
-        from .tasks import handle_events
-
-        publish_on_commit(handle_events)
+        publish_on_commit(HANDLE_EVENTS)
     return len(receipts)
 
 
@@ -143,9 +143,7 @@ def events_redrive():
     waiting = EventReceipt.objects.filter(handled_at__isnull=True,
                                           received_at__lt=stale).exists()
     if waiting:
-        from .tasks import handle_events
-
-        publish(handle_events)
+        publish(HANDLE_EVENTS)
     pruned = EventReceipt.objects.filter(
         handled_at__lt=timezone.now() - timedelta(days=conf.ABMCRM_PLAY_RECEIPT_DAYS)).delete()[0]
     return {"events": int(waiting), "pruned": pruned, **alerts.alerts_redrive()}

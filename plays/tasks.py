@@ -1,4 +1,6 @@
-"""Thin Celery tasks: take ids, call one function (imported in the body), own the retries."""
+"""Thin Celery tasks: take ids, call one function (imported in the body), own the retries.
+`consumer` and `alerts` publish these tasks by name (`abmcrm.core.queueing.publish`), never
+import them: the dependency runs one way, tasks → services."""
 
 import smtplib
 

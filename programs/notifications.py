@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from abmcrm.core import i18n
+from abmcrm.core.queueing import task_named
 
 from .conf import settings as conf
 from .models import OrderEvent, ProgramOrder
-from .tasks import notify_order_status
 
 logger = logging.getLogger(__name__)
 Status = ProgramOrder.Status
@@ -121,7 +121,7 @@ def order_status_notify_later(*, event):
         except Exception:  # noqa: BLE001 - any failure: the task retries with backoff
             logger.info("E-mail about event %s failed; queued for retries", event.pk)
     try:
-        notify_order_status.delay(event.pk)
+        task_named("programs.tasks.notify_order_status").delay(event.pk)
     except Exception:
         logger.warning("Broker unreachable: e-mailing about event %s inline", event.pk)
         order_status_notify(event=event)

@@ -1,5 +1,6 @@
-"""Thin Celery tasks: take ids, call one service (imported in the body, so that the services
-may import these tasks), own the retries."""
+"""Thin Celery tasks: take ids, call one service (imported in the body), own the retries.
+The services publish these tasks by name (`abmcrm.core.queueing.publish`), never import
+them: the dependency runs one way, tasks → services."""
 
 import smtplib
 

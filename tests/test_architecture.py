@@ -91,6 +91,43 @@ def test_no_circle_of_module_level_imports():
     assert not circles, "import circles: " + "; ".join(" → ".join(c) for c in circles)
 
 
+def _imports_anywhere(name, path):
+    """The modules `name` imports, at module level or inside a function."""
+    tree = ast.parse(path.read_text())
+    is_package = path.name == "__init__.py"
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = name.split(".")
+            base = base if is_package else base[:-1]
+            if node.level > 1:
+                base = base[:len(base) - (node.level - 1)]
+            module = ".".join([*base, *([node.module] if node.module else [])]) \
+                if node.level else node.module
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return {m for m in found if m in MODULES}
+
+
+def _is_tasks_module(module):
+    return module.rsplit(".", 1)[-1] == "tasks"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not _is_tasks_module(m)))
+def test_only_the_app_config_imports_a_tasks_module(module):
+    """A tasks module imports its services (in its tasks' bodies), so nothing else imports
+    it, not even inside a function: a service publishes a task by name
+    (`abmcrm.core.queueing.publish("app.tasks.name", …)`). Only an AppConfig may import
+    its tasks module, to register the tasks."""
+    if module.rsplit(".", 1)[-1] == "apps":
+        return
+    tasks = sorted(t for t in _imports_anywhere(module, MODULES[module]) if _is_tasks_module(t)
+                   or _is_tasks_module(t.rsplit(".", 1)[0]))
+    assert not tasks, f"{module} imports {tasks}: publish the task by name instead"
+
+
 def test_no_fulfilment_spelling_left_in_code():
     spelled = [str(path.relative_to(ROOT)) for path in MODULES.values()
                if "fulfilment" in path.name]

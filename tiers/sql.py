@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from abmcrm.core.db import rowsets
-from abmcrm.core.db.names import column, null_safe_equals, table
+from abmcrm.core.db.names import column, json_equals, null_safe_equals, table
 
 from .models import Account, Contact, TierAssignment
 
@@ -31,32 +31,42 @@ HISTORY_COLUMNS = [("id", "int"), ("old_tier", "int"), ("new_tier", "int"), ("ru
                    ("reason", "text")]
 
 
-def write_scores(rows, *, scored_at, engaging=()):
+def write_scores(rows, *, scored_at, expected=None):
     """Write the score fields (and scored_at) of many accounts, rows being
-    (pk, *SCORE_FIELDS values). Returns the ids of `engaging` that were written.
+    (pk, *SCORE_FIELDS values). Returns the ids of `expected` written (below).
 
-    `engaging`: accounts read as not engaged that now are. Their rows are written only where
-    the account is still not engaged, a compare-and-set: of two recomputes racing, one writes
-    the change and announces it (the other then writes the same scores plainly)."""
+    `expected`: {pk: (has_recent_engagement, surging_topics)} as the recompute read them,
+    for the accounts whose write announces something (a first engagement, a topic that
+    starts surging). Their rows are written only where both fields are still as read: a
+    compare-and-set. Of two recomputes racing, one writes the change and announces it; the
+    other finds the row changed (PostgreSQL re-checks the condition on the row the first
+    committed) and must look again (`scoring.writes`).
+
+    One statement, the rows in the order of their ids, so that two recomputes writing the
+    same accounts lock them in the same order, never each waiting for the other."""
     if not rows:
         return set()
+    expected = expected or {}
+    rows = sorted((*row, *expected.get(row[0], (None, None))) for row in rows)
     accounts, pk = table(Account), column(Account, "id")
     sets = ", ".join(f"{column(Account, name)} = v.{name}" for name in SCORE_FIELDS)
     sets += f", {column(Account, 'scored_at')} = %s"
-    engaged = column(Account, "has_recent_engagement")
-    won = set()
+    columns = [*SCORE_COLUMNS, ("was_engaged", "bool"), ("was_topics", "jsonb")]
+    topics = column(Account, "surging_topics")
+    # A row with no expectation (was_engaged NULL) is written as it is.
+    where = (f" AND (v.was_engaged IS NULL OR ("
+             f"{accounts}.{column(Account, 'has_recent_engagement')} = v.was_engaged"
+             f" AND {json_equals(f'{accounts}.{topics}', 'v.was_topics')}))")
+    # (SQLite's RETURNING names only the target table: every id, those expected kept.)
+    returning = f" RETURNING {accounts}.{pk}" if expected else ""
+    written = set()
     with connection.cursor() as cursor:
-        for cte, params in rowsets.batches(SCORE_COLUMNS,
-                                           [row for row in rows if row[0] in engaging], 1):
+        for cte, params in rowsets.batches(columns, rows, 1):
             cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v WHERE {accounts}.{pk} "
-                           f"= v.id AND NOT {accounts}.{engaged} RETURNING {accounts}.{pk}",
-                           [*params, scored_at])
-            won.update(pk for pk, in cursor.fetchall())
-        for cte, params in rowsets.batches(SCORE_COLUMNS, [
-                row for row in rows if row[0] not in won], 1):
-            cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v "
-                           f"WHERE {accounts}.{pk} = v.id", [*params, scored_at])
-    return won
+                           f"= v.id{where}{returning}", [*params, scored_at])
+            if returning:
+                written.update(pk for pk, in cursor.fetchall() if pk in expected)
+    return written
 
 
 def write_committees(rows):

@@ -1,5 +1,6 @@
-"""Thin Celery tasks of the tiers app: take ids, call one service (imported in the body,
-so that the services may import these tasks)."""
+"""Thin Celery tasks of the tiers app: take ids, call one service (imported in the body).
+The services publish these tasks by name (`abmcrm.core.queueing.publish`), never import
+them: the dependency runs one way, tasks → services."""
 
 from celery import shared_task
 from django.db import OperationalError

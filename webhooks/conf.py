@@ -7,7 +7,9 @@ DEFAULTS = {
     # A delivery is tried at most this many times, then dead-lettered.
     "ABMCRM_WEBHOOK_MAX_ATTEMPTS": 12,
     # The first retry waits this many seconds; each next one twice as long (with ±25 %
-    # jitter), at most ABMCRM_WEBHOOK_RETRY_MAX: about six hours in all by default.
+    # jitter), at most ABMCRM_WEBHOOK_RETRY_MAX. With the defaults the 11 waits add up to
+    # 12,310 s (3 h 25 min), between 3 h 4 min and 3 h 46 min with the jitter
+    # (docs/apps/webhooks.md, "The retry schedule").
     "ABMCRM_WEBHOOK_RETRY_BASE": 10,
     "ABMCRM_WEBHOOK_RETRY_MAX": 3600,
     # Seconds to connect to and hear back from a receiver.

@@ -1,4 +1,6 @@
-"""Thin Celery tasks of the webhooks app."""
+"""Thin Celery tasks of the webhooks app. The services publish them by name
+(`abmcrm.core.queueing.publish`), never import them: the dependency runs one way, tasks →
+services."""
 
 from celery import shared_task
 
@@ -14,10 +16,10 @@ def deliver_next(subscription_id, account_id):
 
 @shared_task(ignore_result=True)
 def deliver_queues(subscription_id, account_ids):
-    """`deliver_next` for several queues of one subscription, one after the other."""
-    from .services.delivery import deliver_queue
+    """`deliver_next` for several queues of one subscription, taking turns."""
+    from .services.delivery import deliver_queues
 
-    return sum(deliver_queue(subscription_id, account_id) for account_id in account_ids)
+    return deliver_queues(subscription_id, account_ids)
 
 
 @shared_task(ignore_result=True)

@@ -19,7 +19,6 @@ from django.apps import apps
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_noop
 
 from . import i18n
@@ -56,8 +55,7 @@ def job_enqueue(*, job):
 def job_dispatch(*, model, job_id):
     """Queue the task of one job now, and note when (`queued_at`). Never raises for a broker
     that is down; returns whether it was queued."""
-    task = import_string(model.task)
-    queued = publish(task, job_id)
+    queued = publish(model.task, job_id)
     if queued:
         model.objects.filter(pk=job_id).update(queued_at=timezone.now())
     return queued

@@ -116,9 +116,7 @@ def _dispatch_after_commit():
 
 
 def _publish_dispatch():
-    from .tasks import outbox_dispatch
-
-    publish(outbox_dispatch)
+    publish("abmcrm.core.tasks.outbox_dispatch")
 
 
 def consumers():

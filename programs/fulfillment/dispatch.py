@@ -17,7 +17,6 @@ from abmcrm.core.queueing import publish
 
 from ..conf import settings as conf
 from ..models import Fulfillment, ProgramOrder
-from ..tasks import send_fulfillment
 from .providers import is_automatic
 
 logger = logging.getLogger(__name__)
@@ -25,6 +24,8 @@ logger = logging.getLogger(__name__)
 Status = ProgramOrder.Status
 State = Fulfillment.State
 ACTIVE = (Status.APPROVED, Status.IN_PROGRESS)
+# Published by name: the tasks module imports this one.
+SEND_FULFILLMENT = "programs.tasks.send_fulfillment"
 
 
 def fulfillment_prepare(*, order):
@@ -57,7 +58,8 @@ def fulfillment_dispatch(*, fulfillment_id, reconcile=False):
     publish retry policy in settings), the row stays waiting and the sweeper queues it.
     `reconcile`: also ask the provider about a gift already sent (the sweeper's check)."""
     Fulfillment.objects.filter(pk=fulfillment_id).update(dispatched_at=timezone.now())
-    if publish(send_fulfillment, fulfillment_id, **({"reconcile": True} if reconcile else {})):
+    if publish(SEND_FULFILLMENT, fulfillment_id,
+               **({"reconcile": True} if reconcile else {})):
         return True
     Fulfillment.objects.filter(pk=fulfillment_id).update(
         dispatched_at=None, last_error="Could not be queued (will be resent): the broker "

@@ -103,6 +103,23 @@ def test_backoff_doubles_with_jitter_and_is_capped(settings):
     assert backoff(12) == 3600 and backoff(2, retry_after=9999) == 3600
     total = sum(min(10 * 2 ** (n - 1), 3600) for n in range(1, 12))
     assert 3 * 3600 < total < 4 * 3600  # 11 waits: about three and a half hours in all
+
+
+@pytest.mark.parametrize(("jitter", "total"), [(1.0, 12_310), (0.75, 11_032.5),
+                                               (1.25, 13_587.5)])
+def test_the_retry_schedule_of_the_defaults_is_the_documented_one(settings, monkeypatch,
+                                                                   jitter, total):
+    """docs/apps/webhooks.md: 12 attempts, 10 s doubling, capped at 1 h: the 11 waits add up
+    to 3 h 25 min 10 s (between 3 h 3 min 52.5 s and 3 h 46 min 27.5 s with the jitter)."""
+    from webhooks.conf import DEFAULTS
+
+    settings.ABMCRM_WEBHOOK_RETRY_BASE = DEFAULTS["ABMCRM_WEBHOOK_RETRY_BASE"]
+    settings.ABMCRM_WEBHOOK_RETRY_MAX = DEFAULTS["ABMCRM_WEBHOOK_RETRY_MAX"]
+    monkeypatch.setattr("random.uniform", lambda low, high: {1.0: 1.0, 0.75: low,
+                                                             1.25: high}[jitter])
+    waits = [backoff(n) for n in range(1, DEFAULTS["ABMCRM_WEBHOOK_MAX_ATTEMPTS"])]
+    assert len(waits) == 11 and waits[-2:] == [3600, 3600]
+    assert sum(waits) == pytest.approx(total)
     assert _retry_after("7") == 7 and _retry_after("nonsense") is None
 
 
@@ -140,6 +157,7 @@ def test_network_errors_are_retried(subscribe):
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == Status.PENDING and delivery.last_status_code is None
     assert delivery.last_error and delivery.next_attempt_at > timezone.now()
+    assert delivery.last_error.startswith("Could not connect")  # not "Timed out"
 
 
 def test_only_the_head_of_an_account_queue_is_sent(subscribe, receiver):
@@ -153,6 +171,44 @@ def test_only_the_head_of_an_account_queue_is_sent(subscribe, receiver):
     make_due(*WebhookDelivery.objects.all())
     deliver_queue(subscription.pk, 1)
     assert [got.delivery for got in receiver.snapshot()][2:] == [str(first.id), str(second.id)]
+
+
+def test_several_queues_take_turns_each_in_order_one_statement_a_delivery(
+        subscribe, receiver, django_assert_num_queries):
+    """`deliver_queues` (a task's several queues): every delivery is sent, each account's in
+    the order of its events; the record of a delivered attempt claims the next head in the
+    same statement on PostgreSQL (elsewhere two)."""
+    from django.db import connection
+
+    from webhooks.services import deliver_queues
+
+    subscription = subscribe([outbox.ACCOUNT_ENGAGED])
+    events = [emit(account_id=account, n=n) for n, account in enumerate([1, 1, 2, 1, 2, 3])]
+    statements = 1 + len(events) * (1 if connection.vendor == "postgresql" else 2)
+    with django_assert_num_queries(statements):
+        assert deliver_queues(subscription.pk, [1, 2, 3]) == 6
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {Status.DELIVERED}
+    sent = [got.delivery for got in receiver.snapshot()]
+    assert sorted(sent) == sorted(str(event.id) for event in events)
+    for account in (1, 2, 3):
+        ids = [str(event.id) for event in events if event.account_id == account]
+        assert [delivery for delivery in sent if delivery in ids] == ids
+    # Taking turns: the first of each account before the second of any.
+    assert set(sent[:3]) == {str(events[0].id), str(events[2].id), str(events[5].id)}
+
+
+def test_a_refused_head_lets_its_queue_and_the_others_go_on(subscribe, receiver):
+    subscription = subscribe([outbox.ACCOUNT_ENGAGED])
+    first, second, other = emit(account_id=1), emit(account_id=1), emit(account_id=2)
+    receiver.script = [(410, {})]
+    from webhooks.services import deliver_queues
+
+    assert deliver_queues(subscription.pk, [1, 2]) == 3
+    statuses = dict(WebhookDelivery.objects.values_list("event_id", "status"))
+    assert statuses == {first.id: Status.FAILED, second.id: Status.DELIVERED,
+                        other.id: Status.DELIVERED}
+    sent = [got.delivery for got in receiver.snapshot()]
+    assert sent.index(str(first.id)) < sent.index(str(second.id))
 
 
 def test_a_subscription_failing_for_a_day_is_paused_and_admins_are_mailed(

@@ -80,11 +80,12 @@ def _decoded(text, new_value, encoded_text):
 
 def chunk_changes(account_q, rows_q, windows, inputs):
     """Compute the scores of one chunk of accounts (reads, and the fit of the chunk's
-    contacts where it changed). Returns (changed, newly engaged, surging): the rows of the
-    accounts whose scores changed, (pk, *SCORE_FIELDS values), {pk: time of the meaningful
-    event} of those not engaged before that now are, and {pk: (topics newly surging, all
-    surging topics)} of those with a topic that was not surging before. The committee fields
-    follow the account's current tier; `recompute` redoes them for the accounts it moves."""
+    contacts where it changed). Returns (changed, announcing): the rows of the accounts whose
+    scores changed, (pk, *SCORE_FIELDS values), and {pk: (engaged as read, surging topics as
+    read, time of the last meaningful event)} of those among them that, as read, become
+    engaged or have a topic that was not surging: what their write announces is decided when
+    it is written (`writes.write_chunk`). The committee fields follow the account's current
+    tier; `recompute` redoes them for the accounts it moves."""
     if isinstance(inputs, list):  # the ICP criteria alone (callers before personas)
         inputs = Inputs(inputs, active_personas(), required_committees(),
                         Multipliers.current())
@@ -105,7 +106,7 @@ def chunk_changes(account_q, rows_q, windows, inputs):
                .values_list("pk", "fit_score", "intent_score", "engagement_score", "_topics",
                             "has_recent_intent", "has_recent_engagement", "contact_fit",
                             "coverage", "_missing", "_fit_points", "tier_id"))
-    changed, newly_engaged, surging = [], {}, {}
+    changed, announcing = [], {}
     for (pk, fit, intent_score, engagement_score_, topics, has_intent, has_engagement,
          contact_fit, coverage, missing, points, tier_id) in current:
         raw, last_meaningful = engagement.get(pk, (0.0, None))
@@ -120,12 +121,10 @@ def chunk_changes(account_q, rows_q, windows, inputs):
         if new != (fit, intent_score, engagement_score_, topics, has_intent, has_engagement,
                    contact_fit, coverage, missing):
             changed.append((pk, *new))
-            if new[5] and not has_engagement:
-                newly_engaged[pk] = last_meaningful
-            started = [topic for topic in new_topics if topic not in topics]
-            if started:
-                surging[pk] = (started, new_topics)
-    return changed, newly_engaged, surging
+            if (new[5] and not has_engagement
+                    or any(topic not in topics for topic in new_topics)):
+                announcing[pk] = (has_engagement, topics, last_meaningful)
+    return changed, announcing
 
 
 def _json_text(value, encoded):
@@ -184,10 +183,10 @@ def recompute(*, account_ids=None, now=None, by=None, progress=None):
     moved = set()
     with ChunkWriter(overlap=overlap) as write:
         for account_q, rows_q, size in account_chunks(account_ids, chunk_size):
-            changed, engaged, surging = chunk_changes(account_q, rows_q, windows, inputs)
+            changed, announcing = chunk_changes(account_q, rows_q, windows, inputs)
             # Returns once the previous chunk's write has committed.
             write(lambda counts, size=size: written(size, counts),
-                  write_chunk, account_q, changed, engaged, surging, windows=windows)
+                  write_chunk, account_q, changed, announcing, windows=windows)
             if committed is not None:
                 result.tier_changes += retier_chunk(committed, rules=rules, by=by,
                                                     moved=moved)

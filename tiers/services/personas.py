@@ -132,9 +132,7 @@ def persona_rules_changed():
 def personas_reclassify_dispatch():
     """Queue the reclassification task now and note when; never raises for a broker that is
     down (the reclassification stays pending for the sweeper). Returns whether queued."""
-    from ..tasks import reclassify_personas
-
-    queued = queueing.publish(reclassify_personas)
+    queued = queueing.publish("tiers.tasks.reclassify_personas")
     if queued:
         PersonaReclassification.objects.filter(
             pk=PENDING_ROW, requested_at__isnull=False).update(queued_at=timezone.now())

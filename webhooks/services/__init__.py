@@ -1,6 +1,6 @@
 """The webhooks app's writes: subscriptions, the outbox fan-out, sending."""
 
-from .delivery import backoff, deliver_queue, deliveries_redrive
+from .delivery import backoff, deliver_queue, deliver_queues, deliveries_redrive
 from .fanout import events_fan_out
 from .subscriptions import (
     TEST_EVENT,
@@ -12,7 +12,7 @@ from .subscriptions import (
 )
 
 __all__ = [
-    "TEST_EVENT", "backoff", "deliver_queue", "deliveries_redrive", "delivery_redeliver",
-    "events_fan_out", "subscribable_types", "subscription_create", "subscription_test",
-    "subscription_update",
+    "TEST_EVENT", "backoff", "deliver_queue", "deliver_queues", "deliveries_redrive",
+    "delivery_redeliver", "events_fan_out", "subscribable_types", "subscription_create",
+    "subscription_test", "subscription_update",
 ]

@@ -4,27 +4,29 @@ A queue's head is its pending delivery of lowest id; only the head is ever in fl
 later event of an account never reaches the receiver before an earlier one. The task
 `deliver_next(subscription, account)` claims the head (a compare-and-set that holds it for
 `_claim_seconds()`), POSTs it outside any transaction, records the answer, and goes on with
-the next head while they are due. A retry is queued with a countdown; the sweeper
-(`deliveries_redrive`) queues every queue whose head is overdue and unclaimed: a task lost
-with the broker or with a killed worker. Delivery is at least once: a receiver de-duplicates
-on `X-Abmcrm-Delivery` (the event's id)."""
+the next head while they are due; `deliver_queues` takes several queues in turns, and the
+record of a delivered attempt claims the next head in the same statement. A retry is queued
+with a countdown; the sweeper (`deliveries_redrive`) queues every queue whose head is overdue
+and unclaimed: a task lost with the broker or with a killed worker. Delivery is at least
+once: a receiver de-duplicates on `X-Abmcrm-Delivery` (the event's id)."""
 
 import json
 import logging
+import os
 import random
-import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
-import requests
+import urllib3
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from abmcrm.core.queueing import publish
+from abmcrm.core.queueing import publish, publish_later
 from abmcrm.core.text import storable
 
 from .. import sql
@@ -40,6 +42,8 @@ RUN_LENGTH = 50
 # Queues one sweep queues at most (the next sweep takes the rest).
 SWEEP_BATCH = 1000
 USER_AGENT = "abmcrm-webhooks/1"
+# Published by name: the tasks module imports this one.
+DELIVER_NEXT = "webhooks.tasks.deliver_next"
 
 
 def _claim_seconds():
@@ -81,7 +85,7 @@ class Attempt:
     event_id: uuid.UUID
     event_type: str
     account_id: int | None
-    payload: dict
+    body: bytes  # the request's body: the payload's JSON as the database keeps it
     attempts: int
     subscription_id: int
     url: str
@@ -89,18 +93,26 @@ class Attempt:
     failing: bool  # the subscription has failed since its last success
 
 
+def _claim_window(now):
+    """`now`, `due` and `until` of a claim: a retry's task may arrive a moment early (clocks,
+    rounding), so a head due within a second is taken."""
+    return {"now": now, "due": now + timedelta(seconds=1),
+            "until": now + timedelta(seconds=_claim_seconds())}
+
+
 def _claim(subscription_id, account_id, now):
     """The queue's head, claimed for one attempt; None when the queue is empty, its head not
-    due or held by another attempt, or the subscription inactive. A retry's task may arrive
-    a moment early (clocks, rounding): due within a second."""
-    found = sql.claim_head(subscription_id, account_id, now=now,
-                           due=now + timedelta(seconds=1),
-                           until=now + timedelta(seconds=_claim_seconds()))
+    due or held by another attempt, or the subscription inactive."""
+    return _attempt(subscription_id,
+                    sql.claim_head(subscription_id, account_id, **_claim_window(now)))
+
+
+def _attempt(subscription_id, found):
     if found is None:
         return None
     return Attempt(id=found["id"], event_id=uuid.UUID(str(found["event"])),
                    event_type=found["event_type"], account_id=found["account_id"],
-                   payload=found["payload"], attempts=found["attempts"],
+                   body=found["body"].encode(), attempts=found["attempts"],
                    subscription_id=subscription_id, url=found["url"],
                    secret=found["secret"], failing=found["failing"])
 
@@ -109,21 +121,44 @@ def request_body(payload):
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-_local = threading.local()
+# The process's HTTP connections (urllib3: `requests` on top of it cost a third of a
+# delivery's CPU, reading the proxy settings from the environment on every request). A pool
+# per host, connections kept alive between deliveries; thread-safe. A prefork worker's
+# child makes its own (the pid tells a pool inherited through fork).
+_pool = (None, None)
+# Connections kept per receiver host: a process sends one delivery at a time, a threaded
+# one (tests, eager tasks) a few.
+CONNECTIONS_PER_HOST = 4
 
 
-def _session():
-    """This thread's HTTP session: connections to a receiver are kept alive between
-    deliveries."""
-    if getattr(_local, "session", None) is None:
-        _local.session = requests.Session()
-    return _local.session
+def _http():
+    global _pool
+    pid, pool = _pool
+    if pool is None or pid != os.getpid():
+        pool = urllib3.PoolManager(num_pools=64, maxsize=CONNECTIONS_PER_HOST, block=False,
+                                   retries=False)
+        _pool = (os.getpid(), pool)
+    return pool
 
 
-def post(*, url, secret, event_id, event_type, payload):
-    """POST one delivery. Returns (status code, response text, error text, Retry-After
-    seconds or None); the code is None when no answer came, 0 when the URL was refused."""
-    body = request_body(payload)
+def _text(raw, content_type):
+    charset = "utf-8"
+    for part in (content_type or "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            charset = value.strip('"')
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know
+        return raw.decode("utf-8", errors="replace")
+
+
+def post(*, url, secret, event_id, event_type, payload=None, body=None):
+    """POST one delivery: `body` (bytes), or `payload` encoded. Returns (status code,
+    response text, error text, Retry-After seconds or None); the code is None when no answer
+    came, 0 when the URL was refused."""
+    if body is None:
+        body = request_body(payload)
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -138,17 +173,26 @@ def post(*, url, secret, event_id, event_type, payload):
     except targets.TargetRefused as refused:
         return 0, "", str(refused), None
     timeout = settings.ABMCRM_WEBHOOK_TIMEOUT
+    limit = settings.ABMCRM_WEBHOOK_RESPONSE_EXCERPT
     try:
-        response = _session().post(url, data=body, headers=headers,
-                                   timeout=(timeout, timeout), allow_redirects=False)
-    except requests.Timeout as exc:
-        _local.session = None  # a connection left mid-answer is not reused
+        response = _http().request(
+            "POST", url, body=body, headers=headers, redirect=False, retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout), preload_content=False)
+        try:
+            # The excerpt's worth (a character is at most 4 bytes), not a body of any size.
+            raw = response.read(4 * limit)
+            if len(raw) == 4 * limit and response.length_remaining != 0:
+                response.close()  # the rest unread: this connection is not used again
+        finally:
+            response.release_conn()
+    except urllib3.exceptions.NewConnectionError as exc:  # (a TimeoutError subclass)
+        return None, "", f"Could not connect: {exc}", None
+    except urllib3.exceptions.TimeoutError as exc:
         return None, "", f"Timed out: {exc}", None
-    except requests.RequestException as exc:
-        _local.session = None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:  # reset, a broken answer
         return None, "", f"{type(exc).__name__}: {exc}", None
-    excerpt = response.text[:settings.ABMCRM_WEBHOOK_RESPONSE_EXCERPT]
-    return response.status_code, excerpt, "", _retry_after(response.headers.get("Retry-After"))
+    excerpt = _text(raw, response.headers.get("Content-Type"))[:limit]
+    return response.status, excerpt, "", _retry_after(response.headers.get("Retry-After"))
 
 
 def _outcome(code):
@@ -161,9 +205,13 @@ def _outcome(code):
     return "refused"
 
 
-def _record(attempt, code, excerpt, error, retry_after, now):
+def _record(attempt, code, excerpt, error, retry_after, now, claim_next=None):
     """Write the attempt's outcome. Returns (seconds until the retry or None, whether the
-    queue may hold another pending delivery)."""
+    queue may hold another pending delivery, (the next attempt or None) if a claim was made
+    with the record, else None).
+
+    `claim_next`: (account id,) of a queue (the attempt's own too) whose head to claim with
+    the record when the attempt was delivered, the usual case, in the same statement."""
     outcome = _outcome(code)
     fields = {"last_status_code": code or None, "response_excerpt": storable(excerpt),
               "last_error": storable(error), "claimed_until": None}
@@ -182,14 +230,20 @@ def _record(attempt, code, excerpt, error, retry_after, now):
         fields["next_attempt_at"] = now + timedelta(seconds=delay)
     ok = outcome == "delivered"
     if ok and not attempt.failing:  # the usual case: one statement
-        more = sql.mark_delivered(attempt.id, attempt.subscription_id, attempt.account_id,
-                                  at=now, status_code=code,
-                                  excerpt=fields["response_excerpt"])
-        return delay, more
+        if claim_next is None:
+            more = sql.mark_delivered(attempt.id, attempt.subscription_id, attempt.account_id,
+                                      at=now, status_code=code,
+                                      excerpt=fields["response_excerpt"])
+            return delay, more, None
+        more, found = sql.mark_delivered_and_claim(
+            attempt.id, attempt.subscription_id, attempt.account_id, at=now, status_code=code,
+            excerpt=fields["response_excerpt"], next_account_id=claim_next[0],
+            **_claim_window(now))
+        return delay, more, (_attempt(attempt.subscription_id, found),)
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=attempt.id, status=Status.PENDING).update(**fields)
         _subscription_health(attempt.subscription_id, ok=ok, now=now)
-    return delay, True
+    return delay, True, None
 
 
 def _subscription_health(subscription_id, *, ok, now):
@@ -216,46 +270,66 @@ def _subscription_health(subscription_id, *, ok, now):
 def deliver_queue(subscription_id, account_id):
     """Send the due deliveries of one queue, in order, up to RUN_LENGTH. Returns how many
     attempts were made."""
-    made = 0
-    while made < RUN_LENGTH:
-        now = timezone.now()
-        attempt = _claim(subscription_id, account_id, now)
+    return deliver_queues(subscription_id, [account_id])
+
+
+def deliver_queues(subscription_id, account_ids):
+    """Send the due deliveries of several queues of one subscription (account ids; None: the
+    events without an account), each queue in order and up to RUN_LENGTH attempts; a queue
+    with more goes on in a task of its own. Returns how many attempts were made.
+
+    The queues take turns: a queue whose head was delivered goes to the back of the line
+    if it has more. The record of a delivered attempt claims the next head in line (or the
+    same queue's next) in the same statement (`sql.mark_delivered_and_claim`)."""
+    line = deque(dict.fromkeys(account_ids))
+    made = {}
+    attempt = None
+    while attempt is not None or line:
         if attempt is None:
-            return made
+            attempt = _claim(subscription_id, line.popleft(), timezone.now())
+            if attempt is None:
+                continue
+        account_id = attempt.account_id
         code, excerpt, error, retry_after = post(
             url=attempt.url, secret=attempt.secret, event_id=attempt.event_id,
-            event_type=attempt.event_type, payload=attempt.payload)
-        made += 1
-        delay, more = _record(attempt, code, excerpt, error, retry_after, timezone.now())
+            event_type=attempt.event_type, body=attempt.body)
+        made[account_id] = made.get(account_id, 0) + 1
+        # The next head to claim with the record: the next queue in line, else this one's
+        # (unless it has had its run).
+        if line:
+            claim_next = (line.popleft(),)
+        elif made[account_id] < RUN_LENGTH:
+            claim_next = (account_id,)
+        else:
+            claim_next = None
+        same = claim_next == (account_id,)
+        delay, more, claimed = _record(attempt, code, excerpt, error, retry_after,
+                                       timezone.now(), claim_next)
+        attempt = claimed[0] if claimed is not None else None
+        if claimed is None and claim_next is not None and not same:
+            line.appendleft(claim_next[0])  # not claimed with the record: on its own, next
         if delay is not None:
             _publish_later(subscription_id, account_id, delay)
-            return made
-        if not more:
-            return made
-    _publish_later(subscription_id, account_id, 0)
-    return made
+        elif more and not (same and claimed is not None):
+            # The queue has more, and its next head was not just claimed (or found not due).
+            if made[account_id] < RUN_LENGTH:
+                line.append(account_id)
+            else:
+                _publish_later(subscription_id, account_id, 0)
+    return sum(made.values())
 
 
 def _publish_later(subscription_id, account_id, delay):
     """Queue the queue's task again in `delay` seconds (not when tasks run eagerly: the
-    tests drive retries; the sweeper would take them anyway)."""
-    from ..tasks import deliver_next
-
-    if deliver_next.app.conf.task_always_eager:
-        return
-    try:
-        deliver_next.apply_async((subscription_id, account_id), countdown=delay + 0.2)
-    except Exception as exc:  # noqa: BLE001 - the sweeper queues it once it is overdue
-        logger.warning("webhook retry of queue %s/%s not queued (the sweeper will): %s",
-                       subscription_id, account_id, exc)
+    tests drive retries). A broker that is down is logged: the sweeper queues the queue
+    once its head is overdue."""
+    publish_later(delay + 0.2, DELIVER_NEXT, subscription_id, account_id)
 
 
 def deliveries_redrive(*, now=None):
     """The sweeper: queue every queue whose head is overdue by ABMCRM_WEBHOOK_STUCK_AFTER
     seconds and not claimed (its task was lost: the broker was down, or its worker was
     killed mid-request). Returns {"queued", "not_queued"}."""
-    from ..tasks import deliver_next
-
     now = now or timezone.now()
     stuck = now - timedelta(seconds=settings.ABMCRM_WEBHOOK_STUCK_AFTER)
     queues = (WebhookDelivery.objects
@@ -265,7 +339,7 @@ def deliveries_redrive(*, now=None):
               .order_by().values_list("subscription_id", "account_id").distinct())
     counts = {"queued": 0, "not_queued": 0}
     for subscription_id, account_id in list(queues[:SWEEP_BATCH]):
-        if publish(deliver_next, subscription_id, account_id):
+        if publish(DELIVER_NEXT, subscription_id, account_id):
             counts["queued"] += 1
         else:
             counts["not_queued"] += 1

@@ -47,12 +47,10 @@ SPREAD = 16
 def queues_publish(queues):
     """Queue the delivery tasks of (subscription id, account id) queues; a queue whose task
     cannot be queued (broker down) waits for the sweeper."""
-    from ..tasks import deliver_queues
-
     by_subscription = {}
     for subscription_id, account_id in queues:
         by_subscription.setdefault(subscription_id, []).append(account_id)
     for subscription_id, accounts in by_subscription.items():
         size = max(1, min(QUEUES_PER_TASK, -(-len(accounts) // SPREAD)))
         for start in range(0, len(accounts), size):
-            publish(deliver_queues, subscription_id, accounts[start:start + size])
+            publish("webhooks.tasks.deliver_queues", subscription_id, accounts[start:start + size])

@@ -66,9 +66,7 @@ def subscription_test(*, subscription):
 
 
 def _publish_test(delivery_id):
-    from ..tasks import send_test
-
-    publish(send_test, delivery_id)
+    publish("webhooks.tasks.send_test", delivery_id)
 
 
 def test_delivery_send(*, delivery_id):

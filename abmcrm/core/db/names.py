@@ -28,6 +28,14 @@ def null_safe_equals():
     return "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
 
 
+def json_equals(left, right):
+    """SQL comparing two JSON expressions by value: PostgreSQL's jsonb `=`; SQLite keeps JSON
+    as text, so both sides are first put in its one minified spelling (`json()`)."""
+    if connection.vendor == "postgresql":
+        return f"{left} = {right}"
+    return f"json({left}) = json({right})"
+
+
 def days_between(later, earlier):
     """SQL for the days (fractional) from `earlier` to `later`, two datetime expressions."""
     if connection.vendor == "postgresql":

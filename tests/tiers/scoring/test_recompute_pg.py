@@ -10,6 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from abmcrm.core import outbox
+from abmcrm.core.models import OutboxEvent
 from tests.conftest import fire_together, wait_for
 from tests.factories import AccountFactory
 from tests.tiers.scoring_helpers import event, icp, monday, signal
@@ -93,6 +95,35 @@ def test_concurrent_recomputes_announce_and_move_once():
     assert received == [account.pk]
     assert moves == [account.pk]
     assert account.tier_assignments.count() == 1
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_concurrent_recomputes_write_one_surging_event(settings, overlap):
+    """A topic that starts surging is announced once (`account.surging` in the outbox), however
+    many recomputes find it at once: the write that records it is a compare-and-set on the
+    surging topics the recompute read. A topic that starts surging later is announced
+    again, once."""
+    settings.ABMCRM_RECOMPUTE_OVERLAP_WRITES = overlap
+    icp(("industry", {"values": ["software"]}, 1))
+    accounts = [AccountFactory(estimated_acv=90_000) for _ in range(5)]
+    for account in accounts:
+        signal(account, "abm", 90, 0)
+
+    def surging():
+        return sorted((event.account_id, tuple(event.data["topics"])) for event in
+                      OutboxEvent.objects.filter(type=outbox.ACCOUNT_SURGING))
+
+    results = fire_together([services.tiers_recompute] * 4)
+    assert not [result for result in results if isinstance(result, Exception)]
+    assert surging() == [(account.pk, ("abm",)) for account in accounts]
+    # One account's second topic starts surging, also found by four recomputes at once.
+    signal(accounts[0], "crm", 95, 0)
+    results = fire_together([services.tiers_recompute] * 4)
+    assert not [result for result in results if isinstance(result, Exception)]
+    assert surging() == sorted([(account.pk, ("abm",)) for account in accounts]
+                               + [(accounts[0].pk, ("crm",))])
+    accounts[0].refresh_from_db()
+    assert sorted(accounts[0].surging_topics) == ["abm", "crm"]
 
 
 def test_overlapped_chunk_writes_match_one_connection(settings):
