@@ -50,7 +50,7 @@ def _job_messages(request, job):
         return
     if job.status == TrainingJob.Status.FAILED:
         messages.error(request, _("Training #%(id)s failed: %(message)s")
-                       % {"id": job.pk, "message": job.message or _("no reason given")})
+                       % {"id": job.pk, "message": job.message_text or _("no reason given")})
         return
     result = job.result or {}
     if result.get("fallback"):
