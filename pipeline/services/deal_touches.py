@@ -12,6 +12,8 @@ funnel's handoff stage. Until then (no `DealTouchState` row, or one for other se
 attribution computes from the touches per request, as it did before the table existed, and
 the writes skip the refresh."""
 
+from datetime import timedelta
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -81,14 +83,17 @@ def _refresh(account_ids, settings, deals=()):
                                  account_ids=sorted({account for _, account in chunk}), **common)
 
 
-def deal_touches_refresh(*, account_ids=(), deals=()):
-    """Recompute the rows of the deals of `account_ids` (ids; None entries ignored), and
-    of `deals` ([(deal id, account id)]: deals that are no touch of another, new ones
-    without a campaign), in the caller's transaction. Nothing to do until the table is
-    first built, or when it was built for other settings (it must be rebuilt then)."""
+def deal_touches_refresh(*, account_ids=(), deals=(), new_touches=()):
+    """Recompute the rows of the deals of `account_ids` (ids; None entries ignored), of
+    `deals` ([(deal id, account id)]: deals whose own window changed but which are no touch
+    of another, e.g. new ones without a campaign), and of the deals `new_touches` reach
+    ([(deal id, account id, opened at)]: new deals with a campaign, each a touch of its own
+    account's deals opened within the lookback after it), in the caller's transaction.
+    Nothing to do until the table is first built, or when it was built for other settings
+    (it must be rebuilt then)."""
     ids = {int(pk) for pk in account_ids if pk is not None}
     deals = [(int(pk), int(account)) for pk, account in deals]
-    if not ids and not deals:
+    if not ids and not deals and not new_touches:
         return
     state = DealTouchState.objects.filter(pk=1).first()
     if state is None:
@@ -97,7 +102,41 @@ def deal_touches_refresh(*, account_ids=(), deals=()):
     if not _matches(state, settings):
         return
     with transaction.atomic():
+        if new_touches:
+            if connection.vendor == "postgresql":
+                # Locked before the deals they reach are read (the refresh locks again, a
+                # no-op for the holder): a deal another write commits meanwhile is then
+                # either read here or refreshed after this one, never neither.
+                deal_touches_sql.lock_accounts(sorted(
+                    {int(a) for _, a, _ in new_touches if a is not None} | ids
+                    | {account for _, account in deals}))
+            deals += _reached_by(new_touches, settings[0], skip=ids)
         _refresh(ids, settings, deals)
+
+
+def _reached_by(new_touches, lookback_days, *, skip):
+    """[(deal id, account id)]: the new deals of `new_touches` and their accounts' deals
+    whose window holds one of them (opened at or after it, within the lookback). A bulk load
+    of deals lands on thousands of accounts: redoing only these deals, not every deal of
+    those accounts, keeps the load's cost near its own rows. The bounds are a day wider than
+    the window (which compares days as doubles): a deal redone needlessly is still right."""
+    touches = {}
+    for pk, account, at in new_touches:
+        if account is not None and int(account) not in skip:
+            touches.setdefault(int(account), []).append((int(pk), at))
+    if not touches:
+        return []
+    slack = timedelta(days=int(lookback_days) + 1)
+    reached = {(pk, account) for account, rows in touches.items() for pk, _ in rows}
+    others = (Opportunity.objects.filter(account_id__in=list(touches))
+              .values_list("pk", "account_id", "opened_at"))
+    for pk, account, opened_at in others.iterator(chunk_size=5000):
+        if (pk, account) in reached:
+            continue
+        if any(at - timedelta(days=1) <= opened_at <= at + slack
+               for _, at in touches[account]):
+            reached.add((pk, account))
+    return sorted(reached)
 
 
 def deal_touches_rebuild(*, chunk=5000, progress=None):

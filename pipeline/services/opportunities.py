@@ -253,15 +253,20 @@ def _touch_fields(deal):
 
 def _deal_touches_refresh(new, changed, before):
     """The per-deal touch table after a write: a new deal gets its rows; one with a
-    campaign is also a touch of its account's later deals (the whole account is redone),
-    as is a deal whose account, opening or campaign changed (both accounts)."""
-    accounts = {plan.deal.account_id for plan in new if plan.deal.campaign_id}
+    campaign is also a touch of its account's deals opened within the lookback after it
+    (those are redone too), and a deal whose account, opening or campaign changed redoes
+    both accounts."""
+    accounts = set()
     for plan in changed:
         old = before.get(plan.deal.pk)
         if old is not None and old != _touch_fields(plan.deal):
             accounts |= {old[0], plan.deal.account_id}
-    deal_touches_refresh(account_ids=accounts, deals=[
-        (plan.deal.pk, plan.deal.account_id) for plan in new if not plan.deal.campaign_id])
+    deal_touches_refresh(
+        account_ids=accounts,
+        deals=[(plan.deal.pk, plan.deal.account_id) for plan in new
+               if not plan.deal.campaign_id],
+        new_touches=[(plan.deal.pk, plan.deal.account_id, plan.deal.opened_at)
+                     for plan in new if plan.deal.campaign_id])
 
 
 def _insert(new, *, by, now):
