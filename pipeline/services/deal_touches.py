@@ -15,6 +15,7 @@ the writes skip the refresh."""
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from funnel import selectors as funnel_selectors
@@ -79,8 +80,16 @@ def _refresh(account_ids, settings, deals=()):
     deals = sorted(deals)
     for n in range(0, len(deals), CHUNK):
         chunk = deals[n:n + CHUNK]
-        deal_touches_sql.refresh(deal_ids=[pk for pk, _ in chunk],
-                                 account_ids=sorted({account for _, account in chunk}), **common)
+        deal_ids = [pk for pk, _ in chunk]
+        # Only the touches these deals' windows can hold are read: a bulk load's new deals
+        # are recent, their accounts' touch history is years long.
+        span = Opportunity.objects.filter(pk__in=deal_ids).aggregate(
+            earliest=Min("opened_at"), latest=Max("opened_at"))
+        if span["earliest"] is None:
+            continue
+        deal_touches_sql.refresh(deal_ids=deal_ids,
+                                 account_ids=sorted({account for _, account in chunk}),
+                                 opened_between=(span["earliest"], span["latest"]), **common)
 
 
 def deal_touches_refresh(*, account_ids=(), deals=(), new_touches=()):

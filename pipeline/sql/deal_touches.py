@@ -24,6 +24,8 @@ asks for:
 
 Table and column names come from the models' `_meta`."""
 
+from datetime import timedelta
+
 from django.db import connection
 
 from abmcrm.core.db.names import column, table
@@ -69,10 +71,12 @@ def _weights(half_life_days):
 
 
 def refresh_sql(*, account_ids, lookback_days, half_life_days, middle_stage_ids,
-                deal_ids=None):
+                deal_ids=None, opened_between=None):
     """[Sql]: delete the rows of these accounts' deals (or only of `deal_ids`, deals of these
     accounts: new deals without a campaign, which are no touch of another deal), insert them
-    again computed from the touches, milestones and deals as stored now."""
+    again computed from the touches, milestones and deals as stored now. `opened_between`:
+    (earliest, latest) opening of the deals redone, to read only the touches their windows
+    can hold (a day wider than the windows, which compare days as doubles)."""
     d, dt, lead, t = Opportunity, DealTouch, Lead, StageTransition
     accounts = _accounts(account_ids)
     if deal_ids is not None:
@@ -93,7 +97,11 @@ def refresh_sql(*, account_ids, lookback_days, half_life_days, middle_stage_ids,
     sql.add(f"WITH deals AS (SELECT o.{column(d, 'id')} AS did, o.{column(d, 'account')} AS aid, "
             f"o.{column(d, 'opened_at')} AS at, {_days('o.' + column(d, 'opened_at'))} AS x "
             f"FROM {table(d)} o WHERE ").extend(deals_where).add(")")
-    sql.add(", touches AS (").extend(touches_sql(low=None, high=None, accounts=accounts))
+    low = high = None
+    if opened_between is not None:
+        low = opened_between[0] - timedelta(days=int(lookback_days) + 1)
+        high = opened_between[1] + timedelta(days=1)
+    sql.add(", touches AS (").extend(touches_sql(low=low, high=high, accounts=accounts))
     sql.add(f"), tx AS (SELECT aid, cid, {_days('at')} AS x FROM touches)")
     # The milestones of the W-shaped middle key: leads created, moves to the handoff.
     sql.add(f", ms AS (SELECT l.{column(lead, 'account')} AS aid, "
