@@ -40,7 +40,9 @@ def _shown_job(request):
     jobs = selectors.training_job_list().order_by("-created_at", "-id")
     wanted = request.GET.get("job", "")
     if wanted:
-        return jobs.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+        # ASCII digits only: str.isdigit() accepts "²", which int() refuses.
+        return (jobs.filter(pk=int(wanted)).first()
+                if wanted.isascii() and wanted.isdigit() else None)
     return jobs.exclude(status__in=TrainingJob.FINISHED).first()
 
 

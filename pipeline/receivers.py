@@ -66,7 +66,7 @@ def on_campaign_pre_save(sender, instance, **kwargs):
 
 def on_campaign_saved(sender, instance, created, **kwargs):
     old = getattr(instance, "_deal_touches_old_code", None)
-    if not created and old == instance.code:
+    if (not created and old == instance.code) or not deal_touches.maintained():
         return
     codes = [code for code in (old, instance.code) if code]
     accounts = set(EngagementEvent.objects.filter(source__in=codes).values_list(
@@ -76,6 +76,8 @@ def on_campaign_saved(sender, instance, created, **kwargs):
 
 
 def on_campaign_deleted(sender, instance, **kwargs):
+    if not deal_touches.maintained():
+        return
     deal_touches.deal_touches_refresh(account_ids=list(_accounts_credited(instance.pk)))
 
 

@@ -172,7 +172,12 @@ def model_activate(*, model):
     from tiers import services as tiers_services
 
     with transaction.atomic():
-        InMarketModel.objects.select_for_update().filter(is_active=True).exclude(
+        # Every version locked, in one order: two admins activating two versions at once
+        # take turns (locking only the active one let both pass, and the second broke the
+        # one-active-version constraint).
+        list(InMarketModel.objects.select_for_update().order_by("pk").values_list(
+            "pk", flat=True))
+        InMarketModel.objects.filter(is_active=True).exclude(
             pk=model.pk).update(is_active=False)
         InMarketModel.objects.filter(pk=model.pk).update(is_active=True)
         model.is_active = True

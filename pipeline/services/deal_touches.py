@@ -12,6 +12,7 @@ funnel's handoff stage. Until then (no `DealTouchState` row, or one for other se
 attribution computes from the touches per request, as it did before the table existed, and
 the writes skip the refresh."""
 
+import logging
 from datetime import timedelta
 
 from django.db import connection, transaction
@@ -27,6 +28,10 @@ from ..sql import deal_touches as deal_touches_sql
 
 # Accounts a refresh statement covers (the ids are inlined).
 CHUNK = 1000
+# How long a rebuild waits for the transactions already running when it starts.
+REBUILD_WAIT_SECONDS = 600
+
+logger = logging.getLogger(__name__)
 
 
 def middle_stage_ids():
@@ -67,12 +72,11 @@ def _refresh(account_ids, settings, deals=()):
     ids = sorted(account_ids)
     deals = [(pk, account) for pk, account in deals if account not in account_ids]
     if connection.vendor == "postgresql":
-        # One refresh of an account at a time: two writes of its touches at once would
-        # each recompute without the other's touch. Transaction-scoped advisory locks, in
-        # id order (no deadlock between two refreshes), and not the account rows (which a
-        # recompute updates meanwhile); the statements after the lock see what committed
-        # before it was granted.
-        deal_touches_sql.lock_accounts(sorted(set(ids) | {account for _, account in deals}))
+        # One refresh at a time: two writes of an account's touches at once would each
+        # recompute without the other's touch. The statements after the lock see what
+        # committed before it was granted (`sql.deal_touches.lock_refreshes` says why one
+        # lock for all accounts).
+        deal_touches_sql.lock_refreshes()
     common = {"lookback_days": lookback, "half_life_days": half_life,
               "middle_stage_ids": [int(pk) for pk in middle.split(",") if pk]}
     for n in range(0, len(ids), CHUNK):
@@ -116,9 +120,7 @@ def deal_touches_refresh(*, account_ids=(), deals=(), new_touches=()):
                 # Locked before the deals they reach are read (the refresh locks again, a
                 # no-op for the holder): a deal another write commits meanwhile is then
                 # either read here or refreshed after this one, never neither.
-                deal_touches_sql.lock_accounts(sorted(
-                    {int(a) for _, a, _ in new_touches if a is not None} | ids
-                    | {account for _, account in deals}))
+                deal_touches_sql.lock_refreshes()
             deals += _reached_by(new_touches, settings[0], skip=ids)
         _refresh(ids, settings, deals)
 
@@ -158,6 +160,14 @@ def deal_touches_rebuild(*, chunk=5000, progress=None):
     DealTouchState.objects.update_or_create(pk=1, defaults={
         "status": DealTouchState.Status.BUILDING, "lookback_days": lookback,
         "half_life_days": half_life, "middle_stage_ids": middle, "built_at": None})
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # A write that read the state before it said "building" skipped its refresh: the
+        # chunks below must read it, so it must have committed first. (Inside a caller's
+        # transaction the state is not visible to others until it commits anyway.)
+        if not deal_touches_sql.wait_for_older_transactions(timeout=REBUILD_WAIT_SECONDS):
+            logger.warning("rebuild_deal_touches: transactions older than the rebuild are "
+                           "still open after %s s; writes they make are refreshed by the "
+                           "next rebuild", REBUILD_WAIT_SECONDS)
     accounts = list(Opportunity.objects.order_by("account_id").values_list(
         "account_id", flat=True).distinct())
     for n in range(0, len(accounts), chunk):

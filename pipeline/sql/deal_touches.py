@@ -24,6 +24,7 @@ asks for:
 
 Table and column names come from the models' `_meta`."""
 
+import time
 from datetime import timedelta
 
 from django.db import connection
@@ -134,20 +135,45 @@ def refresh_sql(*, account_ids, lookback_days, half_life_days, middle_stage_ids,
     return [delete, sql]
 
 
-# The class of the advisory locks of `lock_accounts` (any constant of this app's own).
-LOCK_CLASS = 0x0DEA1
+# The advisory lock of `lock_refreshes` (a constant of this app's own).
+LOCK_CLASS, LOCK_ID = 0x0DEA1, 0
 
 
-def lock_accounts(account_ids):
-    """PostgreSQL: take the transaction's advisory lock of each account, in id order (a
-    refresh of an account's deal touches waits for another one's commit)."""
-    # PostgreSQL evaluates a volatile output column after the ORDER BY's sort: the locks
-    # are taken in id order.
+def lock_refreshes():
+    """PostgreSQL: take the transaction's lock of the deal touch refreshes (held until it
+    ends; taking it again is a no-op). One lock for every account, not one per account:
+    a transaction often refreshes twice (a lead import's entries, then its leads), and two
+    such transactions taking per-account locks in two rounds could each wait for the other;
+    one lock cannot deadlock with itself, and a 10,000-row load does not fill PostgreSQL's
+    lock table. The price: writes that refresh deal touches commit one at a time."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, CAST(a %% 2147483647 AS int)) "
-                       "FROM unnest(%s::bigint[]) AS a ORDER BY a",
-                       [LOCK_CLASS, list(account_ids)])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, LOCK_ID])
         cursor.fetchall()
+
+
+def wait_for_older_transactions(*, timeout, poll=0.2):
+    """PostgreSQL: wait until every transaction that had written when this was called has
+    ended (as CREATE INDEX CONCURRENTLY waits), at most `timeout` seconds. Returns whether
+    they all did. A rebuild marks the table "building" and then waits: a write that read
+    the state before and so skipped its refresh has committed by then, and the rebuild's
+    chunks read it."""
+    assert not connection.in_atomic_block, "would wait for its own transaction"
+    with connection.cursor() as cursor:
+        # A transaction id of our own (its statement commits at once): every transaction
+        # that wrote before it has a smaller one, and a refresh always follows its write.
+        # (A snapshot's xmax is no such horizon: the newest running transaction can equal
+        # it.)
+        cursor.execute("SELECT pg_current_xact_id()::text")
+        horizon = cursor.fetchone()[0]
+        deadline = time.monotonic() + timeout
+        while True:
+            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot()) > %s::xid8",
+                           [horizon])
+            if cursor.fetchone()[0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
 
 
 def refresh(**kwargs):

@@ -126,7 +126,7 @@ class TestTrainButton:
         html = client.get(f"{URL}?job={job.pk}").content.decode()
         assert f"Training #{job.pk} failed: ValueError: no snapshots" in html
 
-    @pytest.mark.parametrize("wanted", ["abc", "-1", "99999999999999999999", "424242"])
+    @pytest.mark.parametrize("wanted", ["abc", "-1", "99999999999999999999", "424242", "²", "１"])
     def test_a_bad_job_in_the_address_is_ignored(self, client, abm_admin, wanted):
         client.force_login(abm_admin)
         response = client.get(URL, {"job": wanted})

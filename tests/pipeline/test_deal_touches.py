@@ -207,7 +207,7 @@ def test_nothing_is_maintained_before_the_first_build(world):
                     reason="SQLite serialises writers: no real concurrent transactions")
 def test_two_concurrent_writes_of_one_accounts_touches_both_count(world):
     """Each ingest refreshes the account's deal touches in its transaction; without the
-    per-account lock each would recompute without the other's event."""
+    refresh lock each would recompute without the other's event."""
     account = world["accounts"][0]
     bulk([{"external_id": "race-1", "account": account.domain, "stage": "proposal",
            "amount": "90", "opened_at": at(30).isoformat()}])
@@ -223,3 +223,29 @@ def test_two_concurrent_writes_of_one_accounts_touches_both_count(world):
     assert {row.campaign_id: row.linear for row in DealTouch.objects.all()} == {
         world["campaigns"][0].pk: 0.5, world["campaigns"][1].pk: 0.5}
     assert_maintained()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="PostgreSQL's snapshots: SQLite has no concurrent transactions")
+def test_a_rebuild_waits_for_the_transactions_already_running():
+    """A write that read the state before the rebuild said "building" skipped its refresh;
+    the rebuild's chunks read it only once it committed, so the rebuild waits for every
+    transaction older than itself (and gives up after its timeout)."""
+    import psycopg
+    from django.db import connections
+
+    from pipeline.sql import deal_touches as deal_touches_sql
+
+    settings_dict = connections["default"].get_connection_params()
+    other = psycopg.connect(**{k: v for k, v in settings_dict.items()
+                               if k in ("host", "port", "user", "password", "dbname")})
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT pg_current_xact_id()")  # an xid: a writing transaction
+        assert not deal_touches_sql.wait_for_older_transactions(timeout=0.5, poll=0.05)
+        other.commit()
+        assert deal_touches_sql.wait_for_older_transactions(timeout=5, poll=0.05)
+    finally:
+        other.close()

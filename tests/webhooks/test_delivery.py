@@ -296,3 +296,39 @@ def test_pruning_the_outbox_drops_its_deliveries(subscribe, receiver):
     deliver_queue(subscription.pk, 1)
     OutboxEvent.objects.update(dispatched_at=timezone.now() - timedelta(days=31))
     assert outbox.prune() == 1 and not WebhookDelivery.objects.exists()
+
+
+class TestProxy:
+    """Deliveries honour the environment's proxy settings (HTTP_PROXY / NO_PROXY), as
+    `requests` did: a host that reaches the internet only through a proxy still delivers.
+    The receiver plays the proxy; the target's name does not resolve, so only a request
+    through the proxy can arrive."""
+
+    URL = "http://crm-receiver.invalid/hook"
+
+    @pytest.fixture(autouse=True)
+    def _fresh_pools(self, monkeypatch):
+        from webhooks.services import delivery
+
+        for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(delivery, "_pool", (None, None))
+
+    def test_a_delivery_goes_through_the_proxy(self, subscribe, receiver, monkeypatch):
+        monkeypatch.setenv("HTTP_PROXY", receiver.url.rstrip("/"))
+        subscription = subscribe([outbox.ACCOUNT_ENGAGED], url=self.URL)
+        event = emit(account_id=4)
+        assert deliver_queue(subscription.pk, 4) == 1
+        [got] = receiver.snapshot()
+        assert got.delivery == str(event.id)
+        assert WebhookDelivery.objects.get().status == Status.DELIVERED
+
+    def test_no_proxy_sends_directly(self, subscribe, receiver, monkeypatch):
+        monkeypatch.setenv("HTTP_PROXY", receiver.url.rstrip("/"))
+        monkeypatch.setenv("NO_PROXY", "crm-receiver.invalid")
+        subscription = subscribe([outbox.ACCOUNT_ENGAGED], url=self.URL)
+        emit(account_id=4)
+        deliver_queue(subscription.pk, 4)
+        assert receiver.count() == 0
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status != Status.DELIVERED and delivery.attempts == 1

@@ -15,11 +15,13 @@ import logging
 import os
 import random
 import time
+import urllib.request
 import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import urllib3
 from django.db import transaction
@@ -131,14 +133,28 @@ _pool = (None, None)
 CONNECTIONS_PER_HOST = 4
 
 
-def _http():
+def _http(url):
+    """The pool for `url`: through the proxy of its scheme when the environment names one
+    (`HTTP_PROXY`, `HTTPS_PROXY`, read once a process, as `requests` honoured them) and
+    `NO_PROXY` does not exempt its host; direct otherwise."""
     global _pool
-    pid, pool = _pool
-    if pool is None or pid != os.getpid():
-        pool = urllib3.PoolManager(num_pools=64, maxsize=CONNECTIONS_PER_HOST, block=False,
-                                   retries=False)
-        _pool = (os.getpid(), pool)
-    return pool
+    pid, pools = _pool
+    if pools is None or pid != os.getpid():
+        options = {"num_pools": 64, "maxsize": CONNECTIONS_PER_HOST, "block": False,
+                   "retries": False}
+        proxies = {scheme: urllib3.ProxyManager(proxy, **options)
+                   for scheme, proxy in urllib.request.getproxies_environment().items()
+                   if scheme in ("http", "https")}
+        pools = (urllib3.PoolManager(**options), proxies)
+        _pool = (os.getpid(), pools)
+    direct, proxies = pools
+    if proxies:
+        parts = urlsplit(url)
+        proxy = proxies.get(parts.scheme)
+        if proxy is not None and not urllib.request.proxy_bypass_environment(
+                parts.hostname or ""):
+            return proxy
+    return direct
 
 
 def _text(raw, content_type):
@@ -175,7 +191,7 @@ def post(*, url, secret, event_id, event_type, payload=None, body=None):
     timeout = settings.ABMCRM_WEBHOOK_TIMEOUT
     limit = settings.ABMCRM_WEBHOOK_RESPONSE_EXCERPT
     try:
-        response = _http().request(
+        response = _http(url).request(
             "POST", url, body=body, headers=headers, redirect=False, retries=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout), preload_content=False)
         try:
