@@ -5,11 +5,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
+from abmcrm.core.db import rowsets
 from abmcrm.core.ids import ids_in
 from tiers.models import Contact
 
 from .models import Opportunity, OpportunityContact, OpportunityStage, OpportunityStageChange
-from .sql.common import texts_in
 
 
 def _ref(value):
@@ -95,9 +95,10 @@ def opportunities_by_external_id(external_ids):
     """{external id: deal} with their committees, two queries."""
     if not external_ids:
         return {}
-    deals = Opportunity.objects.filter(external_id__in=texts_in(external_ids)).prefetch_related(
-        Prefetch("committee", queryset=OpportunityContact.objects.only(
-            "id", "opportunity_id", "contact_id", "role")))
+    committee = Prefetch("committee", queryset=OpportunityContact.objects.only(
+        "id", "opportunity_id", "contact_id", "role"))
+    deals = Opportunity.objects.filter(
+        external_id__in=rowsets.texts(external_ids)).prefetch_related(committee)
     return {deal.external_id: deal for deal in deals}
 
 

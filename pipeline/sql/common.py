@@ -2,25 +2,13 @@
 deals a filter selects (the API's FilterSet, compiled to a subquery), and the few spellings
 that differ between PostgreSQL and SQLite."""
 
-import json
 
 from django.db import connection, transaction
-from django.db.models.expressions import RawSQL
 
 
 def subquery(queryset):
     """(sql, params) of `queryset`'s ids: the deals an API filter selects, for `id IN (…)`."""
     return queryset.order_by().values("pk").query.sql_with_params()
-
-
-def texts_in(values):
-    """Strings for an `__in=` filter: on PostgreSQL a subquery over one JSON parameter (a bulk
-    request's 10,000 external ids as an IN list cost more to build, quote and parse in Python
-    than the lookup itself; `abmcrm.core.db.rowsets.ids` does the same for ids)."""
-    values = list(values)
-    if not _pg():
-        return values
-    return RawSQL("SELECT value FROM json_array_elements_text(%s::json)", [json.dumps(values)])
 
 
 def as_float(expression):

@@ -41,6 +41,10 @@ document.addEventListener("DOMContentLoaded", () => {
           }
           return;
         }
+      } else if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+        // Signed out, or the job is gone: asking again will not change the answer, so stop
+        // (the page's own refresh without JavaScript, or a reload, shows where it is).
+        return;
       }
     } catch (error) {
       // A dropped connection: try again at the next tick.
