@@ -3,9 +3,9 @@ company name for a free-mail address), entering the demand-gen side's first stag
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_noop
 
-from abmcrm.core import ingest
+from abmcrm.core import i18n, ingest
 from tiers.companies import match_accounts
 
 from .. import conf, selectors, signals
@@ -97,7 +97,8 @@ def lead_bulk_upsert(*, rows, user=None):
         return data["email"]
 
     unique, errors = ingest.dedupe(rows, key=key, message=lambda first: {"email": [
-        gettext("Duplicate e-mail in this batch (first at %(position)s).") % {"position": first}]})
+        i18n.deferred(gettext_noop("Duplicate e-mail in this batch (first at %(position)s)."),
+                      position=first)]})
 
     existing = {lead.email: lead for lead in Lead.objects.filter(
         email__in=[key(d) for _, d in unique])}

@@ -313,6 +313,20 @@ class TestLeadCreatedAt:
                                 {"created_at": future}, format="json")
         assert response.status_code == 400
 
+    def test_a_duplicate_e_mail_in_a_batch_is_reported_in_the_readers_language(
+            self, api, marketer):
+        client = api.as_user(marketer)
+        rows = [{"email": "d@x.com"}, {"email": "d@x.com"}]
+        body = client.post("/api/v1/funnel/leads/bulk/", rows, format="json").json()
+        assert body["created"] == 1
+        assert body["errors"][0]["index"] == 1
+        assert body["errors"][0]["errors"]["email"] == [
+            "Duplicate e-mail in this batch (first at 0)."]
+        korean = client.post("/api/v1/funnel/leads/bulk/", rows, format="json",
+                             HTTP_ACCEPT_LANGUAGE="ko").json()
+        [message] = korean["errors"][0]["errors"]["email"]
+        assert "0" in message and "Duplicate" not in message
+
     def test_a_lead_created_now_can_move(self, api, marketer):
         client = api.as_user(marketer)
         client.post("/api/v1/funnel/leads/", {"email": "m@x.com"}, format="json")
