@@ -8,57 +8,14 @@ days to the next stage are picked with ROW_NUMBER() and COUNT() windows."""
 
 from django.db import connection
 
-from abmcrm.core.db.names import column, days_between, month_of, table
+from abmcrm.core.db.names import column, days_between, table
+from abmcrm.core.db.sqltext import Sql
 from funnel.models import AccountFunnel, Lead, Stage, StageTransition
 from funnel.reports import report_from_rows
-from tiers.models import Account
 
-
-def _ids(stages):
-    return ", ".join(str(s.pk) for s in stages) or "NULL"
-
-
-def _entity_sql(side, group_by):
-    """FROM clause, entity id, its foreign key column on the transitions and the group
-    expression of one side's entities."""
-    if side == Stage.Side.ABM:
-        model, fk = AccountFunnel, column(StageTransition, "account")
-        eid = f"e.{column(AccountFunnel, 'account')}"
-        groups = {"channel": f"e.{column(model, 'entry_channel')}",
-                  "campaign": f"e.{column(model, 'entry_campaign')}"}
-    else:
-        model, fk = Lead, column(StageTransition, "lead")
-        eid = f"e.{column(Lead, 'id')}"
-        groups = {"channel": f"e.{column(model, 'channel')}",
-                  "campaign": f"e.{column(model, 'campaign')}"}
-    groups["tier"] = f"a.{column(Account, 'tier')}"
-    groups["month"] = month_of(f"e.{column(model, 'entered_at')}")
-    grp = groups[group_by] if group_by else "0"
-    join = (f" LEFT JOIN {table(Account)} a ON a.{column(Account, 'id')} = "
-            f"e.{column(model, 'account')}")
-    source = f"{table(model)} e{join if group_by == 'tier' else ''}"
-    return source, eid, fk, grp
-
-
-class _Sql:
-    """SQL text and its positional parameters, built together so they stay in order."""
-
-    def __init__(self):
-        self.parts, self.params = [], []
-
-    def add(self, text, *params):
-        self.parts.append(text)
-        self.params.extend(params)
-        return self
-
-    def extend(self, other):
-        self.parts += other.parts
-        self.params += other.params
-        return self
-
-    @property
-    def text(self):
-        return "".join(self.parts)
+# The entities and their groups are the report's own; what this reference computes
+# differently is when each entity reached each stage (from the history).
+from funnel.sql.report import _entity_sql, _ids
 
 
 def side_sql(query, side, path, stages):
@@ -80,7 +37,7 @@ def side_sql(query, side, path, stages):
     period = query.mode == "period"
     grouped = bool(query.group_by)
     k = len(path)
-    sql = _Sql()
+    sql = Sql()
 
     # ent: the entities of the report, with their group and current state.
     sql.add(f"WITH ent AS (SELECT {eid} AS eid, {grp} AS grp, e.{cur} AS cur, "
@@ -112,8 +69,8 @@ def side_sql(query, side, path, stages):
 
     def reached(i):
         if period:
-            return _Sql().add(f"(r{i} >= %s AND r{i} < %s)", start, end)
-        return _Sql().add(f"(r{i} IS NOT NULL)")
+            return Sql().add(f"(r{i} >= %s AND r{i} < %s)", start, end)
+        return Sql().add(f"(r{i} IS NOT NULL)")
 
     def converted(i):
         cond = reached(i).add(f" AND r{i + 1} IS NOT NULL")
@@ -122,7 +79,7 @@ def side_sql(query, side, path, stages):
         return cond
 
     def counts(total):
-        out = _Sql().add(f"SELECT 'c' AS kind, {1 if total else 0} AS total, "
+        out = Sql().add(f"SELECT 'c' AS kind, {1 if total else 0} AS total, "
                          f"{'NULL' if total else 'grp'} AS grp")
         for i in range(k):
             out.add(", SUM(CASE WHEN ").extend(reached(i)).add(" THEN 1 ELSE 0 END)")
