@@ -13,10 +13,11 @@ task never ran or whose worker died, and fails one started ABMCRM_JOB_MAX_ATTEMP
 
 import logging
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.apps import apps
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -145,6 +146,33 @@ def retry_message(exc):
     error itself stays as the database wrote it)."""
     return i18n.deferred(gettext_noop("Retrying after a database error: %(error)s"),
                          error=str(exc))
+
+
+class JobRun:
+    """What `job_running` saw: `lost` when another worker took the job over."""
+
+    lost = False
+
+
+@contextmanager
+def job_running(*, job, label):
+    """The work of a started job, ended the one way every job ends: taken over by another
+    worker (`run.lost`; that worker finishes it), handed back for the task's retry on a
+    transient database error (a deadlock, a lost connection), or failed with the error's
+    text on anything else — never left "running". The two errors are raised again for the
+    worker to retry or log."""
+    run = JobRun()
+    try:
+        yield run
+    except LeaseLost:
+        logger.warning("%s %s: taken over by another worker; stopping here", label, job.pk)
+        run.lost = True
+    except OperationalError as exc:
+        job_release(job=job, message=retry_message(exc))
+        raise
+    except Exception as exc:
+        job_fail(job=job, message=f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def job_release(*, job, message=""):

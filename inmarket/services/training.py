@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 import numpy as np
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -207,7 +207,7 @@ def training_run(*, job, now=None):
         job.done = min(done, STEPS)
         jobs.job_heartbeat(job=job, fields=["done", "total"])
 
-    try:
+    with jobs.job_running(job=job, label="training") as run:
         before = InMarketModel.objects.filter(is_active=True).values_list("pk", flat=True) \
             .first()
         model = model_train(now=now, progress=report, activate=job.activate)
@@ -216,15 +216,8 @@ def training_run(*, job, now=None):
         if model.is_active and model.pk != before:
             scored = accounts_score(now=timezone.now())
         report(STEPS)
-    except jobs.LeaseLost:
-        logger.warning("training %s: taken over by another worker; stopping here", job.pk)
+    if run.lost:
         return job
-    except OperationalError as exc:
-        jobs.job_release(job=job, message=jobs.retry_message(exc))
-        raise
-    except Exception as exc:
-        jobs.job_fail(job=job, message=f"{type(exc).__name__}: {exc}")
-        raise
     job.model = model
     job.result = {"version": model.version, "active": model.is_active,
                   "fallback": model.is_fallback, "auc": model.auc,

@@ -2,7 +2,6 @@
 
 import logging
 
-from django.db import OperationalError
 from django.utils.translation import gettext as _
 
 from abmcrm.core import jobs
@@ -59,18 +58,10 @@ def recompute_run(*, job, progress=None):
         if progress:
             progress(done, total)
 
-    try:
+    with jobs.job_running(job=job, label="recompute") as run:
         result = tiers_recompute(account_ids=job.account_ids, progress=report)
-    except jobs.LeaseLost:
-        logger.warning("recompute %s: taken over by another worker; stopping here", job.pk)
+    if run.lost:
         return job
-    except OperationalError as exc:
-        # Transient (a deadlock, a lost connection): the task's retry starts it again.
-        jobs.job_release(job=job, message=jobs.retry_message(exc))
-        raise
-    except Exception as exc:
-        jobs.job_fail(job=job, message=f"{type(exc).__name__}: {exc}")
-        raise
     job.result = result.as_dict()
     jobs.job_finish(job=job, fields=["result"])
     return job
