@@ -3,13 +3,16 @@ each stage of its path ("reaching a stage implies having passed the earlier ones
 time at that stage *or any later one*) is the earliest of the first-reached columns of its
 state row (`reached_<slot>_at`, kept by the transition service) for that stage and the later
 ones; the per-stage figures are then aggregates over entities, and the median / 90th
-percentile of the days to the next stage are picked with ROW_NUMBER() and COUNT() windows
-(percentile_cont's interpolation, done the same way on SQLite and PostgreSQL). The entities
+percentile of the days to the next stage are picked at the ranks percentile_cont
+interpolates between: on SQLite with ROW_NUMBER() and COUNT() windows, on PostgreSQL by
+NumPy from the arrays of days the statement collects per group (`_picked`). The entities
 are read, not their history: see docs/internals/design-decisions.md. Table and column names
 come from the models' `_meta`."""
 
+import numpy as np
 from django.db import connection
 
+from abmcrm.core.db.aggregates import float_array_agg, float_array_bytes, float_array_values
 from abmcrm.core.db.names import column, days_between, month_of, table
 from abmcrm.core.db.sqltext import Sql
 from tiers.models import Account
@@ -54,6 +57,13 @@ def _least(expressions):
     never = "'9999-12-31 23:59:59.999999'"
     return (f"NULLIF(MIN({', '.join(f'COALESCE({e}, {never})' for e in expressions)}), "
             f"{never})")
+
+
+def _first_set(expressions):
+    """SQL for the first of `expressions` that is not NULL (NULL if none is)."""
+    if len(expressions) == 1:
+        return expressions[0]
+    return f"COALESCE({', '.join(expressions)})"
 
 
 def side_sql(query, side, path, stages):
@@ -119,6 +129,10 @@ def side_sql(query, side, path, stages):
     for i, stage in enumerate(path):
         beyond = [first[s.pk] for s in path if s.position >= stage.position]
         sql.add(f", {_least(beyond)} AS r{i}")
+        if not period:
+            # Whether it reached the stage at all: the first of its times that is set, no
+            # comparisons (the counts and filters ask only this, the days need r{i}).
+            sql.add(f", {_first_set(beyond)} AS h{i}")
         if period:
             sql.add(f", COALESCE(h.l{i}, 0) AS l{i}")
         else:
@@ -136,20 +150,21 @@ def side_sql(query, side, path, stages):
                 start, end, start, end)
     else:
         sql.add(f" WHERE e.{entered} >= %s AND e.{entered} < %s", start, end)
-    # OFFSET 0 keeps PostgreSQL from folding pe into its one reader: each LEAST is then
-    # computed once a row, not at every use.
-    sql.add(" OFFSET 0)" if connection.vendor == "postgresql" else ")")
+    # pe is folded into its one reader (on PostgreSQL, g): each LEAST is then computed at
+    # each use, but the scan and the aggregation can run in parallel workers. (OFFSET 0
+    # would compute each LEAST once a row, and keep the whole aggregation in one process.)
+    sql.add(")")
 
     def reached(i):
         if period:
             return Sql().add(f"(r{i} >= %s AND r{i} < %s)", start, end)
-        return Sql().add(f"(r{i} IS NOT NULL)")
+        return Sql().add(f"(h{i} IS NOT NULL)")
 
     def converted(i):
-        cond = reached(i).add(f" AND r{i + 1} IS NOT NULL")
-        if period:
-            cond.add(f" AND r{i + 1} < %s", end)
-        return cond
+        if not period:
+            # All time, reaching the next stage implies reaching this one.
+            return Sql().add(f"(h{i + 1} IS NOT NULL)")
+        return reached(i).add(f" AND r{i + 1} IS NOT NULL AND r{i + 1} < %s", end)
 
     def count_list():
         """The aggregates of a 'c' row after grp: reached, converted, lost a stage, then the
@@ -164,8 +179,8 @@ def side_sql(query, side, path, stages):
             else:
                 # All time, reaching the next stage implies reaching this one (r{i} is the
                 # earliest of a superset of r{i + 1}'s times): converted = reached next.
-                out.append(Sql().add(f"COUNT(r{i})"))
-                out.append(Sql().add(f"COUNT(r{i + 1})" if i + 1 < k else "0"))
+                out.append(Sql().add(f"COUNT(h{i})"))
+                out.append(Sql().add(f"COUNT(h{i + 1})" if i + 1 < k else "0"))
             out.append(Sql().add(f"SUM(l{i})"))
         return [*out, Sql().add("SUM(won_amount)")]
 
@@ -180,26 +195,22 @@ def side_sql(query, side, path, stages):
         # g: per group, the counts and each stage's days to the next (unsorted), in one hashed
         # pass over the entities: an ordered aggregate would sort every entity row by group
         # first, and unpivoting the entities into a row a stage costs more than the rest.
-        # Each array is then sorted on its own (small sorts of doubles) and indexed.
+        # The days are collected by the parallel-safe array aggregate (abmcrm.core.db.
+        # aggregates: array_agg has no combine function before PostgreSQL 16), so that the
+        # pass runs in the leader and its workers, as the floor's `GROUP BY` scan does. Each
+        # array comes back in binary after its group's counts; `side_rows` picks the
+        # percentiles' ranks from it.
         sql.add(", g AS (SELECT grp")
         names = []
         for j, part in enumerate(count_list()):
             sql.add(", ").extend(part).add(f" AS n{j}")
             names.append(f"n{j}")
         for i in range(k - 1):
-            sql.add(f", array_agg({_days(f'r{i + 1}', f'r{i}')}) FILTER (WHERE ")
+            sql.add(f", {float_array_agg(_days(f'r{i + 1}', f'r{i}'))} FILTER (WHERE ")
             sql.extend(converted(i)).add(f") AS a{i}")
         sql.add(" FROM pe GROUP BY grp) ")
-        sql.add(f"SELECT 'c', 0, grp, {', '.join(names)} FROM g")
-        picks = _picks("s.n", "s.a")
-        for i in range(k - 1):
-            sql.add(f" UNION ALL SELECT 'p', 0, grp, {i}, {picks}{pad} FROM g CROSS JOIN "
-                    f"LATERAL (SELECT COUNT(*)::int AS n, array_agg(x ORDER BY x) AS a FROM "
-                    f"unnest(g.a{i}) x) s WHERE g.a{i} IS NOT NULL")
-            if grouped:
-                sql.add(f" UNION ALL SELECT 'p', 1, NULL, {i}, {picks}{pad} FROM (SELECT "
-                        f"COUNT(*)::int AS n, array_agg(x ORDER BY x) AS a FROM g, "
-                        f"unnest(g.a{i}) x) s WHERE s.n > 0")
+        arrays = "".join(f", {float_array_bytes(f'a{i}')}" for i in range(k - 1))
+        sql.add(f"SELECT 'c', 0, grp, {', '.join(names)}{arrays} FROM g")
         return sql.text, sql.params
 
     # dd: the days from each stage to the next, for the entities that converted, ranked by
@@ -234,14 +245,6 @@ def side_sql(query, side, path, stages):
     return sql.text, sql.params
 
 
-def _picks(n, a):
-    """The count and the values at ranks (n-1)/2+1, n/2+1, 9(n-1)/10+1 and (9(n-1)+9)/10+1 of
-    sorted array `a` of `n` values: around the median and the 90th percentile (the
-    interpolation is `reports._percentile`'s, as percentile_cont does it)."""
-    return (f"{n}, {a}[({n} - 1) / 2 + 1], {a}[{n} / 2 + 1], {a}[(9 * ({n} - 1)) / 10 + 1], "
-            f"{a}[(9 * ({n} - 1) + 9) / 10 + 1]")
-
-
 def _days(later, earlier):
     """The days from `earlier` to `later`. On PostgreSQL a double (date_part), not EXTRACT's
     numeric: the percentiles sort it, and numeric sorts several times slower."""
@@ -251,8 +254,45 @@ def _days(later, earlier):
 
 
 def side_rows(query, side, path, stages):
-    """The rows of `side_sql`, run."""
+    """The rows of `side_sql`, run; on PostgreSQL with the day percentiles picked from the
+    arrays that end each group's counts row (`_picked`)."""
     sql, params = side_sql(query, side, path, stages)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    if connection.vendor != "postgresql":
+        return rows
+    return _picked(rows, len(path), grouped=bool(query.group_by))
+
+
+def _picked(rows, k, *, grouped):
+    """PostgreSQL's rows in the shape the SQLite statement gives: each "c" row without its
+    k - 1 trailing arrays of days, and from each array a "p" row for its group, and when
+    grouping one for all groups together (total 1)."""
+    pad = (None,) * (3 * k + 1 - 6)
+    out, pooled = [], [[] for _ in range(k - 1)]
+    for row in rows:
+        width = 3 + 3 * k + 1
+        out.append(row[:width])
+        for i, data in enumerate(row[width:]):
+            if data is None:
+                continue
+            days = float_array_values(data)
+            pooled[i].append(days)
+            out.append(("p", 0, row[2], i, *_order_statistics(days), *pad))
+    if grouped:
+        for i, parts in enumerate(pooled):
+            if parts:
+                out.append(("p", 1, None, i, *_order_statistics(np.concatenate(parts)), *pad))
+    return out
+
+
+def _order_statistics(values):
+    """The count and the values at ranks (n-1)/2+1, n/2+1, 9(n-1)/10+1 and (9(n-1)+9)/10+1
+    (from 1) of `values` in ascending order: around the median and the 90th percentile (the
+    interpolation is `reports._percentile`'s, as percentile_cont does it). Selected, not
+    sorted: np.partition puts each rank's value in its place in linear time."""
+    n = len(values)
+    ranks = [(n - 1) // 2, n // 2, (9 * (n - 1)) // 10, (9 * (n - 1) + 9) // 10]
+    chosen = np.partition(values, sorted(set(ranks)))
+    return (n, *(float(chosen[rank]) for rank in ranks))

@@ -145,14 +145,16 @@ class TestBatches:
         user = factories.MarketerFactory()
         leads = self._leads(30, "ids")
         batch, _ = self._moves(leads, user)
-        assert batch.created == 30 and [r["index"] for r in batch.results] == list(range(30))
-        recorded = StageTransition.objects.in_bulk([r["id"] for r in batch.results])
-        for result, lead in zip(batch.results, leads, strict=True):
+        # In the order of the items (the batch collects them entity by entity).
+        results = batch.as_dict()["results"]
+        assert batch.created == 30 and [r["index"] for r in results] == list(range(30))
+        recorded = StageTransition.objects.in_bulk([r["id"] for r in results])
+        for result, lead in zip(results, leads, strict=True):
             transition = recorded[result["id"]]
             assert (transition.lead_id, transition.external_id) == (lead.pk, f"m-{lead.pk}")
             assert transition.from_stage.slug == "inquiry" and transition.to_stage.slug == "mql"
             assert transition.recorded_by_id == user.pk and transition.created_at is not None
-        assert batch.transition(5) == recorded[batch.results[5]["id"]]
+        assert batch.transition(5) == recorded[results[5]["id"]]
         assert Lead.objects.filter(stage__slug="mql").count() == 30
 
 
