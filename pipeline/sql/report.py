@@ -5,17 +5,26 @@ pipeline; open at the end of the period, its amount and weighted amount then) an
 closing side (won or lost in the period, its won revenue and cycle). Grouped by month, the
 two sides fall in different months (opened in March, won in May), so a deal then yields two
 fact rows; otherwise one. The facts are summed per group in one hashed aggregation (which
-PostgreSQL runs in parallel); the totals are the groups' sums. The median cycle comes from
-the deals won in the period, read through the index on `closed_at`: percentile_cont on
-PostgreSQL, ROW_NUMBER() and COUNT() windows on SQLite (the same interpolation).
+PostgreSQL runs in parallel); the totals are the groups' sums. The median cycle: on
+PostgreSQL the same pass collects each group's won cycles into an array and NumPy takes
+their median as percentile_cont does (`_medians`); on SQLite the deals won in the period are
+read through the index on `closed_at` and ranked by ROW_NUMBER() and COUNT() windows (the
+same interpolation).
 
 "Open at the end": a deal whose stage has not changed since the end is at its current stage;
 one that changed since is at the stage of its last change before the end (its history), or,
 loaded closed with no history before its close, open at an unknown stage (counted, not
 weighted). Table and column names come from the models' `_meta`."""
 
+import numpy as np
 from django.db import connection
 
+from abmcrm.core.db.aggregates import (
+    float_array_agg,
+    float_array_bytes,
+    float_array_values,
+    percentile_cont,
+)
 from abmcrm.core.db.names import column, days_between, month_of, table
 from abmcrm.core.db.sqltext import Sql
 from funnel.models import Stage, StageTransition
@@ -107,6 +116,7 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
     overall median. `history`: whether some deal the period concerns moved after its end
     (then its stage at the end is read from its history)."""
     start, end = param(start), param(end)
+    pg = connection.vendor == "postgresql"
     o, ch = table(Opportunity), table(OpportunityStageChange)
     closed = {st.pk for st in stages if st.is_closed}
     go, gc, joins = group_expressions(group_by)
@@ -152,6 +162,8 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
     sql.add(f"({_c('status')} = 'won' AND {closed_in}) AS is_won, ", start, end)
     sql.add(f"({_c('status')} = 'lost' AND {closed_in}) AS is_lost, ", start, end)
     sql.add(f"{_c('amount')} AS amount, ")
+    if pg:
+        sql.add(f"{_cycle_days()} AS cycle, ")
     # Open at the end, and its amount and probability then.
     sql.add("(").extend(open_then).add(" = 1) AS is_open, ").extend(amount_end).add(
         " AS amount_end, ")
@@ -166,11 +178,12 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
     # different months: its opening side (opened, open at the end) and its closing side
     # (won or lost) are then two rows, each keeping only its own side's flags.
     if split:
+        opening_cycle, closing_cycle = (", NULL::float8 AS cycle", ", cycle") if pg else ("", "")
         sql.add("), facts AS (SELECT go AS grp, is_opened, is_open, "
-                f"{_false()} AS is_won, {_false()} AS is_lost, amount, amount_end, prob_end "
-                "FROM d WHERE is_opened OR is_open "
+                f"{_false()} AS is_won, {_false()} AS is_lost, amount, amount_end, prob_end"
+                f"{opening_cycle} FROM d WHERE is_opened OR is_open "
                 f"UNION ALL SELECT gc, {_false()}, {_false()}, is_won, is_lost, amount, "
-                "amount_end, prob_end FROM d WHERE is_won OR is_lost)")
+                f"amount_end, prob_end{closing_cycle} FROM d WHERE is_won OR is_lost)")
     else:
         sql.add("), facts AS (SELECT go AS grp, d.* FROM d)")
     # Each figure sums only the rows its flag selects (FILTER), so a deal costs a few
@@ -180,6 +193,14 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
             "SUM(amount) FILTER (WHERE is_won), COUNT(*) FILTER (WHERE is_open), "
             f"SUM(amount_end) FILTER (WHERE is_open), {_weighted_sum()}")
 
+    if pg:
+        # The won deals' cycles, collected in the same pass (in parallel, abmcrm.core.db.
+        # aggregates) and sent in binary after the group's sums: `report_rows` takes the
+        # median of each group's and of all of them, where percentile_cont would sort the
+        # won deals twice (per group, then in total) in one process.
+        cycles = float_array_bytes(f"{float_array_agg('cycle')} FILTER (WHERE is_won)")
+        return sql.add(f" SELECT 'c', 0, grp, {sums}, NULL, {cycles} FROM facts GROUP BY grp")
+
     # won: the deals won in the period, read on their own through the index of closing
     # times, for the median cycle (a sort of these only; the sums above hash).
     sql.add(f", won AS (SELECT {gc} AS grp, {_cycle_days()} "
@@ -187,18 +208,13 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
             f"AND {closed_in}", start, end)
     sql.extend(where_filter)
     sql.add(")")
-    if connection.vendor != "postgresql":
-        sql.add(", cyc AS (SELECT grp, v, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY v) AS rn, "
+    sql.add(", cyc AS (SELECT grp, v, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY v) AS rn, "
                 "COUNT(*) OVER (PARTITION BY grp) AS n, ROW_NUMBER() OVER (ORDER BY v) AS rn_t, "
                 "COUNT(*) OVER () AS n_t FROM won)")
-    # The sums per group, in one hashed aggregation (which PostgreSQL may run in parallel);
-    # the totals are their sums. The median cycle per group and in total.
+    # The sums per group, in one hashed aggregation; the totals are their sums. The median
+    # cycle per group and in total.
     sql.add(f" SELECT 'c', 0, grp, {sums}, NULL FROM facts GROUP BY grp")
     nulls = ", ".join(["NULL"] * len(FIGURES))
-    if connection.vendor == "postgresql":
-        return sql.add(f" UNION ALL SELECT 'm', GROUPING(grp), grp, {nulls}, "
-                       "percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM won "
-                       "GROUP BY GROUPING SETS ((grp), ())")
     # SQLite has no percentile_cont: the median is picked by ROW_NUMBER() and COUNT()
     # windows (its interpolation: the mean of the one or two middle values).
     return sql.add(
@@ -210,4 +226,25 @@ def report_sql(*, start, end, group_by, stages, history, deal_filter=None):
 
 
 def report_rows(**kwargs):
-    return run_without_jit(report_sql(**kwargs))
+    """The rows of `report_sql`, run; on PostgreSQL with the median rows worked out from the
+    cycles that end each group's row (`_medians`)."""
+    rows = run_without_jit(report_sql(**kwargs))
+    return _medians(rows) if connection.vendor == "postgresql" else rows
+
+
+def _medians(rows):
+    """PostgreSQL's rows in the shape the SQLite statement gives: each "c" row without its
+    trailing array of won cycles, and an "m" row with the median of each group's cycles and
+    one (total 1) of all of them: percentile_cont(0.5), the same double."""
+    nulls = (None,) * len(FIGURES)
+    out, pooled = [], []
+    for row in rows:
+        *counts, data = row
+        out.append(tuple(counts))
+        cycles = float_array_values(data) if data is not None else None
+        if cycles is not None and len(cycles):
+            pooled.append(cycles)
+            out.append(("m", 0, row[2], *nulls, percentile_cont(cycles, 0.5)))
+    if pooled:
+        out.append(("m", 1, None, *nulls, percentile_cont(np.concatenate(pooled), 0.5)))
+    return out

@@ -50,3 +50,20 @@ def float_array_values(data):
     (count,) = struct.unpack_from(">i", data, 12)
     return np.frombuffer(data, dtype=_ELEMENTS, count=count, offset=20)["value"].astype(
         np.float64)
+
+
+def percentile_cont(values, fraction):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY v)` of a float64 array
+    (None when empty), with its arithmetic, so that the result is the same double: the
+    values at ranks floor and ceil of fraction × (n - 1), selected in linear time, and
+    interpolated as first + (second - first) × proportion."""
+    n = len(values)
+    if not n:
+        return None
+    position = fraction * (n - 1)
+    first_row, second_row = int(np.floor(position)), int(np.ceil(position))
+    chosen = np.partition(values, sorted({first_row, second_row}))
+    first = float(chosen[first_row])
+    if second_row == first_row:
+        return first
+    return first + (float(chosen[second_row]) - first) * (position - first_row)

@@ -45,3 +45,28 @@ def test_workers_arrays_are_combined_into_every_value():
         "SELECT grp, array_agg(x ORDER BY x) FROM agg_probe GROUP BY grp")}
     assert combined == expected
     assert sum(len(values) for values in combined.values()) == ROWS
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own percentile_cont")
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 1001])
+@pytest.mark.parametrize("fraction", [0.5, 0.9, 0.25])
+def test_percentile_cont_gives_postgresqls_double(n, fraction):
+    from abmcrm.core.db.aggregates import float_array_bytes, float_array_values, percentile_cont
+
+    [(expected, data, as_list)] = _values(
+        f"SELECT percentile_cont(%s) WITHIN GROUP (ORDER BY x), "
+        f"{float_array_bytes('array_agg(x)')}, array_agg(x) FROM (SELECT "
+        "(((g * 7919) %% 1009) / 7.3 + g / 1000.0)::float8 AS x "
+        "FROM generate_series(1, %s) g) t",
+        [fraction, n])
+    values = float_array_values(data)
+    assert values.tolist() == as_list  # the binary array reads back bit for bit
+    assert percentile_cont(values, fraction) == expected
+
+
+def test_percentile_cont_of_nothing_is_none():
+    import numpy as np
+
+    from abmcrm.core.db.aggregates import percentile_cont
+
+    assert percentile_cont(np.empty(0), 0.5) is None
