@@ -318,9 +318,9 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
     totals = {"scored": 0, "six_qa": 0, "became_6qa": 0, "qualified": 0,
               "model_version": version, "fallback": payload is None}
     with learn.threads():
-        for rows in _chunk_rows(week, account_ids):
+        for chunk in _chunk_rows(week, account_ids):
             with transaction.atomic():
-                counts = _score_chunk(rows, config=config, payload=payload, stats=stats,
+                counts = _score_chunk(chunk, config=config, payload=payload, stats=stats,
                                       effects=effects, version=version, now=now,
                                       as_text=as_text, cache=cache)
             for name in ("scored", "six_qa", "became_6qa", "qualified"):
@@ -329,24 +329,25 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
 
 
 def _chunk_rows(week, account_ids):
-    """The week's snapshot rows with the accounts' current scores, a chunk at a time: all
-    accounts by keyset on the (week, account) index, or the given ones by lists of ids."""
+    """The week's snapshots with the accounts' current scores (`sql.training.read_scored`),
+    a chunk at a time: all accounts by keyset on the (week, account) index, or the given
+    ones by lists of ids."""
     size = tiers_settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
     if account_ids is None:
         after = 0
         while True:
-            rows = read_sql.read(week, after=after, limit=size, with_scores=True)
-            if not rows:
+            chunk = read_sql.read_scored(week, after=after, limit=size)
+            if not chunk[0]:
                 return
-            yield rows
-            if len(rows) < size:
+            yield chunk
+            if len(chunk[0]) < size:
                 return
-            after = rows[-1][0]
+            after = chunk[0][-1]
     else:
-        for chunk in _chunks(account_ids):
-            rows = read_sql.read(week, with_scores=True, **chunk)
-            if rows:
-                yield rows
+        for ids in _chunks(account_ids):
+            chunk = read_sql.read_scored(week, **ids)
+            if chunk[0]:
+                yield chunk
 
 
 def _effects(model_features):
@@ -375,22 +376,14 @@ def _round6(p):
     return out
 
 
-def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text, cache):
+def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_text, cache):
+    ids, numbers, old_stage, old_reasons, surging = chunk
     n_raw = len(RAW)
-    columns = list(zip(*rows, strict=True))
-    ids = columns[0]
-    # Column by column into one array (None: NaN): a fraction of the cost of converting the
-    # columns as one nested sequence.
-    raw = np.empty((n_raw, len(ids)), dtype=np.float64)
-    for j in range(n_raw):
-        raw[j] = columns[1 + j]
-    raw = raw.T
-    old_probability = np.array(columns[1 + n_raw], dtype=np.float64)  # None: NaN
-    old_stage = np.array(columns[2 + n_raw], dtype=object)
-    old_6qa = np.array(columns[3 + n_raw], dtype=bool)
-    old_version = np.array(columns[4 + n_raw], dtype=np.float64)
-    old_reasons = np.array(columns[5 + n_raw], dtype=object)
-    surging = np.array(columns[6 + n_raw], dtype=object)
+    raw = numbers[:, :n_raw]
+    old_probability, old_6qa, old_version = numbers[:, n_raw:].T  # NULL: NaN
+    old_6qa = old_6qa == 1.0
+    old_stage = np.array(old_stage, dtype=object)
+    old_reasons = np.array(old_reasons, dtype=object)
 
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
@@ -405,8 +398,8 @@ def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text
     contributions = _contributions(X.astype(np.float64), effects, stats)
     advanced = codes >= CONSIDERATION
     # Decoded for the accounts whose reasons may name them only.
-    named = advanced & (surging != None) & (surging != "[]") & (surging != "")  # noqa: E711
-    topics = {ids[i]: tuple(json.loads(surging[i])) for i in np.flatnonzero(named).tolist()}
+    topics = {ids[i]: tuple(json.loads(surging[i])) for i in np.flatnonzero(advanced).tolist()
+              if surging[i]}
     texts = _reasons(ids, X, contributions, advanced, now, as_text=as_text, cache=cache,
                      topics=topics)
 
