@@ -251,7 +251,9 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
     positive = contributions[rows, top] > 0
     # The strongest pushes are sorted, so the positive ones come first: a reason stops at
     # the first push that is not positive.
-    kept = np.cumprod(positive, axis=1).astype(bool)
+    kept = positive.copy()
+    kept[:, 1] &= kept[:, 0]
+    kept[:, 2] &= kept[:, 1]
     picked = X[rows, top].astype(np.float64)
     # Counts are words by their whole value; coverage (a share) as it is. (+ 0.0 makes a
     # -0.0 the 0.0 it equals, as a key: both say the same words.)
