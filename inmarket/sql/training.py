@@ -2,7 +2,8 @@
 funnel stage as its position and (for training) the label computed in the database — did the
 account open a deal in (as_of, as_of + horizon]? — by one EXISTS per row on the deals'
 (account, opened_at) index. Rows come back as tuples the caller turns into one NumPy array
-per week; the ORM would build a model instance (or a dict) per row, for millions of rows."""
+per week (the scoring's read, with the accounts' current scores, returns the array itself);
+the ORM would build a model instance (or a dict) per row, for millions of rows."""
 
 import numpy as np
 from django.db import connection
