@@ -23,7 +23,10 @@ def django_with_test_db(keepdb=False):
     from django.test.utils import setup_databases
 
     settings.DEBUG = False
-    db_config = setup_databases(verbosity=0, interactive=False, keepdb=keepdb)
+    # Not serialized (that is for the tests' TransactionTestCase): a kept database would be
+    # read whole into a string, minutes at full scale.
+    db_config = setup_databases(verbosity=0, interactive=False, keepdb=keepdb,
+                                serialized_aliases=set())
     return db_config
 
 

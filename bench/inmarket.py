@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/inmarket.py
     … bench/inmarket.py --scale 0.1      # 10,000 accounts
+    … bench/inmarket.py --only scoring --keep, then --reuse   # iterate on the scoring
 
 A generator plants a known logistic ground truth: each snapshot's features (fit, surging
 intent, engagement, purchase requests, tier; drawn in SQL around a hidden per-account
@@ -186,6 +187,11 @@ def main():
                              "ground truth and the bare fit, and time the scoring only")
     parser.add_argument("--profile", metavar="FILE",
                         help="also write a cProfile of one more scoring run to FILE")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the built database (for --reuse)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse a database a --keep run built and trained at the same "
+                             "scale: no build, no training; the scores are reset first")
     args = parser.parse_args()
     n_accounts = int(100_000 * args.scale)
     if args.only == "scoring":
@@ -193,7 +199,7 @@ def main():
         # the training stores the fallback rule), a fraction of the full read.
         SETTINGS["ABMCRM_INMARKET_MAX_TRAINING_ROWS"] = 10 * n_accounts
 
-    db_config = django_with_test_db()
+    db_config = django_with_test_db(keepdb=args.reuse)
     try:
         from django.conf import settings
         from django.db import connection
@@ -204,15 +210,20 @@ def main():
         from inmarket import services
         from inmarket.models import InMarketModel
 
-        now = timezone.now()
-        start = time.perf_counter()
-        deals = build(n_accounts, now)
-        built = time.perf_counter() - start
-        print(f"built {n_accounts:,} accounts × {WEEKS + 1} snapshots and {deals:,} deals in "
-              f"{built:.0f} s (scale {args.scale})", flush=True)
         db_name = connection.settings_dict["NAME"]
-        trained = run_child(db_name, "train", now)
-        print(f"trained: {trained}", flush=True)
+        reused = args.reuse and InMarketModel.objects.filter(is_active=True).exists()
+        if reused:
+            now, trained = reuse(n_accounts)
+            print(f"reused the built database: now = {now}, {trained}", flush=True)
+        else:
+            now = timezone.now()
+            start = time.perf_counter()
+            deals = build(n_accounts, now)
+            built = time.perf_counter() - start
+            print(f"built {n_accounts:,} accounts × {WEEKS + 1} snapshots and {deals:,} deals "
+                  f"in {built:.0f} s (scale {args.scale})", flush=True)
+            trained = run_child(db_name, "train", now)
+            print(f"trained: {trained}", flush=True)
         if args.only != "scoring":
             floor = run_child(db_name, "floor", now)
             print(f"floor: {floor}", flush=True)
@@ -286,7 +297,29 @@ def main():
             ("training peak memory", f"{trained['max_rss_mb']:.0f} MB", "aim ≤ 1,536 MB"),
         ])
     finally:
-        teardown(db_config)
+        if not args.keep:
+            teardown(db_config)
+
+
+def reuse(n_accounts):
+    """(now, the trained model's figures) of a database a --keep run built: `now` is the
+    current week's snapshot time; the accounts' scores are set back to the build's (so that
+    the first scoring writes every account again)."""
+    from django.db import connection
+    from django.db.models import Max
+
+    from inmarket.models import AccountSnapshot, InMarketModel
+    from tiers.models import Account
+
+    assert Account.objects.count() == n_accounts, "--reuse: built at another scale"
+    now = AccountSnapshot.objects.aggregate(now=Max("as_of"))["now"]
+    with connection.cursor() as cur:
+        cur.execute("UPDATE tiers_account SET in_market_probability = NULL, buying_stage = '', "
+                    "is_6qa = false, in_market_model_version = NULL, "
+                    "in_market_reasons = '[]'::jsonb")
+        cur.execute("VACUUM ANALYZE tiers_account")
+    model = InMarketModel.objects.get(is_active=True)
+    return now, {"kind": model.kind, "sizes": model.metrics.get("sizes")}
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from functools import lru_cache
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
@@ -22,12 +21,13 @@ from funnel import selectors as funnel_selectors
 from funnel import services as funnel_services
 from funnel.models import Stage
 from tiers.conf import settings as tiers_settings
-from tiers.models import Account, BuyingStage, EngagementEvent
+from tiers.models import Account, BuyingStage
 
 from .. import learn, signals
 from ..features import LABELS, NAMES
 from ..models import InMarketModel, InMarketSettings
 from ..sql import qualify as qualify_sql
+from ..sql import reasons as reasons_sql
 from ..sql import scores as scores_sql
 from ..sql import training as read_sql
 from ..sql.dialect import is_pg
@@ -35,7 +35,6 @@ from .snapshots import _chunks, week_of
 
 RAW = learn.RAW
 QUALIFIED = "qualified"
-ADVANCED = (BuyingStage.CONSIDERATION, BuyingStage.DECISION, BuyingStage.PURCHASE)
 # Titles read as senior, most senior first: "CFO engaged".
 SENIOR_TITLES = [
     (re.compile(r"\b(c[efiotmr]o|ciso|chief\b[\w\s]*\bofficer)\b", re.I), 0),
@@ -74,28 +73,40 @@ RULE_FEATURES = [
 
 # Stages and the 6QA ---------------------------------------------------------------------
 
+# The stages by code: each band and signal raises the code (NumPy picks from this array).
+STAGES = np.array([stage.value for stage in (
+    BuyingStage.TARGET, BuyingStage.AWARENESS, BuyingStage.CONSIDERATION, BuyingStage.DECISION,
+    BuyingStage.PURCHASE)], dtype=object)
+CONSIDERATION, DECISION = 2, 3
+
+
+def stage_codes(p, raw, config):
+    """Each row's stage as its index in STAGES (see `buying_stages`)."""
+    codes = np.zeros(len(p), dtype=np.int8)
+    codes[p >= config.awareness_min] = 1
+    codes[p >= config.consideration_min] = CONSIDERATION
+    codes[p >= config.decision_min] = DECISION
+    buying = (raw[:, RAW["open_deals"]] > 0) | (
+        (raw[:, RAW["purchase_30d"]] > 0) & (p >= config.decision_min))
+    codes[buying] = 4
+    return codes
+
+
 def buying_stages(p, raw, config):
     """The stage of each row from its probability and signals: `purchase` needs an open deal
     or a pricing or demo request (with a probability in the decision band)."""
-    stages = np.full(len(p), BuyingStage.TARGET.value, dtype=object)
-    stages[p >= config.awareness_min] = BuyingStage.AWARENESS.value
-    stages[p >= config.consideration_min] = BuyingStage.CONSIDERATION.value
-    stages[p >= config.decision_min] = BuyingStage.DECISION.value
-    buying = (raw[:, RAW["open_deals"]] > 0) | (
-        (raw[:, RAW["purchase_30d"]] > 0) & (p >= config.decision_min))
-    stages[buying] = BuyingStage.PURCHASE.value
-    return stages
+    return STAGES[stage_codes(p, raw, config)]
 
 
-def six_qa(raw, stages, config):
+def six_qa(raw, late, config):
+    """`late`: the rows in the decision stage or at purchase."""
     fit_ok = raw[:, RAW["fit_score"]] >= config.moderate_fit
     contact_fit = raw[:, RAW["contact_fit"]]
     if config.contact_fit_min:
         contact_ok = ~np.isnan(contact_fit) & (np.nan_to_num(contact_fit) >=
                                                config.contact_fit_min)
     else:
-        contact_ok = np.ones(len(stages), dtype=bool)
-    late = np.isin(stages, [BuyingStage.DECISION.value, BuyingStage.PURCHASE.value])
+        contact_ok = np.ones(len(late), dtype=bool)
     return fit_ok & contact_ok & late
 
 
@@ -105,13 +116,7 @@ def _kind_trends(ids, now):
     """{account id: (kind name, recent count, count before)} of the engagement kind that rose
     most over the last 3 weeks against the 3 before."""
     recent_from, before_from = now - timedelta(weeks=3), now - timedelta(weeks=6)
-    rows = (EngagementEvent.objects.filter(
-        account_id__in=rowsets.ids(ids), kind__weight__gt=0, occurred_at__gt=before_from,
-        occurred_at__lte=now)
-        .values("account_id", "kind__name")
-        .annotate(recent=Count("pk", filter=Q(occurred_at__gt=recent_from)),
-                  before=Count("pk", filter=Q(occurred_at__lte=recent_from)))
-        .order_by().values_list("account_id", "kind__name", "recent", "before"))
+    rows = reasons_sql.kind_counts(ids, since=before_from, split=recent_from, until=now)
     best = {}
     for account_id, name, recent, before in rows:
         if recent < 2 or recent <= before:
@@ -125,11 +130,7 @@ def _kind_trends(ids, now):
 def _senior_contacts(ids, now):
     """{account id: the most senior title engaged in the last 30 days}."""
     found = {}
-    rows = (EngagementEvent.objects.filter(
-        account_id__in=rowsets.ids(ids), kind__weight__gt=0, contact__isnull=False,
-        occurred_at__gt=now - timedelta(days=30), occurred_at__lte=now)
-        .exclude(contact__title="").values_list("account_id", "contact__title").distinct())
-    for account_id, title in rows:
+    for account_id, title in reasons_sql.titles(ids, since=now - timedelta(days=30), until=now):
         for pattern, rank in SENIOR_TITLES:
             match = pattern.search(title)
             if match:
@@ -225,8 +226,11 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
     Worked out once per distinct reason key, not once per account: without the recent
     engagement, senior contacts and topics (read only for the accounts in consideration or
     later) an account's reasons depend only on which features push it most and their values,
-    and a scoring of 100,000 accounts has a few thousand such keys."""
-    chosen = [pk for pk, adv in zip(ids, advanced, strict=True) if adv]
+    and a scoring of 100,000 accounts has a few thousand such keys. The keys are told apart
+    in NumPy (`np.unique` of the rows of indices and values), so an account costs no Python
+    unless its reasons name its engagement, contacts or topics."""
+    ids = np.asarray(ids, dtype=np.int64)
+    chosen = ids[np.asarray(advanced, dtype=bool)].tolist() if len(ids) else []
     trends = _kind_trends(chosen, now) if chosen else {}
     seniors = _senior_contacts(chosen, now) if chosen else {}
     if topics is None:
@@ -234,7 +238,8 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
             pk__in=rowsets.ids(chosen)).exclude(surging_topics=[]).values_list(
                 "pk", "surging_topics")} if chosen else {}
     else:
-        topics = {pk: topics[pk] for pk in chosen if topics.get(pk)}
+        chosen_set = set(chosen)
+        topics = {pk: value for pk, value in topics.items() if value and pk in chosen_set}
     language = get_language()
     n = len(ids)
     convert = as_text or (lambda words: words)
@@ -246,24 +251,38 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
     positive = contributions[rows, top] > 0
     # The strongest pushes are sorted, so the positive ones come first: a reason stops at
     # the first push that is not positive.
-    kept = np.cumprod(positive, axis=1).astype(bool)
+    kept = positive.copy()
+    kept[:, 1] &= kept[:, 0]
+    kept[:, 2] &= kept[:, 1]
     picked = X[rows, top].astype(np.float64)
-    # Counts are words by their whole value; coverage (a share) as it is.
+    # Counts are words by their whole value; coverage (a share) as it is. (+ 0.0 makes a
+    # -0.0 the 0.0 it equals, as a key: both say the same words.)
     values = np.where(top == NAMES.index("coverage"), picked, np.rint(picked))
-    keys = list(map(tuple, np.concatenate(
-        [np.where(kept, top, -1), np.where(kept, values, 0.0)], axis=1).tolist()))
-    for key in set(keys).difference(cache):
-        tops = [int(j) for j in key[:3] if j >= 0]
-        cache[key] = convert(_row_words(tops, key[3:3 + len(tops)], language))
-    out = [cache[key] for key in keys]
-    for i, pk in enumerate(ids):
-        if pk in trends or pk in seniors or pk in topics:
-            key = keys[i]
+    keys = np.concatenate([np.where(kept, top, -1), np.where(kept, values, 0.0)],
+                          axis=1) + 0.0
+    # Told apart as 48-byte strings (a sort of 5,000 such strings takes under a millisecond;
+    # `np.unique(…, axis=0)` sorts field by field, five times slower).
+    distinct, inverse = np.unique(keys.view(np.dtype((np.void, keys.itemsize * 6))).ravel(),
+                                  return_inverse=True)
+    distinct = distinct.view(np.float64).reshape(-1, 6)
+    said = np.empty(len(distinct), dtype=object)
+    for k, key in enumerate(map(tuple, distinct.tolist())):
+        words = cache.get(key)
+        if words is None:
+            tops = [int(j) for j in key[:3] if j >= 0]
+            words = cache[key] = convert(_row_words(tops, key[3:3 + len(tops)], language))
+        said[k] = words
+    out = said[inverse.ravel()]
+    named = set(trends) | set(seniors) | set(topics)
+    if named:
+        for i in np.flatnonzero(np.isin(ids, list(named))).tolist():
+            pk = int(ids[i])
+            key = keys[i].tolist()
             tops = [int(j) for j in key[:3] if j >= 0]
             out[i] = convert(_row_words(tops, key[3:3 + len(tops)], language,
                                         trend=trends.get(pk), senior=seniors.get(pk),
                                         topics=topics.get(pk, ())))
-    return np.fromiter(out, dtype=object, count=n) if as_text else out
+    return out if as_text else out.tolist()
 
 
 # Scoring --------------------------------------------------------------------------------
@@ -301,9 +320,9 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
     totals = {"scored": 0, "six_qa": 0, "became_6qa": 0, "qualified": 0,
               "model_version": version, "fallback": payload is None}
     with learn.threads():
-        for rows in _chunk_rows(week, account_ids):
+        for chunk in _chunk_rows(week, account_ids):
             with transaction.atomic():
-                counts = _score_chunk(rows, config=config, payload=payload, stats=stats,
+                counts = _score_chunk(chunk, config=config, payload=payload, stats=stats,
                                       effects=effects, version=version, now=now,
                                       as_text=as_text, cache=cache)
             for name in ("scored", "six_qa", "became_6qa", "qualified"):
@@ -312,24 +331,25 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
 
 
 def _chunk_rows(week, account_ids):
-    """The week's snapshot rows with the accounts' current scores, a chunk at a time: all
-    accounts by keyset on the (week, account) index, or the given ones by lists of ids."""
+    """The week's snapshots with the accounts' current scores (`sql.training.read_scored`),
+    a chunk at a time: all accounts by keyset on the (week, account) index, or the given
+    ones by lists of ids."""
     size = tiers_settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
     if account_ids is None:
         after = 0
         while True:
-            rows = read_sql.read(week, after=after, limit=size, with_scores=True)
-            if not rows:
+            chunk = read_sql.read_scored(week, after=after, limit=size)
+            if not chunk[0]:
                 return
-            yield rows
-            if len(rows) < size:
+            yield chunk
+            if len(chunk[0]) < size:
                 return
-            after = rows[-1][0]
+            after = chunk[0][-1]
     else:
-        for chunk in _chunks(account_ids):
-            rows = read_sql.read(week, with_scores=True, **chunk)
-            if rows:
-                yield rows
+        for ids in _chunks(account_ids):
+            chunk = read_sql.read_scored(week, **ids)
+            if chunk[0]:
+                yield chunk
 
 
 def _effects(model_features):
@@ -358,32 +378,30 @@ def _round6(p):
     return out
 
 
-def _score_chunk(rows, *, config, payload, stats, effects, version, now, as_text, cache):
+def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_text, cache):
+    ids, numbers, old_stage, old_reasons, surging = chunk
     n_raw = len(RAW)
-    columns = list(zip(*rows, strict=True))
-    ids = list(columns[0])
-    raw = np.array(columns[1:1 + n_raw], dtype=np.float64).T
-    old_probability = np.array(columns[1 + n_raw], dtype=np.float64)  # None: NaN
-    old_stage = np.array(columns[2 + n_raw], dtype=object)
-    old_6qa = np.array(columns[3 + n_raw], dtype=bool)
-    old_version = np.array(columns[4 + n_raw], dtype=np.float64)
-    old_reasons = np.array(columns[5 + n_raw], dtype=object)
-    surging = columns[6 + n_raw]
+    raw = numbers[:, :n_raw]
+    old_probability, old_6qa, old_version = numbers[:, n_raw:].T  # NULL: NaN
+    old_6qa = old_6qa == 1.0
+    old_stage = np.array(old_stage, dtype=object)
+    old_reasons = np.array(old_reasons, dtype=object)
 
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
         rule_probability(raw, config)
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
     probability = _round6(p)
-    stages = buying_stages(p, raw, config)
-    qualified = six_qa(raw, stages, config)
+    codes = stage_codes(p, raw, config)
+    stages = STAGES[codes]
+    qualified = six_qa(raw, codes >= DECISION, config)
     if payload is None:
         stats = {"mean": X.mean(axis=0).tolist(), "std": X.std(axis=0).tolist()}
     contributions = _contributions(X.astype(np.float64), effects, stats)
-    advanced = np.isin(stages, [s.value for s in ADVANCED])
+    advanced = codes >= CONSIDERATION
     # Decoded for the accounts whose reasons may name them only.
     topics = {ids[i]: tuple(json.loads(surging[i])) for i in np.flatnonzero(advanced).tolist()
-              if surging[i] and surging[i] != "[]"}
+              if surging[i]}
     texts = _reasons(ids, X, contributions, advanced, now, as_text=as_text, cache=cache,
                      topics=topics)
 
