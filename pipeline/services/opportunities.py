@@ -263,7 +263,7 @@ def _deal_touches_refresh(new, changed, before):
             accounts |= {old[0], plan.deal.account_id}
     deal_touches_refresh(
         account_ids=accounts,
-        deals=[(plan.deal.pk, plan.deal.account_id) for plan in new
+        deals=[(plan.deal.pk, plan.deal.account_id, plan.deal.opened_at) for plan in new
                if not plan.deal.campaign_id],
         new_touches=[(plan.deal.pk, plan.deal.account_id, plan.deal.opened_at)
                      for plan in new if plan.deal.campaign_id])

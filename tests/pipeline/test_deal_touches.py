@@ -194,6 +194,24 @@ def test_a_changed_setting_falls_back_to_the_per_request_computation(world, sett
     assert not DealTouch.objects.exists()
 
 
+def test_a_bulk_load_refreshed_a_few_deals_a_statement_equals_a_rebuild(world, monkeypatch):
+    """New deals' rows are computed from the openings they were written with, a statement
+    per `DEAL_CHUNK` deals, each reading only the touches of its own deals' period."""
+    monkeypatch.setattr(deal_touches, "DEAL_CHUNK", 2)
+    for n, (account, campaign) in enumerate(zip(world["accounts"], world["campaigns"],
+                                                strict=True)):
+        ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+            "account": account.domain, "kind": "demo_t", "occurred_at": at(day).isoformat(),
+            "source": campaign.code} for day in (n, 20 + n, 60 + n)])
+    items = [{"external_id": f"c-{n}", "account": world["accounts"][n % 3].domain,
+              "stage": "proposal", "amount": "10", "opened_at": at(5 + 13 * n).isoformat()}
+             for n in range(7)]
+    items[3]["campaign"] = world["campaigns"][1].code  # also a touch of later deals
+    bulk(items)
+    assert DealTouch.objects.exists()
+    assert_maintained()
+
+
 def test_nothing_is_maintained_before_the_first_build(world):
     DealTouchState.objects.all().delete()
     account = world["accounts"][0]
