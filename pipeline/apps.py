@@ -28,6 +28,8 @@ class PipelineConfig(AppConfig):
     account_page_panels = ["pipeline.pages.account_opportunities_panel"]
     funnel_page_panels = ["pipeline.pages.funnel_roi_panel"]
     demo_loaders = ["pipeline.demo.load"]
+    # The deal touch rows a bulk load queued and whose task never ran.
+    sweepers = [("deal touches", "pipeline.services.deal_touches.pending_redrive")]
 
     def ready(self):
         from abmcrm.core import ingest

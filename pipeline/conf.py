@@ -16,6 +16,9 @@ DEFAULTS = {
     "ABMCRM_PIPELINE_DEFAULT_PERIOD_DAYS": 365,
     # Months the forecast shows when none are asked for (the API and the page).
     "ABMCRM_FORECAST_MONTHS": 6,
+    # The sweeper queues the deal touch refresh again for deals a bulk load queued this many
+    # seconds ago that are still waiting (the broker was down, the worker died).
+    "ABMCRM_DEAL_TOUCHES_SWEEP_AFTER": 300,
 }
 
 

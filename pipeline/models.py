@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from funnel.models import Lead
@@ -264,6 +265,27 @@ class DealTouch(models.Model):
 
     def __str__(self):
         return f"{self.opportunity_id} ← {self.campaign_id}"
+
+
+class DealTouchPending(models.Model):
+    """A deal whose `DealTouch` rows are computed after the commit that wrote it, by a task
+    (`tasks.refresh_pending_deal_touches`): a bulk load's new deals and the deals its new
+    deals with a campaign reach. The load then answers in about the time its own rows take;
+    attribution computes any pending deal of its period before it reads the table, so its
+    answer is always that of the stored touches. No foreign key: a row whose deal was
+    deleted meanwhile is dropped by the task, and a load queues no constraint check."""
+
+    opportunity = models.OneToOneField(Opportunity, on_delete=models.DO_NOTHING,
+                                       primary_key=True, db_constraint=False,
+                                       related_name="+", verbose_name=_("opportunity"))
+    queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pending deal touch refresh")
+        verbose_name_plural = _("pending deal touch refreshes")
+
+    def __str__(self):
+        return str(self.opportunity_id)
 
 
 class DealTouchState(models.Model):

@@ -6,6 +6,12 @@ again from what is stored (`sql.deal_touches`), so the table is right whatever t
 was (an event, an order rejected, a deal moved to another account). Writes in the lower apps
 (tiers, programs, funnel) reach it through their signals (`receivers`).
 
+A bulk load (`defer=True`: the bulk API, CSV imports) queues the rows of its new deals, and
+of the deals its new deals with a campaign reach, for a task after its commit
+(`deal_touches_refresh_pending`, `DealTouchPending`): a CRM sync's request then costs about
+its own rows. Attribution computes the queued deals of its period before it reads, so its
+answer never depends on whether the task has run.
+
 `deal_touches_rebuild` (`manage.py rebuild_deal_touches`) computes the whole table: once
 after the upgrade that adds it, and after a change of the lookback, the half-life or the
 funnel's handoff stage. Until then (no `DealTouchState` row, or one for other settings)
@@ -18,11 +24,12 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from abmcrm.core.queueing import publish
 from funnel import selectors as funnel_selectors
 from funnel.models import Stage
 
 from .. import conf
-from ..models import DealTouch, DealTouchState, Opportunity
+from ..models import DealTouch, DealTouchPending, DealTouchState, Opportunity
 from ..sql import deal_touches as deal_touches_sql
 
 # Accounts a refresh statement covers (the ids are inlined).
@@ -31,6 +38,10 @@ CHUNK = 1000
 # statement for all of them was slower than five (its sorts and hashes passed work_mem and
 # spilled to disk, and the planner took 180 ms over its inlined lists against 5 × 33 ms).
 DEAL_CHUNK = 1000
+# Queued deals a transaction of `deal_touches_refresh_pending` computes.
+PENDING_CHUNK = 5000
+# The task a load queues after its commit (named: the tasks import the services).
+REFRESH_PENDING_TASK = "pipeline.tasks.refresh_pending_deal_touches"
 # How long a rebuild waits for the transactions already running when it starts.
 REBUILD_WAIT_SECONDS = 600
 
@@ -96,13 +107,15 @@ def _refresh(account_ids, settings, deals=()):
                                  opened_between=(min(opened), max(opened)), **common)
 
 
-def deal_touches_refresh(*, account_ids=(), deals=(), new_touches=()):
+def deal_touches_refresh(*, account_ids=(), deals=(), new_touches=(), defer=False):
     """Recompute the rows of the deals of `account_ids` (ids; None entries ignored), of
     `deals` ([(deal id, account id, opened at)]: deals whose own window changed but which
     are no touch of another, e.g. new ones without a campaign; their opening as stored),
     and of the deals `new_touches` reach
     ([(deal id, account id, opened at)]: new deals with a campaign, each a touch of its own
     account's deals opened within the lookback after it), in the caller's transaction.
+    `defer`: the deals of `deals` and those `new_touches` reach are queued instead, and
+    computed by a task after the commit (the accounts' deals still are computed now).
     Nothing to do until the table is first built, or when it was built for other settings
     (it must be rebuilt then)."""
     ids = {int(pk) for pk in account_ids if pk is not None}
@@ -123,7 +136,75 @@ def deal_touches_refresh(*, account_ids=(), deals=(), new_touches=()):
                 # either read here or refreshed after this one, never neither.
                 deal_touches_sql.lock_refreshes()
             deals += _reached_by(new_touches, settings[0], skip=ids)
-        _refresh(ids, settings, deals)
+        if not defer:
+            _refresh(ids, settings, deals)
+            return
+        if ids:
+            _refresh(ids, settings)
+        queued = sorted({pk for pk, account, _ in deals if account not in ids})
+        if queued:
+            deal_touches_sql.mark_pending(queued, now=timezone.now())
+            _publish_refresh_on_commit()
+
+
+def _publish_refresh_on_commit():
+    """Queue the task once the transaction commits (once per transaction). Never raises at
+    the commit: a broker that cannot be reached leaves the deals queued for the sweeper, and
+    attribution computes them meanwhile."""
+    if any(getattr(func, "deal_touches_refresh", False)
+           for _, func, _ in connection.run_on_commit):
+        return
+
+    def queue():
+        publish(REFRESH_PENDING_TASK)
+
+    queue.deal_touches_refresh = True
+    transaction.on_commit(queue)
+
+
+def deal_touches_refresh_pending(*, chunk=PENDING_CHUNK, opened_between=None):
+    """Compute the rows of the queued deals (`DealTouchPending`), `chunk` a transaction,
+    until none is left; returns how many were taken off the queue. `opened_between`
+    ([start, end) datetimes): only the queued deals opened then (attribution's period). Run
+    by the task a bulk load queues, by attribution before it reads a period with queued
+    deals, and by the sweeper. Idempotent, and safe alongside every other write: it takes
+    the refresh lock before it reads the queue, so a deal is computed once, from what
+    committed before."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            taken = _refresh_pending(chunk, opened_between)
+        if not taken:
+            return done
+        done += taken
+
+
+def _refresh_pending(chunk, opened_between):
+    if connection.vendor == "postgresql":
+        deal_touches_sql.lock_refreshes()
+    rows = deal_touches_sql.pending(chunk, opened_between)
+    if not rows:
+        return 0
+    state = DealTouchState.objects.filter(pk=1).first()
+    settings = current_settings()
+    # A table no longer maintained (other settings) needs a rebuild, which computes them.
+    if state is not None and _matches(state, settings):
+        deals = [(pk, account, opened_at) for pk, account, opened_at in rows
+                 if account is not None]  # (None: the deal was deleted meanwhile)
+        if deals:
+            _refresh(set(), settings, deals)
+    deal_touches_sql.unmark_pending([pk for pk, _, _ in rows])
+    return len(rows)
+
+
+def pending_redrive():
+    """The sweeper: queue the task again for deals queued a while ago and still waiting (the
+    broker was down at the commit, or the worker died)."""
+    stale = timezone.now() - timedelta(seconds=conf.settings.ABMCRM_DEAL_TOUCHES_SWEEP_AFTER)
+    waiting = DealTouchPending.objects.filter(queued_at__lt=stale).exists()
+    if waiting:
+        publish(REFRESH_PENDING_TASK)
+    return {"deal_touches": int(waiting)}
 
 
 def _reached_by(new_touches, lookback_days, *, skip):

@@ -163,9 +163,11 @@ def _plan_update(position, data, deal, *, stages, now):
     return plan
 
 
-def write(rows, *, by, now=None):
+def write(rows, *, by, now=None, bulk=False):
     """Write validated rows: [(position, data, stored deal or None)]. Returns a WriteResult;
-    a row refused or lost to a concurrent change writes nothing of itself."""
+    a row refused or lost to a concurrent change writes nothing of itself. `bulk`: a load
+    (the bulk API, an import), whose new deals' touch rows a task computes after the commit
+    (`services.deal_touches`); a single write computes them in its transaction."""
     now = now or timezone.now()
     result = WriteResult()
     # What the deal touches depend on, as stored (planning changes the deals in place).
@@ -228,7 +230,7 @@ def write(rows, *, by, now=None):
             won=[_event(plan.deal, plan.move[2]) for plan in moves if plan.move[1].is_won],
             by=by)
         _deal_touches_refresh(new, [plan for plan in changed if plan.deal.pk in written],
-                              touched_before)
+                              touched_before, defer=bulk)
         if moves:
             signals.opportunities_moved.send(
                 sender=Opportunity, by=by,
@@ -251,7 +253,7 @@ def _touch_fields(deal):
     return (deal.account_id, deal.opened_at, deal.campaign_id)
 
 
-def _deal_touches_refresh(new, changed, before):
+def _deal_touches_refresh(new, changed, before, *, defer):
     """The per-deal touch table after a write: a new deal gets its rows; one with a
     campaign is also a touch of its account's deals opened within the lookback after it
     (those are redone too), and a deal whose account, opening or campaign changed redoes
@@ -266,7 +268,7 @@ def _deal_touches_refresh(new, changed, before):
         deals=[(plan.deal.pk, plan.deal.account_id, plan.deal.opened_at) for plan in new
                if not plan.deal.campaign_id],
         new_touches=[(plan.deal.pk, plan.deal.account_id, plan.deal.opened_at)
-                     for plan in new if plan.deal.campaign_id])
+                     for plan in new if plan.deal.campaign_id], defer=defer)
 
 
 def _insert(new, *, by, now):
@@ -348,5 +350,5 @@ def opportunity_bulk_upsert(*, rows, by):
     updated, unchanged, errors)."""
     existing = selectors.opportunities_by_external_id({data["external_id"] for _, data in rows})
     result = write([(position, data, existing.get(data["external_id"]))
-                    for position, data in rows], by=by)
+                    for position, data in rows], by=by, bulk=True)
     return result.created, result.updated, result.unchanged, result.errors

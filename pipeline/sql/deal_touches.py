@@ -29,11 +29,12 @@ from datetime import timedelta
 
 from django.db import connection
 
+from abmcrm.core.db import rowsets
 from abmcrm.core.db.names import column, table
 from abmcrm.core.db.sqltext import Sql
 from funnel.models import Lead, StageTransition
 
-from ..models import DealTouch, Opportunity
+from ..models import DealTouch, DealTouchPending, Opportunity
 from .attribution import _days, _ids, touches_sql
 from .common import as_float, param
 
@@ -182,15 +183,55 @@ def refresh(**kwargs):
             cursor.execute(statement.text, statement.params)
 
 
+def mark_pending(deal_ids, *, now):
+    """Queue these deals' rows for the task (`DealTouchPending`): one statement a batch,
+    the ids as one JSON document on PostgreSQL; a deal queued already stays queued."""
+    p = DealTouchPending
+    now = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for head, params in rowsets.batches([("deal", "int")], [[pk] for pk in deal_ids],
+                                            extra_params=1):
+            cursor.execute(f"{head} INSERT INTO {table(p)} ({column(p, 'opportunity')}, "
+                           f"{column(p, 'queued_at')}) SELECT deal, %s FROM v "
+                           # (SQLite reads an ON after FROM v as a join's without a WHERE)
+                           f"WHERE 1 = 1 ON CONFLICT ({column(p, 'opportunity')}) DO NOTHING",
+                           [*params, now])
+
+
+def pending(limit, opened_between=None):
+    """[(deal id, account id or None, opened at or None)]: the first `limit` queued deals by
+    id, with their account and opening as stored now (None: the deal is gone);
+    `opened_between` ([start, end)): only the deals opened then."""
+    d, p = Opportunity, DealTouchPending
+    sql = Sql(f"SELECT p.{column(p, 'opportunity')}, o.{column(d, 'account')}, "
+              f"o.{column(d, 'opened_at')} FROM {table(p)} p "
+              f"LEFT JOIN {table(d)} o ON o.{column(d, 'id')} = p.{column(p, 'opportunity')} ")
+    if opened_between is not None:
+        sql.add(f"WHERE o.{column(d, 'opened_at')} >= %s AND o.{column(d, 'opened_at')} < %s ",
+                param(opened_between[0]), param(opened_between[1]))
+    sql.add(f"ORDER BY p.{column(p, 'opportunity')} LIMIT %s", int(limit))
+    return sql.run()
+
+
+def unmark_pending(deal_ids):
+    p = DealTouchPending
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table(p)} WHERE {column(p, 'opportunity')} IN "
+                       f"({_ids(deal_ids)})")
+
+
 def read_sql(*, model, start, end, deal_filter=None, deal_accounts=None):
     """Sql of the same rows as `attribution.attribution_sql` (("c", campaign, deals,
     pipeline, won) exact sums, ("u", …) and ("t", …)), read from the table: the period's
     rows joined to their deals (for the amounts, which moves change), summed by campaign.
     A deal's first-touch row (weight exactly 1) counts it as attributed, so the
     unattributed figures are the totals minus those, in the same pass. `deal_accounts`:
-    an Sql of the accounts whose deals count (the ROI's), or None."""
+    an Sql of the accounts whose deals count (the ROI's), or None. A row ("p", NULL, n, 0, 0)
+    counts the period's deals whose rows are still queued (`DealTouchPending`): in the
+    statement's own snapshot, so that a caller that finds none knows every deal read had
+    its rows."""
     assert model in WEIGHTS
-    d, dt = Opportunity, DealTouch
+    d, dt, p = Opportunity, DealTouch, DealTouchPending
     amount = f"COALESCE(o.{column(d, 'amount')}, 0)"
     sql = Sql(f"WITH deals AS (SELECT o.{column(d, 'id')} AS did, {amount} AS amount, "
               f"CASE WHEN o.{column(d, 'status')} = 'won' THEN {amount} ELSE 0 END AS won "
@@ -214,5 +255,7 @@ def read_sql(*, model, start, end, deal_filter=None, deal_accounts=None):
             "UNION ALL SELECT 'u', NULL, MAX(t.n) - COALESCE(SUM(c.ad), 0), "
             "MAX(t.a) - COALESCE(SUM(c.aa), 0), MAX(t.w) - COALESCE(SUM(c.aw), 0) "
             "FROM t LEFT JOIN c ON 1 = 1 "
-            "UNION ALL SELECT 't', NULL, n, a, w FROM t")
+            "UNION ALL SELECT 't', NULL, n, a, w FROM t "
+            f"UNION ALL SELECT 'p', NULL, COUNT(*), 0, 0 FROM {table(p)} p "
+            f"JOIN deals ON deals.did = p.{column(p, 'opportunity')}")
     return sql

@@ -111,7 +111,8 @@ class TestRedriveCommand:
         from abmcrm.core import hooks
 
         names = [name for name, _ in hooks.sweepers()]
-        assert names == ["jobs", "outbox", "personas", "fulfillment", "webhooks", "plays"]
+        assert names == ["jobs", "outbox", "personas", "fulfillment", "deal touches",
+                         "webhooks", "plays"]
 
     def test_the_beat_schedule_runs_redrive(self):
         import abmcrm

@@ -17,7 +17,7 @@ from funnel import ingesters as funnel_ingesters
 from funnel import services as funnel_services
 from funnel.models import Lead
 from pipeline import attribution, services
-from pipeline.models import DealTouch, DealTouchState, Opportunity
+from pipeline.models import DealTouch, DealTouchPending, DealTouchState, Opportunity
 from pipeline.services import deal_touches
 from pipeline.sql.deal_touches import WEIGHTS
 from programs import services as programs_services
@@ -144,11 +144,19 @@ def apply(world, name, a, c, day, pick):
 def test_the_writes_keep_the_table_equal_to_a_rebuild(world, ops):
     for step in ops:
         apply(world, *step)
+    # Before the task a bulk load queued has run, attribution computes the queued deals of
+    # its period itself.
+    before_task = attribution.attribution(attribution.AttributionQuery(
+        start=BASE.date(), end=NOW.date(), model="w_shaped"))
+    deal_touches.deal_touches_refresh_pending()  # what the task does after the commit
+    assert not DealTouchPending.objects.exists()
     assert_maintained()
     for model in attribution.MODELS:
         from_table, per_request = both_ways(model, BASE.date(), NOW.date())
         assert from_table == per_request, (model, ops, from_table["campaigns"],
                                            per_request["campaigns"])
+        if model == "w_shaped":
+            assert before_task == per_request, (ops, before_task["campaigns"])
     # Back to an empty book for the next example (the campaigns' codes as they were).
     Opportunity.objects.all().delete()
     Lead.objects.all().delete()
@@ -208,8 +216,84 @@ def test_a_bulk_load_refreshed_a_few_deals_a_statement_equals_a_rebuild(world, m
              for n in range(7)]
     items[3]["campaign"] = world["campaigns"][1].code  # also a touch of later deals
     bulk(items)
-    assert DealTouch.objects.exists()
+    # Queued for the task after the commit, not computed in the load's transaction.
+    assert DealTouchPending.objects.count() == 7 and not DealTouch.objects.exists()
+    assert deal_touches.deal_touches_refresh_pending(chunk=3) == 7  # three transactions
+    assert DealTouch.objects.exists() and not DealTouchPending.objects.exists()
     assert_maintained()
+
+
+def test_a_bulk_loads_commit_queues_the_task_that_computes_its_deals(
+        world, django_capture_on_commit_callbacks):
+    account, campaign = world["accounts"][0], world["campaigns"][0]
+    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
+        "source": campaign.code}])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        bulk([{"external_id": f"q-{n}", "account": account.domain, "stage": "proposal",
+               "amount": "10", "opened_at": at(10 + n).isoformat()} for n in range(3)])
+    # One task for the load, run here eagerly as a worker would after the commit.
+    queued = [c for c in callbacks if getattr(c, "deal_touches_refresh", False)]
+    assert len(queued) == 1
+    assert not DealTouchPending.objects.exists()
+    assert DealTouch.objects.filter(campaign=campaign).count() == 3
+    assert_maintained()
+
+
+def test_a_single_write_computes_its_deals_rows_in_its_transaction(world):
+    account, campaign = world["accounts"][0], world["campaigns"][0]
+    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
+        "source": campaign.code}])
+    deal = services.opportunity_create(by=None, account=account, name="One",
+                                       stage=stage("proposal"), amount=Decimal("10"),
+                                       opened_at=at(3))
+    assert not DealTouchPending.objects.exists()
+    assert list(DealTouch.objects.values_list("opportunity_id", "first")) == [(deal.pk, 1.0)]
+
+
+def test_attribution_computes_the_queued_deals_of_its_period_only(world):
+    account, campaign = world["accounts"][0], world["campaigns"][0]
+    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+        "account": account.domain, "kind": "demo_t", "occurred_at": at(day).isoformat(),
+        "source": campaign.code} for day in (1, 40)])
+    bulk([{"external_id": "in", "account": account.domain, "stage": "proposal",
+           "amount": "25", "opened_at": at(45).isoformat()},
+          {"external_id": "before", "account": account.domain, "stage": "proposal",
+           "amount": "40", "opened_at": at(5).isoformat()}])
+    query = attribution.AttributionQuery(start=at(30).date(), end=NOW.date(), model="linear")
+    result = attribution.attribution(query)
+    assert result["campaigns"][0]["attributed_pipeline"] == Decimal("25.00")
+    assert result["unattributed"]["deals"] == 0
+    # The deal opened before the period is still queued, for the task.
+    assert list(DealTouchPending.objects.values_list(
+        "opportunity__external_id", flat=True)) == ["before"]
+
+
+def test_the_queued_deals_of_a_deleted_deal_or_a_table_to_rebuild_leave_the_queue(world,
+                                                                                 settings):
+    account = world["accounts"][0]
+    bulk([{"external_id": f"g-{n}", "account": account.domain, "stage": "proposal",
+           "amount": "10", "opened_at": at(5).isoformat()} for n in range(2)])
+    Opportunity.objects.filter(external_id="g-0").delete()
+    assert deal_touches.deal_touches_refresh_pending() == 2
+    bulk([{"external_id": "g-2", "account": account.domain, "stage": "proposal",
+           "amount": "10", "opened_at": at(5).isoformat()}])
+    settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS = 5  # the table needs a rebuild now
+    assert deal_touches.deal_touches_refresh_pending() == 1
+    assert not DealTouchPending.objects.exists() and not DealTouch.objects.exists()
+
+
+def test_the_sweeper_queues_the_task_for_deals_left_waiting(world, settings):
+    account = world["accounts"][0]
+    bulk([{"external_id": "w-1", "account": account.domain, "stage": "proposal",
+           "amount": "10", "opened_at": at(5).isoformat()}])
+    assert deal_touches.pending_redrive() == {"deal_touches": 0}  # just queued
+    DealTouchPending.objects.update(queued_at=NOW - timedelta(hours=1))
+    # Run eagerly, as a worker would: the deal's rows are computed, the queue is empty.
+    assert deal_touches.pending_redrive() == {"deal_touches": 1}
+    assert not DealTouchPending.objects.exists()
+    assert deal_touches.pending_redrive() == {"deal_touches": 0}
 
 
 def test_nothing_is_maintained_before_the_first_build(world):
@@ -218,6 +302,7 @@ def test_nothing_is_maintained_before_the_first_build(world):
     bulk([{"external_id": "n-1", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(2).isoformat()}])
     assert not DealTouch.objects.exists() and not deal_touches.readable()
+    assert not DealTouchPending.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -240,6 +325,34 @@ def test_two_concurrent_writes_of_one_accounts_touches_both_count(world):
     assert not any(isinstance(r, Exception) for r in results), results
     assert {row.campaign_id: row.linear for row in DealTouch.objects.all()} == {
         world["campaigns"][0].pk: 0.5, world["campaigns"][1].pk: 0.5}
+    assert_maintained()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="SQLite serialises writers: no real concurrent transactions")
+def test_a_bulk_load_its_task_and_an_event_of_its_account_at_once_leave_the_table_right(
+        world):
+    """The load's commit runs its task (eagerly here, as a worker would at once); an event
+    ingest refreshes the account meanwhile and another refresh of the queue runs too. Each
+    takes the refresh lock before it reads, so whichever order they get, every deal ends
+    with the rows of every touch."""
+    account = world["accounts"][0]
+
+    def load():
+        return bulk([{"external_id": f"rl-{n}", "account": account.domain,
+                      "stage": "proposal", "amount": "10",
+                      "opened_at": at(30 + n).isoformat()} for n in range(20)])
+
+    def ingest_event():
+        return ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+            "account": account.domain, "kind": "demo_t", "occurred_at": at(25).isoformat(),
+            "source": world["campaigns"][0].code}])
+
+    results = fire_together([load, ingest_event, deal_touches.deal_touches_refresh_pending])
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert not DealTouchPending.objects.exists()
+    assert DealTouch.objects.filter(campaign=world["campaigns"][0]).count() == 20
     assert_maintained()
 
 
