@@ -42,8 +42,12 @@ def write_scores(rows, *, scored_at, expected=None):
     other finds the row changed (PostgreSQL re-checks the condition on the row the first
     committed) and must look again (`scoring.writes`).
 
-    One statement, the rows in the order of their ids, so that two recomputes writing the
-    same accounts lock them in the same order, never each waiting for the other."""
+    One statement, the rows sent in the order of their ids. That makes two recomputes
+    writing the same accounts likely to lock them in the same order, but PostgreSQL does not
+    promise the order in which an `UPDATE … FROM` visits its rows (the plan decides: a hash
+    join follows the table's physical order), so two of them can still deadlock: the
+    recompute's task then hands the job back and retries it (`tiers.tasks.run_recompute`),
+    which reads the scores again."""
     if not rows:
         return set()
     expected = expected or {}

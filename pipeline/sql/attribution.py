@@ -28,6 +28,9 @@ from tiers.models import EngagementEvent, EngagementKind
 from ..models import Opportunity
 from .common import as_float, moving, param
 
+# The status of a won deal, as stored (its amount is the won revenue).
+WON = Opportunity.Status.WON.value
+
 MODELS = ("first", "last", "linear", "u_shaped", "w_shaped", "time_decay")
 NOT_PLACED = (ProgramOrder.Status.REJECTED, ProgramOrder.Status.CANCELLED)
 NULL_ID = "CAST(NULL AS bigint)"  # typed: PostgreSQL types a UNION's column by its first rows
@@ -171,7 +174,8 @@ def attribution_sql(*, model, start, end, lookback_days, half_life_days, middle_
     sql.add(f"WITH deals AS (SELECT o.{column(d, 'id')} AS did, "
             f"o.{column(d, 'account')} AS aid, o.{column(d, 'opened_at')} AS at, "
             f"COALESCE(o.{column(d, 'amount')}, 0) AS amount, "
-            f"CASE WHEN o.{column(d, 'status')} = 'won' THEN COALESCE(o.{column(d, 'amount')}, 0) "
+            f"CASE WHEN o.{column(d, 'status')} = '{WON}' "
+            f"THEN COALESCE(o.{column(d, 'amount')}, 0) "
             f"ELSE 0 END AS won FROM {table(d)} o WHERE o.{column(d, 'opened_at')} >= %s "
             f"AND o.{column(d, 'opened_at')} < %s", param(start), param(end))
     if deal_filter is not None:

@@ -35,7 +35,7 @@ from abmcrm.core.db.sqltext import Sql
 from funnel.models import Lead, StageTransition
 
 from ..models import DealTouch, DealTouchPending, Opportunity
-from .attribution import _days, _ids, touches_sql
+from .attribution import WON, _days, _ids, touches_sql
 from .common import as_float, param
 
 WEIGHTS = ("first", "last", "linear", "u_shaped", "w_shaped", "time_decay")
@@ -245,7 +245,7 @@ def read_sql(*, model, start, end, deal_filter=None, deal_accounts=None):
     d, dt, p = Opportunity, DealTouch, DealTouchPending
     amount = f"COALESCE(o.{column(d, 'amount')}, 0)"
     sql = Sql(f"WITH deals AS (SELECT o.{column(d, 'id')} AS did, {amount} AS amount, "
-              f"CASE WHEN o.{column(d, 'status')} = 'won' THEN {amount} ELSE 0 END AS won "
+              f"CASE WHEN o.{column(d, 'status')} = '{WON}' THEN {amount} ELSE 0 END AS won "
               f"FROM {table(d)} o WHERE o.{column(d, 'opened_at')} >= %s "
               f"AND o.{column(d, 'opened_at')} < %s", param(start), param(end))
     if deal_filter is not None:
