@@ -29,7 +29,7 @@ class PipelineConfig(AppConfig):
     funnel_page_panels = ["pipeline.pages.funnel_roi_panel"]
     demo_loaders = ["pipeline.demo.load"]
     # The deal touch rows a bulk load queued and whose task never ran.
-    sweepers = [("deal touches", "pipeline.services.deal_touches.pending_redrive")]
+    sweepers = [("deal touches", "pipeline.services.deal_touches.deal_touches_pending_redrive")]
 
     def ready(self):
         from abmcrm.core import ingest

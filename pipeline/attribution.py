@@ -10,10 +10,12 @@ ABMCRM_ATTRIBUTION_HALF_LIFE_DAYS before the deal opened). Per deal the weights 
 its amount is split to the cent without loss: per model, the campaigns' attributed pipeline
 plus the unattributed pipeline is the period's pipeline, exactly."""
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import DatabaseError
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -28,6 +30,8 @@ from .services import deal_touches
 from .sql import attribution as attribution_sql
 from .sql import deal_touches as deal_touches_sql
 from .sql.common import subquery
+
+logger = logging.getLogger(__name__)
 
 MODELS = attribution_sql.MODELS
 # The longest period attribution covers: ten years (the time-decay weights of an account's
@@ -86,7 +90,14 @@ def _table_rows(*, model, start, end, deals=None, campaign_ids=None):
         # Deals of the period a bulk load queued, whose task has not run yet: computed now,
         # and read again (the count comes from the read's own snapshot, so a load that
         # commits between the two is seen).
-        deal_touches.deal_touches_refresh_pending(opened_between=(start, end))
+        try:
+            deal_touches.deal_touches_refresh_pending(opened_between=(start, end))
+        except DatabaseError:
+            # A deal deleted while it was computed (its chunk rolled back): the answer
+            # comes from the touches instead, and the task computes the rest.
+            logger.warning("attribution: the queued deal touches could not be computed now",
+                           exc_info=True)
+            return None
     return None  # loads keep landing in the period: computed from the touches instead
 
 

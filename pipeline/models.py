@@ -283,6 +283,8 @@ class DealTouchPending(models.Model):
     class Meta:
         verbose_name = _("pending deal touch refresh")
         verbose_name_plural = _("pending deal touch refreshes")
+        # The sweeper's "queued a while ago" (every minute, whatever the queue's length).
+        indexes = [models.Index(fields=["queued_at"], name="pipeline_dtpending_queued")]
 
     def __str__(self):
         return str(self.opportunity_id)

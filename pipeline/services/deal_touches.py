@@ -24,7 +24,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from abmcrm.core.queueing import publish
+from abmcrm.core.queueing import publish, publish_on_commit
 from funnel import selectors as funnel_selectors
 from funnel.models import Stage
 
@@ -144,32 +144,33 @@ def deal_touches_refresh(*, account_ids=(), deals=(), new_touches=(), defer=Fals
         queued = sorted({pk for pk, account, _ in deals if account not in ids})
         if queued:
             deal_touches_sql.mark_pending(queued, now=timezone.now())
-            _publish_refresh_on_commit()
+            # After the commit, never failing it: a broker that cannot be reached leaves
+            # them queued for the sweeper, and attribution computes them meanwhile. (A
+            # second task of one transaction finds the queue empty.)
+            publish_on_commit(REFRESH_PENDING_TASK)
 
 
-def _publish_refresh_on_commit():
-    """Queue the task once the transaction commits (once per transaction). Never raises at
-    the commit: a broker that cannot be reached leaves the deals queued for the sweeper, and
-    attribution computes them meanwhile."""
-    if any(getattr(func, "deal_touches_refresh", False)
-           for _, func, _ in connection.run_on_commit):
-        return
-
-    def queue():
-        publish(REFRESH_PENDING_TASK)
-
-    queue.deal_touches_refresh = True
-    transaction.on_commit(queue)
-
-
-def deal_touches_refresh_pending(*, chunk=PENDING_CHUNK, opened_between=None):
+def deal_touches_refresh_pending(*, chunk=PENDING_CHUNK, opened_between=None,
+                                 exclusive=False):
     """Compute the rows of the queued deals (`DealTouchPending`), `chunk` a transaction,
     until none is left; returns how many were taken off the queue. `opened_between`
-    ([start, end) datetimes): only the queued deals opened then (attribution's period). Run
-    by the task a bulk load queues, by attribution before it reads a period with queued
-    deals, and by the sweeper. Idempotent, and safe alongside every other write: it takes
-    the refresh lock before it reads the queue, so a deal is computed once, from what
-    committed before."""
+    ([start, end) datetimes): only the queued deals opened then (attribution's period).
+    `exclusive` (the task): do nothing if another task is already working the queue, so
+    that the sweeper's deliveries during a long backlog do not each hold a worker waiting
+    for the refresh lock. Run by the task a bulk load queues, by attribution before it reads
+    a period with queued deals, by the sweeper and at the end of a rebuild. Idempotent, and
+    safe alongside every other write: it takes the refresh lock before it reads the queue,
+    so each deal is computed from what committed before (a second computation, by an
+    account's refresh or a later queueing, is harmless). While the table is not maintained
+    (never built, or built for other settings) the queue is left as it is: the rebuild
+    computes every deal, then empties it."""
+    if exclusive and connection.vendor == "postgresql":
+        if not deal_touches_sql.try_lock_queue():
+            return 0
+        try:
+            return deal_touches_refresh_pending(chunk=chunk, opened_between=opened_between)
+        finally:
+            deal_touches_sql.unlock_queue()
     done = 0
     while True:
         with transaction.atomic():
@@ -182,26 +183,25 @@ def deal_touches_refresh_pending(*, chunk=PENDING_CHUNK, opened_between=None):
 def _refresh_pending(chunk, opened_between):
     if connection.vendor == "postgresql":
         deal_touches_sql.lock_refreshes()
+    if not maintained():
+        return 0
     rows = deal_touches_sql.pending(chunk, opened_between)
     if not rows:
         return 0
-    state = DealTouchState.objects.filter(pk=1).first()
-    settings = current_settings()
-    # A table no longer maintained (other settings) needs a rebuild, which computes them.
-    if state is not None and _matches(state, settings):
-        deals = [(pk, account, opened_at) for pk, account, opened_at in rows
-                 if account is not None]  # (None: the deal was deleted meanwhile)
-        if deals:
-            _refresh(set(), settings, deals)
-    deal_touches_sql.unmark_pending([pk for pk, _, _ in rows])
+    deals = [(pk, account, opened_at) for pk, account, opened_at in rows
+             if account is not None]  # (None: the deal was deleted meanwhile)
+    if deals:
+        _refresh(set(), current_settings(), deals)
+    DealTouchPending.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
     return len(rows)
 
 
-def pending_redrive():
+def deal_touches_pending_redrive():
     """The sweeper: queue the task again for deals queued a while ago and still waiting (the
-    broker was down at the commit, or the worker died)."""
+    broker was down at the commit, or the worker died), while the table is maintained."""
     stale = timezone.now() - timedelta(seconds=conf.settings.ABMCRM_DEAL_TOUCHES_SWEEP_AFTER)
-    waiting = DealTouchPending.objects.filter(queued_at__lt=stale).exists()
+    waiting = (DealTouchPending.objects.filter(queued_at__lt=stale).exists()
+               and maintained())
     if waiting:
         publish(REFRESH_PENDING_TASK)
     return {"deal_touches": int(waiting)}
@@ -260,4 +260,7 @@ def deal_touches_rebuild(*, chunk=5000, progress=None):
             progress(min(n + chunk, len(accounts)), len(accounts))
     DealTouchState.objects.filter(pk=1).update(status=DealTouchState.Status.BUILT,
                                                built_at=timezone.now())
+    # Deals a bulk load queued while the table was not maintained (their task left them):
+    # computed above already, taken off the queue here.
+    deal_touches_refresh_pending(chunk=chunk)
     return DealTouch.objects.count()

@@ -152,6 +152,23 @@ def lock_refreshes():
         cursor.fetchall()
 
 
+# A second lock of the class: held (per session) by the task working the queue.
+QUEUE_LOCK_ID = 1
+
+
+def try_lock_queue():
+    """PostgreSQL: take the queue's session lock if it is free; whether it was taken."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, QUEUE_LOCK_ID])
+        return cursor.fetchone()[0]
+
+
+def unlock_queue():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, QUEUE_LOCK_ID])
+        cursor.fetchall()
+
+
 def wait_for_older_transactions(*, timeout, poll=0.2):
     """PostgreSQL: wait until every transaction that had written when this was called has
     ended (as CREATE INDEX CONCURRENTLY waits), at most `timeout` seconds. Returns whether
@@ -212,7 +229,9 @@ def mark_pending(deal_ids, *, now):
 def pending(limit, opened_between=None):
     """[(deal id, account id or None, opened at or None)]: the first `limit` queued deals by
     id, with their account and opening as stored now (None: the deal is gone);
-    `opened_between` ([start, end)): only the deals opened then."""
+    `opened_between` ([start, end)): only the deals opened then. A LEFT JOIN, which the ORM
+    would not write for a required one-to-one key: the queue rows of deleted deals must come
+    back too, to be taken off the queue."""
     d, p = Opportunity, DealTouchPending
     sql = Sql(f"SELECT p.{column(p, 'opportunity')}, o.{column(d, 'account')}, "
               f"o.{column(d, 'opened_at')} FROM {table(p)} p "
@@ -222,13 +241,6 @@ def pending(limit, opened_between=None):
                 param(opened_between[0]), param(opened_between[1]))
     sql.add(f"ORDER BY p.{column(p, 'opportunity')} LIMIT %s", int(limit))
     return sql.run()
-
-
-def unmark_pending(deal_ids):
-    p = DealTouchPending
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table(p)} WHERE {column(p, 'opportunity')} IN "
-                       f"({_ids(deal_ids)})")
 
 
 def read_sql(*, model, start, end, deal_filter=None, deal_accounts=None):

@@ -229,12 +229,13 @@ def test_a_bulk_loads_commit_queues_the_task_that_computes_its_deals(
     ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
         "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
         "source": campaign.code}])
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         bulk([{"external_id": f"q-{n}", "account": account.domain, "stage": "proposal",
                "amount": "10", "opened_at": at(10 + n).isoformat()} for n in range(3)])
-    # One task for the load, run here eagerly as a worker would after the commit.
-    queued = [c for c in callbacks if getattr(c, "deal_touches_refresh", False)]
-    assert len(queued) == 1
+    assert DealTouchPending.objects.count() == 3 and not DealTouch.objects.exists()
+    # The commit's callbacks: the task, run here eagerly as a worker would after it.
+    for callback in callbacks:
+        callback()
     assert not DealTouchPending.objects.exists()
     assert DealTouch.objects.filter(campaign=campaign).count() == 3
     assert_maintained()
@@ -270,30 +271,45 @@ def test_attribution_computes_the_queued_deals_of_its_period_only(world):
         "opportunity__external_id", flat=True)) == ["before"]
 
 
-def test_the_queued_deals_of_a_deleted_deal_or_a_table_to_rebuild_leave_the_queue(world,
-                                                                                 settings):
+def test_the_queued_deal_of_a_deleted_deal_leaves_the_queue(world):
     account = world["accounts"][0]
     bulk([{"external_id": f"g-{n}", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(5).isoformat()} for n in range(2)])
     Opportunity.objects.filter(external_id="g-0").delete()
     assert deal_touches.deal_touches_refresh_pending() == 2
+    assert not DealTouchPending.objects.exists()
+
+
+def test_deals_queued_while_the_table_needs_a_rebuild_wait_for_it(world, settings):
+    account, campaign = world["accounts"][0], world["campaigns"][0]
+    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
+        "source": campaign.code}])
     bulk([{"external_id": "g-2", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(5).isoformat()}])
-    settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS = 5  # the table needs a rebuild now
-    assert deal_touches.deal_touches_refresh_pending() == 1
-    assert not DealTouchPending.objects.exists() and not DealTouch.objects.exists()
+    settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS = 6  # the table needs a rebuild now
+    # Neither the task nor the sweeper drops them (settings put back before a rebuild, or
+    # a worker started with other settings than the web, would find them missing).
+    assert deal_touches.deal_touches_refresh_pending() == 0
+    DealTouchPending.objects.update(queued_at=NOW - timedelta(hours=1))
+    assert deal_touches.deal_touches_pending_redrive() == {"deal_touches": 0}
+    assert DealTouchPending.objects.count() == 1
+    deal_touches.deal_touches_rebuild()  # computes every deal, then empties the queue
+    assert not DealTouchPending.objects.exists()
+    assert DealTouch.objects.filter(campaign=campaign).count() == 1
+    assert_maintained()
 
 
 def test_the_sweeper_queues_the_task_for_deals_left_waiting(world, settings):
     account = world["accounts"][0]
     bulk([{"external_id": "w-1", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(5).isoformat()}])
-    assert deal_touches.pending_redrive() == {"deal_touches": 0}  # just queued
+    assert deal_touches.deal_touches_pending_redrive() == {"deal_touches": 0}  # just queued
     DealTouchPending.objects.update(queued_at=NOW - timedelta(hours=1))
     # Run eagerly, as a worker would: the deal's rows are computed, the queue is empty.
-    assert deal_touches.pending_redrive() == {"deal_touches": 1}
+    assert deal_touches.deal_touches_pending_redrive() == {"deal_touches": 1}
     assert not DealTouchPending.objects.exists()
-    assert deal_touches.pending_redrive() == {"deal_touches": 0}
+    assert deal_touches.deal_touches_pending_redrive() == {"deal_touches": 0}
 
 
 def test_nothing_is_maintained_before_the_first_build(world):
@@ -354,6 +370,38 @@ def test_a_bulk_load_its_task_and_an_event_of_its_account_at_once_leave_the_tabl
     assert not DealTouchPending.objects.exists()
     assert DealTouch.objects.filter(campaign=world["campaigns"][0]).count() == 20
     assert_maintained()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="PostgreSQL's advisory locks")
+def test_a_task_leaves_the_queue_to_the_task_already_working_it(world):
+    """The sweeper queues the task again during a long backlog: a delivery that finds
+    another working the queue returns at once instead of holding a worker on the lock."""
+    import psycopg
+    from django.db import connections
+
+    from pipeline.sql import deal_touches as deal_touches_sql
+
+    account = world["accounts"][0]
+    bulk([{"external_id": "x-1", "account": account.domain, "stage": "proposal",
+           "amount": "10", "opened_at": at(5).isoformat()}])  # (its task ran at the commit)
+    DealTouchPending.objects.create(opportunity=Opportunity.objects.get(external_id="x-1"))
+    params = connections["default"].get_connection_params()
+    other = psycopg.connect(**{k: v for k, v in params.items()
+                               if k in ("host", "port", "user", "password", "dbname")},
+                            autocommit=True)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s, %s)",
+                      [deal_touches_sql.LOCK_CLASS, deal_touches_sql.QUEUE_LOCK_ID])
+        assert deal_touches.deal_touches_refresh_pending(exclusive=True) == 0
+        assert DealTouchPending.objects.count() == 1
+        other.execute("SELECT pg_advisory_unlock(%s, %s)",
+                      [deal_touches_sql.LOCK_CLASS, deal_touches_sql.QUEUE_LOCK_ID])
+        assert deal_touches.deal_touches_refresh_pending(exclusive=True) == 1
+        assert not DealTouchPending.objects.exists()
+    finally:
+        other.close()
 
 
 @pytest.mark.django_db(transaction=True)
