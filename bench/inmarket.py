@@ -270,7 +270,10 @@ def main():
                 start = time.perf_counter()
                 services.accounts_score(now=now, model=model, payload=payload)
                 total = time.perf_counter() - start
-            print(f"one more scoring, {total:.3f} s; its statements:")
+            # The chunk reads run on the read-ahead thread's own connection (PostgreSQL,
+            # outside a transaction), which this wrapper does not see.
+            print(f"one more scoring, {total:.3f} s; its statements (the chunk reads, "
+                  "read ahead on another connection, are not among them):")
             for key, (n, seconds) in sorted(spent.items(), key=lambda item: -item[1][1]):
                 print(f"  {seconds:7.3f} s  {n:3d} ×  {key}")
         if args.only == "scoring":

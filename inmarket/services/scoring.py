@@ -4,6 +4,7 @@ the 6QA; written onto the account set-based. Becoming 6QA the first time moves t
 to the funnel's `qualified` stage (once, ever); the changes are announced by signals inside
 the transaction that writes them."""
 
+import contextlib
 import functools
 import json
 import re
@@ -16,7 +17,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from abmcrm.core import outbox
-from abmcrm.core.db import rowsets
+from abmcrm.core.db import readahead, rowsets
 from funnel import selectors as funnel_selectors
 from funnel import services as funnel_services
 from funnel.models import Stage
@@ -319,8 +320,15 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
     week = week_of(now)
     totals = {"scored": 0, "six_qa": 0, "became_6qa": 0, "qualified": 0,
               "model_version": version, "fallback": payload is None}
-    with learn.threads():
-        for chunk in _chunk_rows(week, account_ids):
+    chunks = _chunk_rows(week, account_ids)
+    if readahead.can_read_ahead():
+        # The next chunk is read (in a thread, on its own connection) while this one is
+        # worked out and written: the chunks are disjoint sets of accounts, so reading the
+        # next one's current scores before this one commits reads the same values.
+        chunks = readahead.read_ahead(chunks)
+    # Closed on the way out, an exception's too: the reading thread stops and is waited for.
+    with learn.threads(), contextlib.closing(chunks):
+        for chunk in chunks:
             with transaction.atomic():
                 counts = _score_chunk(chunk, config=config, payload=payload, stats=stats,
                                       effects=effects, version=version, now=now,

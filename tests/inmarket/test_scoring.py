@@ -1,10 +1,12 @@
 """Scoring with the recompute: probability, buying stage, reasons in words, the 6QA, and the
 move to the funnel's `qualified` stage exactly once."""
 
+import threading
 from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.utils import timezone, translation
 
 from abmcrm.core.models import OutboxEvent
@@ -295,3 +297,100 @@ def test_probabilities_are_rounded_as_python_rounds_them():
     rng = np.random.default_rng(3)
     p = np.concatenate([rng.random(200_000), (np.arange(20_000) + 0.5) / 1e6, [0.0, 1.0]])
     assert _round6(p).tolist() == [round(value, 6) for value in p.tolist()]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="the chunks are read ahead on PostgreSQL only (SQLite reads in line)")
+class TestReadAhead:
+    """Outside a transaction, on PostgreSQL, the next chunk is read in a thread of its own
+    while the current one is scored and written."""
+
+    @pytest.fixture
+    def accounts(self, settings, no_contact_fit_needed):
+        settings.ABMCRM_RECOMPUTE_CHUNK_SIZE = 3
+        now = timezone.now()
+        icp()
+        hot = [_hot_account(now) for _ in range(2)]
+        factories.AccountFactory.create_batch(7, industry="retail", employees=5)
+        tiers_services.tiers_recompute(now=now)  # fit scores, snapshots, and a scoring
+        return now, hot
+
+    @staticmethod
+    def _outcome():
+        accounts = sorted(Account.objects.values_list(
+            "pk", "in_market_probability", "buying_stage", "is_6qa",
+            "in_market_model_version", "in_market_reasons"))
+        events = sorted(OutboxEvent.objects.values_list("type", "account_id", "data"),
+                        key=repr)
+        moves = sorted(StageTransition.objects.values_list("account_id", "to_stage__slug"))
+        return accounts, events, moves, sorted(SixQaQualification.objects.values_list(
+            "account_id", flat=True))
+
+    @staticmethod
+    def _reset():
+        Account.objects.update(in_market_probability=None, buying_stage="", is_6qa=False,
+                               in_market_model_version=None, in_market_reasons=[])
+        for model in (OutboxEvent, StageTransition, AccountFunnel, SixQaQualification):
+            model.objects.all().delete()
+
+    def test_the_results_equal_the_serial_ones(self, accounts, monkeypatch):
+        from abmcrm.core.db import readahead
+        from inmarket.sql import training as read_sql
+
+        now, hot = accounts
+        threads = []
+        read_scored = read_sql.read_scored
+
+        def recorded(*args, **kwargs):
+            threads.append(threading.current_thread().name)
+            return read_scored(*args, **kwargs)
+
+        monkeypatch.setattr(read_sql, "read_scored", recorded)
+        with monkeypatch.context() as serial:
+            serial.setattr(readahead, "can_read_ahead", lambda: False)
+            self._reset()
+            expected = services.accounts_score(now=now)
+        assert set(threads) == {"MainThread"} and len(threads) == 4  # 9 accounts, 3 a chunk
+        serial_outcome = self._outcome()
+        assert serial_outcome[2] and serial_outcome[3]  # the hot accounts qualified
+
+        threads.clear()
+        self._reset()
+        assert services.accounts_score(now=now) == expected
+        assert set(threads) == {"read-ahead"} and len(threads) == 4
+        assert self._outcome() == serial_outcome
+        # Given ids too.
+        threads.clear()
+        self._reset()
+        assert services.accounts_score(now=now, account_ids=[a.pk for a in Account.objects
+                                                             .all()]) == expected
+        assert set(threads) == {"read-ahead"}
+        assert self._outcome() == serial_outcome
+
+    def test_an_error_in_the_reads_fails_the_job_and_stops_the_reader(self, accounts,
+                                                                    monkeypatch):
+        from inmarket.sql import training as read_sql
+        from tiers import services as tiers_services_
+        from tiers.models import RecomputeJob
+
+        read_scored, calls = read_sql.read_scored, []
+
+        def failing(*args, **kwargs):
+            calls.append(threading.current_thread().name)
+            if len(calls) == 2:
+                raise ValueError("the second chunk could not be read")
+            return read_scored(*args, **kwargs)
+
+        self._reset()
+        monkeypatch.setattr(read_sql, "read_scored", failing)
+        job = RecomputeJob.objects.create()
+        with pytest.raises(ValueError, match="second chunk"):
+            tiers_services_.recompute_run(job=job)
+        job.refresh_from_db()
+        assert job.status == RecomputeJob.Status.FAILED
+        assert "second chunk could not be read" in job.message
+        assert calls == ["read-ahead", "read-ahead"]
+        assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
+        # The first chunk was written and committed before the error reached the scoring.
+        assert Account.objects.exclude(buying_stage="").count() == 3
