@@ -38,6 +38,14 @@ def at(n):
     return BASE + timedelta(days=n, hours=n % 5)
 
 
+def touch(account, campaign, *days):
+    """Engagement events carrying the campaign's code on these days: touches of the
+    account's deals."""
+    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
+        "account": account.domain, "kind": "demo_t", "occurred_at": at(day).isoformat(),
+        "source": campaign.code} for day in days])
+
+
 def snapshot():
     return sorted((row.opportunity_id, row.campaign_id, row.opened_at,
                    *(round(getattr(row, name), 9) for name in WEIGHTS))
@@ -167,9 +175,7 @@ def test_the_writes_keep_the_table_equal_to_a_rebuild(world, ops):
 
 def test_rebuild_command_is_idempotent_and_reports_progress(world, capsys):
     account, campaign = world["accounts"][0], world["campaigns"][0]
-    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
-        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
-        "source": campaign.code}])
+    touch(account, campaign, 1)
     bulk([{"external_id": "r-1", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(2).isoformat()}])
     DealTouch.objects.all().delete()
@@ -186,9 +192,7 @@ def test_rebuild_command_is_idempotent_and_reports_progress(world, capsys):
 
 def test_a_changed_setting_falls_back_to_the_per_request_computation(world, settings):
     account, campaign = world["accounts"][0], world["campaigns"][0]
-    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
-        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
-        "source": campaign.code}])
+    touch(account, campaign, 1)
     bulk([{"external_id": "s-1", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(11).isoformat()}])
     query = attribution.AttributionQuery(start=BASE.date(), end=NOW.date(), model="first")
@@ -226,9 +230,7 @@ def test_a_bulk_load_refreshed_a_few_deals_a_statement_equals_a_rebuild(world, m
 def test_a_bulk_loads_commit_queues_the_task_that_computes_its_deals(
         world, django_capture_on_commit_callbacks):
     account, campaign = world["accounts"][0], world["campaigns"][0]
-    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
-        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
-        "source": campaign.code}])
+    touch(account, campaign, 1)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         bulk([{"external_id": f"q-{n}", "account": account.domain, "stage": "proposal",
                "amount": "10", "opened_at": at(10 + n).isoformat()} for n in range(3)])
@@ -243,9 +245,7 @@ def test_a_bulk_loads_commit_queues_the_task_that_computes_its_deals(
 
 def test_a_single_write_computes_its_deals_rows_in_its_transaction(world):
     account, campaign = world["accounts"][0], world["campaigns"][0]
-    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
-        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
-        "source": campaign.code}])
+    touch(account, campaign, 1)
     deal = services.opportunity_create(by=None, account=account, name="One",
                                        stage=stage("proposal"), amount=Decimal("10"),
                                        opened_at=at(3))
@@ -255,9 +255,7 @@ def test_a_single_write_computes_its_deals_rows_in_its_transaction(world):
 
 def test_attribution_computes_the_queued_deals_of_its_period_only(world):
     account, campaign = world["accounts"][0], world["campaigns"][0]
-    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
-        "account": account.domain, "kind": "demo_t", "occurred_at": at(day).isoformat(),
-        "source": campaign.code} for day in (1, 40)])
+    touch(account, campaign, 1, 40)
     bulk([{"external_id": "in", "account": account.domain, "stage": "proposal",
            "amount": "25", "opened_at": at(45).isoformat()},
           {"external_id": "before", "account": account.domain, "stage": "proposal",
@@ -282,9 +280,7 @@ def test_the_queued_deal_of_a_deleted_deal_leaves_the_queue(world):
 
 def test_deals_queued_while_the_table_needs_a_rebuild_wait_for_it(world, settings):
     account, campaign = world["accounts"][0], world["campaigns"][0]
-    ingest.bulk_ingest(kind="engagement_events", user=None, items=[{
-        "account": account.domain, "kind": "demo_t", "occurred_at": at(1).isoformat(),
-        "source": campaign.code}])
+    touch(account, campaign, 1)
     bulk([{"external_id": "g-2", "account": account.domain, "stage": "proposal",
            "amount": "10", "opened_at": at(5).isoformat()}])
     settings.ABMCRM_ATTRIBUTION_LOOKBACK_DAYS = 6  # the table needs a rebuild now
