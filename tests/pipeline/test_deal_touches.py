@@ -25,6 +25,7 @@ from programs.models import Campaign, ProgramOrder
 from tests import factories
 from tests.conftest import fire_together
 from tests.pipeline.helpers import bulk, stage
+from tests.programs.fulfillment.helpers import broker_unreachable
 from tiers.models import EngagementKind
 
 pytestmark = pytest.mark.django_db
@@ -241,6 +242,28 @@ def test_a_bulk_loads_commit_queues_the_task_that_computes_its_deals(
     assert not DealTouchPending.objects.exists()
     assert DealTouch.objects.filter(campaign=campaign).count() == 3
     assert_maintained()
+
+
+def test_a_bulk_load_with_the_broker_down_answers_and_the_sweeper_queues_its_deals_later(
+        world, marketer, client, django_capture_on_commit_callbacks):
+    account, campaign = world["accounts"][0], world["campaigns"][0]
+    touch(account, campaign, 1)
+    client.force_login(marketer)
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/opportunities/bulk/", [
+            {"external_id": "down-1", "account": account.domain, "stage": "proposal",
+             "amount": "10", "opened_at": at(4).isoformat()}], content_type="application/json")
+    # The load answered and kept its deal; its rows wait in the queue.
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 1
+    assert DealTouchPending.objects.count() == 1 and not DealTouch.objects.exists()
+    # The broker is back: the sweeper queues the task (run eagerly here).
+    DealTouchPending.objects.update(queued_at=NOW - timedelta(hours=1))
+    assert deal_touches.deal_touches_pending_redrive() == {"deal_touches": 1}
+    assert not DealTouchPending.objects.exists()
+    query = attribution.AttributionQuery(start=BASE.date(), end=NOW.date(), model="first")
+    assert attribution.attribution(query)["campaigns"][0]["attributed_pipeline"] == \
+        Decimal("10.00")
 
 
 def test_a_single_write_computes_its_deals_rows_in_its_transaction(world):
