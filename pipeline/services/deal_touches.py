@@ -183,7 +183,9 @@ def deal_touches_refresh_pending(*, chunk=PENDING_CHUNK, opened_between=None,
 def _refresh_pending(chunk, opened_between):
     if connection.vendor == "postgresql":
         deal_touches_sql.lock_refreshes()
-    if not maintained():
+    state = DealTouchState.objects.filter(pk=1).first()
+    settings = current_settings()
+    if state is None or not _matches(state, settings):
         return 0
     rows = deal_touches_sql.pending(chunk, opened_between)
     if not rows:
@@ -191,7 +193,7 @@ def _refresh_pending(chunk, opened_between):
     deals = [(pk, account, opened_at) for pk, account, opened_at in rows
              if account is not None]  # (None: the deal was deleted meanwhile)
     if deals:
-        _refresh(set(), current_settings(), deals)
+        _refresh(set(), settings, deals)
     DealTouchPending.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
     return len(rows)
 

@@ -65,10 +65,22 @@ def run_without_jit(sql):
         return sql.run()
     outer = connection.in_atomic_block  # then SET LOCAL would outlast this statement
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
-        previous = cursor.fetchone()[0]
+        previous = jit_off(cursor)
         cursor.execute(sql.text, sql.params)
         rows = cursor.fetchall()
-        if outer and previous != "off":
-            cursor.execute("SELECT set_config('jit', %s, true)", [previous])
+        if outer:
+            jit_restore(cursor, previous)
     return rows
+
+
+def jit_off(cursor):
+    """PostgreSQL: JIT compilation off until the transaction ends (SET LOCAL); returns the
+    setting it had, for `jit_restore`."""
+    cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+    return cursor.fetchone()[0]
+
+
+def jit_restore(cursor, previous):
+    """Put back the setting `jit_off` returned, for the rest of the caller's transaction."""
+    if previous != "off":
+        cursor.execute("SELECT set_config('jit', %s, true)", [previous])

@@ -36,7 +36,7 @@ from funnel.models import Lead, StageTransition
 
 from ..models import DealTouch, DealTouchPending, Opportunity
 from .attribution import WON, _days, _ids, touches_sql
-from .common import as_float, param
+from .common import as_float, jit_off, jit_restore, param
 
 WEIGHTS = ("first", "last", "linear", "u_shaped", "w_shaped", "time_decay")
 
@@ -200,15 +200,13 @@ def refresh(**kwargs):
     and compiling its expressions took 80 ms of its 0.73 s at 5,000,000 touches, for rows
     that are read once."""
     assert connection.in_atomic_block, "a refresh deletes and inserts: one transaction"
+    pg = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        previous = None
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
-            previous = cursor.fetchone()[0]
+        previous = jit_off(cursor) if pg else None
         for statement in refresh_sql(**kwargs):
             cursor.execute(statement.text, statement.params)
-        if previous not in (None, "off"):
-            cursor.execute("SELECT set_config('jit', %s, true)", [previous])
+        if pg:
+            jit_restore(cursor, previous)
 
 
 def mark_pending(deal_ids, *, now):
