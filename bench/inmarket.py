@@ -311,6 +311,7 @@ def reuse(n_accounts):
     from django.db import connection
     from django.db.models import Max
 
+    from inmarket import services
     from inmarket.models import AccountSnapshot, InMarketModel
     from tiers.models import Account
 
@@ -321,6 +322,8 @@ def reuse(n_accounts):
                     "is_6qa = false, in_market_model_version = NULL, "
                     "in_market_reasons = '[]'::jsonb")
         cur.execute("VACUUM ANALYZE tiers_account")
+    # Written besides the scoring: the marks of its last scores go too.
+    services.marks_clear()
     model = InMarketModel.objects.get(is_active=True)
     return now, {"kind": model.kind, "sizes": model.metrics.get("sizes")}
 

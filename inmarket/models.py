@@ -47,6 +47,14 @@ class AccountSnapshot(models.Model):
     open_deals = models.PositiveSmallIntegerField(_("open deals"), default=0)
     open_amount = models.DecimalField(_("open amount"), max_digits=16, decimal_places=2, default=0)
     won_deals = models.PositiveSmallIntegerField(_("won deals"), default=0)
+    # Not a feature: what the scoring last wrote onto the account, kept on the row its read
+    # already visits (`inmarket.sql.training.MARK`), so that a rescoring tells what changed
+    # without reading the accounts. Empty: unknown (read the account).
+    scores_mark = models.BinaryField(
+        _("scores mark"), null=True, blank=True, editable=False,
+        help_text=_("The in-market scores last written onto the account, packed: its "
+                    "probability, model version, buying stage, 6QA and a digest of its "
+                    "reasons."))
 
     class Meta:
         verbose_name = _("account snapshot")

@@ -6,6 +6,7 @@ the transaction that writes them."""
 
 import contextlib
 import functools
+import hashlib
 import json
 import re
 from datetime import timedelta
@@ -217,12 +218,20 @@ def _top3(contributions):
     return top
 
 
-def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, topics=None):
+@lru_cache(maxsize=8192)
+def _digest(text):
+    """The reasons' part of a scores mark (`sql.training.MARK`): 16 bytes of BLAKE2b."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, topics=None,
+             digests=False):
     """Up to three reasons per account, strongest first, in words, and the most senior
     person engaged lately ("CFO engaged"): a list of lists, or with `as_text` (a function of
-    a list) an object array of each account's reasons passed through it. `cache` (a dict the
-    caller keeps for one scoring, in one language) remembers them by key across chunks;
-    `topics` ({account id: surging topics}, read with the scores) spares a query.
+    a list) an object array of each account's reasons passed through it, and with `digests`
+    too (a pair) an array of their texts' digests, 16 bytes a row (`_digest`). `cache` (a
+    dict the caller keeps for one scoring, in one language) remembers them by key across
+    chunks; `topics` ({account id: surging topics}) spares a query.
 
     Worked out once per distinct reason key, not once per account: without the recent
     engagement, senior contacts and topics (read only for the accounts in consideration or
@@ -246,6 +255,8 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
     convert = as_text or (lambda words: words)
     cache = {} if cache is None else cache
     if not n:
+        if digests:
+            return np.empty(0, dtype=object), np.empty((0, 16), dtype=np.uint8)
         return np.empty(0, dtype=object) if as_text else []
     top = _top3(contributions)
     rows = np.arange(n)[:, None]
@@ -274,6 +285,9 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
             words = cache[key] = convert(_row_words(tops, key[3:3 + len(tops)], language))
         said[k] = words
     out = said[inverse.ravel()]
+    if digests:  # the distinct texts' digests, picked by the same inverse
+        hashed = np.frombuffer(b"".join(map(_digest, said)), dtype=np.uint8).reshape(-1, 16)
+        out_digests = hashed[inverse.ravel()]
     named = set(trends) | set(seniors) | set(topics)
     if named:
         for i in np.flatnonzero(np.isin(ids, list(named))).tolist():
@@ -283,6 +297,10 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
             out[i] = convert(_row_words(tops, key[3:3 + len(tops)], language,
                                         trend=trends.get(pk), senior=seniors.get(pk),
                                         topics=topics.get(pk, ())))
+            if digests:
+                out_digests[i] = np.frombuffer(_digest(out[i]), dtype=np.uint8)
+    if digests:
+        return out, out_digests
     return out if as_text else out.tolist()
 
 
@@ -300,11 +318,13 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
     """Score the accounts (all: None) from their snapshot of the current week. Returns
     {"scored", "six_qa", "became_6qa", "qualified", "model_version", "fallback"}.
 
-    A chunk at a time, each read in one statement with the account's current scores; the
-    probabilities, stages, 6QA and reasons are worked out for the whole chunk in NumPy, and
-    only the accounts whose scores changed are written and announced: a weekly rescoring
-    leaves most accounts as they were, and those cost no Python per account beyond a
-    comparison of arrays (docs/internals/performance.md, "The in-market model")."""
+    A chunk at a time, each read in one statement with the mark of the scores last written
+    (on the week's snapshot row, `sql.training.MARK`; the accounts whose row has none are
+    read as they stand); the probabilities, stages, 6QA and reasons are worked out for the
+    whole chunk in NumPy, and only the accounts whose scores changed are written and
+    announced: a rescoring leaves most accounts as they were, and those cost no Python per
+    account beyond a comparison of arrays (docs/internals/performance.md, "The in-market
+    model")."""
     config = InMarketSettings.current()
     if model is None:
         model, payload = active_model()
@@ -332,16 +352,17 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
             with transaction.atomic():
                 counts = _score_chunk(chunk, config=config, payload=payload, stats=stats,
                                       effects=effects, version=version, now=now,
-                                      as_text=as_text, cache=cache)
+                                      as_text=as_text, cache=cache, week=week)
             for name in ("scored", "six_qa", "became_6qa", "qualified"):
                 totals[name] += counts[name]
     return totals
 
 
 def _chunk_rows(week, account_ids):
-    """The week's snapshots with the accounts' current scores (`sql.training.read_scored`),
-    a chunk at a time: all accounts by keyset on the (week, account) index, or the given
-    ones by lists of ids."""
+    """The week's snapshots with the marks of the scores last written
+    (`sql.training.read_scored`) and the current scores of the accounts without one, a chunk
+    at a time: all accounts by keyset on the (week, account) index, or the given ones by
+    lists of ids."""
     size = tiers_settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
     if account_ids is None:
         after = 0
@@ -349,7 +370,7 @@ def _chunk_rows(week, account_ids):
             chunk = read_sql.read_scored(week, after=after, limit=size)
             if not chunk[0]:
                 return
-            yield chunk
+            yield _with_current(chunk)
             if len(chunk[0]) < size:
                 return
             after = chunk[0][-1]
@@ -357,7 +378,37 @@ def _chunk_rows(week, account_ids):
         for ids in _chunks(account_ids):
             chunk = read_sql.read_scored(week, **ids)
             if chunk[0]:
-                yield chunk
+                yield _with_current(chunk)
+
+
+def _marked(marks):
+    """Which rows of `marks` hold a mark (`sql.training.MARK`) this scoring can read."""
+    return ((marks[:, 0] == read_sql.MARK_FORMAT)
+            & (marks[:, read_sql.MARK.fields["stage"][1]] < len(STAGES)))
+
+
+def _with_current(chunk):
+    """(ids, features, marks, current): `current` is None when every row has a mark, else
+    (the rows without one, their probability, 6QA and version as an array (none: NaN), their
+    stages, their reasons as JSON text (none: None)) as the accounts hold them now."""
+    ids, raw, marks = chunk
+    rows = np.flatnonzero(~_marked(marks))
+    if not len(rows):
+        return ids, raw, marks, None
+    wanted = np.asarray(ids, dtype=np.int64)[rows]
+    found, numbers, stages, reasons = read_sql.read_current(wanted.tolist())
+    found = np.asarray(found, dtype=np.int64)
+    # Both by id; an account deleted since the snapshots were read has no row (NaN, None).
+    at = np.minimum(np.searchsorted(found, wanted), max(len(found) - 1, 0))
+    present = (found[at] == wanted) if len(found) else np.zeros(len(wanted), dtype=bool)
+    current = np.full((len(rows), numbers.shape[1]), np.nan)
+    current[present] = numbers[at[present]]
+    old_stage = np.full(len(rows), "", dtype=object)
+    old_reasons = np.full(len(rows), None, dtype=object)
+    if len(found):
+        old_stage[present] = np.array(stages, dtype=object)[at[present]]
+        old_reasons[present] = np.array(reasons, dtype=object)[at[present]]
+    return ids, raw, marks, (rows, current, old_stage, old_reasons)
 
 
 def _effects(model_features):
@@ -386,14 +437,9 @@ def _round6(p):
     return out
 
 
-def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_text, cache):
-    ids, numbers, old_stage, old_reasons, surging = chunk
-    n_raw = len(RAW)
-    raw = numbers[:, :n_raw]
-    old_probability, old_6qa, old_version = numbers[:, n_raw:].T  # NULL: NaN
-    old_6qa = old_6qa == 1.0
-    old_stage = np.array(old_stage, dtype=object)
-    old_reasons = np.array(old_reasons, dtype=object)
+def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_text, cache, week):
+    ids, raw, old_marks, current = chunk
+    n = len(ids)
 
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
@@ -407,24 +453,48 @@ def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_tex
         stats = {"mean": X.mean(axis=0).tolist(), "std": X.std(axis=0).tolist()}
     contributions = _contributions(X.astype(np.float64), effects, stats)
     advanced = codes >= CONSIDERATION
-    # Decoded for the accounts whose reasons may name them only.
-    topics = {ids[i]: tuple(json.loads(surging[i])) for i in np.flatnonzero(advanced).tolist()
-              if surging[i]}
-    texts = _reasons(ids, X, contributions, advanced, now, as_text=as_text, cache=cache,
-                     topics=topics)
+    texts, digests = _reasons(ids, X, contributions, advanced, now, as_text=as_text,
+                              cache=cache, digests=True)
 
-    changed = ((old_probability != probability) | (old_stage != stages)
-               | (old_6qa != qualified)
-               | (~np.isnan(old_version) if version is None else old_version != version))
-    # Reasons stored in another spelling of the same JSON (written by an older version, or
-    # by hand) are compared as lists; those are few, the rest compare as strings.
-    for i in np.flatnonzero(~changed & (old_reasons != texts)).tolist():
-        if old_reasons[i] is None or json.loads(old_reasons[i]) != json.loads(texts[i]):
-            changed[i] = True
+    # The marks of these scores; an account whose snapshot holds the same mark holds these
+    # scores already (the mark is written with them), and one whose mark differs holds the
+    # stage and the 6QA its mark says.
+    marks = np.zeros(n, dtype=read_sql.MARK)
+    marks["format"] = read_sql.MARK_FORMAT
+    marks["probability"] = probability
+    marks["version"] = np.nan if version is None else version
+    marks["stage"] = codes
+    marks["is_6qa"] = qualified
+    marks["reasons"] = digests
+    new_marks = marks.view(np.uint8).reshape(n, read_sql.MARK.itemsize)
+    remark = (new_marks != old_marks).any(axis=1)
+    changed = remark.copy()
+    old_6qa = old_marks[:, read_sql.MARK.fields["is_6qa"][1]] == 1
+    old_stage = STAGES[np.minimum(old_marks[:, read_sql.MARK.fields["stage"][1]],
+                                  len(STAGES) - 1)]
+    if current is not None:
+        # The accounts without a mark, compared with their scores as they stand.
+        rows, numbers, stage_now, reasons_now = current
+        old_probability, six_now, version_now = numbers.T  # none: NaN
+        differs = ((old_probability != probability[rows]) | (stage_now != stages[rows])
+                   | ((six_now == 1.0) != qualified[rows])
+                   | (~np.isnan(version_now) if version is None else version_now != version))
+        # Reasons stored in another spelling of the same JSON (written by an older version,
+        # or by hand) are compared as lists; those are few, the rest compare as strings.
+        for k in np.flatnonzero(~differs & (reasons_now != texts[rows])).tolist():
+            if reasons_now[k] is None or json.loads(reasons_now[k]) != json.loads(
+                    texts[rows[k]]):
+                differs[k] = True
+        changed[rows] = differs
+        old_6qa[rows] = six_now == 1.0
+        old_stage[rows] = stage_now
     write = np.flatnonzero(changed).tolist()
     written = {ids[i]: (ids[i], float(probability[i]), stages[i], bool(qualified[i]), version,
                         json.loads(texts[i])) for i in write}
     scores_sql.write(list(written.values()))
+    # In the same transaction as the scores: a mark never says scores that did not commit.
+    scores_sql.write_marks(week, [(ids[i], new_marks[i].tobytes())
+                                  for i in np.flatnonzero(remark).tolist()])
 
     became = [ids[i] for i in write if qualified[i] and not old_6qa[i]]
     lost = [ids[i] for i in write if not qualified[i] and old_6qa[i]]
@@ -449,6 +519,14 @@ def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_tex
         for pk, old, new in stage_moves], occurred_at=now)
     return {"scored": len(ids), "six_qa": int(qualified.sum()), "became_6qa": len(became),
             "qualified": len(moved)}
+
+
+def marks_clear(account_ids=None):
+    """Forget the marks of the scores last written (every week's snapshots of the accounts;
+    all: None). For whatever writes the accounts' in-market fields besides the scoring (a
+    data fix, a restore, a benchmark's reset): the next scoring then compares with the
+    accounts as they stand instead of trusting the marks, and writes again what differs."""
+    scores_sql.clear_marks(account_ids)
 
 
 def qualify(account_ids, *, now, version=None):

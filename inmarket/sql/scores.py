@@ -9,10 +9,14 @@ from abmcrm.core.db import rowsets
 from abmcrm.core.db.names import column, table
 from tiers.models import Account
 
+from ..models import AccountSnapshot
+from .dialect import account_filter, date, date_value
+
 COLUMNS = [("id", "int"), ("probability", "numeric"), ("stage", "text"), ("is_6qa", "bool"),
            ("version", "int"), ("reasons", "jsonb")]
 FIELDS = {"probability": "in_market_probability", "stage": "buying_stage", "is_6qa": "is_6qa",
           "version": "in_market_model_version", "reasons": "in_market_reasons"}
+MARK_COLUMNS = [("id", "int"), ("mark", "bytea")]
 
 
 def write(rows):
@@ -25,3 +29,30 @@ def write(rows):
         for cte, params in rowsets.batches(COLUMNS, rows):
             cursor.execute(f"{cte} UPDATE {accounts} SET {sets} FROM v "
                            f"WHERE {accounts}.{pk} = v.id", params)
+
+
+def write_marks(week, rows):
+    """rows: [(account id, mark bytes)]: the marks of the scores just written (or found
+    unchanged) onto the week's snapshots of those accounts (`training.MARK`)."""
+    if not rows:
+        return
+    snap = table(AccountSnapshot)
+    mark, account, week_column = (column(AccountSnapshot, name)
+                                  for name in ("scores_mark", "account", "week"))
+    with connection.cursor() as cursor:
+        for cte, params in rowsets.batches(MARK_COLUMNS, rows, extra_params=1):
+            cursor.execute(f"{cte} UPDATE {snap} SET {mark} = v.mark FROM v WHERE "
+                           f"{snap}.{week_column} = {date()} AND {snap}.{account} = v.id",
+                           [*params, date_value(week)])
+
+
+def clear_marks(account_ids=None):
+    """Forget the marks of the accounts' snapshots (all accounts: None), every week's."""
+    snap = table(AccountSnapshot)
+    mark, account = column(AccountSnapshot, "scores_mark"), column(AccountSnapshot, "account")
+    sql, params = f"UPDATE {snap} SET {mark} = NULL WHERE {mark} IS NOT NULL", []
+    if account_ids is not None:
+        where, params = account_filter(account, ids=account_ids)
+        sql += f" AND {where}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

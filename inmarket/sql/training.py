@@ -2,7 +2,7 @@
 funnel stage as its position and (for training) the label computed in the database — did the
 account open a deal in (as_of, as_of + horizon]? — by one EXISTS per row on the deals'
 (account, opened_at) index. Rows come back as tuples the caller turns into one NumPy array
-per week (the scoring's read, with the accounts' current scores, returns the array itself);
+per week (the scoring's read, with the marks of its last scores, returns the arrays themselves);
 the ORM would build a model instance (or a dict) per row, for millions of rows."""
 
 import numpy as np
@@ -30,13 +30,18 @@ from .dialect import (
 # as its position, then open_deals (the stage rules), then the label.
 READ_COLUMNS = [("funnel_position" if name == "funnel_stage" else name)
                 for name in SNAPSHOT_COLUMNS] + ["open_deals"]
-# What `read_scored` reads of the accounts: the numbers come after READ_COLUMNS in its
-# array (NULL: NaN, is_6qa as 1.0 or 0.0); the stage, the reasons as JSON text (the scoring
-# writes only what changed, and compares the text first) and the surging topics as JSON
-# text, None when there are none (the reasons name them, "surging intent on …", for the
-# accounts in consideration or later) come as they are.
+# What `read_current` reads of the accounts whose snapshot has no mark: the numbers (NULL:
+# NaN, is_6qa as 1.0 or 0.0), then the stage and the reasons as JSON text (the scoring
+# writes only what changed, and compares the text first).
 SCORE_NUMBERS = ["in_market_probability", "is_6qa", "in_market_model_version"]
-SCORE_TEXTS = ["buying_stage", "in_market_reasons", "surging_topics"]
+SCORE_TEXTS = ["buying_stage", "in_market_reasons"]
+# The mark of what the scoring last wrote onto an account (`AccountSnapshot.scores_mark`),
+# packed: the probability and model version exactly (big-endian doubles, no version: NaN),
+# the stage as its code (`scoring.STAGES`), the 6QA, and a 16-byte BLAKE2b digest of the
+# reasons' JSON text. Equal marks: equal scores; `format` tells a mark from none (zeros).
+MARK_FORMAT = 1
+MARK = np.dtype([("format", "u1"), ("probability", ">f8"), ("version", ">f8"),
+                 ("stage", "u1"), ("is_6qa", "u1"), ("reasons", "u1", (16,))])
 
 
 def weeks(*, until=None):
@@ -75,15 +80,15 @@ def _features():
     return values
 
 
-def _statement(select, params, week, *, joins="", labelled_until=None, exclude_open=False,
+def _statement(select, params, week, *, labelled_until=None, exclude_open=False,
                lo=None, hi=None, ids=None, after=None, limit=None):
     """(SQL, params) of `select` (its own `params` first) over the week's snapshots `s` with
-    their funnel stage `st` and `joins`, ordered by account."""
+    their funnel stage `st`, ordered by account."""
     snap, stage = table(AccountSnapshot), table(Stage)
     s = {name: f"s.{column(AccountSnapshot, name)}" for name in
          ("account", "week", "as_of", "open_deals", "funnel_stage")}
     sql = (f"{select} FROM {snap} s LEFT JOIN {stage} st ON st.{column(Stage, 'slug')} = "
-           f"{s['funnel_stage']}{joins} WHERE {s['week']} = {date()}")
+           f"{s['funnel_stage']} WHERE {s['week']} = {date()}")
     params = [*params, date_value(week)]
     if labelled_until is not None:
         sql += f" AND {s['as_of']} <= {ts()}"
@@ -97,12 +102,6 @@ def _statement(select, params, week, *, joins="", labelled_until=None, exclude_o
     if after is not None:
         sql += f" AND {s['account']} > %s"
         params.append(after)
-        if joins:
-            # Said of the accounts' key too: PostgreSQL does not carry an inequality across
-            # the join's equality, and the merge join would walk the accounts' primary key
-            # from the first id in every chunk (the last of 20 chunks read 100,000 ids).
-            sql += f" AND a.{column(Account, 'id')} > %s"
-            params.append(after)
     sql += f" ORDER BY {s['account']}"
     if limit is not None:
         sql += " LIMIT %s"
@@ -133,48 +132,73 @@ def read(week, *, labelled_until=None, horizon_days=None, exclude_open=False, lo
 
 
 def read_scored(week, *, lo=None, hi=None, ids=None, after=None, limit=None):
-    """The scoring's read: the week's snapshots with each account's scores as they stand,
-    in one statement (no second query for the current values; the join is on the primary
-    key). With `after` and `limit`, the next `limit` accounts by id after `after` (one walk of
-    the (week, account) index, no separate read of the ids). Returns (account ids, numbers:
-    an array of READ_COLUMNS then SCORE_NUMBERS, one row per account, then a tuple of each
-    of SCORE_TEXTS).
+    """The scoring's read: the week's snapshots with the mark of what the scoring last wrote
+    onto each account (`MARK`), in one statement over the snapshots alone (the current
+    scores are not read: the mark says them; `read_current` reads the accounts whose
+    snapshot has none). With `after` and `limit`, the next `limit` accounts by id after
+    `after` (one walk of the (week, account) index, no separate read of the ids). Returns
+    (account ids, an array of READ_COLUMNS, one row per account, their marks as an array of
+    MARK.itemsize bytes a row: all zeros where there is none).
 
-    On PostgreSQL a row's numbers come as one value, their doubles end to end
-    (`float8send`, exact): a row is then 5 values for the driver to decode instead of 24,
-    and NumPy reads the array straight from the bytes."""
-    a = {name: f"a.{column(Account, name)}" for name in (*SCORE_NUMBERS, *SCORE_TEXTS)}
-    numbers = [*_features(), f"CAST({a['in_market_probability']} AS DOUBLE PRECISION)",
-               f"CASE WHEN {a['is_6qa']} THEN 1.0 ELSE 0.0 END",
-               f"CAST({a['in_market_model_version']} AS DOUBLE PRECISION)"]
+    On PostgreSQL a row's numbers and mark come as one value, the doubles end to end
+    (`float8send`, exact) then the mark: a row is then 2 values for the driver to decode
+    instead of 21, and NumPy reads the arrays straight from the bytes."""
+    width, size = len(READ_COLUMNS), MARK.itemsize
+    mark = f"s.{column(AccountSnapshot, 'scores_mark')}"
     if is_pg():
-        numbers = [" || ".join(f"float8send(COALESCE({value}, 'NaN'::float8))"
-                               for value in numbers)]
-        texts = [a["buying_stage"], f"{a['in_market_reasons']}::text",
-                 f"NULLIF({a['surging_topics']}, '[]'::jsonb)::text"]
+        none = "'\\x" + "00" * size + "'::bytea"
+        values = [" || ".join([*(f"float8send(COALESCE({value}, 'NaN'::float8))"
+                                 for value in _features()),
+                               f"CASE WHEN octet_length({mark}) = {size} THEN {mark} "
+                               f"ELSE {none} END"])]
     else:
-        texts = [a["buying_stage"], a["in_market_reasons"],
-                 f"NULLIF({a['surging_topics']}, '[]')"]
+        values = [*_features(), mark]
     account = f"s.{column(AccountSnapshot, 'account')}"
-    joins = f" JOIN {table(Account)} a ON a.{column(Account, 'id')} = {account}"
-    sql, params = _statement(f"SELECT {account}, {', '.join([*numbers, *texts])}", [], week,
-                             joins=joins, lo=lo, hi=hi, ids=ids, after=after, limit=limit)
+    sql, params = _statement(f"SELECT {account}, {', '.join(values)}", [], week, lo=lo,
+                             hi=hi, ids=ids, after=after, limit=limit)
     with connection.cursor() as cursor:
         binary_results(cursor)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    width = len(READ_COLUMNS) + len(SCORE_NUMBERS)
     if not rows:
-        return (), np.empty((0, width)), *([()] * len(SCORE_TEXTS))
+        return (), np.empty((0, width)), np.empty((0, size), dtype=np.uint8)
     columns = list(zip(*rows, strict=True))
     if is_pg():
-        array = np.frombuffer(b"".join(columns[1]), dtype=">f8").reshape(-1, width)
-        array = array.astype(np.float64)
-        texts = columns[2:]
+        packed = np.frombuffer(b"".join(columns[1]), dtype=np.uint8).reshape(
+            len(rows), width * 8 + size)
+        array = packed[:, :width * 8].copy().view(">f8").astype(np.float64)
+        marks = packed[:, width * 8:]
     else:
         array = np.empty((width, len(rows)), dtype=np.float64)
         for j in range(width):
             array[j] = columns[1 + j]  # None: NaN
         array = array.T
-        texts = columns[1 + width:]
-    return columns[0], array, *texts
+        none = bytes(size)
+        marks = np.frombuffer(b"".join(
+            bytes(value) if value is not None and len(value) == size else none
+            for value in columns[1 + width]), dtype=np.uint8).reshape(len(rows), size)
+    return columns[0], array, marks
+
+
+def read_current(ids):
+    """The accounts' scores as they stand, for the accounts whose snapshot has no mark (the
+    week's first scoring, or after `scoring.marks_clear`): (account ids, an array of
+    SCORE_NUMBERS (NULL: NaN, is_6qa as 1.0 or 0.0), then a tuple of each of SCORE_TEXTS),
+    by account id."""
+    a = {name: column(Account, name) for name in ("id", *SCORE_NUMBERS, *SCORE_TEXTS)}
+    reasons = f"{a['in_market_reasons']}::text" if is_pg() else a["in_market_reasons"]
+    where, params = account_filter(a["id"], ids=ids)
+    with connection.cursor() as cursor:
+        binary_results(cursor)
+        cursor.execute(
+            f"SELECT {a['id']}, CAST({a['in_market_probability']} AS DOUBLE PRECISION), "
+            f"CASE WHEN {a['is_6qa']} THEN 1.0 ELSE 0.0 END, "
+            f"CAST({a['in_market_model_version']} AS DOUBLE PRECISION), "
+            f"{a['buying_stage']}, {reasons} FROM {table(Account)} WHERE {where} "
+            f"ORDER BY {a['id']}", params)
+        rows = cursor.fetchall()
+    if not rows:
+        return (), np.empty((0, len(SCORE_NUMBERS))), *([()] * len(SCORE_TEXTS))
+    columns = list(zip(*rows, strict=True))
+    numbers = np.array(columns[1:4], dtype=np.float64).T  # None: NaN
+    return columns[0], numbers, *columns[4:]

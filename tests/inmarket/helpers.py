@@ -12,8 +12,10 @@ from inmarket.models import AccountSnapshot
 from pipeline.models import Opportunity, OpportunityStage
 from tiers.models import EngagementEvent, EngagementKind, IcpCriterion, IcpProfile, IntentSignal
 
+# What was known then: not the mark of the scores written since (the scoring's, not the
+# snapshot's; a rebuild keeps it and a new row has none).
 SNAPSHOT_FIELDS = [field.name for field in AccountSnapshot._meta.fields
-                   if field.name not in ("id",)]
+                   if field.name not in ("id", "scores_mark")]
 
 
 def icp():

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from abmcrm.core.models import OutboxEvent
 from funnel.models import AccountFunnel, StageTransition
 from inmarket import services, signals
-from inmarket.models import InMarketSettings, SixQaQualification
+from inmarket.models import AccountSnapshot, InMarketSettings, SixQaQualification
 from tests import factories
 from tiers import services as tiers_services
 from tiers.models import Account
@@ -272,13 +272,33 @@ class TestSteadyState:
         hot = _hot_account(now)
         tiers_services.tiers_recompute(now=now)
         hot.refresh_from_db()
+        assert "CFO engaged" in hot.in_market_reasons
+        events = OutboxEvent.objects.count()
+        with translation.override("id"):  # the same scores, said in Indonesian
+            services.accounts_score(now=now)
+        hot.refresh_from_db()
+        assert "CFO engaged" not in hot.in_market_reasons
+        assert any("CFO" in reason for reason in hot.in_market_reasons)
+        assert OutboxEvent.objects.count() == events  # the stage and the 6QA did not change
+
+    def test_forgotten_marks_compare_with_the_accounts_as_they_stand(
+            self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        tiers_services.tiers_recompute(now=now)
+        hot.refresh_from_db()
         reasons = hot.in_market_reasons
+        # Written besides the scoring (a data fix): the marks are forgotten with it.
         Account.objects.filter(pk=hot.pk).update(in_market_reasons=["stale"])
+        services.marks_clear([hot.pk])
         events = OutboxEvent.objects.count()
         services.accounts_score(now=now)
         hot.refresh_from_db()
         assert hot.in_market_reasons == reasons
         assert OutboxEvent.objects.count() == events  # the stage and the 6QA did not change
+        assert AccountSnapshot.objects.get(account=hot, week=monday(now)
+                                           ).scores_mark is not None
 
     def test_a_new_model_version_rewrites_the_version_only(self, no_contact_fit_needed):
         now = timezone.now()
@@ -286,9 +306,79 @@ class TestSteadyState:
         hot = _hot_account(now)
         tiers_services.tiers_recompute(now=now)
         Account.objects.filter(pk=hot.pk).update(in_market_model_version=99)
+        services.marks_clear()
         services.accounts_score(now=now)
         hot.refresh_from_db()
         assert hot.in_market_model_version is None  # the rule, no model version
+
+
+class TestMarks:
+    """The scoring keeps the mark of what it wrote on the week's snapshot row, and a
+    rescoring compares with the marks instead of reading the accounts' scores."""
+
+    def test_a_rescoring_reads_no_scores_of_the_accounts(self, no_contact_fit_needed):
+        from django.db import connection as db
+        from django.test.utils import CaptureQueriesContext
+
+        from abmcrm.core.db.names import column
+
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        factories.AccountFactory.create_batch(4, industry="retail", employees=5)
+        tiers_services.tiers_recompute(now=now)
+        week = AccountSnapshot.objects.filter(week=monday(now))
+        assert week.count() == 5 and not week.filter(scores_mark=None).exists()
+        before = list(Account.objects.order_by("pk").values_list(
+            "in_market_probability", "buying_stage", "is_6qa", "in_market_reasons"))
+        with CaptureQueriesContext(db) as queries:
+            result = services.accounts_score(now=now)
+        assert result["scored"] == 5
+        reads = [q["sql"] for q in queries.captured_queries
+                 if column(Account, "in_market_reasons") in q["sql"]]
+        assert reads == []  # nothing read, nothing written: the marks said it all
+        assert list(Account.objects.order_by("pk").values_list(
+            "in_market_probability", "buying_stage", "is_6qa", "in_market_reasons")) == before
+        assert hot.pk in dict(Account.objects.filter(is_6qa=True).values_list("pk", "is_6qa"))
+
+    def test_a_changed_score_rewrites_its_mark_and_says_the_old_stage(
+            self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        tiers_services.tiers_recompute(now=now)
+        snapshot = AccountSnapshot.objects.get(account=hot, week=monday(now))
+        first = bytes(snapshot.scores_mark)
+        no_contact_fit_needed.decision_min = 0.99
+        no_contact_fit_needed.save()
+        stages = Receiver(signals.buying_stage_changed)
+        try:
+            services.accounts_score(now=now)
+        finally:
+            stages.disconnect()
+        hot.refresh_from_db()
+        assert hot.buying_stage in ("target", "awareness", "consideration")
+        assert not hot.is_6qa
+        assert stages.calls[0]["changes"] == [(hot.pk, "purchase", hot.buying_stage)]
+        snapshot.refresh_from_db()
+        assert bytes(snapshot.scores_mark) != first
+        # The new mark holds: scored again, nothing changes.
+        events = OutboxEvent.objects.count()
+        services.accounts_score(now=now)
+        assert OutboxEvent.objects.count() == events
+
+    def test_a_mark_it_cannot_read_is_no_mark(self, no_contact_fit_needed):
+        now = timezone.now()
+        icp()
+        hot = _hot_account(now)
+        tiers_services.tiers_recompute(now=now)
+        hot.refresh_from_db()
+        stage = hot.buying_stage
+        Account.objects.filter(pk=hot.pk).update(buying_stage="target")
+        AccountSnapshot.objects.filter(account=hot).update(scores_mark=b"not a mark")
+        services.accounts_score(now=now)
+        hot.refresh_from_db()
+        assert hot.buying_stage == stage
 
 
 def test_probabilities_are_rounded_as_python_rounds_them():
@@ -331,6 +421,7 @@ class TestReadAhead:
     def _reset():
         Account.objects.update(in_market_probability=None, buying_stage="", is_6qa=False,
                                in_market_model_version=None, in_market_reasons=[])
+        services.marks_clear()
         for model in (OutboxEvent, StageTransition, AccountFunnel, SixQaQualification):
             model.objects.all().delete()
 

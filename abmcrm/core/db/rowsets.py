@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 # Column types, as PostgreSQL casts each value.
 PG_TYPES = {"int": "bigint", "smallint": "smallint", "bool": "boolean", "text": "text",
             "ts": "timestamptz", "jsonb": "jsonb", "numeric": "numeric", "date": "date",
-            "uuid": "uuid"}
+            "uuid": "uuid", "bytea": "bytea"}
 # SQLite binds at most 999 parameters a statement in its older builds.
 SQLITE_PARAMS = 999
 
@@ -30,6 +30,9 @@ def _encode(value):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, bytes):
+        # PostgreSQL's hex format, which the cast to bytea reads.
+        return "\\x" + value.hex()
     if isinstance(value, decimal.Decimal):
         # As text: a float would round money on its way to the database.
         return str(value)
