@@ -488,13 +488,17 @@ def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_tex
         changed[rows] = differs
         old_6qa[rows] = six_now == 1.0
         old_stage[rows] = stage_now
-    write = np.flatnonzero(changed).tolist()
+    # The marks first, each compare-and-set on the mark read: a scoring that ran alongside
+    # and wrote one of these accounts first keeps it (its scores and its mark), and this
+    # one writes neither; the next scoring compares again. Then the scores, in the same
+    # transaction: a mark never says scores that did not commit.
+    marked = scores_sql.write_marks(week, [
+        (ids[i], new_marks[i].tobytes(), old_marks[i].tobytes())
+        for i in np.flatnonzero(remark).tolist()])
+    write = [i for i in np.flatnonzero(changed).tolist() if ids[i] in marked]
     written = {ids[i]: (ids[i], float(probability[i]), stages[i], bool(qualified[i]), version,
                         json.loads(texts[i])) for i in write}
     scores_sql.write(list(written.values()))
-    # In the same transaction as the scores: a mark never says scores that did not commit.
-    scores_sql.write_marks(week, [(ids[i], new_marks[i].tobytes())
-                                  for i in np.flatnonzero(remark).tolist()])
 
     became = [ids[i] for i in write if qualified[i] and not old_6qa[i]]
     lost = [ids[i] for i in write if not qualified[i] and old_6qa[i]]

@@ -11,12 +11,13 @@ from tiers.models import Account
 
 from ..models import AccountSnapshot
 from .dialect import account_filter, date, date_value
+from .training import stored_mark
 
 COLUMNS = [("id", "int"), ("probability", "numeric"), ("stage", "text"), ("is_6qa", "bool"),
            ("version", "int"), ("reasons", "jsonb")]
 FIELDS = {"probability": "in_market_probability", "stage": "buying_stage", "is_6qa": "is_6qa",
           "version": "in_market_model_version", "reasons": "in_market_reasons"}
-MARK_COLUMNS = [("id", "int"), ("mark", "bytea")]
+MARK_COLUMNS = [("id", "int"), ("mark", "bytea"), ("old", "bytea")]
 
 
 def write(rows):
@@ -32,18 +33,26 @@ def write(rows):
 
 
 def write_marks(week, rows):
-    """rows: [(account id, mark bytes)]: the marks of the scores just written (or found
-    unchanged) onto the week's snapshots of those accounts (`training.MARK`)."""
+    """rows: [(account id, mark, the mark read)]: the marks of the scores about to be
+    written (or found unchanged) onto the week's snapshots of those accounts
+    (`training.MARK`), each only where the stored mark is still the one read (as
+    `training.stored_mark` reads it). Returns the ids whose mark was written: the scores of
+    the others were written, or found unchanged, by a scoring that ran alongside, and
+    writing them now would leave the account and its mark apart."""
     if not rows:
-        return
+        return set()
     snap = table(AccountSnapshot)
-    mark, account, week_column = (column(AccountSnapshot, name)
+    mark, account, week_column = (f"{snap}.{column(AccountSnapshot, name)}"
                                   for name in ("scores_mark", "account", "week"))
+    written = set()
     with connection.cursor() as cursor:
         for cte, params in rowsets.batches(MARK_COLUMNS, rows, extra_params=1):
-            cursor.execute(f"{cte} UPDATE {snap} SET {mark} = v.mark FROM v WHERE "
-                           f"{snap}.{week_column} = {date()} AND {snap}.{account} = v.id",
+            cursor.execute(f"{cte} UPDATE {snap} SET {column(AccountSnapshot, 'scores_mark')} "
+                           f"= v.mark FROM v WHERE {week_column} = {date()} AND {account} = "
+                           f"v.id AND {stored_mark(mark)} = v.old RETURNING {account}",
                            [*params, date_value(week)])
+            written.update(row[0] for row in cursor.fetchall())
+    return written
 
 
 def clear_marks(account_ids=None):

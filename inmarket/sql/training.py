@@ -144,13 +144,10 @@ def read_scored(week, *, lo=None, hi=None, ids=None, after=None, limit=None):
     (`float8send`, exact) then the mark: a row is then 2 values for the driver to decode
     instead of 21, and NumPy reads the arrays straight from the bytes."""
     width, size = len(READ_COLUMNS), MARK.itemsize
-    mark = f"s.{column(AccountSnapshot, 'scores_mark')}"
+    mark = stored_mark(f"s.{column(AccountSnapshot, 'scores_mark')}")
     if is_pg():
-        none = "'\\x" + "00" * size + "'::bytea"
         values = [" || ".join([*(f"float8send(COALESCE({value}, 'NaN'::float8))"
-                                 for value in _features()),
-                               f"CASE WHEN octet_length({mark}) = {size} THEN {mark} "
-                               f"ELSE {none} END"])]
+                                 for value in _features()), mark])]
     else:
         values = [*_features(), mark]
     account = f"s.{column(AccountSnapshot, 'account')}"
@@ -173,11 +170,19 @@ def read_scored(week, *, lo=None, hi=None, ids=None, after=None, limit=None):
         for j in range(width):
             array[j] = columns[1 + j]  # None: NaN
         array = array.T
-        none = bytes(size)
-        marks = np.frombuffer(b"".join(
-            bytes(value) if value is not None and len(value) == size else none
-            for value in columns[1 + width]), dtype=np.uint8).reshape(len(rows), size)
+        marks = np.frombuffer(b"".join(map(bytes, columns[1 + width])),
+                              dtype=np.uint8).reshape(len(rows), size)
     return columns[0], array, marks
+
+
+def stored_mark(mark):
+    """SQL of the stored mark `mark` (a column) as the scoring reads and compares it: its
+    bytes, or MARK.itemsize zero bytes where there is none of that size."""
+    size = MARK.itemsize
+    if is_pg():
+        return f"CASE WHEN octet_length({mark}) = {size} THEN {mark} ELSE " \
+               f"'\\x{'00' * size}'::bytea END"
+    return f"CASE WHEN length({mark}) = {size} THEN {mark} ELSE zeroblob({size}) END"
 
 
 def read_current(ids):

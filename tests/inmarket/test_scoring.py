@@ -485,3 +485,64 @@ class TestReadAhead:
         assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
         # The first chunk was written and committed before the error reached the scoring.
         assert Account.objects.exclude(buying_stage="").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="two scorings side by side need PostgreSQL's row locks")
+def test_a_scoring_alongside_another_keeps_each_account_and_its_mark_together(
+        no_contact_fit_needed, monkeypatch):
+    """Two scorings of the same accounts at once, their marks forgotten: one (in Indonesian)
+    writes new reasons and commits; the other (in English) found the accounts unchanged and
+    would write their marks only, saying the English reasons the accounts no longer hold.
+    Its compare-and-set on the mark read keeps it from writing; the next scoring then
+    compares with the Indonesian marks and writes English again."""
+    from inmarket.sql import scores as scores_sql
+
+    now = timezone.now()
+    icp()
+    hot = _hot_account(now)
+    factories.AccountFactory.create_batch(3, industry="retail", employees=5)
+    tiers_services.tiers_recompute(now=now)
+
+    def state():
+        return sorted(Account.objects.values_list("pk", "in_market_reasons"))
+
+    english = state()
+    assert "CFO engaged" in dict(english)[hot.pk]
+    services.marks_clear()
+    both_read, indonesian_done = threading.Barrier(2), threading.Event()
+    write_marks, errors, written = scores_sql.write_marks, [], {}
+
+    def ordered(week, rows):
+        both_read.wait(timeout=30)
+        if threading.current_thread().name == "english":
+            assert indonesian_done.wait(timeout=30)
+        written[threading.current_thread().name] = marked = write_marks(week, rows)
+        return marked
+
+    def score(language):
+        try:
+            with translation.override(language):
+                services.accounts_score(now=now)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            if language == "id":
+                indonesian_done.set()
+            connection.close()
+
+    monkeypatch.setattr(scores_sql, "write_marks", ordered)
+    threads = [threading.Thread(target=score, args=(language,), name=name)
+               for language, name in (("id", "indonesian"), ("en", "english"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and not any(thread.is_alive() for thread in threads)
+    assert len(written["indonesian"]) == 4 and written["english"] == set()
+    assert "CFO engaged" not in dict(state())[hot.pk]  # the Indonesian scoring's reasons
+
+    monkeypatch.undo()
+    services.accounts_score(now=now)
+    assert state() == english
