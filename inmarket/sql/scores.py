@@ -1,7 +1,8 @@
-"""Writing the in-market scores onto the accounts: one UPDATE … FROM a batch (rows travel as
-one SQL source, `abmcrm.core.db.rowsets`), as the tiers app writes its scores — the ORM's
-bulk_update builds a CASE per field and row, which at 100,000 accounts costs many times the
-database's own work."""
+"""Writing the in-market scores onto the accounts, and their marks onto the week's snapshots
+(`training.MARK`): one UPDATE … FROM a batch (rows travel as one SQL source,
+`abmcrm.core.db.rowsets`), as the tiers app writes its scores — the ORM's bulk_update builds
+a CASE per field and row, which at 100,000 accounts costs many times the database's own
+work."""
 
 from django.db import connection
 
