@@ -30,6 +30,16 @@ def no_contact_fit_needed(db):
     return config
 
 
+@pytest.fixture
+def scored_hot(no_contact_fit_needed):
+    """(now, a hot account) after a recompute scored it."""
+    now = timezone.now()
+    icp()
+    hot = _hot_account(now)
+    tiers_services.tiers_recompute(now=now)
+    return now, hot
+
+
 def _hot_account(now, **kwargs):
     """High fit, surging, a CFO who asked for pricing twice this week."""
     account = factories.AccountFactory(**kwargs)
@@ -266,11 +276,8 @@ class TestSteadyState:
                        a.in_market_reasons) for a in Account.objects.all()} == before
         assert "CFO engaged" in before[hot.pk][3]
 
-    def test_reasons_that_changed_alone_are_written(self, no_contact_fit_needed):
-        now = timezone.now()
-        icp()
-        hot = _hot_account(now)
-        tiers_services.tiers_recompute(now=now)
+    def test_reasons_that_changed_alone_are_written(self, scored_hot):
+        now, hot = scored_hot
         hot.refresh_from_db()
         assert "CFO engaged" in hot.in_market_reasons
         events = OutboxEvent.objects.count()
@@ -281,12 +288,8 @@ class TestSteadyState:
         assert any("CFO" in reason for reason in hot.in_market_reasons)
         assert OutboxEvent.objects.count() == events  # the stage and the 6QA did not change
 
-    def test_forgotten_marks_compare_with_the_accounts_as_they_stand(
-            self, no_contact_fit_needed):
-        now = timezone.now()
-        icp()
-        hot = _hot_account(now)
-        tiers_services.tiers_recompute(now=now)
+    def test_forgotten_marks_compare_with_the_accounts_as_they_stand(self, scored_hot):
+        now, hot = scored_hot
         hot.refresh_from_db()
         reasons = hot.in_market_reasons
         # Written besides the scoring (a data fix): the marks are forgotten with it.
@@ -300,11 +303,8 @@ class TestSteadyState:
         assert AccountSnapshot.objects.get(account=hot, week=monday(now)
                                            ).scores_mark is not None
 
-    def test_a_new_model_version_rewrites_the_version_only(self, no_contact_fit_needed):
-        now = timezone.now()
-        icp()
-        hot = _hot_account(now)
-        tiers_services.tiers_recompute(now=now)
+    def test_a_new_model_version_rewrites_the_version_only(self, scored_hot):
+        now, hot = scored_hot
         Account.objects.filter(pk=hot.pk).update(in_market_model_version=99)
         services.marks_clear()
         services.accounts_score(now=now)
@@ -342,11 +342,8 @@ class TestMarks:
         assert hot.pk in dict(Account.objects.filter(is_6qa=True).values_list("pk", "is_6qa"))
 
     def test_a_changed_score_rewrites_its_mark_and_says_the_old_stage(
-            self, no_contact_fit_needed):
-        now = timezone.now()
-        icp()
-        hot = _hot_account(now)
-        tiers_services.tiers_recompute(now=now)
+            self, no_contact_fit_needed, scored_hot):
+        now, hot = scored_hot
         snapshot = AccountSnapshot.objects.get(account=hot, week=monday(now))
         first = bytes(snapshot.scores_mark)
         no_contact_fit_needed.decision_min = 0.99
@@ -367,11 +364,8 @@ class TestMarks:
         services.accounts_score(now=now)
         assert OutboxEvent.objects.count() == events
 
-    def test_a_mark_it_cannot_read_is_no_mark(self, no_contact_fit_needed):
-        now = timezone.now()
-        icp()
-        hot = _hot_account(now)
-        tiers_services.tiers_recompute(now=now)
+    def test_a_mark_it_cannot_read_is_no_mark(self, scored_hot):
+        now, hot = scored_hot
         hot.refresh_from_db()
         stage = hot.buying_stage
         Account.objects.filter(pk=hot.pk).update(buying_stage="target")
