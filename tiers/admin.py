@@ -100,6 +100,16 @@ class AccountAdmin(admin.ModelAdmin):
     ]
 
 
+    def save_model(self, request, obj, form, change):
+        """A change saves the fields the form changed only: the scores on the row (the
+        recompute's, the in-market scoring's) may have been written since the form was
+        read, and saving them back would undo that."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        concrete = {field.name for field in Account._meta.concrete_fields}
+        obj.save(update_fields=[*(name for name in form.changed_data if name in concrete),
+                                "updated_at"])
+
     @admin.display(description=_("surging topics"))
     def topics(self, obj):
         return ", ".join(obj.surging_topics) or "—"

@@ -360,9 +360,8 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
 
 def _chunk_rows(week, account_ids):
     """The week's snapshots with the marks of the scores last written
-    (`sql.training.read_scored`) and the current scores of the accounts without one, a chunk
-    at a time: all accounts by keyset on the (week, account) index, or the given ones by
-    lists of ids."""
+    (`sql.training.read_scored`), a chunk at a time: all accounts by keyset on the (week,
+    account) index, or the given ones by lists of ids."""
     size = tiers_settings.ABMCRM_RECOMPUTE_CHUNK_SIZE
     if account_ids is None:
         after = 0
@@ -370,7 +369,7 @@ def _chunk_rows(week, account_ids):
             chunk = read_sql.read_scored(week, after=after, limit=size)
             if not chunk[0]:
                 return
-            yield _with_current(chunk)
+            yield chunk
             if len(chunk[0]) < size:
                 return
             after = chunk[0][-1]
@@ -378,7 +377,7 @@ def _chunk_rows(week, account_ids):
         for ids in _chunks(account_ids):
             chunk = read_sql.read_scored(week, **ids)
             if chunk[0]:
-                yield _with_current(chunk)
+                yield chunk
 
 
 def _marked(marks):
@@ -387,16 +386,18 @@ def _marked(marks):
             & (marks[:, read_sql.MARK.fields["stage"][1]] < len(STAGES)))
 
 
-def _with_current(chunk):
-    """(ids, features, marks, current): `current` is None when every row has a mark, else
-    (the rows without one, their probability, 6QA and version as an array (none: NaN), their
-    stages, their reasons as JSON text (none: None)) as the accounts hold them now."""
-    ids, raw, marks = chunk
+def _current(ids, marks):
+    """None when every row of `marks` has a mark, else (the rows without one, their
+    probability, 6QA and version as an array (none: NaN), their stages, their reasons as
+    JSON text (none: None)) as the accounts hold them now, read in the chunk's transaction
+    and locked until it ends: a write of the accounts alongside (another scoring's, a data
+    fix's with `marks_clear`) is then either read here or made after this chunk's mark, so
+    that the mark written from these values says what the account holds."""
     rows = np.flatnonzero(~_marked(marks))
     if not len(rows):
-        return ids, raw, marks, None
+        return None
     wanted = np.asarray(ids, dtype=np.int64)[rows]
-    found, numbers, stages, reasons = read_sql.read_current(wanted.tolist())
+    found, numbers, stages, reasons = read_sql.read_current(wanted.tolist(), lock=True)
     found = np.asarray(found, dtype=np.int64)
     # Both by id; an account deleted since the snapshots were read has no row (NaN, None).
     at = np.minimum(np.searchsorted(found, wanted), max(len(found) - 1, 0))
@@ -408,7 +409,7 @@ def _with_current(chunk):
     if len(found):
         old_stage[present] = np.array(stages, dtype=object)[at[present]]
         old_reasons[present] = np.array(reasons, dtype=object)[at[present]]
-    return ids, raw, marks, (rows, current, old_stage, old_reasons)
+    return rows, current, old_stage, old_reasons
 
 
 def _effects(model_features):
@@ -438,8 +439,9 @@ def _round6(p):
 
 
 def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_text, cache, week):
-    ids, raw, old_marks, current = chunk
+    ids, raw, old_marks = chunk
     n = len(ids)
+    current = _current(ids, old_marks)
 
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
@@ -525,12 +527,12 @@ def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_tex
             "qualified": len(moved)}
 
 
-def marks_clear(account_ids=None):
+def marks_clear(*, account_ids=None):
     """Forget the marks of the scores last written (every week's snapshots of the accounts;
     all: None). For whatever writes the accounts' in-market fields besides the scoring (a
     data fix, a restore, a benchmark's reset): the next scoring then compares with the
     accounts as they stand instead of trusting the marks, and writes again what differs."""
-    scores_sql.clear_marks(account_ids)
+    scores_sql.clear_marks(account_ids=account_ids)
 
 
 def qualify(account_ids, *, now, version=None):

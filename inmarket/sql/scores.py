@@ -37,26 +37,31 @@ def write_marks(week, rows):
     """rows: [(account id, mark, the mark read)]: the marks of the scores about to be
     written (or found unchanged) onto the week's snapshots of those accounts
     (`training.MARK`), each only where the stored mark is still the one read (as
-    `training.stored_mark` reads it). Returns the ids whose mark was written: the scores of
-    the others were written, or found unchanged, by a scoring that ran alongside, and
-    writing them now would leave the account and its mark apart."""
+    `training.stored_mark` reads it) and the account has no snapshot of a later week (a
+    scoring of that week may have written it: this one's scores are out of date). Returns
+    the ids whose mark was written: the scores of the others were written, or found
+    unchanged, by a scoring that ran alongside, and writing them now would leave the
+    account and its mark apart."""
     if not rows:
         return set()
     snap = table(AccountSnapshot)
     mark, account, week_column = (f"{snap}.{column(AccountSnapshot, name)}"
                                   for name in ("scores_mark", "account", "week"))
+    account_name, week_name = (column(AccountSnapshot, name) for name in ("account", "week"))
     written = set()
     with connection.cursor() as cursor:
-        for cte, params in rowsets.batches(MARK_COLUMNS, rows, extra_params=1):
+        for cte, params in rowsets.batches(MARK_COLUMNS, rows, extra_params=2):
             cursor.execute(f"{cte} UPDATE {snap} SET {column(AccountSnapshot, 'scores_mark')} "
                            f"= v.mark FROM v WHERE {week_column} = {date()} AND {account} = "
-                           f"v.id AND {stored_mark(mark)} = v.old RETURNING {account}",
-                           [*params, date_value(week)])
+                           f"v.id AND {stored_mark(mark)} = v.old AND NOT EXISTS (SELECT 1 "
+                           f"FROM {snap} later WHERE later.{account_name} = v.id AND "
+                           f"later.{week_name} > {date()}) RETURNING {account}",
+                           [*params, date_value(week), date_value(week)])
             written.update(row[0] for row in cursor.fetchall())
     return written
 
 
-def clear_marks(account_ids=None):
+def clear_marks(*, account_ids=None):
     """Forget the marks of the accounts' snapshots (all accounts: None), every week's."""
     snap = table(AccountSnapshot)
     mark, account = column(AccountSnapshot, "scores_mark"), column(AccountSnapshot, "account")

@@ -142,7 +142,7 @@ def read_scored(week, *, lo=None, hi=None, ids=None, after=None, limit=None):
 
     On PostgreSQL a row's numbers and mark come as one value, the doubles end to end
     (`float8send`, exact) then the mark: a row is then 2 values for the driver to decode
-    instead of 21, and NumPy reads the arrays straight from the bytes."""
+    instead of 19, and NumPy reads the arrays straight from the bytes."""
     width, size = len(READ_COLUMNS), MARK.itemsize
     mark = stored_mark(f"s.{column(AccountSnapshot, 'scores_mark')}")
     if is_pg():
@@ -185,11 +185,12 @@ def stored_mark(mark):
     return f"CASE WHEN length({mark}) = {size} THEN {mark} ELSE zeroblob({size}) END"
 
 
-def read_current(ids):
+def read_current(ids, *, lock=False):
     """The accounts' scores as they stand, for the accounts whose snapshot has no mark (the
     week's first scoring, or after `scoring.marks_clear`): (account ids, an array of
     SCORE_NUMBERS (NULL: NaN, is_6qa as 1.0 or 0.0), then a tuple of each of SCORE_TEXTS),
-    by account id."""
+    by account id; with `lock`, the rows locked for update (where the database has row
+    locks), in id order like every writer of a chunk of accounts."""
     a = {name: column(Account, name) for name in ("id", *SCORE_NUMBERS, *SCORE_TEXTS)}
     reasons = f"{a['in_market_reasons']}::text" if is_pg() else a["in_market_reasons"]
     where, params = account_filter(a["id"], ids=ids)
@@ -200,7 +201,9 @@ def read_current(ids):
             f"CASE WHEN {a['is_6qa']} THEN 1.0 ELSE 0.0 END, "
             f"CAST({a['in_market_model_version']} AS DOUBLE PRECISION), "
             f"{a['buying_stage']}, {reasons} FROM {table(Account)} WHERE {where} "
-            f"ORDER BY {a['id']}", params)
+            f"ORDER BY {a['id']}"
+            f"{' FOR UPDATE' if lock and connection.features.has_select_for_update else ''}",
+            params)
         rows = cursor.fetchall()
     if not rows:
         return (), np.empty((0, len(SCORE_NUMBERS))), *([()] * len(SCORE_TEXTS))

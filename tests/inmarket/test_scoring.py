@@ -294,7 +294,7 @@ class TestSteadyState:
         reasons = hot.in_market_reasons
         # Written besides the scoring (a data fix): the marks are forgotten with it.
         Account.objects.filter(pk=hot.pk).update(in_market_reasons=["stale"])
-        services.marks_clear([hot.pk])
+        services.marks_clear(account_ids=[hot.pk])
         events = OutboxEvent.objects.count()
         services.accounts_score(now=now)
         hot.refresh_from_db()
@@ -363,6 +363,49 @@ class TestMarks:
         events = OutboxEvent.objects.count()
         services.accounts_score(now=now)
         assert OutboxEvent.objects.count() == events
+
+    def test_a_mark_with_an_unknown_format_or_stage_is_no_mark(self, scored_hot):
+        from inmarket.sql.training import MARK
+
+        now, hot = scored_hot
+        hot.refresh_from_db()
+        stage = hot.buying_stage
+        snapshot = AccountSnapshot.objects.filter(account=hot, week=monday(now))
+        for field, value in (("stage", 9), ("format", 2)):
+            mark = np.frombuffer(bytes(snapshot.get().scores_mark), dtype=MARK).copy()
+            mark[field] = value
+            Account.objects.filter(pk=hot.pk).update(buying_stage="target")
+            snapshot.update(scores_mark=mark.tobytes())
+            services.accounts_score(now=now)
+            hot.refresh_from_db()
+            assert hot.buying_stage == stage, field
+
+    def test_the_next_week_starts_from_the_accounts_and_the_last_week_writes_nothing(
+            self, scored_hot):
+        now, hot = scored_hot
+        hot.refresh_from_db()
+        stage = hot.buying_stage
+        later = now + timedelta(days=7)
+        seen = set(OutboxEvent.objects.values_list("pk", flat=True))
+        tiers_services.tiers_recompute(now=later)  # next week's snapshots, and a scoring
+        next_week = AccountSnapshot.objects.get(account=hot, week=monday(later))
+        assert next_week.scores_mark is not None
+        hot.refresh_from_db()
+        moves = [event.data for event in OutboxEvent.objects.filter(
+            account_id=hot.pk, type="account.buying_stage_changed").exclude(pk__in=seen)]
+        # Said from the stage the account held (no mark on the new week's row yet).
+        assert moves == ([] if hot.buying_stage == stage else [
+            {**moves[0], "old_stage": stage, "new_stage": hot.buying_stage}])
+        # A scoring of the week before, late (it began before the new week's): its scores
+        # are out of date, and it writes neither them nor its marks.
+        hot.refresh_from_db()
+        reasons = hot.in_market_reasons
+        before = AccountSnapshot.objects.get(account=hot, week=monday(now)).scores_mark
+        with translation.override("id"):
+            services.accounts_score(now=now)
+        hot.refresh_from_db()
+        assert hot.in_market_reasons == reasons
+        assert AccountSnapshot.objects.get(account=hot, week=monday(now)).scores_mark == before
 
     def test_a_mark_it_cannot_read_is_no_mark(self, scored_hot):
         now, hot = scored_hot
@@ -486,12 +529,17 @@ class TestReadAhead:
                     reason="two scorings side by side need PostgreSQL's row locks")
 def test_a_scoring_alongside_another_keeps_each_account_and_its_mark_together(
         no_contact_fit_needed, monkeypatch):
-    """Two scorings of the same accounts at once, their marks forgotten: one (in Indonesian)
-    writes new reasons and commits; the other (in English) found the accounts unchanged and
-    would write their marks only, saying the English reasons the accounts no longer hold.
-    Its compare-and-set on the mark read keeps it from writing; the next scoring then
+    """Two scorings of the same accounts at once, their marks forgotten: the Indonesian one
+    reads its chunk and the accounts (locked), the English one reads its chunk, then the
+    Indonesian one writes new reasons and their marks and commits.
+    The English one (which, comparing with the reasons before, would have found them
+    unchanged and written marks of reasons the accounts no longer hold) reads the accounts
+    locked in its chunk's transaction, so after the Indonesian commit, and its
+    compare-and-set on the mark it read fails: it writes nothing. The next scoring then
     compares with the Indonesian marks and writes English again."""
+    from abmcrm.core.db import readahead
     from inmarket.sql import scores as scores_sql
+    from inmarket.sql import training as read_sql
 
     now = timezone.now()
     icp()
@@ -505,27 +553,46 @@ def test_a_scoring_alongside_another_keeps_each_account_and_its_mark_together(
     english = state()
     assert "CFO engaged" in dict(english)[hot.pk]
     services.marks_clear()
-    both_read, indonesian_done = threading.Barrier(2), threading.Event()
-    write_marks, errors, written = scores_sql.write_marks, [], {}
+    english_read, indonesian_locked = threading.Event(), threading.Event()
+    errors, written = [], {}
+    read_scored, write_marks = read_sql.read_scored, scores_sql.write_marks
+    read_current = read_sql.read_current
+
+    def read_locked(*args, **kwargs):
+        found = read_current(*args, **kwargs)
+        if threading.current_thread().name == "indonesian":
+            indonesian_locked.set()
+        return found
+
+    def read_then_say(*args, **kwargs):
+        chunk = read_scored(*args, **kwargs)
+        if threading.current_thread().name == "english":
+            english_read.set()
+        return chunk
 
     def ordered(week, rows):
-        both_read.wait(timeout=30)
-        if threading.current_thread().name == "english":
-            assert indonesian_done.wait(timeout=30)
+        if threading.current_thread().name == "indonesian":
+            assert english_read.wait(timeout=30)
         written[threading.current_thread().name] = marked = write_marks(week, rows)
         return marked
 
     def score(language):
         try:
+            if language == "en":
+                assert indonesian_locked.wait(timeout=30)
             with translation.override(language):
                 services.accounts_score(now=now)
         except Exception as error:  # reported below
             errors.append(error)
         finally:
-            if language == "id":
-                indonesian_done.set()
+            english_read.set()
+            indonesian_locked.set()
             connection.close()
 
+    # The reads in the scorings' own threads (not read ahead), to order them.
+    monkeypatch.setattr(readahead, "can_read_ahead", lambda: False)
+    monkeypatch.setattr(read_sql, "read_scored", read_then_say)
+    monkeypatch.setattr(read_sql, "read_current", read_locked)
     monkeypatch.setattr(scores_sql, "write_marks", ordered)
     threads = [threading.Thread(target=score, args=(language,), name=name)
                for language, name in (("id", "indonesian"), ("en", "english"))]
@@ -540,3 +607,62 @@ def test_a_scoring_alongside_another_keeps_each_account_and_its_mark_together(
     monkeypatch.undo()
     services.accounts_score(now=now)
     assert state() == english
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="a data fix alongside a scoring needs PostgreSQL's row locks")
+def test_a_data_fix_alongside_a_scoring_is_read_or_clears_the_mark_after_it(
+        no_contact_fit_needed):
+    """A data fix writes an account's reasons and forgets its marks while a scoring of the
+    accounts without marks is under way: the scoring reads the accounts in its chunk's
+    transaction, locked, so it waits for the fix and compares with what the fix wrote
+    (had it compared with the values before, it would have found them unchanged and
+    written a mark of reasons the account no longer holds, and no later scoring would
+    have set them right)."""
+    import time
+
+    from django.db import transaction
+
+    now = timezone.now()
+    icp()
+    hot = _hot_account(now)
+    tiers_services.tiers_recompute(now=now)
+    hot.refresh_from_db()
+    scored = hot.in_market_reasons
+    services.marks_clear()
+    fix_started, errors = threading.Event(), []
+
+    def fix():
+        try:
+            with transaction.atomic():
+                Account.objects.filter(pk=hot.pk).update(in_market_reasons=["fixed by hand"])
+                services.marks_clear(account_ids=[hot.pk])
+                fix_started.set()
+                time.sleep(1.0)  # the scoring reads its chunk meanwhile, and waits
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            fix_started.set()
+            connection.close()
+
+    def score():
+        try:
+            assert fix_started.wait(timeout=30)
+            services.accounts_score(now=now)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fix), threading.Thread(target=score)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and not any(thread.is_alive() for thread in threads)
+    hot.refresh_from_db()
+    assert hot.in_market_reasons == scored  # the scoring saw the fix and wrote its own
+    services.accounts_score(now=now)
+    hot.refresh_from_db()
+    assert hot.in_market_reasons == scored

@@ -80,7 +80,9 @@ def account_create(*, technologies=None, **fields):
 def account_update(*, account, technologies=None, **fields):
     for name, value in fields.items():
         setattr(account, name, value)
-    account.save()
+    # Only what was given: the scores on the row (the recompute's, the in-market scoring's)
+    # may have been written since it was read, and saving them back would undo that.
+    account.save(update_fields=[*fields, "updated_at"])
     if technologies is not None:
         account_set_technologies(account=account, names=technologies)
     # Firmographics and ACV drive fit and the tier rules.
