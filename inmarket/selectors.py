@@ -41,13 +41,11 @@ def backtest(*, now=None):
     now = now or timezone.now()
     horizon = settings.ABMCRM_INMARKET_HORIZON_DAYS
     week = week_of(now - timedelta(days=horizon))
-    rows = read_sql.read(week, labelled_until=now, horizon_days=horizon)
-    if not rows:
+    ids, raw, labels = read_sql.read(week, labelled_until=now, horizon_days=horizon)
+    if not len(ids):
         return None
     _model, payload = active_model()
     config = InMarketSettings.current()
-    array = np.array([row[1:] for row in rows], dtype=np.float64)
-    raw, labels = array[:, :-1], array[:, -1]
     p = learn.predict(payload, learn.matrix(raw)) if payload is not None else \
         rule_probability(raw, config)
     p = np.asarray(p, dtype=np.float64)
@@ -65,5 +63,5 @@ def backtest(*, now=None):
         by_decile.append({"decile": i, "accounts": len(part),
                           "opened": int(labels[part].sum()),
                           "share": float(labels[part].mean()) if len(part) else 0.0})
-    return {"week": week, "accounts": len(rows), "opened": int(labels.sum()),
+    return {"week": week, "accounts": len(ids), "opened": int(labels.sum()),
             "share": float(labels.mean()), "by_stage": by_stage, "by_decile": by_decile}

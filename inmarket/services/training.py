@@ -29,16 +29,14 @@ def _read(weeks, *, until, horizon):
     deal, bounded by ABMCRM_INMARKET_MAX_TRAINING_ROWS (the latest weeks kept first)."""
     data, total = {}, 0
     for week in reversed(weeks):
-        rows = read_sql.read(week, labelled_until=until, horizon_days=horizon,
-                             exclude_open=True)
-        if not rows:
+        ids, raw, labels = read_sql.read(week, labelled_until=until, horizon_days=horizon,
+                                         exclude_open=True)
+        if not len(ids):
             continue
-        if total + len(rows) > settings.ABMCRM_INMARKET_MAX_TRAINING_ROWS:
+        if total + len(ids) > settings.ABMCRM_INMARKET_MAX_TRAINING_ROWS:
             break
-        total += len(rows)
-        array = np.array([row[1:] for row in rows], dtype=np.float64)
-        data[week] = (np.array([row[0] for row in rows], dtype=np.int64), array[:, :-1],
-                      array[:, -1].astype(np.int8))
+        total += len(ids)
+        data[week] = (ids, raw, labels)
     return dict(sorted(data.items()))
 
 
