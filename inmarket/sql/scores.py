@@ -65,9 +65,15 @@ def clear_marks(*, account_ids=None):
     """Forget the marks of the accounts' snapshots (all accounts: None), every week's."""
     snap = table(AccountSnapshot)
     mark, account = column(AccountSnapshot, "scores_mark"), column(AccountSnapshot, "account")
-    sql, params = f"UPDATE {snap} SET {mark} = NULL WHERE {mark} IS NOT NULL", []
-    if account_ids is not None:
-        where, params = account_filter(account, ids=account_ids)
-        sql += f" AND {where}"
+    sql = f"UPDATE {snap} SET {mark} = NULL WHERE {mark} IS NOT NULL"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if account_ids is None:
+            cursor.execute(sql)
+            return
+        ids = list(account_ids)
+        # One statement on PostgreSQL (the ids as one JSON parameter); SQLite binds few
+        # parameters a statement in its older builds.
+        step = (len(ids) or 1) if connection.vendor == "postgresql" else rowsets.SQLITE_PARAMS
+        for start in range(0, len(ids), step):
+            where, params = account_filter(account, ids=ids[start:start + step])
+            cursor.execute(f"{sql} AND {where}", params)

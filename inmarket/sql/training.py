@@ -9,6 +9,7 @@ import numpy as np
 from django.db import connection
 
 from abmcrm.core.db.names import column, table
+from abmcrm.core.db.rowsets import SQLITE_PARAMS
 from funnel.models import Stage
 from pipeline.models import Opportunity
 from tiers.models import Account
@@ -228,18 +229,24 @@ def read_current(ids, *, lock=False):
     locks), in id order like every writer of a chunk of accounts."""
     a = {name: column(Account, name) for name in ("id", *SCORE_NUMBERS, *SCORE_TEXTS)}
     reasons = f"{a['in_market_reasons']}::text" if is_pg() else a["in_market_reasons"]
-    where, params = account_filter(a["id"], ids=ids)
+    ids = list(ids)
+    # One statement on PostgreSQL (the ids as one JSON parameter); SQLite binds few
+    # parameters a statement in its older builds.
+    step = (len(ids) or 1) if is_pg() else SQLITE_PARAMS
+    rows = []
     with connection.cursor() as cursor:
         binary_results(cursor)
-        cursor.execute(
-            f"SELECT {a['id']}, CAST({a['in_market_probability']} AS DOUBLE PRECISION), "
-            f"CASE WHEN {a['is_6qa']} THEN 1.0 ELSE 0.0 END, "
-            f"CAST({a['in_market_model_version']} AS DOUBLE PRECISION), "
-            f"{a['buying_stage']}, {reasons} FROM {table(Account)} WHERE {where} "
-            f"ORDER BY {a['id']}"
-            f"{' FOR UPDATE' if lock and connection.features.has_select_for_update else ''}",
-            params)
-        rows = cursor.fetchall()
+        for start in range(0, len(ids), step):
+            where, params = account_filter(a["id"], ids=ids[start:start + step])
+            cursor.execute(
+                f"SELECT {a['id']}, CAST({a['in_market_probability']} AS DOUBLE PRECISION), "
+                f"CASE WHEN {a['is_6qa']} THEN 1.0 ELSE 0.0 END, "
+                f"CAST({a['in_market_model_version']} AS DOUBLE PRECISION), "
+                f"{a['buying_stage']}, {reasons} FROM {table(Account)} WHERE {where} "
+                f"ORDER BY {a['id']}"
+                f"{' FOR UPDATE' if lock and connection.features.has_select_for_update else ''}",
+                params)
+            rows += cursor.fetchall()
     if not rows:
         return (), np.empty((0, len(SCORE_NUMBERS))), *([()] * len(SCORE_TEXTS))
     columns = list(zip(*rows, strict=True))

@@ -407,6 +407,18 @@ class TestMarks:
         assert hot.in_market_reasons == reasons
         assert AccountSnapshot.objects.get(account=hot, week=monday(now)).scores_mark == before
 
+    def test_many_ids_at_once(self, scored_hot):
+        """More ids than a statement of SQLite's older builds binds (999)."""
+        from inmarket.sql import training as read_sql
+
+        now, hot = scored_hot
+        many = [*range(hot.pk + 1, hot.pk + 2500), hot.pk]
+        found, numbers, stages, _reasons = read_sql.read_current(many)
+        hot.refresh_from_db()
+        assert list(found) == [hot.pk] and list(stages) == [hot.buying_stage]
+        services.marks_clear(account_ids=many)
+        assert AccountSnapshot.objects.get(account=hot, week=monday(now)).scores_mark is None
+
     def test_a_mark_it_cannot_read_is_no_mark(self, scored_hot):
         now, hot = scored_hot
         hot.refresh_from_db()
