@@ -99,7 +99,6 @@ class AccountAdmin(admin.ModelAdmin):
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
 
-
     def save_model(self, request, obj, form, change):
         """A change saves the fields the form changed only: the scores on the row (the
         recompute's, the in-market scoring's) may have been written since the form was

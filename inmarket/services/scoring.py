@@ -344,7 +344,7 @@ def accounts_score(*, now, account_ids=None, model=None, payload=None):
     if readahead.can_read_ahead():
         # The next chunk is read (in a thread, on its own connection) while this one is
         # worked out and written: the chunks are disjoint sets of accounts, so reading the
-        # next one's current scores before this one commits reads the same values.
+        # next one's marks before this one commits reads the same marks.
         chunks = readahead.read_ahead(chunks)
     # Closed on the way out, an exception's too: the reading thread stops and is waited for.
     with learn.threads(), contextlib.closing(chunks):
@@ -441,7 +441,6 @@ def _round6(p):
 def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_text, cache, week):
     ids, raw, old_marks = chunk
     n = len(ids)
-    current = _current(ids, old_marks)
 
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
@@ -469,6 +468,8 @@ def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_tex
     marks["is_6qa"] = qualified
     marks["reasons"] = digests
     new_marks = marks.view(np.uint8).reshape(n, read_sql.MARK.itemsize)
+    # Read (and locked) as late as can be: the lock is held until the chunk commits.
+    current = _current(ids, old_marks)
     remark = (new_marks != old_marks).any(axis=1)
     changed = remark.copy()
     old_6qa = old_marks[:, read_sql.MARK.fields["is_6qa"][1]] == 1

@@ -11,7 +11,7 @@ from abmcrm.core.db.names import column, table
 from tiers.models import Account
 
 from ..models import AccountSnapshot
-from .dialect import account_filter, date, date_value
+from .dialect import account_filter, date, date_value, is_pg
 from .training import stored_mark
 
 COLUMNS = [("id", "int"), ("probability", "numeric"), ("stage", "text"), ("is_6qa", "bool"),
@@ -73,7 +73,7 @@ def clear_marks(*, account_ids=None):
         ids = list(account_ids)
         # One statement on PostgreSQL (the ids as one JSON parameter); SQLite binds few
         # parameters a statement in its older builds.
-        step = (len(ids) or 1) if connection.vendor == "postgresql" else rowsets.SQLITE_PARAMS
+        step = (len(ids) or 1) if is_pg() else rowsets.SQLITE_PARAMS
         for start in range(0, len(ids), step):
             where, params = account_filter(account, ids=ids[start:start + step])
             cursor.execute(f"{sql} AND {where}", params)

@@ -1,9 +1,9 @@
 """Reading snapshots for training and scoring: a week at a time, the typed columns with the
 funnel stage as its position and (for training) the label computed in the database — did the
-account open a deal in (as_of, as_of + horizon]? — by one EXISTS per row on the deals'
-(account, opened_at) index. Rows come back as tuples the caller turns into one NumPy array
-per week (the scoring's read, with the marks of its last scores, returns the arrays themselves);
-the ORM would build a model instance (or a dict) per row, for millions of rows."""
+account open a deal in (as_of, as_of + horizon]? — by one join of the week's snapshots with
+the deals opened in its window. Each row's numbers come packed (`_packed`) and become NumPy
+arrays at once (`_unpacked`); the ORM would build a model instance (or a dict) per row, for
+millions of rows."""
 
 import numpy as np
 from django.db import connection
@@ -225,14 +225,21 @@ def read_current(ids, *, lock=False):
     """The accounts' scores as they stand, for the accounts whose snapshot has no mark (the
     week's first scoring, or after `scoring.marks_clear`): (account ids, an array of
     SCORE_NUMBERS (NULL: NaN, is_6qa as 1.0 or 0.0), then a tuple of each of SCORE_TEXTS),
-    by account id; with `lock`, the rows locked for update (where the database has row
-    locks), in id order like every writer of a chunk of accounts."""
+    by account id; with `lock`, the rows locked as an UPDATE locks them (`FOR NO KEY
+    UPDATE`, which inserts of rows pointing at the account do not wait for), where the
+    database has row locks. They are locked in id order, the recompute's writes in their
+    plan's order: the two can deadlock, as their UPDATEs always could; PostgreSQL breaks it
+    and the losing task retries (`OperationalError`)."""
     a = {name: column(Account, name) for name in ("id", *SCORE_NUMBERS, *SCORE_TEXTS)}
     reasons = f"{a['in_market_reasons']}::text" if is_pg() else a["in_market_reasons"]
     ids = list(ids)
     # One statement on PostgreSQL (the ids as one JSON parameter); SQLite binds few
     # parameters a statement in its older builds.
     step = (len(ids) or 1) if is_pg() else SQLITE_PARAMS
+    locking = ""
+    if lock and connection.features.has_select_for_update:
+        locking = " " + connection.ops.for_update_sql(
+            no_key=connection.features.has_select_for_no_key_update)
     rows = []
     with connection.cursor() as cursor:
         binary_results(cursor)
@@ -243,9 +250,7 @@ def read_current(ids, *, lock=False):
                 f"CASE WHEN {a['is_6qa']} THEN 1.0 ELSE 0.0 END, "
                 f"CAST({a['in_market_model_version']} AS DOUBLE PRECISION), "
                 f"{a['buying_stage']}, {reasons} FROM {table(Account)} WHERE {where} "
-                f"ORDER BY {a['id']}"
-                f"{' FOR UPDATE' if lock and connection.features.has_select_for_update else ''}",
-                params)
+                f"ORDER BY {a['id']}{locking}", params)
             rows += cursor.fetchall()
     if not rows:
         return (), np.empty((0, len(SCORE_NUMBERS))), *([()] * len(SCORE_TEXTS))

@@ -407,17 +407,25 @@ class TestMarks:
         assert hot.in_market_reasons == reasons
         assert AccountSnapshot.objects.get(account=hot, week=monday(now)).scores_mark == before
 
-    def test_many_ids_at_once(self, scored_hot):
-        """More ids than a statement of SQLite's older builds binds (999)."""
+    def test_many_ids_at_once(self, scored_hot, monkeypatch):
+        """More ids than a statement may bind on SQLite (a low limit here, as SQLite's
+        older builds have 999): read and cleared by batches; one statement on PostgreSQL."""
+        from django.test.utils import CaptureQueriesContext
+
+        from abmcrm.core.db import rowsets
         from inmarket.sql import training as read_sql
 
+        monkeypatch.setattr(rowsets, "SQLITE_PARAMS", 100)
+        monkeypatch.setattr(read_sql, "SQLITE_PARAMS", 100)
         now, hot = scored_hot
-        many = [*range(hot.pk + 1, hot.pk + 2500), hot.pk]
-        found, numbers, stages, _reasons = read_sql.read_current(many)
+        many = [*range(hot.pk + 1, hot.pk + 250), hot.pk]
+        with CaptureQueriesContext(connection) as queries:
+            found, _numbers, stages, _reasons = read_sql.read_current(many)
+            services.marks_clear(account_ids=many)
         hot.refresh_from_db()
         assert list(found) == [hot.pk] and list(stages) == [hot.buying_stage]
-        services.marks_clear(account_ids=many)
         assert AccountSnapshot.objects.get(account=hot, week=monday(now)).scores_mark is None
+        assert len(queries.captured_queries) == (2 if connection.vendor == "postgresql" else 6)
 
     def test_a_mark_it_cannot_read_is_no_mark(self, scored_hot):
         now, hot = scored_hot
@@ -651,7 +659,16 @@ def test_a_data_fix_alongside_a_scoring_is_read_or_clears_the_mark_after_it(
                 Account.objects.filter(pk=hot.pk).update(in_market_reasons=["fixed by hand"])
                 services.marks_clear(account_ids=[hot.pk])
                 fix_started.set()
-                time.sleep(1.0)  # the scoring reads its chunk meanwhile, and waits
+                # Held until the scoring waits for the account's row lock (or 10 s).
+                deadline = time.monotonic() + 10
+                with connection.cursor() as cursor:
+                    while time.monotonic() < deadline:
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                                       "wait_event_type = 'Lock' AND datname = "
+                                       "current_database()")
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.02)
         except Exception as error:  # reported below
             errors.append(error)
         finally:

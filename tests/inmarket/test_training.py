@@ -2,7 +2,7 @@
 validation with its metrics when there are enough, versions, the automatic activation rule
 and the roll back."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -140,3 +140,44 @@ class TestVersions:
         from tiers.models import RecomputeJob
 
         assert RecomputeJob.objects.filter(status="done").exists()
+
+
+class TestLabels:
+    """The label of a snapshot: a deal of its account opened in (as_of, as_of + horizon]
+    (`sql.training.read`, one join of the week's snapshots with the week's window of
+    deals), each snapshot by its own as_of."""
+
+    def test_each_snapshot_is_labelled_by_its_own_window(self):
+        from inmarket.models import AccountSnapshot
+        from inmarket.sql import training as read_sql
+
+        now = timezone.now().replace(microsecond=0)
+        week = monday(now - timedelta(days=30))
+        late = timezone.make_aware(datetime.combine(week + timedelta(days=6),
+                                                    datetime.min.time())).replace(hour=20)
+        early = late - timedelta(days=5)
+        horizon = 7
+        cases = {  # name: (as_of, deal opened at or None, label)
+            "at as_of": (late, late, 0),
+            "at the horizon": (late, late + timedelta(days=horizon), 1),
+            "past the horizon": (late, late + timedelta(days=horizon, seconds=1), 0),
+            "early, inside its window": (early, early + timedelta(days=1), 1),
+            "early, only inside the late window": (early, late + timedelta(days=6), 0),
+            "no deal of its own": (late, None, 0),
+        }
+        accounts = {}
+        for name, (as_of, opened_at, _label) in cases.items():
+            account = factories.AccountFactory(name=name)
+            AccountSnapshot.objects.create(account=account, week=week, as_of=as_of)
+            if opened_at is not None:
+                deal(account, opened_at)
+            accounts[account.pk] = name
+        deal(factories.AccountFactory(name="another account"), late + timedelta(days=1))
+
+        ids, raw, labels = read_sql.read(week, labelled_until=now, horizon_days=horizon)
+        assert raw.shape == (len(cases), len(read_sql.READ_COLUMNS))
+        assert {accounts[pk]: int(label) for pk, label in zip(ids.tolist(), labels,
+                                                               strict=True)} == {
+            name: label for name, (_as_of, _opened, label) in cases.items()}
+        ids, raw, labels = read_sql.read(week)  # unlabelled
+        assert labels is None and len(ids) == len(cases)
