@@ -79,3 +79,29 @@ def test_tier_history_reads_as_tiers_not_ids(client, abm_admin):
     html = client.get(f"/admin/tiers/account/{account.pk}/change/").content.decode()
     assert "Tier history" in html and "Initech: untiered → Tier 1" in html
     assert "intent data, crm" in html and '["intent data"' not in html
+
+
+def test_a_change_saves_the_fields_the_form_changed_only(rf, abm_admin):
+    """Scores written while the change form was open (the recompute's, the in-market
+    scoring's) are not written back by the save."""
+    from django.contrib import admin
+    from django.forms.models import model_to_dict
+
+    account = AccountFactory(name="Old name")
+    model_admin = admin.site._registry[Account]
+    request = rf.post("/")
+    request.user = abm_admin
+    stale = Account.objects.get(pk=account.pk)
+    form_class = model_admin.get_form(request, stale, change=True)
+    data = {name: value for name, value in model_to_dict(stale, fields=form_class.base_fields)
+            .items() if value is not None}
+    data["technologies"] = [tech.pk for tech in data.get("technologies", [])]
+    data["name"] = "New name"
+    form = form_class(data=data, instance=stale)
+    assert form.is_valid(), form.errors
+    Account.objects.filter(pk=account.pk).update(fit_score=77, in_market_probability=0.42,
+                                                 buying_stage="decision")
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    account.refresh_from_db()
+    assert (account.name, account.fit_score, account.in_market_probability,
+            account.buying_stage) == ("New name", 77, 0.42, "decision")
