@@ -224,14 +224,13 @@ def _digest(text):
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, topics=None,
-             digests=False):
+def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, topics=None):
     """Up to three reasons per account, strongest first, in words, and the most senior
     person engaged lately ("CFO engaged"): a list of lists, or with `as_text` (a function of
-    a list) an object array of each account's reasons passed through it, and with `digests`
-    too (a pair) an array of their texts' digests, 16 bytes a row (`_digest`). `cache` (a
-    dict the caller keeps for one scoring, in one language) remembers them by key across
-    chunks; `topics` ({account id: surging topics}) spares a query.
+    a list to text) a pair: an object array of each account's reasons passed through it, and
+    an array of their digests, 16 bytes a row (`_digest`, taken once per distinct text).
+    `cache` (a dict the caller keeps for one scoring, in one language) remembers them by key
+    across chunks; `topics` ({account id: surging topics}) spares a query.
 
     Worked out once per distinct reason key, not once per account: without the recent
     engagement, senior contacts and topics (read only for the accounts in consideration or
@@ -255,9 +254,8 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
     convert = as_text or (lambda words: words)
     cache = {} if cache is None else cache
     if not n:
-        if digests:
-            return np.empty(0, dtype=object), np.empty((0, 16), dtype=np.uint8)
-        return np.empty(0, dtype=object) if as_text else []
+        return (np.empty(0, dtype=object), np.empty((0, 16), dtype=np.uint8)) if as_text \
+            else []
     top = _top3(contributions)
     rows = np.arange(n)[:, None]
     positive = contributions[rows, top] > 0
@@ -285,7 +283,7 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
             words = cache[key] = convert(_row_words(tops, key[3:3 + len(tops)], language))
         said[k] = words
     out = said[inverse.ravel()]
-    if digests:  # the distinct texts' digests, picked by the same inverse
+    if as_text:  # the distinct texts' digests, picked by the same inverse
         hashed = np.frombuffer(b"".join(map(_digest, said)), dtype=np.uint8).reshape(-1, 16)
         out_digests = hashed[inverse.ravel()]
     named = set(trends) | set(seniors) | set(topics)
@@ -297,11 +295,9 @@ def _reasons(ids, X, contributions, advanced, now, *, as_text=None, cache=None, 
             out[i] = convert(_row_words(tops, key[3:3 + len(tops)], language,
                                         trend=trends.get(pk), senior=seniors.get(pk),
                                         topics=topics.get(pk, ())))
-            if digests:
+            if as_text:
                 out_digests[i] = np.frombuffer(_digest(out[i]), dtype=np.uint8)
-    if digests:
-        return out, out_digests
-    return out if as_text else out.tolist()
+    return (out, out_digests) if as_text else out.tolist()
 
 
 # Scoring --------------------------------------------------------------------------------
@@ -438,10 +434,20 @@ def _round6(p):
     return out
 
 
+def _marks(probability, version, codes, qualified, digests):
+    """The marks of these scores (`sql.training.MARK`), as MARK.itemsize bytes a row."""
+    marks = np.zeros(len(codes), dtype=read_sql.MARK)
+    marks["format"] = read_sql.MARK_FORMAT
+    marks["probability"] = probability
+    marks["version"] = np.nan if version is None else version
+    marks["stage"] = codes
+    marks["is_6qa"] = qualified
+    marks["reasons"] = digests
+    return marks.view(np.uint8).reshape(len(codes), read_sql.MARK.itemsize)
+
+
 def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_text, cache, week):
     ids, raw, old_marks = chunk
-    n = len(ids)
-
     X = learn.matrix(raw)
     p = learn.predict(payload, X, limited=True) if payload is not None else \
         rule_probability(raw, config)
@@ -455,19 +461,12 @@ def _score_chunk(chunk, *, config, payload, stats, effects, version, now, as_tex
     contributions = _contributions(X.astype(np.float64), effects, stats)
     advanced = codes >= CONSIDERATION
     texts, digests = _reasons(ids, X, contributions, advanced, now, as_text=as_text,
-                              cache=cache, digests=True)
+                              cache=cache)
 
-    # The marks of these scores; an account whose snapshot holds the same mark holds these
-    # scores already (the mark is written with them), and one whose mark differs holds the
-    # stage and the 6QA its mark says.
-    marks = np.zeros(n, dtype=read_sql.MARK)
-    marks["format"] = read_sql.MARK_FORMAT
-    marks["probability"] = probability
-    marks["version"] = np.nan if version is None else version
-    marks["stage"] = codes
-    marks["is_6qa"] = qualified
-    marks["reasons"] = digests
-    new_marks = marks.view(np.uint8).reshape(n, read_sql.MARK.itemsize)
+    # An account whose snapshot holds the same mark holds these scores already (the mark is
+    # written with them), and one whose mark differs holds the stage and the 6QA its mark
+    # says.
+    new_marks = _marks(probability, version, codes, qualified, digests)
     # Read (and locked) as late as can be: the lock is held until the chunk commits.
     current = _current(ids, old_marks)
     remark = (new_marks != old_marks).any(axis=1)

@@ -2,6 +2,8 @@
 
 from django.db import connection
 
+from abmcrm.core.db import rowsets
+
 
 def is_pg():
     return connection.vendor == "postgresql"
@@ -51,6 +53,15 @@ def account_filter(alias_column, *, lo=None, hi=None, ids=None):
                     "json_array_elements_text(%s::json))"), [_json(ids)]
         return f"{alias_column} IN ({', '.join(['%s'] * len(ids))})", ids
     return f"{alias_column} BETWEEN %s AND %s", [lo, hi]
+
+
+def id_batches(ids):
+    """`ids` (a list) in slices for `account_filter`: all at once on PostgreSQL (one JSON
+    parameter), a statement's worth of parameters elsewhere (SQLite's older builds bind at
+    most 999)."""
+    step = (len(ids) or 1) if is_pg() else rowsets.SQLITE_PARAMS
+    for start in range(0, len(ids), step):
+        yield ids[start:start + step]
 
 
 def _json(values):

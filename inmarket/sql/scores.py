@@ -11,7 +11,7 @@ from abmcrm.core.db.names import column, table
 from tiers.models import Account
 
 from ..models import AccountSnapshot
-from .dialect import account_filter, date, date_value, is_pg
+from .dialect import account_filter, date, date_value, id_batches
 from .training import stored_mark
 
 COLUMNS = [("id", "int"), ("probability", "numeric"), ("stage", "text"), ("is_6qa", "bool"),
@@ -45,17 +45,16 @@ def write_marks(week, rows):
     if not rows:
         return set()
     snap = table(AccountSnapshot)
-    mark, account, week_column = (f"{snap}.{column(AccountSnapshot, name)}"
-                                  for name in ("scores_mark", "account", "week"))
-    account_name, week_name = (column(AccountSnapshot, name) for name in ("account", "week"))
+    mark, account, week_c = (column(AccountSnapshot, name)
+                             for name in ("scores_mark", "account", "week"))
     written = set()
     with connection.cursor() as cursor:
         for cte, params in rowsets.batches(MARK_COLUMNS, rows, extra_params=2):
-            cursor.execute(f"{cte} UPDATE {snap} SET {column(AccountSnapshot, 'scores_mark')} "
-                           f"= v.mark FROM v WHERE {week_column} = {date()} AND {account} = "
-                           f"v.id AND {stored_mark(mark)} = v.old AND NOT EXISTS (SELECT 1 "
-                           f"FROM {snap} later WHERE later.{account_name} = v.id AND "
-                           f"later.{week_name} > {date()}) RETURNING {account}",
+            cursor.execute(f"{cte} UPDATE {snap} SET {mark} = v.mark FROM v WHERE "
+                           f"{snap}.{week_c} = {date()} AND {snap}.{account} = v.id AND "
+                           f"{stored_mark(f'{snap}.{mark}')} = v.old AND NOT EXISTS (SELECT "
+                           f"1 FROM {snap} later WHERE later.{account} = v.id AND "
+                           f"later.{week_c} > {date()}) RETURNING {snap}.{account}",
                            [*params, date_value(week), date_value(week)])
             written.update(row[0] for row in cursor.fetchall())
     return written
@@ -70,10 +69,6 @@ def clear_marks(*, account_ids=None):
         if account_ids is None:
             cursor.execute(sql)
             return
-        ids = list(account_ids)
-        # One statement on PostgreSQL (the ids as one JSON parameter); SQLite binds few
-        # parameters a statement in its older builds.
-        step = (len(ids) or 1) if is_pg() else rowsets.SQLITE_PARAMS
-        for start in range(0, len(ids), step):
-            where, params = account_filter(account, ids=ids[start:start + step])
+        for batch in id_batches(list(account_ids)):
+            where, params = account_filter(account, ids=batch)
             cursor.execute(f"{sql} AND {where}", params)

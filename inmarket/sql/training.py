@@ -9,7 +9,6 @@ import numpy as np
 from django.db import connection
 
 from abmcrm.core.db.names import column, table
-from abmcrm.core.db.rowsets import SQLITE_PARAMS
 from funnel.models import Stage
 from pipeline.models import Opportunity
 from tiers.models import Account
@@ -21,14 +20,15 @@ from .dialect import (
     binary_results,
     date,
     date_value,
+    id_batches,
     is_pg,
     plus_days,
     ts,
     ts_value,
 )
 
-# What `read` returns after the account id: the snapshot columns with the funnel stage read
-# as its position, then open_deals (the stage rules), then the label.
+# The columns of the arrays `read` and `read_scored` return: the snapshot columns with the
+# funnel stage read as its position, then open_deals (the stage rules).
 READ_COLUMNS = [("funnel_position" if name == "funnel_stage" else name)
                 for name in SNAPSHOT_COLUMNS] + ["open_deals"]
 # What `read_current` reads of the accounts whose snapshot has no mark: the numbers (NULL:
@@ -232,10 +232,6 @@ def read_current(ids, *, lock=False):
     and the losing task retries (`OperationalError`)."""
     a = {name: column(Account, name) for name in ("id", *SCORE_NUMBERS, *SCORE_TEXTS)}
     reasons = f"{a['in_market_reasons']}::text" if is_pg() else a["in_market_reasons"]
-    ids = list(ids)
-    # One statement on PostgreSQL (the ids as one JSON parameter); SQLite binds few
-    # parameters a statement in its older builds.
-    step = (len(ids) or 1) if is_pg() else SQLITE_PARAMS
     locking = ""
     if lock and connection.features.has_select_for_update:
         locking = " " + connection.ops.for_update_sql(
@@ -243,8 +239,8 @@ def read_current(ids, *, lock=False):
     rows = []
     with connection.cursor() as cursor:
         binary_results(cursor)
-        for start in range(0, len(ids), step):
-            where, params = account_filter(a["id"], ids=ids[start:start + step])
+        for batch in id_batches(list(ids)):
+            where, params = account_filter(a["id"], ids=batch)
             cursor.execute(
                 f"SELECT {a['id']}, CAST({a['in_market_probability']} AS DOUBLE PRECISION), "
                 f"CASE WHEN {a['is_6qa']} THEN 1.0 ELSE 0.0 END, "

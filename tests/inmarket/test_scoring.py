@@ -416,7 +416,6 @@ class TestMarks:
         from inmarket.sql import training as read_sql
 
         monkeypatch.setattr(rowsets, "SQLITE_PARAMS", 100)
-        monkeypatch.setattr(read_sql, "SQLITE_PARAMS", 100)
         now, hot = scored_hot
         many = [*range(hot.pk + 1, hot.pk + 250), hot.pk]
         with CaptureQueriesContext(connection) as queries:
